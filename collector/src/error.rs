@@ -1,0 +1,50 @@
+//! Collector errors: start-up failures, and the outcomes a receiver turns into a status code.
+
+use std::time::Duration;
+
+use rdkafka::error::KafkaError;
+
+/// Why publishing a request failed; receivers map each to an HTTP status and a gRPC code.
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("cannot create the Kafka producer for {brokers}: {source} (check kafka.brokers and kafka.librdkafka)")]
+    Setup { brokers: String, source: KafkaError },
+    #[error("collector is at its in-flight limit (collector.max_in_flight_bytes); retry later")]
+    Overloaded { retry_after: Duration },
+    #[error("Kafka did not acknowledge the spans: {reason}; retry later")]
+    Unavailable { reason: String, retry_after: Duration },
+    #[error("Kafka refused a record as too large: {reason}; lower collector.max_record_bytes below the topic's max.message.bytes")]
+    RecordTooLarge { reason: String },
+}
+
+/// Why a request was not accepted.
+#[derive(Debug, thiserror::Error)]
+pub enum ExportError {
+    /// Nothing in the request was acceptable; the client must not retry it unchanged.
+    #[error("{0}")]
+    InvalidRequest(String),
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+}
+
+impl ExportError {
+    /// Delay a client should wait before retrying, for retryable outcomes.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            ExportError::Publish(PublishError::Overloaded { retry_after })
+            | ExportError::Publish(PublishError::Unavailable { retry_after, .. }) => Some(*retry_after),
+            _ => None,
+        }
+    }
+}
+
+/// Start-up failures of the collector role.
+#[derive(Debug, thiserror::Error)]
+pub enum CollectorError {
+    #[error(transparent)]
+    Publish(#[from] PublishError),
+    #[error(transparent)]
+    KafkaSetup(#[from] skein_core::kafka::KafkaSetupError),
+    #[error("cannot listen on {addr} for {what}: {source} (is another process using the port? change {option})")]
+    Bind { what: &'static str, addr: std::net::SocketAddr, option: &'static str, source: std::io::Error },
+}

@@ -1,0 +1,134 @@
+//! The path every receiver shares: validate, group by trace into records, publish, and say what
+//! was accepted. Receivers only decode their wire format and encode the answer.
+
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest};
+use skein_schemas::kafka_record::records_for_request;
+
+use crate::error::{ExportError, PublishError};
+use crate::publisher::{InFlight, KafkaPublisher};
+use crate::telemetry;
+use crate::validate::{count_spans, retain_valid_spans, RejectReason};
+
+/// At most this many refusal messages are joined into `partial_success.error_message`.
+const MAX_MESSAGES_REPORTED: usize = 5;
+
+/// What happened to an accepted request.
+#[derive(Debug, Default, PartialEq)]
+pub struct ExportOutcome {
+    /// Spans refused; the rest are in Kafka.
+    pub rejected_spans: i64,
+    /// Why, for the client's log.
+    pub error_message: String,
+}
+
+impl ExportOutcome {
+    /// The OTLP `partial_success` field: absent when everything was accepted.
+    pub fn partial_success(&self) -> Option<ExportTracePartialSuccess> {
+        (self.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: self.rejected_spans,
+            error_message: self.error_message.clone(),
+        })
+    }
+}
+
+/// Validates and publishes requests for all receivers.
+#[derive(Clone)]
+pub struct Exporter {
+    publisher: KafkaPublisher,
+    max_record_bytes: usize,
+}
+
+impl Exporter {
+    pub fn new(publisher: KafkaPublisher, max_record_bytes: usize) -> Self {
+        Self { publisher, max_record_bytes }
+    }
+
+    /// Reserve in-flight room for a request body of `bytes` before decoding it.
+    pub fn reserve(&self, transport: &'static str, bytes: usize) -> Result<InFlight, ExportError> {
+        self.publisher.reserve(bytes).map_err(|error| {
+            let outcome = match error {
+                PublishError::Overloaded { .. } => "overloaded",
+                _ => "unavailable",
+            };
+            telemetry::request(transport, outcome);
+            ExportError::from(error)
+        })
+    }
+
+    /// Validate and publish a decoded request; resolves after Kafka acknowledged every record.
+    pub async fn export(
+        &self,
+        transport: &'static str,
+        mut request: ExportTraceServiceRequest,
+        reservation: &InFlight,
+    ) -> Result<ExportOutcome, ExportError> {
+        let received = count_spans(&request);
+        telemetry::spans_received(transport, received);
+        let mut messages: Vec<String> = Vec::new();
+        let mut rejected = 0usize;
+        for rejection in retain_valid_spans(&mut request) {
+            telemetry::spans_invalid(rejection.reason);
+            rejected += 1;
+            if messages.len() < MAX_MESSAGES_REPORTED {
+                messages.push(rejection.message);
+            }
+        }
+        let (records, oversize) = records_for_request(request, self.max_record_bytes);
+        for span in &oversize {
+            telemetry::spans_invalid(RejectReason::SpanTooLarge);
+            rejected += 1;
+            if messages.len() < MAX_MESSAGES_REPORTED {
+                messages.push(span.to_string());
+            }
+        }
+        let accepted: usize = records.iter().map(|r| r.span_count).sum();
+        if received > 0 && accepted == 0 {
+            telemetry::request(transport, "invalid");
+            return Err(ExportError::InvalidRequest(summary(rejected, received, &messages)));
+        }
+        if !records.is_empty() {
+            if let Err(error) = self.publisher.publish(records, reservation).await {
+                let label = match &error {
+                    PublishError::Overloaded { .. } => "overloaded",
+                    PublishError::RecordTooLarge { .. } => "record_too_large",
+                    _ => "kafka_unavailable",
+                };
+                telemetry::spans_rejected(label, accepted);
+                telemetry::request(transport, label);
+                return Err(error.into());
+            }
+        }
+        telemetry::spans_accepted(transport, accepted);
+        telemetry::request(transport, if rejected > 0 { "partial" } else { "ok" });
+        Ok(ExportOutcome {
+            rejected_spans: rejected as i64,
+            error_message: if rejected > 0 { summary(rejected, received, &messages) } else { String::new() },
+        })
+    }
+}
+
+fn summary(rejected: usize, received: usize, messages: &[String]) -> String {
+    let mut text = format!("{rejected} of {received} spans rejected: {}", messages.join("; "));
+    if rejected > messages.len() {
+        text.push_str(&format!("; and {} more", rejected - messages.len()));
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn summary_names_each_reported_refusal_and_the_rest_by_count() {
+        let text = summary(7, 10, &["a".into(), "b".into()]);
+        assert_eq!(text, "7 of 10 spans rejected: a; b; and 5 more");
+    }
+
+    #[test]
+    fn partial_success_is_absent_when_everything_was_accepted() {
+        assert_eq!(ExportOutcome::default().partial_success(), None);
+        let outcome = ExportOutcome { rejected_spans: 2, error_message: "x".into() };
+        assert_eq!(outcome.partial_success().unwrap().rejected_spans, 2);
+    }
+}

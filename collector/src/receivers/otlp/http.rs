@@ -1,0 +1,273 @@
+//! OTLP/HTTP: `POST /v1/traces` with protobuf or JSON bodies, optionally gzip-compressed. Answers
+//! follow the OTLP/HTTP rules: the response uses the request's encoding, refusals carry a
+//! `google.rpc.Status`, and retryable refusals carry `Retry-After`.
+
+use std::io::Read;
+
+use axum::body::{Body, Bytes};
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use prost::Message;
+
+use crate::error::{ExportError, PublishError};
+use crate::export::{ExportOutcome, Exporter};
+
+const PROTOBUF: &str = "application/x-protobuf";
+const JSON: &str = "application/json";
+
+/// The request body encodings OTLP/HTTP defines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn transport(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "otlp_http_protobuf",
+            Encoding::Json => "otlp_http_json",
+        }
+    }
+
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => PROTOBUF,
+            Encoding::Json => JSON,
+        }
+    }
+}
+
+#[derive(Clone)]
+struct HttpState {
+    exporter: Exporter,
+    max_request_bytes: usize,
+}
+
+/// The OTLP/HTTP router.
+pub fn router(exporter: Exporter, max_request_bytes: usize) -> Router {
+    Router::new()
+        .route("/v1/traces", post(export_traces))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(HttpState { exporter, max_request_bytes })
+}
+
+/// A refusal before or after decoding, as OTLP/HTTP answers it.
+struct Refusal {
+    status: StatusCode,
+    message: String,
+    retry_after_seconds: Option<u64>,
+}
+
+impl Refusal {
+    fn new(status: StatusCode, message: impl Into<String>) -> Self {
+        Self { status, message: message.into(), retry_after_seconds: None }
+    }
+
+    fn into_response(self, encoding: Encoding) -> Response {
+        let code = grpc_code(self.status);
+        let (content_type, body) = match encoding {
+            Encoding::Protobuf => {
+                let status = tonic_types::Status { code, message: self.message, details: Vec::new() };
+                (PROTOBUF, Body::from(status.encode_to_vec()))
+            }
+            Encoding::Json => {
+                let status = serde_json::json!({ "code": code, "message": self.message });
+                (JSON, Body::from(status.to_string()))
+            }
+        };
+        let mut response = (self.status, [(header::CONTENT_TYPE, content_type)], body).into_response();
+        if let Some(seconds) = self.retry_after_seconds {
+            response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        response
+    }
+}
+
+impl From<ExportError> for Refusal {
+    fn from(error: ExportError) -> Self {
+        let status = match &error {
+            ExportError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+            ExportError::Publish(PublishError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
+            ExportError::Publish(PublishError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+            ExportError::Publish(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        };
+        let retry_after_seconds = error.retry_after().map(|delay| delay.as_secs().max(1));
+        Refusal { status, message: error.to_string(), retry_after_seconds }
+    }
+}
+
+/// The gRPC code matching an HTTP status, for the `google.rpc.Status` body.
+fn grpc_code(status: StatusCode) -> i32 {
+    match status {
+        StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => tonic::Code::InvalidArgument as i32,
+        StatusCode::PAYLOAD_TOO_LARGE | StatusCode::TOO_MANY_REQUESTS => tonic::Code::ResourceExhausted as i32,
+        StatusCode::SERVICE_UNAVAILABLE => tonic::Code::Unavailable as i32,
+        _ => tonic::Code::Internal as i32,
+    }
+}
+
+/// The body encoding named by `Content-Type`, ignoring parameters such as `charset`.
+pub fn encoding_of(headers: &HeaderMap) -> Result<Encoding, String> {
+    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
+    let media_type = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match media_type.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
+        "application/json" => Ok(Encoding::Json),
+        "" => Err(format!("missing Content-Type: send {PROTOBUF} or {JSON}")),
+        other => Err(format!("unsupported Content-Type {other:?}: send {PROTOBUF} or {JSON}")),
+    }
+}
+
+async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+    let encoding = match encoding_of(&headers) {
+        Ok(encoding) => encoding,
+        Err(message) => return Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message).into_response(Encoding::Json),
+    };
+    match handle(&state, encoding, &headers, body).await {
+        Ok(outcome) => success(encoding, &outcome),
+        Err(refusal) => refusal.into_response(encoding),
+    }
+}
+
+async fn handle(state: &HttpState, encoding: Encoding, headers: &HeaderMap, body: Body) -> Result<ExportOutcome, Refusal> {
+    let limit = state.max_request_bytes;
+    let too_large = || {
+        Refusal::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("request body is larger than {limit} bytes (collector.max_request_bytes); send fewer spans per request"),
+        )
+    };
+    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
+    let body = decompress(headers, raw, limit).map_err(|error| match error {
+        DecompressError::TooLarge => too_large(),
+        DecompressError::Unsupported(message) => Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
+        DecompressError::Corrupt(message) => Refusal::new(StatusCode::BAD_REQUEST, message),
+    })?;
+    let transport = encoding.transport();
+    let reservation = state.exporter.reserve(transport, body.len()).map_err(Refusal::from)?;
+    let request = decode(encoding, &body).map_err(|message| {
+        crate::telemetry::request(transport, "malformed");
+        Refusal::new(StatusCode::BAD_REQUEST, message)
+    })?;
+    drop(body);
+    state.exporter.export(transport, request, &reservation).await.map_err(Refusal::from)
+}
+
+fn decode(encoding: Encoding, body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
+    match encoding {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(body)
+            .map_err(|error| format!("body is not a valid OTLP ExportTraceServiceRequest protobuf: {error}")),
+        Encoding::Json => serde_json::from_slice(body)
+            .map_err(|error| format!("body is not a valid OTLP ExportTraceServiceRequest JSON document: {error}")),
+    }
+}
+
+enum DecompressError {
+    TooLarge,
+    Unsupported(String),
+    Corrupt(String),
+}
+
+fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, DecompressError> {
+    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
+    match encoding.trim().to_ascii_lowercase().as_str() {
+        "" | "identity" => Ok(raw),
+        "gzip" => {
+            let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(limit));
+            let mut decoder = flate2::read::GzDecoder::new(raw.as_ref()).take(limit as u64 + 1);
+            decoder
+                .read_to_end(&mut out)
+                .map_err(|error| DecompressError::Corrupt(format!("body is not valid gzip: {error}")))?;
+            if out.len() > limit {
+                return Err(DecompressError::TooLarge);
+            }
+            Ok(Bytes::from(out))
+        }
+        other => Err(DecompressError::Unsupported(format!("unsupported Content-Encoding {other:?}: send gzip or identity"))),
+    }
+}
+
+fn success(encoding: Encoding, outcome: &ExportOutcome) -> Response {
+    let body = match encoding {
+        Encoding::Protobuf => {
+            Body::from(ExportTraceServiceResponse { partial_success: outcome.partial_success() }.encode_to_vec())
+        }
+        // ProtoJSON: int64 as a string, an absent partial_success as an empty object.
+        Encoding::Json => Body::from(match outcome.partial_success() {
+            None => "{}".to_string(),
+            Some(partial) => serde_json::json!({
+                "partialSuccess": {
+                    "rejectedSpans": partial.rejected_spans.to_string(),
+                    "errorMessage": partial.error_message,
+                }
+            })
+            .to_string(),
+        }),
+    };
+    (StatusCode::OK, [(header::CONTENT_TYPE, encoding.content_type())], body).into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn content_type_parameters_are_ignored() {
+        assert_eq!(encoding_of(&headers(&[("content-type", "application/json; charset=utf-8")])), Ok(Encoding::Json));
+        assert_eq!(encoding_of(&headers(&[("content-type", "application/x-protobuf")])), Ok(Encoding::Protobuf));
+        assert!(encoding_of(&headers(&[("content-type", "text/plain")])).unwrap_err().contains("text/plain"));
+        assert!(encoding_of(&headers(&[])).unwrap_err().contains("missing"));
+    }
+
+    #[test]
+    fn gzip_bomb_is_refused_as_too_large() {
+        use std::io::Write;
+        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        encoder.write_all(&vec![0u8; 100_000]).unwrap();
+        let compressed = Bytes::from(encoder.finish().unwrap());
+        let result = decompress(&headers(&[("content-encoding", "gzip")]), compressed, 10_000);
+        assert!(matches!(result, Err(DecompressError::TooLarge)));
+    }
+
+    #[test]
+    fn corrupt_gzip_and_unknown_encoding_are_named() {
+        let corrupt = decompress(&headers(&[("content-encoding", "gzip")]), Bytes::from_static(b"nope"), 100);
+        assert!(matches!(corrupt, Err(DecompressError::Corrupt(m)) if m.contains("gzip")));
+        let unknown = decompress(&headers(&[("content-encoding", "br")]), Bytes::from_static(b"x"), 100);
+        assert!(matches!(unknown, Err(DecompressError::Unsupported(m)) if m.contains("br")));
+    }
+
+    #[test]
+    fn otlp_json_with_hex_ids_and_string_int64_decodes() {
+        let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+            "scopeSpans":[{"scope":{"name":"lib"},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c",
+            "spanId":"eee19b7ec3c1b174","name":"GET /","kind":2,"startTimeUnixNano":"1544712660000000000",
+            "endTimeUnixNano":"1544712661000000000","attributes":[{"key":"n","value":{"intValue":"42"}}],
+            "status":{"code":2,"message":"boom"},"unknownField":true}]}]}]}"#;
+        let request = decode(Encoding::Json, body).expect("valid OTLP JSON decodes");
+        let span = &request.resource_spans[0].scope_spans[0].spans[0];
+        assert_eq!(hex::encode(&span.trace_id), "5b8efff798038103d269b633813fc60c");
+        assert_eq!(span.kind, 2);
+        assert_eq!(span.start_time_unix_nano, 1_544_712_660_000_000_000);
+        assert_eq!(span.status.as_ref().unwrap().code, 2);
+    }
+
+    #[test]
+    fn malformed_bodies_name_the_problem() {
+        assert!(decode(Encoding::Protobuf, b"\xff\xff\xff").unwrap_err().contains("protobuf"));
+        assert!(decode(Encoding::Json, b"{\"resourceSpans\": 5}").unwrap_err().contains("JSON"));
+    }
+}

@@ -1,0 +1,138 @@
+//! Span validation: what the collector refuses before anything reaches Kafka.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::trace::v1::Span;
+
+/// Why a span was refused; the label of `skein_collector_spans_rejected_total{reason}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RejectReason {
+    InvalidTraceId,
+    InvalidSpanId,
+    EndBeforeStart,
+    SpanTooLarge,
+}
+
+impl RejectReason {
+    pub fn as_label(self) -> &'static str {
+        match self {
+            RejectReason::InvalidTraceId => "invalid_trace_id",
+            RejectReason::InvalidSpanId => "invalid_span_id",
+            RejectReason::EndBeforeStart => "end_before_start",
+            RejectReason::SpanTooLarge => "span_too_large",
+        }
+    }
+}
+
+/// One refused span, with a message a user can act on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rejection {
+    pub reason: RejectReason,
+    pub message: String,
+}
+
+/// Remove invalid spans from `request` (in place, keeping the rest in order) and describe them.
+pub fn retain_valid_spans(request: &mut ExportTraceServiceRequest) -> Vec<Rejection> {
+    let mut rejections = Vec::new();
+    for resource_spans in &mut request.resource_spans {
+        for scope_spans in &mut resource_spans.scope_spans {
+            scope_spans.spans.retain(|span| match check_span(span) {
+                Ok(()) => true,
+                Err(rejection) => {
+                    rejections.push(rejection);
+                    false
+                }
+            });
+        }
+        resource_spans.scope_spans.retain(|scope| !scope.spans.is_empty());
+    }
+    request.resource_spans.retain(|resource| !resource.scope_spans.is_empty());
+    rejections
+}
+
+/// Number of spans in a request.
+pub fn count_spans(request: &ExportTraceServiceRequest) -> usize {
+    request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
+}
+
+fn check_span(span: &Span) -> Result<(), Rejection> {
+    if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
+        return Err(Rejection {
+            reason: RejectReason::InvalidTraceId,
+            message: format!(
+                "span {:?} has trace id {:?}: a trace id must be 16 bytes and not all zero",
+                span.name,
+                hex::encode(&span.trace_id)
+            ),
+        });
+    }
+    if span.span_id.len() != 8 || span.span_id.iter().all(|b| *b == 0) {
+        return Err(Rejection {
+            reason: RejectReason::InvalidSpanId,
+            message: format!(
+                "span {:?} of trace {} has span id {:?}: a span id must be 8 bytes and not all zero",
+                span.name,
+                hex::encode(&span.trace_id),
+                hex::encode(&span.span_id)
+            ),
+        });
+    }
+    if span.end_time_unix_nano < span.start_time_unix_nano {
+        return Err(Rejection {
+            reason: RejectReason::EndBeforeStart,
+            message: format!(
+                "span {} of trace {} ends ({} ns) before it starts ({} ns)",
+                hex::encode(&span.span_id),
+                hex::encode(&span.trace_id),
+                span.end_time_unix_nano,
+                span.start_time_unix_nano
+            ),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+
+    fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
+        ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                ..Default::default()
+            }],
+        }
+    }
+
+    fn good(id: u8) -> Span {
+        Span {
+            trace_id: vec![1; 16],
+            span_id: vec![id; 8],
+            start_time_unix_nano: 10,
+            end_time_unix_nano: 20,
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn keeps_valid_spans_and_explains_each_refusal() {
+        let zero_trace = Span { trace_id: vec![0; 16], ..good(2) };
+        let short_span = Span { span_id: vec![1; 4], ..good(3) };
+        let backwards = Span { start_time_unix_nano: 30, ..good(4) };
+        let mut req = request(vec![good(1), zero_trace, short_span, backwards, good(5)]);
+        let rejections = retain_valid_spans(&mut req);
+        let reasons: Vec<_> = rejections.iter().map(|r| r.reason).collect();
+        assert_eq!(reasons, vec![RejectReason::InvalidTraceId, RejectReason::InvalidSpanId, RejectReason::EndBeforeStart]);
+        assert!(rejections[0].message.contains("16 bytes"));
+        assert!(rejections[2].message.contains("before it starts"));
+        assert_eq!(count_spans(&req), 2);
+    }
+
+    #[test]
+    fn drops_empty_resource_and_scope_shells() {
+        let mut req = request(vec![Span { span_id: vec![0; 8], ..good(1) }]);
+        assert_eq!(retain_valid_spans(&mut req).len(), 1);
+        assert!(req.resource_spans.is_empty());
+    }
+}

@@ -1,0 +1,367 @@
+//! The one skein configuration file. Every field documents itself and names its default; the same
+//! structure is filled from YAML, then `SKEIN_*` environment variables, then CLI flags.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+/// Errors while loading or checking the configuration.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read configuration: {0} (check the --config path and the SKEIN_* variables)")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// The whole configuration of every role.
+#[derive(Debug, Clone, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct SkeinConfig {
+    /// Where the Kafka cluster is and how the span topics look.
+    pub kafka: KafkaConfig,
+    /// Where Elasticsearch is and how indices are named.
+    pub elasticsearch: ElasticsearchConfig,
+    /// The collector role: OTLP receivers and the Kafka publisher.
+    pub collector: CollectorConfig,
+    /// The ingester role: Kafka → Elasticsearch.
+    pub ingester: IngesterConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// Kafka settings shared by every role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaConfig {
+    /// Bootstrap servers, comma separated. Default `127.0.0.1:9092`.
+    pub brokers: String,
+    /// Topic the collector publishes span records to. Default `skein-spans`.
+    pub spans_topic: String,
+    /// Topic for records the ingester can never index. Default `skein-spans-dlq`.
+    pub dlq_topic: String,
+    /// Partitions of the spans topic when skein creates it. Default `6`.
+    pub partitions: i32,
+    /// Replication factor of topics skein creates. Default `1` (single local broker).
+    pub replication_factor: i32,
+    /// Create the spans and DLQ topics at start when missing. Default `true`.
+    pub create_topics: bool,
+    /// Raw librdkafka properties applied to every client (for TLS, SASL, ...). Default empty.
+    pub librdkafka: BTreeMap<String, String>,
+}
+
+impl Default for KafkaConfig {
+    fn default() -> Self {
+        Self {
+            brokers: "127.0.0.1:9092".into(),
+            spans_topic: "skein-spans".into(),
+            dlq_topic: "skein-spans-dlq".into(),
+            partitions: 6,
+            replication_factor: 1,
+            create_topics: true,
+            librdkafka: BTreeMap::new(),
+        }
+    }
+}
+
+/// Elasticsearch settings shared by every role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ElasticsearchConfig {
+    /// Base URL. Default `http://127.0.0.1:9200`.
+    pub url: String,
+    /// Basic-auth user name. Default none.
+    pub username: Option<String>,
+    /// Basic-auth password. Default none.
+    pub password: Option<String>,
+    /// Prefix for every index name: `<prefix>-jaeger-span-...`. Default empty (Jaeger's names).
+    pub index_prefix: String,
+    /// Primary shards per daily index. Default `1`.
+    pub shards: u32,
+    /// Replicas per daily index. Default `0`, so a single-node cluster is green.
+    pub replicas: u32,
+    /// Install index templates at start. Default `true`.
+    pub create_templates: bool,
+    /// Timeout of one request to Elasticsearch, ms. Default `30000`.
+    pub request_timeout_ms: u64,
+}
+
+impl Default for ElasticsearchConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:9200".into(),
+            username: None,
+            password: None,
+            index_prefix: String::new(),
+            shards: 1,
+            replicas: 0,
+            create_templates: true,
+            request_timeout_ms: 30_000,
+        }
+    }
+}
+
+/// Compression codec of produced records.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum Compression {
+    None,
+    Gzip,
+    Snappy,
+    Lz4,
+    Zstd,
+}
+
+impl Compression {
+    /// The librdkafka `compression.type` value.
+    pub fn as_librdkafka(self) -> &'static str {
+        match self {
+            Compression::None => "none",
+            Compression::Gzip => "gzip",
+            Compression::Snappy => "snappy",
+            Compression::Lz4 => "lz4",
+            Compression::Zstd => "zstd",
+        }
+    }
+}
+
+/// The collector role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorConfig {
+    /// OTLP/gRPC listen address. Default `127.0.0.1:4317` (use `0.0.0.0:4317` in containers).
+    pub otlp_grpc_listen: SocketAddr,
+    /// OTLP/HTTP listen address. Default `127.0.0.1:4318`.
+    pub otlp_http_listen: SocketAddr,
+    /// `/metrics`, `/healthz`, `/readyz`. Default `127.0.0.1:14269`.
+    pub admin_listen: SocketAddr,
+    /// Largest accepted request body (after decompression), bytes; larger → 413 / RESOURCE_EXHAUSTED.
+    /// Default `4194304` (4 MiB, OTLP's customary gRPC limit).
+    pub max_request_bytes: usize,
+    /// Largest Kafka record value, bytes; bigger traces are split into several records with the same
+    /// key, and a single bigger span is rejected. Keep below the topic's `max.message.bytes`.
+    /// Default `900000`.
+    pub max_record_bytes: usize,
+    /// Bytes of accepted requests not yet acknowledged by Kafka; beyond it clients get 429 /
+    /// RESOURCE_EXHAUSTED. Default `268435456` (256 MiB).
+    pub max_in_flight_bytes: usize,
+    /// Compression of produced records. Default `lz4`.
+    pub compression: Compression,
+    /// librdkafka `linger.ms`. Default `5`.
+    pub linger_ms: u64,
+    /// How long a record may wait for Kafka before the request fails with 503 (librdkafka
+    /// `message.timeout.ms`). Default `10000`.
+    pub produce_timeout_ms: u64,
+    /// `Retry-After` seconds sent with 429 and 503. Default `2`.
+    pub retry_after_seconds: u64,
+}
+
+impl Default for CollectorConfig {
+    fn default() -> Self {
+        Self {
+            otlp_grpc_listen: "127.0.0.1:4317".parse().expect("literal address"),
+            otlp_http_listen: "127.0.0.1:4318".parse().expect("literal address"),
+            admin_listen: "127.0.0.1:14269".parse().expect("literal address"),
+            max_request_bytes: 4 * 1024 * 1024,
+            max_record_bytes: 900_000,
+            max_in_flight_bytes: 256 * 1024 * 1024,
+            compression: Compression::Lz4,
+            linger_ms: 5,
+            produce_timeout_ms: 10_000,
+            retry_after_seconds: 2,
+        }
+    }
+}
+
+/// The ingester role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngesterConfig {
+    /// Consumer group. Default `skein-ingester`.
+    pub group_id: String,
+    /// `/metrics`, `/healthz`, `/readyz`. Default `127.0.0.1:14270`.
+    pub admin_listen: SocketAddr,
+    /// Where a new group starts: `earliest` or `latest`. Default `earliest`.
+    pub start_from: StartFrom,
+    /// Flush a bulk request at this many documents. Default `2000`.
+    pub bulk_max_docs: usize,
+    /// Flush a bulk request at this many bytes of body. Default `5242880` (5 MiB).
+    pub bulk_max_bytes: usize,
+    /// Flush a partial bulk request after this long, ms. Default `200`.
+    pub bulk_flush_interval_ms: u64,
+    /// Bulk requests in flight at once; when all are busy, partitions are paused. Default `2`.
+    pub bulk_concurrency: usize,
+    /// First retry delay for transient bulk failures, ms; doubles up to the max. Default `100`.
+    pub retry_initial_backoff_ms: u64,
+    /// Longest retry delay, ms. Default `10000`.
+    pub retry_max_backoff_ms: u64,
+    /// How often done offsets are committed, ms. Default `1000`.
+    pub commit_interval_ms: u64,
+}
+
+impl Default for IngesterConfig {
+    fn default() -> Self {
+        Self {
+            group_id: "skein-ingester".into(),
+            admin_listen: "127.0.0.1:14270".parse().expect("literal address"),
+            start_from: StartFrom::Earliest,
+            bulk_max_docs: 2000,
+            bulk_max_bytes: 5 * 1024 * 1024,
+            bulk_flush_interval_ms: 200,
+            bulk_concurrency: 2,
+            retry_initial_backoff_ms: 100,
+            retry_max_backoff_ms: 10_000,
+            commit_interval_ms: 1000,
+        }
+    }
+}
+
+/// Where a consumer group without committed offsets starts.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum StartFrom {
+    Earliest,
+    Latest,
+}
+
+impl StartFrom {
+    /// The librdkafka `auto.offset.reset` value.
+    pub fn as_librdkafka(self) -> &'static str {
+        match self {
+            StartFrom::Earliest => "earliest",
+            StartFrom::Latest => "latest",
+        }
+    }
+}
+
+/// Logging.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `tracing` filter, e.g. `info,skein_ingester=debug`. Default `info`. `RUST_LOG` wins when set.
+    pub level: String,
+    /// `text` or `json`. Default `text`.
+    pub format: LogFormat,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { level: "info".into(), format: LogFormat::Text }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+impl SkeinConfig {
+    /// Load the configuration: defaults, then the YAML file (when given), then `SKEIN_*` variables
+    /// (`SKEIN_KAFKA__BROKERS` sets `kafka.brokers`), then `overrides` (dotted keys from CLI flags).
+    pub fn load(file: Option<&Path>, overrides: &[(String, String)]) -> Result<Self, ConfigError> {
+        let defaults = config::Config::try_from(&SkeinConfig::default())?;
+        let mut builder = config::Config::builder().add_source(defaults);
+        if let Some(path) = file {
+            builder = builder.add_source(config::File::from(path).format(config::FileFormat::Yaml).required(true));
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("SKEIN")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true),
+        );
+        for (key, value) in overrides {
+            builder = builder.set_override(key.as_str(), value.as_str())?;
+        }
+        let loaded: SkeinConfig = builder.build()?.try_deserialize()?;
+        loaded.validate()?;
+        Ok(loaded)
+    }
+
+    /// Parse a YAML document alone (no environment), as `load` would.
+    pub fn from_yaml_str(yaml: &str) -> Result<Self, ConfigError> {
+        let defaults = config::Config::try_from(&SkeinConfig::default())?;
+        let loaded: SkeinConfig = config::Config::builder()
+            .add_source(defaults)
+            .add_source(config::File::from_str(yaml, config::FileFormat::Yaml))
+            .build()?
+            .try_deserialize()?;
+        loaded.validate()?;
+        Ok(loaded)
+    }
+
+    /// Cross-field rules that serde cannot express.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let c = &self.collector;
+        if c.max_record_bytes < 1024 {
+            return Err(ConfigError::Invalid("collector.max_record_bytes must be at least 1024".into()));
+        }
+        if c.max_in_flight_bytes < c.max_request_bytes {
+            return Err(ConfigError::Invalid(format!(
+                "collector.max_in_flight_bytes ({}) must be at least collector.max_request_bytes ({}), or no request could ever be accepted",
+                c.max_in_flight_bytes, c.max_request_bytes
+            )));
+        }
+        if self.kafka.partitions < 1 {
+            return Err(ConfigError::Invalid("kafka.partitions must be at least 1".into()));
+        }
+        let i = &self.ingester;
+        if i.bulk_max_docs == 0 || i.bulk_concurrency == 0 {
+            return Err(ConfigError::Invalid("ingester.bulk_max_docs and ingester.bulk_concurrency must be at least 1".into()));
+        }
+        if i.retry_initial_backoff_ms == 0 || i.retry_initial_backoff_ms > i.retry_max_backoff_ms {
+            return Err(ConfigError::Invalid(
+                "ingester.retry_initial_backoff_ms must be positive and not above ingester.retry_max_backoff_ms".into(),
+            ));
+        }
+        if self.kafka.spans_topic == self.kafka.dlq_topic {
+            return Err(ConfigError::Invalid("kafka.dlq_topic must differ from kafka.spans_topic".into()));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documented_example_parses() {
+        let yaml = include_str!("../../config/skein.example.yaml");
+        let config = SkeinConfig::from_yaml_str(yaml).expect("example config parses");
+        assert_eq!(config.kafka.spans_topic, "skein-spans");
+    }
+
+    #[test]
+    fn defaults_are_valid_local_settings() {
+        let config = SkeinConfig::default();
+        config.validate().expect("defaults validate");
+        assert_eq!(config.kafka.brokers, "127.0.0.1:9092");
+        assert_eq!(config.collector.otlp_grpc_listen.port(), 4317);
+    }
+
+    #[test]
+    fn unknown_field_is_rejected() {
+        let err = SkeinConfig::from_yaml_str("kafka:\n  brokerz: x\n").unwrap_err();
+        assert!(err.to_string().contains("brokerz"), "{err}");
+    }
+
+    #[test]
+    fn in_flight_bound_below_request_size_is_rejected() {
+        let err = SkeinConfig::from_yaml_str("collector:\n  max_request_bytes: 1000000\n  max_in_flight_bytes: 10\n")
+            .unwrap_err();
+        assert!(err.to_string().contains("max_in_flight_bytes"), "{err}");
+    }
+
+    #[test]
+    fn override_sets_nested_field() {
+        let config =
+            SkeinConfig::load(None, &[("kafka.spans_topic".into(), "other".into())]).expect("override applies");
+        assert_eq!(config.kafka.spans_topic, "other");
+    }
+}

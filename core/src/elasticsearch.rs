@@ -1,0 +1,61 @@
+//! The Elasticsearch client every role builds the same way, and index template installation.
+
+use std::time::Duration;
+
+use elasticsearch::auth::Credentials;
+use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
+use elasticsearch::http::Url;
+use elasticsearch::indices::IndicesPutIndexTemplateParts;
+use elasticsearch::Elasticsearch;
+
+use crate::config::ElasticsearchConfig;
+
+/// Errors setting up Elasticsearch.
+#[derive(Debug, thiserror::Error)]
+pub enum ElasticsearchSetupError {
+    #[error("elasticsearch.url {url:?} is not a valid URL: {reason}")]
+    Url { url: String, reason: String },
+    #[error("cannot reach Elasticsearch at {url}: {reason} (is it running? run `make up` locally)")]
+    Unreachable { url: String, reason: String },
+    #[error("Elasticsearch refused index template {name}: HTTP {status}: {body}")]
+    Template { name: String, status: u16, body: String },
+}
+
+/// Build a client for the configured cluster.
+pub fn client(config: &ElasticsearchConfig) -> Result<Elasticsearch, ElasticsearchSetupError> {
+    let url = Url::parse(&config.url)
+        .map_err(|error| ElasticsearchSetupError::Url { url: config.url.clone(), reason: error.to_string() })?;
+    let mut builder =
+        TransportBuilder::new(SingleNodeConnectionPool::new(url)).timeout(Duration::from_millis(config.request_timeout_ms));
+    if let (Some(user), Some(password)) = (&config.username, &config.password) {
+        builder = builder.auth(Credentials::Basic(user.clone(), password.clone()));
+    }
+    let transport = builder
+        .build()
+        .map_err(|error| ElasticsearchSetupError::Url { url: config.url.clone(), reason: error.to_string() })?;
+    Ok(Elasticsearch::new(transport))
+}
+
+/// Install (or overwrite) composable index templates.
+pub async fn install_templates(
+    client: &Elasticsearch,
+    config: &ElasticsearchConfig,
+    templates: &[(String, serde_json::Value)],
+) -> Result<(), ElasticsearchSetupError> {
+    for (name, body) in templates {
+        let response = client
+            .indices()
+            .put_index_template(IndicesPutIndexTemplateParts::Name(name))
+            .body(body.clone())
+            .send()
+            .await
+            .map_err(|error| ElasticsearchSetupError::Unreachable { url: config.url.clone(), reason: error.to_string() })?;
+        let status = response.status_code().as_u16();
+        if status >= 300 {
+            let body = response.text().await.unwrap_or_default();
+            return Err(ElasticsearchSetupError::Template { name: name.clone(), status, body });
+        }
+        tracing::info!(template = %name, "installed index template");
+    }
+    Ok(())
+}

@@ -1,0 +1,129 @@
+//! Logs, Prometheus metrics and the `/metrics`, `/healthz`, `/readyz` admin endpoints every role serves.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex, OnceLock};
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::routing::get;
+use axum::Router;
+use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{LogConfig, LogFormat};
+
+static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
+
+/// Buckets for latency histograms in seconds: 0.5 ms up to 60 s.
+const LATENCY_BUCKETS: &[f64] =
+    &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
+
+/// Install the process-wide Prometheus recorder (once; later calls return the same handle), so
+/// all roles running in one process share one registry.
+pub fn prometheus() -> PrometheusHandle {
+    PROMETHEUS
+        .get_or_init(|| {
+            let recorder = PrometheusBuilder::new()
+                .set_buckets(LATENCY_BUCKETS)
+                .expect("bucket list is not empty")
+                .build_recorder();
+            let handle = recorder.handle();
+            // Another recorder may already be installed (tests in one process); ours still renders.
+            let _ = metrics::set_global_recorder(recorder);
+            handle
+        })
+        .clone()
+}
+
+/// Install the global `tracing` subscriber. Safe to call more than once.
+pub fn init_logging(config: &LogConfig) {
+    use tracing_subscriber::EnvFilter;
+    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(&config.level));
+    let builder = tracing_subscriber::fmt().with_env_filter(filter);
+    let _ = match config.format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Named readiness conditions of a role; `/readyz` answers 200 only when all are true.
+#[derive(Clone, Default)]
+pub struct Readiness {
+    conditions: Arc<Mutex<BTreeMap<&'static str, bool>>>,
+}
+
+impl Readiness {
+    /// Declare a condition, initially not met.
+    pub fn register(&self, name: &'static str) {
+        self.lock().entry(name).or_insert(false);
+    }
+
+    /// Set a condition.
+    pub fn set(&self, name: &'static str, ready: bool) {
+        self.lock().insert(name, ready);
+    }
+
+    /// True when every declared condition is met.
+    pub fn is_ready(&self) -> bool {
+        self.lock().values().all(|ready| *ready)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, BTreeMap<&'static str, bool>> {
+        self.conditions.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn report(&self) -> String {
+        self.lock().iter().map(|(name, ready)| format!("{name}: {}\n", if *ready { "ok" } else { "waiting" })).collect()
+    }
+}
+
+/// The admin router: `/metrics`, `/healthz`, `/readyz`.
+pub fn admin_router(readiness: Readiness) -> Router {
+    Router::new()
+        .route("/metrics", get(|| async { prometheus().render() }))
+        .route("/healthz", get(|| async { "ok\n" }))
+        .route("/readyz", get(readyz))
+        .with_state(readiness)
+}
+
+async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
+    let status = if readiness.is_ready() { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
+    (status, readiness.report())
+}
+
+/// Bind the admin endpoints and serve them until `shutdown`.
+pub async fn serve_admin(
+    addr: SocketAddr,
+    readiness: Readiness,
+    shutdown: CancellationToken,
+) -> Result<tokio::task::JoinHandle<()>, std::io::Error> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let router = admin_router(readiness);
+    Ok(tokio::spawn(async move {
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        if let Err(error) = served {
+            tracing::warn!(%error, "admin endpoint stopped");
+        }
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_needs_every_condition() {
+        let readiness = Readiness::default();
+        assert!(readiness.is_ready(), "no conditions means ready");
+        readiness.register("kafka");
+        readiness.register("templates");
+        assert!(!readiness.is_ready());
+        readiness.set("kafka", true);
+        assert!(!readiness.is_ready());
+        readiness.set("templates", true);
+        assert!(readiness.is_ready());
+        assert_eq!(readiness.report(), "kafka: ok\ntemplates: ok\n");
+    }
+}

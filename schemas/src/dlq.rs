@@ -1,0 +1,33 @@
+//! The dead-letter record: the original key and value of a record that can never be indexed, with
+//! headers saying why and where it came from.
+
+/// Why the record could not be indexed.
+pub const ERROR_HEADER: &str = "skein.error";
+/// What kind of failure: `decode` (not a span record) or `rejected` (Elasticsearch refused it).
+pub const ERROR_KIND_HEADER: &str = "skein.error-kind";
+/// Topic the record was read from.
+pub const ORIGIN_TOPIC_HEADER: &str = "skein.origin.topic";
+/// Partition the record was read from, decimal.
+pub const ORIGIN_PARTITION_HEADER: &str = "skein.origin.partition";
+/// Offset of the record, decimal.
+pub const ORIGIN_OFFSET_HEADER: &str = "skein.origin.offset";
+/// Timestamp of the original record, ms since the epoch, when it had one.
+pub const ORIGIN_TIMESTAMP_HEADER: &str = "skein.origin.timestamp";
+
+/// Failure kinds written to [`ERROR_KIND_HEADER`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DeadLetterKind {
+    /// The record value is not a span record skein can read.
+    Decode,
+    /// Elasticsearch refused a document of the record for good (mapping conflict, bad value).
+    Rejected,
+}
+
+impl DeadLetterKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            DeadLetterKind::Decode => "decode",
+            DeadLetterKind::Rejected => "rejected",
+        }
+    }
+}

@@ -1,0 +1,164 @@
+//! Elasticsearch index names and the index templates skein installs for Jaeger's indices.
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde_json::{json, Value};
+
+/// Index names with an optional prefix, as Jaeger builds them: `<prefix>-jaeger-span-YYYY-MM-DD`
+/// (no second dash when the prefix already ends with one).
+#[derive(Debug, Clone)]
+pub struct IndexNames {
+    prefix: String,
+}
+
+impl IndexNames {
+    pub fn new(prefix: &str) -> Self {
+        let prefix = if prefix.is_empty() || prefix.ends_with('-') { prefix.to_string() } else { format!("{prefix}-") };
+        Self { prefix }
+    }
+
+    /// The prefix with its joining dash (`""` or `"prod-"`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `jaeger-span-YYYY-MM-DD` for the UTC day of `start_time_micros`.
+    pub fn span_index(&self, start_time_micros: u64) -> String {
+        format!("{}jaeger-span-{}", self.prefix, day(start_time_micros))
+    }
+
+    /// `jaeger-service-YYYY-MM-DD` for the UTC day of `start_time_micros`.
+    pub fn service_index(&self, start_time_micros: u64) -> String {
+        format!("{}jaeger-service-{}", self.prefix, day(start_time_micros))
+    }
+
+    /// A pattern matching every span index, for searches and tests.
+    pub fn span_pattern(&self) -> String {
+        format!("{}jaeger-span-*", self.prefix)
+    }
+
+    /// A pattern matching every service index.
+    pub fn service_pattern(&self) -> String {
+        format!("{}jaeger-service-*", self.prefix)
+    }
+
+    /// The templates for span and service indices, as `(name, body)` for `PUT _index_template/name`.
+    pub fn templates(&self, shards: u32, replicas: u32) -> Vec<(String, Value)> {
+        vec![
+            (format!("{}jaeger-span", self.prefix), template(self.span_pattern(), shards, replicas, span_mappings())),
+            (format!("{}jaeger-service", self.prefix), template(self.service_pattern(), shards, replicas, service_mappings())),
+        ]
+    }
+}
+
+fn day(micros: u64) -> NaiveDate {
+    let seconds = (micros / 1_000_000) as i64;
+    DateTime::<Utc>::from_timestamp(seconds, 0).map(|t| t.date_naive()).unwrap_or_default()
+}
+
+fn template(pattern: String, shards: u32, replicas: u32, mappings: Value) -> Value {
+    json!({
+        "index_patterns": [pattern],
+        "priority": 0,
+        "template": {
+            "settings": {
+                "index.number_of_shards": shards,
+                "index.number_of_replicas": replicas,
+                "index.mapping.nested_fields.limit": 50,
+                "index.requests.cache.enable": true
+            },
+            "mappings": mappings
+        },
+        "_meta": { "managed_by": "skein" }
+    })
+}
+
+fn keyword() -> Value {
+    json!({ "type": "keyword", "ignore_above": 256 })
+}
+
+fn nested_key_values() -> Value {
+    json!({
+        "type": "nested",
+        "dynamic": false,
+        "properties": { "key": keyword(), "value": keyword(), "type": keyword() }
+    })
+}
+
+fn tag_dynamic_templates() -> Value {
+    json!([
+        { "span_tags_map": { "mapping": keyword(), "path_match": "tag.*" } },
+        { "process_tags_map": { "mapping": keyword(), "path_match": "process.tag.*" } }
+    ])
+}
+
+fn span_mappings() -> Value {
+    json!({
+        "dynamic_templates": tag_dynamic_templates(),
+        "properties": {
+            "traceID": keyword(),
+            "parentSpanID": keyword(),
+            "spanID": keyword(),
+            "operationName": keyword(),
+            "startTime": { "type": "long" },
+            "startTimeMillis": { "type": "date", "format": "epoch_millis" },
+            "duration": { "type": "long" },
+            "flags": { "type": "integer" },
+            "logs": {
+                "type": "nested",
+                "dynamic": false,
+                "properties": { "timestamp": { "type": "long" }, "fields": nested_key_values() }
+            },
+            "process": {
+                "properties": {
+                    "serviceName": keyword(),
+                    "tag": { "type": "object" },
+                    "tags": nested_key_values()
+                }
+            },
+            "references": {
+                "type": "nested",
+                "dynamic": false,
+                "properties": { "refType": keyword(), "traceID": keyword(), "spanID": keyword() }
+            },
+            "tag": { "type": "object" },
+            "tags": nested_key_values()
+        }
+    })
+}
+
+fn service_mappings() -> Value {
+    json!({
+        "dynamic_templates": tag_dynamic_templates(),
+        "properties": { "serviceName": keyword(), "operationName": keyword() }
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_names_follow_jaeger_with_and_without_prefix() {
+        let micros = 1_700_000_000_000_000; // 2023-11-14T22:13:20Z
+        assert_eq!(IndexNames::new("").span_index(micros), "jaeger-span-2023-11-14");
+        assert_eq!(IndexNames::new("prod").service_index(micros), "prod-jaeger-service-2023-11-14");
+        assert_eq!(IndexNames::new("prod-").span_index(micros), "prod-jaeger-span-2023-11-14");
+    }
+
+    #[test]
+    fn span_index_uses_the_utc_day_of_the_start() {
+        let just_before_midnight = 1_700_006_399_999_999; // 2023-11-14T23:59:59.999999Z
+        assert_eq!(IndexNames::new("").span_index(just_before_midnight), "jaeger-span-2023-11-14");
+        assert_eq!(IndexNames::new("").span_index(just_before_midnight + 1), "jaeger-span-2023-11-15");
+    }
+
+    #[test]
+    fn templates_carry_configured_shards_and_patterns() {
+        let templates = IndexNames::new("t1").templates(3, 0);
+        assert_eq!(templates[0].0, "t1-jaeger-span");
+        assert_eq!(templates[0].1["index_patterns"][0], "t1-jaeger-span-*");
+        assert_eq!(templates[0].1["template"]["settings"]["index.number_of_shards"], 3);
+        assert_eq!(templates[0].1["template"]["mappings"]["properties"]["tags"]["type"], "nested");
+        assert_eq!(templates[1].0, "t1-jaeger-service");
+    }
+}

@@ -1,0 +1,8 @@
+//! Every format at a skein boundary, in one place: the Kafka span record, the dead-letter record,
+//! the Jaeger documents and index templates in Elasticsearch, and the conversions between them.
+//! Roles only call this crate.
+
+pub mod dlq;
+pub mod elasticsearch;
+pub mod jaeger;
+pub mod kafka_record;
