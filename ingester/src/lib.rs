@@ -1,1 +1,96 @@
+//! The ingester role: spans topic → Jaeger documents in Elasticsearch, committing a partition's
+//! offset only up to where every earlier record is durable (or dead-lettered).
+//!
+//! Path of a record: [`consumer`] reads it → [`pipeline`] gathers and hands it to a bulk task →
+//! [`skein_schemas::jaeger`] converts → [`elasticsearch::writer`] indexes (retrying) or
+//! [`dead_letter`] parks it → [`pipeline`] marks it done and commits.
 
+pub mod batch;
+pub mod consumer;
+pub mod dead_letter;
+pub mod elasticsearch;
+pub mod error;
+pub mod pipeline;
+pub mod retry;
+pub mod telemetry;
+
+use std::time::Duration;
+
+use skein_core::telemetry::{serve_admin, Readiness};
+use skein_core::SkeinConfig;
+use skein_schemas::elasticsearch::IndexNames;
+use tokio_util::sync::CancellationToken;
+
+use consumer::SharedTracker;
+use dead_letter::DeadLetterQueue;
+pub use error::IngesterError;
+use retry::Backoff;
+
+/// A started ingester.
+pub struct RunningIngester {
+    pub readiness: Readiness,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningIngester {
+    /// Wait until the ingester has drained and committed (after shutdown was cancelled).
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Start the ingester: admin endpoints, index templates (retried until Elasticsearch answers),
+/// then the consume → index → commit loop until `shutdown`.
+pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningIngester, IngesterError> {
+    let ingester = config.ingester.clone();
+    let readiness = Readiness::default();
+    readiness.register("index_templates");
+    readiness.register("kafka_subscription");
+    serve_admin(ingester.admin_listen, readiness.clone(), shutdown.clone())
+        .await
+        .map_err(|source| IngesterError::Bind { addr: ingester.admin_listen, source })?;
+
+    let backoff = Backoff {
+        initial: Duration::from_millis(ingester.retry_initial_backoff_ms),
+        max: Duration::from_millis(ingester.retry_max_backoff_ms),
+    };
+    let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
+    let names = IndexNames::new(&config.elasticsearch.index_prefix);
+    let dead_letters = DeadLetterQueue::new(&config.kafka, backoff)?;
+    let sinks = pipeline::Sinks {
+        writer: elasticsearch::writer::BulkWriter::new(client.clone(), dead_letters.clone(), backoff),
+        dead_letters,
+        names: names.clone(),
+    };
+
+    let config = config.clone();
+    let task_readiness = readiness.clone();
+    let task = tokio::spawn(async move {
+        if config.elasticsearch.create_templates {
+            let templates = names.templates(config.elasticsearch.shards, config.elasticsearch.replicas);
+            let mut attempt = 0;
+            while let Err(error) =
+                skein_core::elasticsearch::install_templates(&client, &config.elasticsearch, &templates).await
+            {
+                tracing::warn!(%error, "cannot install index templates yet; retrying");
+                if !backoff.wait(attempt.min(6), &shutdown).await {
+                    return;
+                }
+                attempt += 1;
+            }
+        }
+        task_readiness.set("index_templates", true);
+        let tracker = SharedTracker::default();
+        let consumer = match consumer::subscribe(&config.kafka, &config.ingester, tracker.clone()) {
+            Ok(consumer) => consumer,
+            Err(error) => {
+                tracing::error!(%error, "ingester cannot start consuming");
+                return;
+            }
+        };
+        task_readiness.set("kafka_subscription", true);
+        tracing::info!(topic = %config.kafka.spans_topic, group = %config.ingester.group_id, "ingester consuming");
+        pipeline::run(consumer, tracker, sinks, config.ingester.clone(), shutdown).await;
+    });
+    Ok(RunningIngester { readiness, task })
+}

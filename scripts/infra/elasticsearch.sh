@@ -175,9 +175,10 @@ EOF
 
 # -------------------------------------------------------------- health ----
 # Prints the cluster status (green/yellow/red) or nothing.
+# Always returns 0 (callers assign it under set -e).
 es_cluster_status() {
-  http_get "$BASE_URL/_cluster/health?wait_for_status=yellow&timeout=${1:-1}s" 2>/dev/null \
-    | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'
+  { http_get "$BASE_URL/_cluster/health?wait_for_status=yellow&timeout=${1:-1}s" 2>/dev/null \
+      | sed -n 's/.*"status":"\([a-z]*\)".*/\1/p'; } || true
 }
 
 es_healthy() {
@@ -218,6 +219,7 @@ cmd_start() {
   # failed), then exits and leaves the server JVM running; `-p` makes the
   # server write its own pid. setsid detaches it from our session for good.
   # cd: the launcher must not start in a cwd the ES user cannot read (/root).
+  rm -f "$ES_RUN/run/es.pid"        # stale after a kill -9; ES writes a fresh one
   local rc=0
   (
     cd "$ES_RUN"
@@ -227,7 +229,10 @@ cmd_start() {
         ES_JAVA_OPTS="${SKEIN_ES_JAVA_OPTS:-}" \
         "$ES_HOME/bin/elasticsearch" -d -p "$ES_RUN/run/es.pid"
   ) </dev/null >>"$out" 2>&1 || rc=$?
-  if (( rc != 0 )); then
+  if (( rc == 124 )); then
+    log "Elasticsearch did not report 'started' within ${SKEIN_INFRA_TIMEOUT}s (the server may still be starting; stop it with elasticsearch.sh stop)"
+    fail health "$out" "$ES_RUN/logs/$CLUSTER_NAME.log"
+  elif (( rc != 0 )); then
     log "the Elasticsearch launcher exited with status $rc"
     fail start "$out" "$ES_RUN/logs/$CLUSTER_NAME.log"
   fi
@@ -263,7 +268,11 @@ cmd_status() {
   if pid="$(es_pid)"; then
     st="$(es_cluster_status 1)"
     if [[ "$st" == green || "$st" == yellow ]]; then
-      log "running (pid $pid), healthy: cluster status $st at $BASE_URL (Elasticsearch $ES_VERSION)"
+      # Ask the node for its version: the env may select another one than what runs.
+      local v
+      v="$({ http_get "$BASE_URL/_nodes/_local?filter_path=nodes.*.version" 2>/dev/null \
+             | sed -n 's/.*"version":"\([^"]*\)".*/\1/p'; } || true)"
+      log "running (pid $pid), healthy: cluster status $st at $BASE_URL (Elasticsearch ${v:-?})"
       return 0
     fi
     log "running (pid $pid), NOT healthy (cluster status: ${st:-no answer}) at $BASE_URL"

@@ -236,6 +236,7 @@ cmd_start() {
   {
     printf '\n==== %s start (Kafka %s) ====\n' "$(date -Is)" "$KAFKA_VERSION"
   } >>"$KOUT"
+  rm -f "$KPID"                     # a stale pid (e.g. after kill -9) must not be mistaken for the new one
   local -a extra_opts=()
   read -r -a extra_opts <<<"${SKEIN_KAFKA_JAVA_OPTS:-}"   # extra JVM flags, space-separated
   # shellcheck disable=SC2016
@@ -253,6 +254,7 @@ cmd_start() {
   for ((i = 0; i < 50; i++)); do [[ -s "$KPID" ]] && break; sleep 0.1; done
   pid="$(cat "$KPID" 2>/dev/null || true)"
   [[ -n "$pid" ]] || fail start "$KOUT"
+  printf '%s\n' "$KAFKA_VERSION" >"$KSTATE/kafka.version"   # for status
   wait_healthy "$pid" "$t0"
 }
 
@@ -263,6 +265,11 @@ cmd_stop() {
 
 cmd_status() {
   local pid rc=1
+  # Check with the jars of the version that was started, if it differs from the env's.
+  if [[ -s "$KSTATE/kafka.version" ]]; then
+    KAFKA_VERSION="$(cat "$KSTATE/kafka.version")"
+    KAFKA_HOME="$SKEIN_CACHE_DIR/kafka-$KAFKA_VERSION"; KAFKA_LIBS="$KAFKA_HOME/libs"
+  fi
   if pid="$(pid_alive "$KPID" "$KMATCH")"; then
     if [[ -f "$KAFKA_HOME/.complete" ]] && kafka_healthy; then
       log "running (pid $pid), healthy on $SKEIN_BIND_HOST:$SKEIN_KAFKA_PORT (Kafka $KAFKA_VERSION)"

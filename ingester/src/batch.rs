@@ -1,0 +1,177 @@
+//! Bulk batches: the documents of several records, and which records they came from, so a batch
+//! that became durable can mark exactly those records done.
+
+use std::time::Instant;
+
+use skein_core::offsets::{Epoch, TopicPartition};
+use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::jaeger::ConvertedSpan;
+
+/// Where a record came from, and its original bytes for the DLQ.
+#[derive(Debug, Clone)]
+pub struct RecordOrigin {
+    pub tp: TopicPartition,
+    pub epoch: Epoch,
+    pub offset: i64,
+    pub timestamp: Option<i64>,
+    pub key: Option<Vec<u8>>,
+    pub value: Option<Vec<u8>>,
+    /// The record's encoding header, when present.
+    pub encoding: Option<String>,
+}
+
+/// One bulk action line plus its source line.
+#[derive(Debug, Clone)]
+pub struct Document {
+    pub index: String,
+    pub id: String,
+    pub body: Vec<u8>,
+    /// Index into [`Batch::records`]; `None` for service documents, which belong to no record.
+    pub record: Option<usize>,
+}
+
+impl Document {
+    fn encoded_len(&self) -> usize {
+        self.index.len() + self.id.len() + self.body.len() + 40
+    }
+}
+
+/// Documents headed for one `_bulk` request.
+#[derive(Debug)]
+pub struct Batch {
+    pub records: Vec<RecordOrigin>,
+    pub documents: Vec<Document>,
+    pub bytes: usize,
+    pub started: Instant,
+}
+
+impl Default for Batch {
+    fn default() -> Self {
+        Self { records: Vec::new(), documents: Vec::new(), bytes: 0, started: Instant::now() }
+    }
+}
+
+impl Batch {
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Add a decoded record's spans (and their service documents).
+    pub fn add(&mut self, origin: RecordOrigin, spans: Vec<ConvertedSpan>, names: &IndexNames) {
+        if self.records.is_empty() {
+            self.started = Instant::now();
+        }
+        let record = self.records.len();
+        self.records.push(origin);
+        for span in spans {
+            let service = Document {
+                index: names.service_index(span.start_time_micros),
+                id: span.service.document_id(),
+                body: serde_json::to_vec(&span.service).expect("service documents always serialize"),
+                record: None,
+            };
+            let document = Document {
+                index: names.span_index(span.start_time_micros),
+                id: span.document_id,
+                body: span.body,
+                record: Some(record),
+            };
+            self.bytes += document.encoded_len() + service.encoded_len();
+            self.documents.push(document);
+            self.documents.push(service);
+        }
+    }
+
+    /// Number of documents, which with [`Batch::bytes`] decides when to flush.
+    pub fn len(&self) -> usize {
+        self.documents.len()
+    }
+
+    /// Remove service documents already written (per `seen`), and duplicates within the batch.
+    pub fn dedupe_service_documents(&mut self, seen: &mut ServiceCache) {
+        let mut in_batch = std::collections::HashSet::new();
+        self.documents.retain(|doc| {
+            doc.record.is_some() || (!seen.contains(&doc.index, &doc.id) && in_batch.insert((doc.index.clone(), doc.id.clone())))
+        });
+    }
+
+    /// The NDJSON body of a `_bulk` request for the given documents.
+    pub fn ndjson(documents: &[&Document]) -> Vec<u8> {
+        let mut body = Vec::with_capacity(documents.iter().map(|d| d.encoded_len()).sum());
+        for doc in documents {
+            body.extend_from_slice(b"{\"index\":{\"_index\":");
+            body.extend_from_slice(serde_json::to_string(&doc.index).expect("string").as_bytes());
+            body.extend_from_slice(b",\"_id\":");
+            body.extend_from_slice(serde_json::to_string(&doc.id).expect("string").as_bytes());
+            body.extend_from_slice(b"}}\n");
+            body.extend_from_slice(&doc.body);
+            body.push(b'\n');
+        }
+        body
+    }
+}
+
+/// Service documents already durable, so each `(index, id)` is written about once a day rather
+/// than once per span. Bounded: cleared when full.
+#[derive(Debug, Default)]
+pub struct ServiceCache {
+    written: std::collections::HashSet<(String, String)>,
+}
+
+const SERVICE_CACHE_LIMIT: usize = 100_000;
+
+impl ServiceCache {
+    pub fn contains(&self, index: &str, id: &str) -> bool {
+        self.written.contains(&(index.to_string(), id.to_string()))
+    }
+
+    pub fn insert(&mut self, index: &str, id: &str) {
+        if self.written.len() >= SERVICE_CACHE_LIMIT {
+            self.written.clear();
+        }
+        self.written.insert((index.to_string(), id.to_string()));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use skein_schemas::jaeger::ServiceDocument;
+
+    fn span(id: &str, service: &str) -> ConvertedSpan {
+        ConvertedSpan {
+            body: br#"{"x":1}"#.to_vec(),
+            document_id: id.into(),
+            start_time_micros: 1_700_000_000_000_000,
+            service: ServiceDocument { service_name: service.into(), operation_name: "op".into() },
+        }
+    }
+
+    fn origin(offset: i64) -> RecordOrigin {
+        RecordOrigin { tp: ("t".into(), 0), epoch: 1, offset, timestamp: None, key: None, value: None, encoding: None }
+    }
+
+    #[test]
+    fn service_documents_are_written_once_per_batch_and_cache() {
+        let names = IndexNames::new("");
+        let mut batch = Batch::default();
+        batch.add(origin(0), vec![span("a", "svc"), span("b", "svc")], &names);
+        batch.add(origin(1), vec![span("c", "other")], &names);
+        let mut cache = ServiceCache::default();
+        cache.insert("jaeger-service-2023-11-14", &ServiceDocument { service_name: "other".into(), operation_name: "op".into() }.document_id());
+        batch.dedupe_service_documents(&mut cache);
+        let services: Vec<_> = batch.documents.iter().filter(|d| d.record.is_none()).collect();
+        assert_eq!(services.len(), 1, "svc once; other already cached");
+        assert_eq!(batch.documents.iter().filter(|d| d.record.is_some()).count(), 3);
+    }
+
+    #[test]
+    fn ndjson_pairs_action_and_source_lines() {
+        let names = IndexNames::new("p");
+        let mut batch = Batch::default();
+        batch.add(origin(0), vec![span("a\"b", "svc")], &names);
+        let docs: Vec<&Document> = batch.documents.iter().take(1).collect();
+        let text = String::from_utf8(Batch::ndjson(&docs)).unwrap();
+        assert_eq!(text, "{\"index\":{\"_index\":\"p-jaeger-span-2023-11-14\",\"_id\":\"a\\\"b\"}}\n{\"x\":1}\n");
+    }
+}

@@ -1,0 +1,244 @@
+//! The ingester pipeline, downstream first:
+//!
+//! Elasticsearch `_bulk` ← [`BulkWriter`] (retries until durable, DLQ for the never-indexable)
+//! ← [`index_records`] (decode the Kafka record, convert to Jaeger documents)
+//! ← [`run`]'s poll loop (reads records, gathers them into bulk-sized groups, at most
+//! `bulk_concurrency` groups in flight, pauses partitions when all are busy, commits offsets the
+//! [`OffsetTracker`](skein_core::offsets::OffsetTracker) says are durable).
+
+use std::time::{Duration, Instant};
+
+use futures::stream::FuturesUnordered;
+use futures::StreamExt;
+use rdkafka::consumer::{CommitMode, Consumer};
+use rdkafka::message::{Headers, Message};
+use rdkafka::{Offset, TopicPartitionList};
+use skein_core::config::IngesterConfig;
+use skein_schemas::dlq::DeadLetterKind;
+use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::jaeger::span_documents;
+use skein_schemas::kafka_record::{decode_record, ENCODING_HEADER, SPAN_COUNT_HEADER};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::batch::{Batch, RecordOrigin};
+use crate::consumer::{IngesterConsumer, SharedTracker};
+use crate::dead_letter::DeadLetterQueue;
+use crate::elasticsearch::writer::{BulkWriter, DoneRecords};
+use crate::telemetry;
+
+/// How long shutdown waits for bulk requests in flight before giving up on them (their records
+/// stay uncommitted and are read again).
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// Records read but not yet handed to a writer.
+#[derive(Default)]
+struct Gathering {
+    records: Vec<RecordOrigin>,
+    spans: usize,
+    bytes: usize,
+    since: Option<Instant>,
+}
+
+impl Gathering {
+    fn is_full(&self, config: &IngesterConfig) -> bool {
+        self.spans >= config.bulk_max_docs || self.bytes >= config.bulk_max_bytes
+    }
+}
+
+/// Everything a bulk task needs.
+#[derive(Clone)]
+pub struct Sinks {
+    pub writer: BulkWriter,
+    pub dead_letters: DeadLetterQueue,
+    pub names: IndexNames,
+}
+
+/// Run the poll loop until `shutdown`, then drain and commit.
+pub async fn run(
+    consumer: IngesterConsumer,
+    tracker: SharedTracker,
+    sinks: Sinks,
+    config: IngesterConfig,
+    shutdown: CancellationToken,
+) {
+    let writers_stop = CancellationToken::new();
+    let mut in_flight: FuturesUnordered<JoinHandle<Option<DoneRecords>>> = FuturesUnordered::new();
+    let mut gathering = Gathering::default();
+    let mut paused = false;
+    let mut commit_tick = tokio::time::interval(Duration::from_millis(config.commit_interval_ms));
+    let flush_interval = Duration::from_millis(config.bulk_flush_interval_ms);
+    let mut flush_tick = tokio::time::interval(flush_interval.max(Duration::from_millis(10)) / 2);
+    commit_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+
+    loop {
+        let can_flush = in_flight.len() < config.bulk_concurrency;
+        if gathering.is_full(&config) && can_flush {
+            in_flight.push(spawn_bulk(std::mem::take(&mut gathering).records, &sinks, &writers_stop));
+            continue;
+        }
+        if gathering.is_full(&config) && !paused {
+            // Every writer is busy and the next group is full: stop fetching but keep polling,
+            // so the group session stays alive however long Elasticsearch is slow or down.
+            set_paused(&consumer, true);
+            paused = true;
+        } else if paused && !gathering.is_full(&config) {
+            set_paused(&consumer, false);
+            paused = false;
+        }
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            Some(finished) = in_flight.next(), if !in_flight.is_empty() => mark_done(&tracker, finished),
+            _ = commit_tick.tick() => commit(&consumer, &tracker, CommitMode::Async),
+            _ = flush_tick.tick() => {
+                let due = gathering.since.is_some_and(|since| since.elapsed() >= flush_interval);
+                if due && can_flush {
+                    in_flight.push(spawn_bulk(std::mem::take(&mut gathering).records, &sinks, &writers_stop));
+                }
+            }
+            received = consumer.recv() => match received {
+                Ok(message) => {
+                    if paused {
+                        // A partition assigned after the pause, or a record fetched before it.
+                        set_paused(&consumer, true);
+                    }
+                    let tp = (message.topic().to_string(), message.partition());
+                    let Some(epoch) = tracker.lock().read(&tp, message.offset()) else { continue };
+                    telemetry::records_consumed(1);
+                    let (encoding, spans) = headers_of(&message);
+                    let value = message.payload().map(<[u8]>::to_vec);
+                    gathering.bytes += value.as_ref().map_or(0, Vec::len);
+                    gathering.spans += spans.max(1);
+                    gathering.since.get_or_insert_with(Instant::now);
+                    gathering.records.push(RecordOrigin {
+                        tp,
+                        epoch,
+                        offset: message.offset(),
+                        timestamp: message.timestamp().to_millis(),
+                        key: message.key().map(<[u8]>::to_vec),
+                        value,
+                        encoding,
+                    });
+                }
+                Err(error) => tracing::warn!(%error, "kafka consume error"),
+            },
+        }
+        telemetry::pending_records(tracker.lock().pending_count());
+    }
+
+    // Shutdown: hand over what was gathered, wait a bounded time for writers, commit, leave.
+    if !gathering.records.is_empty() {
+        in_flight.push(spawn_bulk(gathering.records, &sinks, &writers_stop));
+    }
+    let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
+        while let Some(finished) = in_flight.next().await {
+            mark_done(&tracker, finished);
+        }
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!("bulk requests still retrying at shutdown; their records will be read again");
+        writers_stop.cancel();
+        while let Some(finished) = in_flight.next().await {
+            mark_done(&tracker, finished);
+        }
+    }
+    commit(&consumer, &tracker, CommitMode::Sync);
+    consumer.unsubscribe();
+    tracing::info!("ingester stopped");
+}
+
+fn headers_of(message: &impl Message) -> (Option<String>, usize) {
+    let mut encoding = None;
+    let mut spans = 0;
+    if let Some(headers) = message.headers() {
+        for header in headers.iter() {
+            let value = header.value.and_then(|v| std::str::from_utf8(v).ok());
+            match header.key {
+                ENCODING_HEADER => encoding = value.map(str::to_string),
+                SPAN_COUNT_HEADER => spans = value.and_then(|v| v.parse().ok()).unwrap_or(0),
+                _ => {}
+            }
+        }
+    }
+    (encoding, spans)
+}
+
+fn spawn_bulk(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &CancellationToken) -> JoinHandle<Option<DoneRecords>> {
+    let sinks = sinks.clone();
+    let stop = stop.clone();
+    tokio::spawn(async move { index_records(records, &sinks, &stop).await })
+}
+
+/// Decode and convert records, send undecodable ones to the DLQ, write the rest.
+pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &CancellationToken) -> Option<DoneRecords> {
+    let mut batch = Batch::default();
+    let mut done = Vec::new();
+    for record in records {
+        let value = record.value.as_deref().unwrap_or_default();
+        match decode_record(record.encoding.as_deref(), value) {
+            Ok(data) => {
+                let spans = span_documents(&data);
+                batch.add(record, spans, &sinks.names);
+            }
+            Err(error) => {
+                if !sinks.dead_letters.send(&record, DeadLetterKind::Decode, &error.to_string(), stop).await {
+                    return None;
+                }
+                done.push((record.tp, record.epoch, record.offset));
+            }
+        }
+    }
+    if !batch.is_empty() {
+        done.extend(sinks.writer.write(batch, stop).await?);
+    }
+    Some(done)
+}
+
+fn mark_done(tracker: &SharedTracker, finished: Result<Option<DoneRecords>, tokio::task::JoinError>) {
+    match finished {
+        Ok(Some(done)) => {
+            let mut tracker = tracker.lock();
+            for (tp, epoch, offset) in done {
+                tracker.done(&tp, epoch, offset);
+            }
+        }
+        Ok(None) => {}
+        Err(error) => tracing::error!(%error, "bulk task failed; its records will be read again"),
+    }
+}
+
+fn commit(consumer: &IngesterConsumer, tracker: &SharedTracker, mode: CommitMode) {
+    let commits = tracker.lock().take_commits();
+    if commits.is_empty() {
+        return;
+    }
+    let mut list = TopicPartitionList::new();
+    for ((topic, partition), offset) in &commits {
+        let _ = list.add_partition_offset(topic, *partition, Offset::Offset(*offset));
+    }
+    match consumer.commit(&list, mode) {
+        Ok(()) => telemetry::commits(commits.len() as u64),
+        Err(error) => {
+            tracing::warn!(%error, "offset commit failed; will retry");
+            tracker.lock().commit_failed(&commits);
+        }
+    }
+}
+
+fn set_paused(consumer: &IngesterConsumer, pause: bool) {
+    let Ok(assignment) = consumer.assignment() else { return };
+    if assignment.count() == 0 {
+        return;
+    }
+    let result = if pause { consumer.pause(&assignment) } else { consumer.resume(&assignment) };
+    match result {
+        Ok(()) => {
+            telemetry::paused(pause);
+            tracing::debug!(pause, "changed partition fetching");
+        }
+        Err(error) => tracing::warn!(%error, pause, "cannot pause or resume partitions"),
+    }
+}

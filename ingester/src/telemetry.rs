@@ -1,0 +1,42 @@
+//! The ingester's metrics, named in one place.
+
+use std::time::Duration;
+
+pub fn records_consumed(count: u64) {
+    metrics::counter!("skein_ingester_records_consumed_total").increment(count);
+}
+
+pub fn documents_indexed(count: u64) {
+    metrics::counter!("skein_ingester_documents_indexed_total").increment(count);
+}
+
+pub fn bulk_latency(elapsed: Duration) {
+    metrics::histogram!("skein_ingester_bulk_latency_seconds").record(elapsed.as_secs_f64());
+}
+
+/// Bulk retries by cause: `transport` (no answer), `status` (whole request refused), `items` (some items refused).
+pub fn bulk_retry(cause: &'static str) {
+    metrics::counter!("skein_ingester_bulk_retries_total", "cause" => cause).increment(1);
+}
+
+/// Records sent to the DLQ by kind (`decode`, `rejected`).
+pub fn dead_letters(kind: &'static str) {
+    metrics::counter!("skein_ingester_dlq_records_total", "kind" => kind).increment(1);
+}
+
+pub fn consumer_lag(topic: &str, partition: i32, lag: i64) {
+    metrics::gauge!("skein_ingester_consumer_lag_records", "topic" => topic.to_string(), "partition" => partition.to_string())
+        .set(lag as f64);
+}
+
+pub fn paused(paused: bool) {
+    metrics::gauge!("skein_ingester_partitions_paused").set(if paused { 1.0 } else { 0.0 });
+}
+
+pub fn commits(count: u64) {
+    metrics::counter!("skein_ingester_offset_commits_total").increment(count);
+}
+
+pub fn pending_records(count: usize) {
+    metrics::gauge!("skein_ingester_pending_records").set(count as f64);
+}
