@@ -1,1 +1,167 @@
-fn main() {}
+//! The `skein` command: runs any role of the pipeline, or all of them in one process.
+
+mod options;
+
+use anyhow::{Context, Result};
+use clap::{Parser, Subcommand};
+use skein_core::SkeinConfig;
+use tokio_util::sync::CancellationToken;
+
+use options::ConfigArgs;
+
+#[derive(Parser)]
+#[command(name = "skein", version, about = "Kafka-centered tracing pipeline: OTLP → Kafka → Elasticsearch (Jaeger schema)")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Receive OTLP spans (gRPC :4317, HTTP :4318) and publish them to Kafka.
+    Collector(ConfigArgs),
+    /// Consume the spans topic and index Jaeger documents into Elasticsearch.
+    Ingester(ConfigArgs),
+    /// Run every role in one process.
+    AllInOne(ConfigArgs),
+    /// Reset the ingester group's offsets so the spans topic is indexed again.
+    Replay(ReplayArgs),
+}
+
+#[derive(clap::Args)]
+struct ReplayArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Start again from the oldest record of every partition.
+    #[arg(long, conflicts_with_all = ["to_timestamp", "to_offset"])]
+    to_earliest: bool,
+    /// Start again from the first record at or after this time (RFC 3339, or ms since the epoch).
+    #[arg(long, conflicts_with = "to_offset")]
+    to_timestamp: Option<String>,
+    /// Start again from this offset in every partition (clamped to what the partition holds).
+    #[arg(long)]
+    to_offset: Option<i64>,
+    /// Consumer group to reset. Default: ingester.group_id.
+    #[arg(long)]
+    group: Option<String>,
+}
+
+fn main() -> Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    runtime.block_on(async move {
+        match cli.command {
+            Command::Collector(args) => run_roles(args.load()?, Roles { collector: true, ingester: false }).await,
+            Command::Ingester(args) => run_roles(args.load()?, Roles { collector: false, ingester: true }).await,
+            Command::AllInOne(args) => run_roles(args.load()?, Roles { collector: true, ingester: true }).await,
+            Command::Replay(args) => replay(args),
+        }
+    })
+}
+
+struct Roles {
+    collector: bool,
+    ingester: bool,
+}
+
+async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
+    skein_core::telemetry::init_logging(&config.log);
+    skein_core::telemetry::prometheus();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+
+    let collector = if roles.collector {
+        Some(skein_collector::start(&config, shutdown.clone()).await.context("collector failed to start")?)
+    } else {
+        None
+    };
+    let ingester = if roles.ingester {
+        Some(skein_ingester::start(&config, shutdown.clone()).await.context("ingester failed to start")?)
+    } else {
+        None
+    };
+    print_endpoints(&config, collector.as_ref(), ingester.is_some());
+
+    if let Some(collector) = collector {
+        collector.join().await;
+    }
+    if let Some(ingester) = ingester {
+        ingester.join().await;
+    }
+    Ok(())
+}
+
+fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::RunningCollector>, ingester: bool) {
+    let mut lines = vec!["skein is running:".to_string()];
+    if let Some(collector) = collector {
+        lines.push(format!("  OTLP gRPC          {}   (OTEL_EXPORTER_OTLP_ENDPOINT=http://{})", collector.addresses.otlp_grpc, collector.addresses.otlp_grpc));
+        lines.push(format!("  OTLP HTTP          http://{}/v1/traces", collector.addresses.otlp_http));
+        lines.push(format!("  collector admin    http://{}/metrics  /healthz  /readyz", config.collector.admin_listen));
+    }
+    if ingester {
+        lines.push(format!("  ingester admin     http://{}/metrics  /healthz  /readyz", config.ingester.admin_listen));
+    }
+    lines.push(format!("  Kafka              {}  topic {} (DLQ {})", config.kafka.brokers, config.kafka.spans_topic, config.kafka.dlq_topic));
+    let prefix = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
+    lines.push(format!("  Elasticsearch      {}  indices {}, {}", config.elasticsearch.url, prefix.span_pattern(), prefix.service_pattern()));
+    lines.push("Press Ctrl-C to stop.".to_string());
+    println!("{}", lines.join("\n"));
+}
+
+async fn stop_on_signal(shutdown: CancellationToken) {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+    tracing::info!("shutting down: draining in-flight work");
+    shutdown.cancel();
+}
+
+fn replay(args: ReplayArgs) -> Result<()> {
+    use skein_ingester::replay::{reset_offsets, ReplayTarget};
+    let config = args.config.load()?;
+    skein_core::telemetry::init_logging(&config.log);
+    let target = match (args.to_earliest, args.to_timestamp, args.to_offset) {
+        (true, None, None) => ReplayTarget::Earliest,
+        (false, Some(time), None) => ReplayTarget::Timestamp(parse_time(&time)?),
+        (false, None, Some(offset)) => ReplayTarget::Offset(offset),
+        _ => anyhow::bail!("say where to replay from: --to-earliest, --to-timestamp TIME or --to-offset N"),
+    };
+    let group = args.group.unwrap_or_else(|| config.ingester.group_id.clone());
+    let offsets = reset_offsets(&config.kafka, &group, &config.kafka.spans_topic, target)?;
+    println!("reset consumer group {group} on topic {}:", config.kafka.spans_topic);
+    for (partition, offset) in offsets {
+        println!("  partition {partition:>3} → offset {offset}");
+    }
+    println!("start the ingesters to re-index; documents are overwritten, not duplicated");
+    Ok(())
+}
+
+/// RFC 3339 or milliseconds since the epoch.
+fn parse_time(text: &str) -> Result<i64> {
+    if let Ok(ms) = text.parse::<i64>() {
+        return Ok(ms);
+    }
+    let time = chrono::DateTime::parse_from_rfc3339(text)
+        .with_context(|| format!("--to-timestamp {text:?} is neither RFC 3339 (2024-05-01T12:00:00Z) nor milliseconds since the epoch"))?;
+    Ok(time.timestamp_millis())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn replay_time_accepts_rfc3339_and_epoch_millis() {
+        assert_eq!(parse_time("1700000000000").unwrap(), 1_700_000_000_000);
+        assert_eq!(parse_time("2023-11-14T22:13:20Z").unwrap(), 1_700_000_000_000);
+        assert!(parse_time("yesterday").unwrap_err().to_string().contains("RFC 3339"));
+    }
+}

@@ -11,6 +11,7 @@ pub mod dead_letter;
 pub mod elasticsearch;
 pub mod error;
 pub mod pipeline;
+pub mod replay;
 pub mod retry;
 pub mod telemetry;
 
