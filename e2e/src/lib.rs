@@ -1,1 +1,247 @@
+//! Harness for end-to-end tests against the real Kafka and Elasticsearch started by `make up`.
+//! Each test gets its own topics, consumer group and index prefix, so tests run in parallel.
 
+use std::net::TcpStream;
+use std::time::{Duration, Instant};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, InstrumentationScope, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use skein_core::SkeinConfig;
+use tokio_util::sync::CancellationToken;
+
+pub const KAFKA: &str = "127.0.0.1:9092";
+pub const ELASTICSEARCH: &str = "http://127.0.0.1:9200";
+
+/// Fail loudly when the servers are missing: these tests never skip silently.
+pub fn require_servers() {
+    for (name, addr) in [("Kafka", "127.0.0.1:9092"), ("Elasticsearch", "127.0.0.1:9200")] {
+        if TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)).is_err() {
+            panic!("{name} is not reachable at {addr}: run `make up` first (or `make test`, which does)");
+        }
+    }
+}
+
+/// A configuration isolated from every other test: own topics, group, index prefix, free ports.
+pub fn isolated_config(name: &str) -> SkeinConfig {
+    let id: u32 = rand::random();
+    let tag = format!("e2e-{name}-{id:08x}");
+    let mut config = SkeinConfig::default();
+    config.kafka.brokers = KAFKA.into();
+    config.kafka.spans_topic = format!("{tag}-spans");
+    config.kafka.dlq_topic = format!("{tag}-dlq");
+    config.kafka.partitions = 3;
+    config.elasticsearch.url = ELASTICSEARCH.into();
+    config.elasticsearch.index_prefix = tag.clone();
+    config.ingester.group_id = format!("{tag}-ingester");
+    config.ingester.bulk_flush_interval_ms = 50;
+    config.ingester.commit_interval_ms = 200;
+    config.ingester.retry_max_backoff_ms = 1000;
+    let any = "127.0.0.1:0".parse().unwrap();
+    config.collector.otlp_grpc_listen = any;
+    config.collector.otlp_http_listen = any;
+    config.collector.admin_listen = any;
+    config.ingester.admin_listen = any;
+    config.log.level = "warn".into();
+    config
+}
+
+/// A running collector and/or ingester in this process.
+pub struct Pipeline {
+    pub shutdown: CancellationToken,
+    pub collector: Option<skein_collector::RunningCollector>,
+    pub ingester: Option<skein_ingester::RunningIngester>,
+}
+
+impl Pipeline {
+    pub async fn start(config: &SkeinConfig, collector: bool, ingester: bool) -> Self {
+        skein_core::telemetry::init_logging(&config.log);
+        skein_core::telemetry::prometheus();
+        let shutdown = CancellationToken::new();
+        let collector = if collector {
+            let running = skein_collector::start(config, shutdown.clone()).await.expect("collector starts");
+            wait_until("collector ready", Duration::from_secs(60), || {
+                let ready = running.readiness.is_ready();
+                async move { ready }
+            })
+            .await;
+            Some(running)
+        } else {
+            None
+        };
+        let ingester = if ingester {
+            let running = skein_ingester::start(config, shutdown.clone()).await.expect("ingester starts");
+            wait_until("ingester ready", Duration::from_secs(60), || {
+                let ready = running.readiness.is_ready();
+                async move { ready }
+            })
+            .await;
+            Some(running)
+        } else {
+            None
+        };
+        Self { shutdown, collector, ingester }
+    }
+
+    pub fn grpc_endpoint(&self) -> String {
+        format!("http://{}", self.collector.as_ref().expect("collector running").addresses.otlp_grpc)
+    }
+
+    pub fn http_url(&self) -> String {
+        format!("http://{}/v1/traces", self.collector.as_ref().expect("collector running").addresses.otlp_http)
+    }
+
+    /// Stop everything and wait for the drain and final commit.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        if let Some(collector) = self.collector {
+            collector.join().await;
+        }
+        if let Some(ingester) = self.ingester {
+            ingester.join().await;
+        }
+    }
+}
+
+/// Poll `check` until it holds, or panic naming `what`.
+pub async fn wait_until<F, Fut>(what: &str, timeout: Duration, mut check: F)
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = bool>,
+{
+    let deadline = Instant::now() + timeout;
+    loop {
+        if check().await {
+            return;
+        }
+        if Instant::now() > deadline {
+            panic!("timed out after {timeout:?} waiting for {what}");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// A string attribute.
+pub fn attr(key: &str, value: &str) -> KeyValue {
+    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }), ..Default::default() }
+}
+
+/// A span with fixed, known fields.
+pub fn span(trace_id: [u8; 16], span_id: u64, parent: Option<u64>, name: &str) -> Span {
+    Span {
+        trace_id: trace_id.to_vec(),
+        span_id: span_id.to_be_bytes().to_vec(),
+        parent_span_id: parent.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
+        name: name.into(),
+        kind: 2,
+        start_time_unix_nano: 1_700_000_000_000_000_000 + span_id * 1_000,
+        end_time_unix_nano: 1_700_000_000_500_000_000 + span_id * 1_000,
+        attributes: vec![attr("http.method", "GET")],
+        ..Default::default()
+    }
+}
+
+/// A request with one resource (service) and one scope.
+pub fn request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
+    ExportTraceServiceRequest {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource { attributes: vec![attr("service.name", service)], ..Default::default() }),
+            scope_spans: vec![ScopeSpans {
+                scope: Some(InstrumentationScope { name: "e2e".into(), version: "1".into(), ..Default::default() }),
+                spans,
+                schema_url: String::new(),
+            }],
+            schema_url: String::new(),
+        }],
+    }
+}
+
+/// A random trace id whose high half is not zero.
+pub fn random_trace_id() -> [u8; 16] {
+    let mut id: [u8; 16] = rand::random();
+    id[0] |= 0x80;
+    id
+}
+
+/// Talks to the real Elasticsearch.
+pub struct Es {
+    http: reqwest::Client,
+}
+
+impl Default for Es {
+    fn default() -> Self {
+        Self { http: reqwest::Client::new() }
+    }
+}
+
+impl Es {
+    /// Documents matching an index pattern, after a refresh (0 when no index exists yet).
+    pub async fn count(&self, pattern: &str) -> u64 {
+        let _ = self.http.post(format!("{ELASTICSEARCH}/{pattern}/_refresh?allow_no_indices=true")).send().await;
+        let Ok(response) = self.http.get(format!("{ELASTICSEARCH}/{pattern}/_count?allow_no_indices=true")).send().await
+        else {
+            return 0;
+        };
+        let body: serde_json::Value = response.json().await.unwrap_or_default();
+        body["count"].as_u64().unwrap_or(0)
+    }
+
+    /// Every document `_source` with its `_id` (up to 10,000).
+    pub async fn documents(&self, pattern: &str) -> Vec<(String, serde_json::Value)> {
+        let _ = self.http.post(format!("{ELASTICSEARCH}/{pattern}/_refresh?allow_no_indices=true")).send().await;
+        let body: serde_json::Value = self
+            .http
+            .post(format!("{ELASTICSEARCH}/{pattern}/_search?allow_no_indices=true"))
+            .json(&serde_json::json!({"size": 10000, "query": {"match_all": {}}}))
+            .send()
+            .await
+            .expect("search answers")
+            .json()
+            .await
+            .expect("search returns JSON");
+        body["hits"]["hits"]
+            .as_array()
+            .map(|hits| hits.iter().map(|h| (h["_id"].as_str().unwrap_or_default().to_string(), h["_source"].clone())).collect())
+            .unwrap_or_default()
+    }
+
+    /// Delete this test's indices.
+    pub async fn delete(&self, pattern: &str) {
+        let _ = self.http.delete(format!("{ELASTICSEARCH}/{pattern}")).send().await;
+    }
+}
+
+/// Committed offsets of a group on a topic, summed over partitions (-1 counted as 0).
+pub fn committed_total(config: &SkeinConfig) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", &config.ingester.group_id)
+        .create()
+        .expect("consumer client");
+    let mut list = TopicPartitionList::new();
+    for partition in 0..config.kafka.partitions {
+        list.add_partition(&config.kafka.spans_topic, partition);
+    }
+    let committed = consumer.committed_offsets(list, Duration::from_secs(10)).expect("committed offsets");
+    committed
+        .elements()
+        .iter()
+        .map(|e| match e.offset() {
+            Offset::Offset(n) => n,
+            _ => 0,
+        })
+        .sum()
+}
+
+/// Records in the topic, summed over partitions (high watermarks).
+pub fn topic_end_total(config: &SkeinConfig, topic: &str) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &config.kafka.brokers).create().expect("consumer client");
+    let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
+    let partitions = metadata.topics()[0].partitions().len() as i32;
+    (0..partitions).map(|p| consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).expect("watermarks").1).sum()
+}

@@ -57,6 +57,8 @@ cmd_fetch() {
     [[ "${1:-}" == quiet ]] || log "Elasticsearch $ES_VERSION cached in $ES_CACHE_HOME"
     return 0
   fi
+  take_lock 8 "$SKEIN_CACHE_DIR/.elasticsearch-$ES_VERSION.lock"
+  if [[ -f "$ES_CACHE_HOME/.skein-complete" ]]; then return 0; fi   # another process just did it
   local t0 tmp zip; t0="$(now_s)"
   log "downloading Elasticsearch $ES_VERSION (integ-test-zip, ~100-130 MB) from Maven Central (mvn dependency:copy)"
   mkdir -p "$SKEIN_CACHE_DIR"
@@ -228,7 +230,7 @@ cmd_start() {
         ES_JAVA_HOME="$ES_JDK" ES_PATH_CONF="$ES_RUN/config" ES_TMPDIR="$ES_RUN/tmp" \
         ES_JAVA_OPTS="${SKEIN_ES_JAVA_OPTS:-}" \
         "$ES_HOME/bin/elasticsearch" -d -p "$ES_RUN/run/es.pid"
-  ) </dev/null >>"$out" 2>&1 || rc=$?
+  ) </dev/null >>"$out" 2>&1 8>&- 9>&- || rc=$?
   if (( rc == 124 )); then
     log "Elasticsearch did not report 'started' within ${SKEIN_INFRA_TIMEOUT}s (the server may still be starting; stop it with elasticsearch.sh stop)"
     fail health "$out" "$ES_RUN/logs/$CLUSTER_NAME.log"
@@ -291,6 +293,9 @@ es_layout_quiet() {
   return 0
 }
 
+case "${1:-}" in
+  start|stop|restart) take_lock 9 "$SKEIN_STATE_DIR/.elasticsearch.lock" ;;
+esac
 case "${1:-}" in
   fetch)   cmd_fetch ;;
   start)   cmd_start ;;

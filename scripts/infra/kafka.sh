@@ -54,6 +54,8 @@ cmd_fetch() {
     [[ "${1:-}" == quiet ]] || log "Kafka $KAFKA_VERSION jars cached in $KAFKA_LIBS"
     return 0
   fi
+  take_lock 8 "$SKEIN_CACHE_DIR/.kafka-$KAFKA_VERSION.lock"
+  if [[ -f "$KAFKA_HOME/.complete" ]]; then return 0; fi   # another process just did it
   local t0 tmp; t0="$(now_s)"
   log "downloading Kafka $KAFKA_VERSION jars from Maven Central (mvn dependency:copy-dependencies)"
   mkdir -p "$SKEIN_CACHE_DIR"
@@ -248,7 +250,7 @@ cmd_start() {
     -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-log4j2.properties" \
     "${extra_opts[@]}" \
     -cp "$KAFKA_LIBS/*" kafka.Kafka "$KCONF/server.properties" \
-    </dev/null >>"$KOUT" 2>&1 &
+    </dev/null >>"$KOUT" 2>&1 8>&- 9>&- &
   # Wait (briefly) for the pid file written by the child.
   local i
   for ((i = 0; i < 50; i++)); do [[ -s "$KPID" ]] && break; sleep 0.1; done
@@ -285,6 +287,9 @@ cmd_status() {
   return "$rc"
 }
 
+case "${1:-}" in
+  start|stop|restart) take_lock 9 "$SKEIN_STATE_DIR/.kafka.lock" ;;
+esac
 case "${1:-}" in
   fetch)     cmd_fetch ;;
   start)     cmd_start ;;

@@ -206,5 +206,20 @@ http_get() {
   exec 3<&-
 }
 
+# take_lock FD FILE : exclusive flock held until the script exits, so two
+# concurrent `start`s (say, parallel make targets) don't launch two servers or
+# download into the cache at the same time. Fixed fds (8: cache, 9: state) so
+# the launch commands can close them: a server must not inherit the lock.
+take_lock() {
+  command -v flock >/dev/null 2>&1 || return 0
+  local fd="$1" f="$2"
+  mkdir -p "$(dirname "$f")"
+  eval "exec $fd>>\"\$f\""
+  if ! flock -n "$fd"; then
+    log "another skein-infra command holds $f; waiting"
+    flock -w 600 "$fd" || die "timed out waiting for $f"
+  fi
+}
+
 # now_s : seconds since epoch (for timeouts and timing reports).
 now_s() { date +%s; }

@@ -1,0 +1,56 @@
+# skein — every set-up step lives here or in scripts/, so a fresh machine needs only `make run` / `make test`.
+SHELL := /bin/bash
+CARGO ?= cargo
+export CARGO_TERM_COLOR ?= never
+
+.PHONY: run test up down status reset build release lint unit e2e faults bench fmt clean-state
+
+## Bring up Kafka + Elasticsearch, build, run every role in one process.
+run: up release
+	./target/release/skein all-in-one $(if $(CONFIG),--config $(CONFIG),)
+
+## The whole suite, servers included: lint, unit tests, end-to-end tests, fault tests.
+test: up lint unit e2e faults
+
+## Local Kafka (127.0.0.1:9092) and Elasticsearch (127.0.0.1:9200); idempotent.
+up:
+	@bash scripts/infra/up.sh
+
+down:
+	@bash scripts/infra/down.sh
+
+status:
+	@bash scripts/infra/status.sh
+
+## Stop both servers and delete their data.
+reset:
+	@bash scripts/infra/reset.sh
+
+build:
+	$(CARGO) build --workspace --all-targets
+
+release:
+	$(CARGO) build --release --bin skein
+
+fmt:
+	$(CARGO) fmt --all
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Pure-logic tests: no servers needed.
+unit:
+	$(CARGO) test --workspace --exclude skein-e2e
+
+## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
+e2e:
+	$(CARGO) test -p skein-e2e --test pipeline
+
+## Tests that stop and restart the real servers: one at a time, after everything else.
+faults:
+	$(CARGO) test -p skein-e2e --test faults -- --test-threads=1
+
+## Throughput and latency figures (see BENCHMARKS.md).
+bench: up
+	@bash scripts/bench.sh

@@ -1,0 +1,321 @@
+//! End-to-end behaviour of collector → Kafka → ingester → Elasticsearch, on the real servers.
+
+use std::collections::HashSet;
+use std::time::Duration;
+
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use prost::Message;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Headers, Message as KafkaMessage};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use skein_e2e::*;
+use skein_schemas::dlq;
+
+const WAIT: Duration = Duration::from_secs(90);
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_grpc_http_protobuf_and_http_json_spans_land_in_elasticsearch_as_jaeger_documents() {
+    require_servers();
+    let config = isolated_config("ingest");
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let es = Es::default();
+    let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
+
+    // gRPC: a root span and two children.
+    let grpc_trace = random_trace_id();
+    let root = span(grpc_trace, 1, None, "GET /checkout");
+    let child = span(grpc_trace, 2, Some(1), "SELECT orders");
+    let other_child = span(grpc_trace, 3, Some(1), "POST /pay");
+    let mut client = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.expect("gRPC connects");
+    let response = client.export(request("frontend", vec![root, child, other_child])).await.expect("gRPC export accepted");
+    assert_eq!(response.into_inner().partial_success, None, "nothing rejected");
+
+    // HTTP protobuf.
+    let http = reqwest::Client::new();
+    let proto_trace = random_trace_id();
+    let body = request("backend", vec![span(proto_trace, 10, None, "consume"), span(proto_trace, 11, Some(10), "store")]).encode_to_vec();
+    let response = http
+        .post(pipeline.http_url())
+        .header("content-type", "application/x-protobuf")
+        .body(body)
+        .send()
+        .await
+        .expect("HTTP protobuf answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.headers()["content-type"], "application/x-protobuf");
+
+    // HTTP JSON, as an SDK writes it.
+    let json = r#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"json-svc"}},
+        {"key":"host.name","value":{"stringValue":"box-1"}}]},"scopeSpans":[{"scope":{"name":"js","version":"2"},"spans":[
+        {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"b7ad6b7169203331","parentSpanId":"00f067aa0ba902b7","name":"GET /x",
+         "kind":2,"startTimeUnixNano":"1700000000123456789","endTimeUnixNano":"1700000000125956789",
+         "attributes":[{"key":"http.status_code","value":{"intValue":"500"}}],"status":{"code":2,"message":"boom"}},
+        {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00f067aa0ba902b7","name":"root","kind":1,
+         "startTimeUnixNano":"1700000000100000000","endTimeUnixNano":"1700000000200000000"}]}]}]}"#;
+    let response =
+        http.post(pipeline.http_url()).header("content-type", "application/json").body(json).send().await.expect("answered");
+    assert_eq!(response.status(), 200);
+    assert_eq!(response.text().await.unwrap(), "{}");
+
+    let pattern = names.span_pattern();
+    wait_until("7 span documents", WAIT, || async { es.count(&pattern).await >= 7 }).await;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let documents = es.documents(&pattern).await;
+    assert_eq!(documents.len(), 7, "exactly the spans sent, no duplicates");
+    let ids: HashSet<_> = documents.iter().map(|(id, _)| id.clone()).collect();
+    assert_eq!(ids.len(), 7);
+
+    // One known span, field by field, against Jaeger's layout.
+    let (id, doc) = documents.iter().find(|(_, d)| d["spanID"] == "b7ad6b7169203331").expect("JSON span indexed");
+    assert!(id.starts_with("0af7651916cd43dd8448eb211c80319c_b7ad6b7169203331_"));
+    let expected = serde_json::json!({
+        "traceID": "0af7651916cd43dd8448eb211c80319c",
+        "spanID": "b7ad6b7169203331",
+        "parentSpanID": "00f067aa0ba902b7",
+        "operationName": "GET /x",
+        "references": [{"refType": "CHILD_OF", "traceID": "0af7651916cd43dd8448eb211c80319c", "spanID": "00f067aa0ba902b7"}],
+        "startTime": 1700000000123456u64,
+        "startTimeMillis": 1700000000123u64,
+        "duration": 2500,
+        "tags": [
+            {"key": "otel.scope.name", "type": "string", "value": "js"},
+            {"key": "otel.scope.version", "type": "string", "value": "2"},
+            {"key": "http.status_code", "type": "int64", "value": 500},
+            {"key": "otel.status_description", "type": "string", "value": "boom"}
+        ],
+        "tag": {"error": true, "span@kind": "server"},
+        "logs": null,
+        "process": {"serviceName": "json-svc", "tags": [{"key": "host.name", "type": "string", "value": "box-1"}]}
+    });
+    assert_eq!(doc, &expected);
+    let index_of_json_span = names.span_index(1_700_000_000_123_456);
+    assert_eq!(index_of_json_span, format!("{}-jaeger-span-2023-11-14", config.elasticsearch.index_prefix));
+
+    // The gRPC child carries its parent as CHILD_OF.
+    let child_doc = &documents.iter().find(|(_, d)| d["operationName"] == "SELECT orders").unwrap().1;
+    assert_eq!(child_doc["process"]["serviceName"], "frontend");
+    assert_eq!(child_doc["references"][0]["refType"], "CHILD_OF");
+    assert_eq!(child_doc["references"][0]["spanID"], format!("{:016x}", 1));
+
+    // Service documents: one per (service, operation).
+    let service_pattern = names.service_pattern();
+    wait_until("7 service documents", WAIT, || async { es.count(&service_pattern).await >= 7 }).await;
+    let services = es.documents(&service_pattern).await;
+    assert!(services.iter().any(|(_, d)| d == &serde_json::json!({"serviceName": "json-svc", "operationName": "GET /x"})));
+
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replay_from_earliest_overwrites_instead_of_duplicating() {
+    require_servers();
+    let config = isolated_config("replay");
+    let es = Es::default();
+    let pattern = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).span_pattern();
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let mut client = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.unwrap();
+    let mut sent = 0;
+    for _ in 0..10 {
+        let trace = random_trace_id();
+        let spans = (1..=5).map(|i| span(trace, i, (i > 1).then_some(1), "op")).collect();
+        client.export(request("replayed", spans)).await.expect("accepted");
+        sent += 5;
+    }
+    wait_until("all spans indexed", WAIT, || async { es.count(&pattern).await == sent }).await;
+    let end = topic_end_total(&config, &config.kafka.spans_topic);
+    wait_until("offsets committed to the end", WAIT, || async { committed_total(&config) == end }).await;
+    pipeline.stop().await;
+
+    let offsets = skein_ingester::replay::reset_offsets(
+        &config.kafka,
+        &config.ingester.group_id,
+        &config.kafka.spans_topic,
+        skein_ingester::replay::ReplayTarget::Earliest,
+    )
+    .expect("replay resets an idle group");
+    assert!(offsets.iter().all(|(_, offset)| *offset == 0));
+    assert_eq!(committed_total(&config), 0);
+
+    let ingester = Pipeline::start(&config, false, true).await;
+    wait_until("group re-read everything", WAIT, || async { committed_total(&config) == end }).await;
+    // While an ingester of the group is live, a replay is refused.
+    let refused = skein_ingester::replay::reset_offsets(
+        &config.kafka,
+        &config.ingester.group_id,
+        &config.kafka.spans_topic,
+        skein_ingester::replay::ReplayTarget::Earliest,
+    );
+    assert!(
+        matches!(refused, Err(skein_ingester::replay::ReplayError::GroupActive { members: 1, .. })),
+        "replay must refuse while an ingester runs: {refused:?}"
+    );
+    assert_eq!(es.count(&pattern).await, sent, "replay overwrote; no duplicates");
+    ingester.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_record_is_dead_lettered_and_later_records_are_indexed() {
+    require_servers();
+    let config = isolated_config("poison");
+    let es = Es::default();
+    let pattern = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).span_pattern();
+    skein_core::kafka::ensure_topics(&config.kafka).await.expect("topics");
+    let pipeline = Pipeline::start(&config, false, true).await;
+
+    let producer: FutureProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &config.kafka.brokers).create().unwrap();
+    // All to partition 0 so the good record comes after the poison in the same partition.
+    let poison = FutureRecord::to(&config.kafka.spans_topic).key("poison").payload(b"\xff\x00 not a protobuf".as_slice()).partition(0);
+    let poison_offset = producer.send(poison, Duration::from_secs(10)).await.expect("poison produced").offset;
+    let trace = random_trace_id();
+    let good = skein_schemas::kafka_record::records_for_request(request("after-poison", vec![span(trace, 1, None, "fine")]), 1 << 20).0;
+    let good = &good[0];
+    let record = FutureRecord::to(&config.kafka.spans_topic).key(&good.key).payload(&good.value).partition(0);
+    producer.send(record, Duration::from_secs(10)).await.expect("good record produced");
+
+    wait_until("the good record indexed", WAIT, || async { es.count(&pattern).await == 1 }).await;
+
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", format!("{}-dlq-reader", config.ingester.group_id))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[&config.kafka.dlq_topic]).unwrap();
+    let letter = tokio::time::timeout(WAIT, consumer.recv()).await.expect("a dead letter arrives").unwrap();
+    assert_eq!(letter.payload(), Some(b"\xff\x00 not a protobuf".as_slice()), "original value kept");
+    assert_eq!(letter.key(), Some(b"poison".as_slice()));
+    let headers = letter.headers().expect("headers");
+    let header = |name: &str| {
+        headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    assert!(header(dlq::ERROR_HEADER).unwrap().contains("protobuf"), "{:?}", header(dlq::ERROR_HEADER));
+    assert_eq!(header(dlq::ERROR_KIND_HEADER).as_deref(), Some("decode"));
+    assert_eq!(header(dlq::ORIGIN_TOPIC_HEADER).as_deref(), Some(config.kafka.spans_topic.as_str()));
+    assert_eq!(header(dlq::ORIGIN_PARTITION_HEADER).as_deref(), Some("0"));
+    assert_eq!(header(dlq::ORIGIN_OFFSET_HEADER), Some(poison_offset.to_string()));
+
+    let end = topic_end_total(&config, &config.kafka.spans_topic);
+    wait_until("offsets committed past the poison", WAIT, || async { committed_total(&config) == end }).await;
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn invalid_inputs_are_refused_with_status_and_message() {
+    require_servers();
+    let mut config = isolated_config("invalid");
+    config.collector.max_request_bytes = 64 * 1024;
+    let pipeline = Pipeline::start(&config, true, false).await;
+    let http = reqwest::Client::new();
+    let url = pipeline.http_url();
+
+    // Bad ids: every span invalid → 400 naming the problem.
+    let mut bad = span(random_trace_id(), 1, None, "bad");
+    bad.trace_id = vec![0; 16];
+    let response = http
+        .post(&url)
+        .header("content-type", "application/json")
+        .body(serde_json::to_vec(&request("svc", vec![bad.clone()])).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400);
+    let body: serde_json::Value = response.json().await.unwrap();
+    assert!(body["message"].as_str().unwrap().contains("trace id"), "{body}");
+
+    // Some valid, some not → 200 with partial_success.
+    let good = span(random_trace_id(), 2, None, "good");
+    let response = http
+        .post(&url)
+        .header("content-type", "application/x-protobuf")
+        .body(request("svc", vec![bad.clone(), good]).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    let decoded = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(response.bytes().await.unwrap()).unwrap();
+    let partial = decoded.partial_success.expect("partial success reported");
+    assert_eq!(partial.rejected_spans, 1);
+    assert!(partial.error_message.contains("16 bytes"));
+
+    // Malformed protobuf → 400 with a google.rpc.Status body.
+    let response =
+        http.post(&url).header("content-type", "application/x-protobuf").body(vec![0xff, 0xff, 0xff]).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    let status = tonic_types_status(&response.bytes().await.unwrap());
+    assert!(status.contains("protobuf"), "{status}");
+
+    // Malformed JSON → 400.
+    let response = http.post(&url).header("content-type", "application/json").body("{\"resourceSpans\":").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("JSON"));
+
+    // Oversize body → 413.
+    let response =
+        http.post(&url).header("content-type", "application/x-protobuf").body(vec![0u8; 100 * 1024]).send().await.unwrap();
+    assert_eq!(response.status(), 413);
+    assert!(response.text().await.unwrap().contains("max_request_bytes"));
+
+    // Wrong content type → 415.
+    let response = http.post(&url).header("content-type", "text/plain").body("hello").send().await.unwrap();
+    assert_eq!(response.status(), 415);
+    assert!(response.text().await.unwrap().contains("text/plain"));
+
+    // gRPC with bad ids → INVALID_ARGUMENT with the reason.
+    let mut client = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.unwrap();
+    let status = client.export(request("svc", vec![bad])).await.expect_err("refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("trace id"));
+
+    pipeline.stop().await;
+}
+
+fn tonic_types_status(bytes: &[u8]) -> String {
+    // google.rpc.Status: field 2 is the message; decode just that, as a client would.
+    #[derive(Clone, PartialEq, prost::Message)]
+    struct Status {
+        #[prost(int32, tag = "1")]
+        code: i32,
+        #[prost(string, tag = "2")]
+        message: String,
+    }
+    let status = Status::decode(bytes).expect("body is a google.rpc.Status");
+    assert_eq!(status.code, 3, "INVALID_ARGUMENT");
+    status.message
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_above_max_record_size_is_split_and_fully_indexed() {
+    require_servers();
+    let mut config = isolated_config("split");
+    config.collector.max_record_bytes = 8 * 1024;
+    let es = Es::default();
+    let pattern = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).span_pattern();
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let trace = random_trace_id();
+    let spans: Vec<_> = (1..=40)
+        .map(|i| {
+            let mut s = span(trace, i, (i > 1).then_some(1), "chunky");
+            s.attributes.push(attr("payload", &"x".repeat(1000)));
+            s
+        })
+        .collect();
+    let mut client = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.unwrap();
+    let response = client.export(request("big", spans)).await.expect("accepted").into_inner();
+    assert_eq!(response.partial_success, None);
+    let records = topic_end_total(&config, &config.kafka.spans_topic);
+    assert!(records >= 5, "40 KB trace in 8 KB records needs at least 5 records, got {records}");
+    wait_until("all 40 spans indexed", WAIT, || async { es.count(&pattern).await == 40 }).await;
+
+    // A single span above the limit is refused with the reason; the request had nothing else.
+    let mut huge = span(trace, 99, Some(1), "huge");
+    huge.attributes.push(attr("payload", &"y".repeat(20_000)));
+    let status = client.export(request("big", vec![huge])).await.expect_err("oversize span refused");
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("max_record_bytes"), "{}", status.message());
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
