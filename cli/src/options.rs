@@ -47,8 +47,9 @@ impl ConfigArgs {
             }
         }
         for pair in &self.set {
-            let (key, value) =
-                pair.split_once('=').with_context(|| format!("--set {pair:?} must look like KEY=VALUE, e.g. kafka.partitions=12"))?;
+            let (key, value) = pair
+                .split_once('=')
+                .with_context(|| format!("--set {pair:?} must look like KEY=VALUE, e.g. kafka.partitions=12"))?;
             overrides.push((key.trim().to_string(), value.to_string()));
         }
         SkeinConfig::load(self.config.as_deref(), &overrides).context("cannot load the configuration")

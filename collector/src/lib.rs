@@ -51,18 +51,31 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let readiness = Readiness::default();
     readiness.register("kafka_topics");
     serve_admin(collector.admin_listen, readiness.clone(), shutdown.clone()).await.map_err(|source| {
-        CollectorError::Bind { what: "admin endpoints", addr: collector.admin_listen, option: "collector.admin_listen", source }
+        CollectorError::Bind {
+            what: "admin endpoints",
+            addr: collector.admin_listen,
+            option: "collector.admin_listen",
+            source,
+        }
     })?;
 
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;
     let exporter = Exporter::new(publisher.clone(), collector.max_record_bytes);
 
-    let grpc_listener = tokio::net::TcpListener::bind(collector.otlp_grpc_listen).await.map_err(|source| {
-        CollectorError::Bind { what: "OTLP/gRPC", addr: collector.otlp_grpc_listen, option: "collector.otlp_grpc_listen", source }
-    })?;
-    let http_listener = tokio::net::TcpListener::bind(collector.otlp_http_listen).await.map_err(|source| {
-        CollectorError::Bind { what: "OTLP/HTTP", addr: collector.otlp_http_listen, option: "collector.otlp_http_listen", source }
-    })?;
+    let grpc_listener =
+        tokio::net::TcpListener::bind(collector.otlp_grpc_listen).await.map_err(|source| CollectorError::Bind {
+            what: "OTLP/gRPC",
+            addr: collector.otlp_grpc_listen,
+            option: "collector.otlp_grpc_listen",
+            source,
+        })?;
+    let http_listener =
+        tokio::net::TcpListener::bind(collector.otlp_http_listen).await.map_err(|source| CollectorError::Bind {
+            what: "OTLP/HTTP",
+            addr: collector.otlp_http_listen,
+            option: "collector.otlp_http_listen",
+            source,
+        })?;
     let addresses = CollectorAddresses {
         otlp_grpc: grpc_listener.local_addr().expect("bound listener has an address"),
         otlp_http: http_listener.local_addr().expect("bound listener has an address"),
@@ -88,7 +101,8 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let http_router = http::router(exporter, collector.max_request_bytes);
     let http_shutdown = shutdown.clone();
     tasks.spawn(async move {
-        let served = axum::serve(http_listener, http_router).with_graceful_shutdown(http_shutdown.cancelled_owned()).await;
+        let served =
+            axum::serve(http_listener, http_router).with_graceful_shutdown(http_shutdown.cancelled_owned()).await;
         if let Err(error) = served {
             tracing::error!(%error, "OTLP/HTTP server stopped");
         }

@@ -11,7 +11,7 @@ use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord, Producer, ProducerContext};
-use rdkafka::{ClientContext, ClientConfig};
+use rdkafka::{ClientConfig, ClientContext};
 use skein_core::config::{CollectorConfig, KafkaConfig};
 use skein_schemas::kafka_record::{TraceRecord, ENCODING_HEADER, ENCODING_OTLP_PROTO, SPAN_COUNT_HEADER};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -50,7 +50,9 @@ pub struct PublisherContext {
 impl ClientContext for PublisherContext {
     fn error(&self, error: KafkaError, reason: &str) {
         if matches!(error, KafkaError::Global(RDKafkaErrorCode::AllBrokersDown)) {
+            // set_down logs the transition once; librdkafka repeats this error while it reconnects.
             self.health.set_down(true);
+            return;
         }
         tracing::warn!(%error, reason, "kafka client error");
     }
@@ -161,8 +163,10 @@ impl KafkaPublisher {
             let headers = OwnedHeaders::new_with_capacity(2)
                 .insert(Header { key: ENCODING_HEADER, value: Some(ENCODING_OTLP_PROTO) })
                 .insert(Header { key: SPAN_COUNT_HEADER, value: Some(span_count.as_str()) });
-            let future_record =
-                FutureRecord::to(&self.topic).key(record.key.as_str()).payload(record.value.as_slice()).headers(headers);
+            let future_record = FutureRecord::to(&self.topic)
+                .key(record.key.as_str())
+                .payload(record.value.as_slice())
+                .headers(headers);
             // Our bound keeps librdkafka's queue from filling, so a send never has to wait here.
             self.producer.send(future_record, Duration::ZERO)
         });
@@ -219,10 +223,35 @@ impl KafkaPublisher {
         }
     }
 
+    /// The bound on bytes in flight, for tests and metrics.
+    pub fn available_in_flight_bytes(&self) -> usize {
+        self.in_flight.available_permits()
+    }
+
     /// Wait for records still in librdkafka's queue (at shutdown).
     pub fn flush(&self, timeout: Duration) {
         if let Err(error) = self.producer.flush(timeout) {
             tracing::warn!(%error, "records still unacknowledged at shutdown");
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn refuses_with_overloaded_beyond_the_in_flight_bound_and_frees_room_on_drop() {
+        let kafka = KafkaConfig { brokers: "127.0.0.1:1".into(), ..KafkaConfig::default() };
+        let collector =
+            CollectorConfig { max_in_flight_bytes: 10_000, max_request_bytes: 5_000, ..CollectorConfig::default() };
+        let publisher = KafkaPublisher::new(&kafka, &collector).expect("a producer is created without a broker");
+        let first = publisher.reserve(6_000).expect("room for the first request");
+        let refused = publisher.reserve(6_000).err().expect("no room for the second");
+        assert!(matches!(refused, PublishError::Overloaded { .. }), "{refused:?}");
+        assert!(refused.to_string().contains("max_in_flight_bytes"));
+        drop(first);
+        assert_eq!(publisher.available_in_flight_bytes(), 10_000);
+        publisher.reserve(6_000).expect("room again once the first request finished");
     }
 }

@@ -123,7 +123,10 @@ mod tests {
         let mut req = request(vec![good(1), zero_trace, short_span, backwards, good(5)]);
         let rejections = retain_valid_spans(&mut req);
         let reasons: Vec<_> = rejections.iter().map(|r| r.reason).collect();
-        assert_eq!(reasons, vec![RejectReason::InvalidTraceId, RejectReason::InvalidSpanId, RejectReason::EndBeforeStart]);
+        assert_eq!(
+            reasons,
+            vec![RejectReason::InvalidTraceId, RejectReason::InvalidSpanId, RejectReason::EndBeforeStart]
+        );
         assert!(rejections[0].message.contains("16 bytes"));
         assert!(rejections[2].message.contains("before it starts"));
         assert_eq!(count_spans(&req), 2);

@@ -270,10 +270,7 @@ impl SkeinConfig {
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Yaml).required(true));
         }
         builder = builder.add_source(
-            config::Environment::with_prefix("SKEIN")
-                .prefix_separator("_")
-                .separator("__")
-                .try_parsing(true),
+            config::Environment::with_prefix("SKEIN").prefix_separator("_").separator("__").try_parsing(true),
         );
         for (key, value) in overrides {
             builder = builder.set_override(key.as_str(), value.as_str())?;
@@ -312,7 +309,9 @@ impl SkeinConfig {
         }
         let i = &self.ingester;
         if i.bulk_max_docs == 0 || i.bulk_concurrency == 0 {
-            return Err(ConfigError::Invalid("ingester.bulk_max_docs and ingester.bulk_concurrency must be at least 1".into()));
+            return Err(ConfigError::Invalid(
+                "ingester.bulk_max_docs and ingester.bulk_concurrency must be at least 1".into(),
+            ));
         }
         if i.retry_initial_backoff_ms == 0 || i.retry_initial_backoff_ms > i.retry_max_backoff_ms {
             return Err(ConfigError::Invalid(

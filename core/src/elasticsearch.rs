@@ -25,8 +25,8 @@ pub enum ElasticsearchSetupError {
 pub fn client(config: &ElasticsearchConfig) -> Result<Elasticsearch, ElasticsearchSetupError> {
     let url = Url::parse(&config.url)
         .map_err(|error| ElasticsearchSetupError::Url { url: config.url.clone(), reason: error.to_string() })?;
-    let mut builder =
-        TransportBuilder::new(SingleNodeConnectionPool::new(url)).timeout(Duration::from_millis(config.request_timeout_ms));
+    let mut builder = TransportBuilder::new(SingleNodeConnectionPool::new(url))
+        .timeout(Duration::from_millis(config.request_timeout_ms));
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
         builder = builder.auth(Credentials::Basic(user.clone(), password.clone()));
     }
@@ -49,7 +49,10 @@ pub async fn install_templates(
             .body(body.clone())
             .send()
             .await
-            .map_err(|error| ElasticsearchSetupError::Unreachable { url: config.url.clone(), reason: error.to_string() })?;
+            .map_err(|error| ElasticsearchSetupError::Unreachable {
+                url: config.url.clone(),
+                reason: error.to_string(),
+            })?;
         let status = response.status_code().as_u16();
         if status >= 300 {
             let body = response.text().await.unwrap_or_default();

@@ -48,7 +48,11 @@ pub async fn ensure_topics(kafka: &KafkaConfig) -> Result<(), KafkaSetupError> {
             Ok(topic) => tracing::info!(topic, "created topic"),
             Err((_, RDKafkaErrorCode::TopicAlreadyExists)) => {}
             Err((topic, code)) => {
-                return Err(KafkaSetupError::CreateTopic { topic, brokers: kafka.brokers.clone(), reason: code.to_string() })
+                return Err(KafkaSetupError::CreateTopic {
+                    topic,
+                    brokers: kafka.brokers.clone(),
+                    reason: code.to_string(),
+                })
             }
         }
     }

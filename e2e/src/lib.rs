@@ -124,7 +124,11 @@ where
 
 /// A string attribute.
 pub fn attr(key: &str, value: &str) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(Value::StringValue(value.into())) }),
+        ..Default::default()
+    }
 }
 
 /// A span with fixed, known fields.
@@ -179,7 +183,8 @@ impl Es {
     /// Documents matching an index pattern, after a refresh (0 when no index exists yet).
     pub async fn count(&self, pattern: &str) -> u64 {
         let _ = self.http.post(format!("{ELASTICSEARCH}/{pattern}/_refresh?allow_no_indices=true")).send().await;
-        let Ok(response) = self.http.get(format!("{ELASTICSEARCH}/{pattern}/_count?allow_no_indices=true")).send().await
+        let Ok(response) =
+            self.http.get(format!("{ELASTICSEARCH}/{pattern}/_count?allow_no_indices=true")).send().await
         else {
             return 0;
         };
@@ -202,7 +207,9 @@ impl Es {
             .expect("search returns JSON");
         body["hits"]["hits"]
             .as_array()
-            .map(|hits| hits.iter().map(|h| (h["_id"].as_str().unwrap_or_default().to_string(), h["_source"].clone())).collect())
+            .map(|hits| {
+                hits.iter().map(|h| (h["_id"].as_str().unwrap_or_default().to_string(), h["_source"].clone())).collect()
+            })
             .unwrap_or_default()
     }
 
@@ -244,4 +251,29 @@ pub fn topic_end_total(config: &SkeinConfig, topic: &str) -> i64 {
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10)).expect("metadata");
     let partitions = metadata.topics()[0].partitions().len() as i32;
     (0..partitions).map(|p| consumer.fetch_watermarks(topic, p, Duration::from_secs(10)).expect("watermarks").1).sum()
+}
+
+/// Run `scripts/infra/<server>.sh <action>` (stop / start), panicking with its output on failure.
+pub fn infra(server: &str, action: &str) {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root");
+    let script = root.join("scripts/infra").join(format!("{server}.sh"));
+    let output = std::process::Command::new("bash").arg(&script).arg(action).output().expect("infra script runs");
+    if !output.status.success() {
+        panic!(
+            "{} {action} failed:\n{}\n{}",
+            script.display(),
+            String::from_utf8_lossy(&output.stdout),
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+}
+
+/// Resident memory of this process in bytes.
+pub fn resident_bytes() -> u64 {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .map_or(0, |kb| kb * 1024)
 }

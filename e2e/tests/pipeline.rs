@@ -27,13 +27,16 @@ async fn otlp_grpc_http_protobuf_and_http_json_spans_land_in_elasticsearch_as_ja
     let child = span(grpc_trace, 2, Some(1), "SELECT orders");
     let other_child = span(grpc_trace, 3, Some(1), "POST /pay");
     let mut client = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.expect("gRPC connects");
-    let response = client.export(request("frontend", vec![root, child, other_child])).await.expect("gRPC export accepted");
+    let response =
+        client.export(request("frontend", vec![root, child, other_child])).await.expect("gRPC export accepted");
     assert_eq!(response.into_inner().partial_success, None, "nothing rejected");
 
     // HTTP protobuf.
     let http = reqwest::Client::new();
     let proto_trace = random_trace_id();
-    let body = request("backend", vec![span(proto_trace, 10, None, "consume"), span(proto_trace, 11, Some(10), "store")]).encode_to_vec();
+    let body =
+        request("backend", vec![span(proto_trace, 10, None, "consume"), span(proto_trace, 11, Some(10), "store")])
+            .encode_to_vec();
     let response = http
         .post(pipeline.http_url())
         .header("content-type", "application/x-protobuf")
@@ -52,8 +55,13 @@ async fn otlp_grpc_http_protobuf_and_http_json_spans_land_in_elasticsearch_as_ja
          "attributes":[{"key":"http.status_code","value":{"intValue":"500"}}],"status":{"code":2,"message":"boom"}},
         {"traceId":"0af7651916cd43dd8448eb211c80319c","spanId":"00f067aa0ba902b7","name":"root","kind":1,
          "startTimeUnixNano":"1700000000100000000","endTimeUnixNano":"1700000000200000000"}]}]}]}"#;
-    let response =
-        http.post(pipeline.http_url()).header("content-type", "application/json").body(json).send().await.expect("answered");
+    let response = http
+        .post(pipeline.http_url())
+        .header("content-type", "application/json")
+        .body(json)
+        .send()
+        .await
+        .expect("answered");
     assert_eq!(response.status(), 200);
     assert_eq!(response.text().await.unwrap(), "{}");
 
@@ -101,7 +109,9 @@ async fn otlp_grpc_http_protobuf_and_http_json_spans_land_in_elasticsearch_as_ja
     let service_pattern = names.service_pattern();
     wait_until("7 service documents", WAIT, || async { es.count(&service_pattern).await >= 7 }).await;
     let services = es.documents(&service_pattern).await;
-    assert!(services.iter().any(|(_, d)| d == &serde_json::json!({"serviceName": "json-svc", "operationName": "GET /x"})));
+    assert!(services
+        .iter()
+        .any(|(_, d)| d == &serde_json::json!({"serviceName": "json-svc", "operationName": "GET /x"})));
 
     pipeline.stop().await;
     es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
@@ -167,10 +177,17 @@ async fn poison_record_is_dead_lettered_and_later_records_are_indexed() {
     let producer: FutureProducer =
         rdkafka::ClientConfig::new().set("bootstrap.servers", &config.kafka.brokers).create().unwrap();
     // All to partition 0 so the good record comes after the poison in the same partition.
-    let poison = FutureRecord::to(&config.kafka.spans_topic).key("poison").payload(b"\xff\x00 not a protobuf".as_slice()).partition(0);
+    let poison = FutureRecord::to(&config.kafka.spans_topic)
+        .key("poison")
+        .payload(b"\xff\x00 not a protobuf".as_slice())
+        .partition(0);
     let poison_offset = producer.send(poison, Duration::from_secs(10)).await.expect("poison produced").offset;
     let trace = random_trace_id();
-    let good = skein_schemas::kafka_record::records_for_request(request("after-poison", vec![span(trace, 1, None, "fine")]), 1 << 20).0;
+    let good = skein_schemas::kafka_record::records_for_request(
+        request("after-poison", vec![span(trace, 1, None, "fine")]),
+        1 << 20,
+    )
+    .0;
     let good = &good[0];
     let record = FutureRecord::to(&config.kafka.spans_topic).key(&good.key).payload(&good.value).partition(0);
     producer.send(record, Duration::from_secs(10)).await.expect("good record produced");
@@ -236,26 +253,40 @@ async fn invalid_inputs_are_refused_with_status_and_message() {
         .await
         .unwrap();
     assert_eq!(response.status(), 200);
-    let decoded = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(response.bytes().await.unwrap()).unwrap();
+    let decoded = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(
+        response.bytes().await.unwrap(),
+    )
+    .unwrap();
     let partial = decoded.partial_success.expect("partial success reported");
     assert_eq!(partial.rejected_spans, 1);
     assert!(partial.error_message.contains("16 bytes"));
 
     // Malformed protobuf → 400 with a google.rpc.Status body.
-    let response =
-        http.post(&url).header("content-type", "application/x-protobuf").body(vec![0xff, 0xff, 0xff]).send().await.unwrap();
+    let response = http
+        .post(&url)
+        .header("content-type", "application/x-protobuf")
+        .body(vec![0xff, 0xff, 0xff])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 400);
     let status = tonic_types_status(&response.bytes().await.unwrap());
     assert!(status.contains("protobuf"), "{status}");
 
     // Malformed JSON → 400.
-    let response = http.post(&url).header("content-type", "application/json").body("{\"resourceSpans\":").send().await.unwrap();
+    let response =
+        http.post(&url).header("content-type", "application/json").body("{\"resourceSpans\":").send().await.unwrap();
     assert_eq!(response.status(), 400);
     assert!(response.text().await.unwrap().contains("JSON"));
 
     // Oversize body → 413.
-    let response =
-        http.post(&url).header("content-type", "application/x-protobuf").body(vec![0u8; 100 * 1024]).send().await.unwrap();
+    let response = http
+        .post(&url)
+        .header("content-type", "application/x-protobuf")
+        .body(vec![0u8; 100 * 1024])
+        .send()
+        .await
+        .unwrap();
     assert_eq!(response.status(), 413);
     assert!(response.text().await.unwrap().contains("max_request_bytes"));
 

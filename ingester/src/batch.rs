@@ -91,7 +91,8 @@ impl Batch {
     pub fn dedupe_service_documents(&mut self, seen: &mut ServiceCache) {
         let mut in_batch = std::collections::HashSet::new();
         self.documents.retain(|doc| {
-            doc.record.is_some() || (!seen.contains(&doc.index, &doc.id) && in_batch.insert((doc.index.clone(), doc.id.clone())))
+            doc.record.is_some()
+                || (!seen.contains(&doc.index, &doc.id) && in_batch.insert((doc.index.clone(), doc.id.clone())))
         });
     }
 
@@ -158,7 +159,10 @@ mod tests {
         batch.add(origin(0), vec![span("a", "svc"), span("b", "svc")], &names);
         batch.add(origin(1), vec![span("c", "other")], &names);
         let mut cache = ServiceCache::default();
-        cache.insert("jaeger-service-2023-11-14", &ServiceDocument { service_name: "other".into(), operation_name: "op".into() }.document_id());
+        cache.insert(
+            "jaeger-service-2023-11-14",
+            &ServiceDocument { service_name: "other".into(), operation_name: "op".into() }.document_id(),
+        );
         batch.dedupe_service_documents(&mut cache);
         let services: Vec<_> = batch.documents.iter().filter(|d| d.record.is_none()).collect();
         assert_eq!(services.len(), 1, "svc once; other already cached");

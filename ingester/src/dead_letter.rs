@@ -35,7 +35,13 @@ impl DeadLetterQueue {
 
     /// Publish a dead letter, retrying until Kafka acknowledges it. Returns false only when
     /// shutdown came first (the record then stays uncommitted and is read again).
-    pub async fn send(&self, origin: &RecordOrigin, kind: DeadLetterKind, error: &str, shutdown: &CancellationToken) -> bool {
+    pub async fn send(
+        &self,
+        origin: &RecordOrigin,
+        kind: DeadLetterKind,
+        error: &str,
+        shutdown: &CancellationToken,
+    ) -> bool {
         let partition = origin.tp.1.to_string();
         let offset = origin.offset.to_string();
         let timestamp = origin.timestamp.map(|t| t.to_string());

@@ -24,7 +24,9 @@ pub enum ReplayTarget {
 /// Why the offsets were not moved.
 #[derive(Debug, thiserror::Error)]
 pub enum ReplayError {
-    #[error("consumer group {group} has {members} live member(s); stop every ingester of the group first, then replay")]
+    #[error(
+        "consumer group {group} has {members} live member(s); stop every ingester of the group first, then replay"
+    )]
     GroupActive { group: String, members: usize },
     #[error("topic {0} does not exist or has no partitions")]
     NoSuchTopic(String),
@@ -70,7 +72,9 @@ pub fn reset_offsets(
         ReplayTarget::Timestamp(ms) => {
             let mut query = TopicPartitionList::new();
             for partition in &partitions {
-                query.add_partition_offset(topic, *partition, Offset::Offset(ms)).map_err(kafka("building the query"))?;
+                query
+                    .add_partition_offset(topic, *partition, Offset::Offset(ms))
+                    .map_err(kafka("building the query"))?;
             }
             Some(consumer.offsets_for_times(query, TIMEOUT).map_err(kafka("looking up offsets by time"))?)
         }
@@ -93,7 +97,9 @@ pub fn reset_offsets(
 
     let mut commit = TopicPartitionList::new();
     for (partition, offset) in &offsets {
-        commit.add_partition_offset(topic, *partition, Offset::Offset(*offset)).map_err(kafka("building the commit"))?;
+        commit
+            .add_partition_offset(topic, *partition, Offset::Offset(*offset))
+            .map_err(kafka("building the commit"))?;
     }
     consumer.commit(&commit, CommitMode::Sync).map_err(kafka("committing the new offsets"))?;
     Ok(offsets)

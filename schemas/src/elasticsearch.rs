@@ -45,7 +45,10 @@ impl IndexNames {
     pub fn templates(&self, shards: u32, replicas: u32) -> Vec<(String, Value)> {
         vec![
             (format!("{}jaeger-span", self.prefix), template(self.span_pattern(), shards, replicas, span_mappings())),
-            (format!("{}jaeger-service", self.prefix), template(self.service_pattern(), shards, replicas, service_mappings())),
+            (
+                format!("{}jaeger-service", self.prefix),
+                template(self.service_pattern(), shards, replicas, service_mappings()),
+            ),
         ]
     }
 }

@@ -96,13 +96,16 @@ struct Shell<T> {
     encoded_len: usize,
 }
 
+/// A trace id with its spans as (scope index, span).
+type TraceSpans = (Vec<u8>, Vec<(usize, Span)>);
+
 #[derive(Default)]
 struct TraceGrouper {
     resources: Vec<Shell<ResourceSpans>>,
     /// Scopes as (resource index, scope shell).
     scopes: Vec<(usize, Shell<ScopeSpans>)>,
     /// Spans per trace as (scope index, span), in order of first appearance.
-    traces: Vec<(Vec<u8>, Vec<(usize, Span)>)>,
+    traces: Vec<TraceSpans>,
     trace_index: HashMap<Vec<u8>, usize>,
 }
 

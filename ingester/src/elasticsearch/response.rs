@@ -66,7 +66,9 @@ mod tests {
         let outcomes = item_outcomes(&body, 4).unwrap();
         assert_eq!(outcomes[0], ItemOutcome::Durable);
         assert!(matches!(&outcomes[1], ItemOutcome::Transient(m) if m.contains("es_rejected_execution_exception")));
-        assert!(matches!(&outcomes[2], ItemOutcome::Permanent(m) if m.contains("document_parsing_exception") && m.contains("startTime")));
+        assert!(
+            matches!(&outcomes[2], ItemOutcome::Permanent(m) if m.contains("document_parsing_exception") && m.contains("startTime"))
+        );
         assert!(matches!(&outcomes[3], ItemOutcome::Transient(_)));
     }
 

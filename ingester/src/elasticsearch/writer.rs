@@ -60,14 +60,20 @@ impl BulkWriter {
                                 Some(record) => {
                                     rejected.entry(record).or_insert(reason);
                                 }
-                                None => tracing::warn!(index = %doc.index, %reason, "service document refused; skipping it"),
+                                None => {
+                                    tracing::warn!(index = %doc.index, %reason, "service document refused; skipping it")
+                                }
                             },
                         }
                     }
                     telemetry::documents_indexed(durable);
                     if !retry.is_empty() {
                         telemetry::bulk_retry("items");
-                        tracing::warn!(documents = retry.len(), attempt, "elasticsearch refused documents for now; retrying them");
+                        tracing::warn!(
+                            documents = retry.len(),
+                            attempt,
+                            "elasticsearch refused documents for now; retrying them"
+                        );
                     }
                     pending = retry;
                 }
@@ -106,10 +112,16 @@ impl BulkWriter {
         if status >= 300 {
             let text = response.text().await.unwrap_or_default();
             let message = format!("bulk request refused with HTTP {status}: {}", truncate(&text, 500));
-            return Err(if request_is_retryable(status) { SendError::Status(message) } else { SendError::Refused(message) });
+            return Err(if request_is_retryable(status) {
+                SendError::Status(message)
+            } else {
+                SendError::Refused(message)
+            });
         }
-        let body: serde_json::Value =
-            response.json().await.map_err(|error| SendError::Transport(format!("unreadable bulk response: {error}")))?;
+        let body: serde_json::Value = response
+            .json()
+            .await
+            .map_err(|error| SendError::Transport(format!("unreadable bulk response: {error}")))?;
         telemetry::bulk_latency(started.elapsed());
         // With filter_path, an all-success response may omit `items` entirely.
         if body.get("errors").and_then(|e| e.as_bool()) == Some(false) {

@@ -55,7 +55,10 @@ fn finish(document: SpanDocument) -> ConvertedSpan {
     ConvertedSpan {
         document_id,
         start_time_micros: document.start_time,
-        service: ServiceDocument { service_name: document.process.service_name, operation_name: document.operation_name },
+        service: ServiceDocument {
+            service_name: document.process.service_name,
+            operation_name: document.operation_name,
+        },
         body,
     }
 }
@@ -158,7 +161,9 @@ fn span_tags(span: &Span, scope: Option<&InstrumentationScope>) -> Vec<KeyValue>
     if let Some(status) = &span.status {
         match StatusCode::try_from(status.code).unwrap_or(StatusCode::Unset) {
             StatusCode::Ok => tags.push(string_tag("otel.status_code", "OK")),
-            StatusCode::Error => tags.push(KeyValue { key: "error".into(), value_type: "bool".into(), value: json::raw("true".into()) }),
+            StatusCode::Error => {
+                tags.push(KeyValue { key: "error".into(), value_type: "bool".into(), value: json::raw("true".into()) })
+            }
             StatusCode::Unset => {}
         }
         if !status.message.is_empty() {
@@ -254,7 +259,11 @@ mod tests {
             resource_spans: vec![ResourceSpans {
                 resource: Some(Resource { attributes: resource, ..Default::default() }),
                 scope_spans: vec![ScopeSpans {
-                    scope: Some(InstrumentationScope { name: "lib".into(), version: "1.0".into(), ..Default::default() }),
+                    scope: Some(InstrumentationScope {
+                        name: "lib".into(),
+                        version: "1.0".into(),
+                        ..Default::default()
+                    }),
                     spans: vec![span],
                     schema_url: String::new(),
                 }],
@@ -282,7 +291,10 @@ mod tests {
     #[test]
     fn server_span_matches_jaeger_document_byte_for_byte() {
         let data = traces(
-            vec![attr("service.name", Value::StringValue("svc".into())), attr("host.name", Value::StringValue("h".into()))],
+            vec![
+                attr("service.name", Value::StringValue("svc".into())),
+                attr("host.name", Value::StringValue("h".into())),
+            ],
             server_span(),
         );
         let converted = span_documents(&data);
@@ -298,7 +310,10 @@ mod tests {
             r#""process":{"serviceName":"svc","tags":[{"key":"host.name","type":"string","value":"h"}]}}"#
         );
         assert_eq!(String::from_utf8(converted[0].body.clone()).unwrap(), expected);
-        assert_eq!(converted[0].service, ServiceDocument { service_name: "svc".into(), operation_name: "GET /x".into() });
+        assert_eq!(
+            converted[0].service,
+            ServiceDocument { service_name: "svc".into(), operation_name: "GET /x".into() }
+        );
         assert!(converted[0].document_id.starts_with("0af7651916cd43dd8448eb211c80319c_b7ad6b7169203331_"));
         assert_eq!(converted[0].start_time_micros, 1_700_000_000_123_456);
     }
@@ -325,7 +340,10 @@ mod tests {
         span.links = vec![Link { trace_id: vec![0xaa; 16], span_id: vec![0xbb; 8], ..Default::default() }];
         span.trace_state = "k=v".into();
         let doc: serde_json::Value = serde_json::from_slice(&span_documents(&traces(vec![], span))[0].body).unwrap();
-        assert_eq!(doc["references"], serde_json::json!([{"refType":"FOLLOWS_FROM","traceID":"aa".repeat(16),"spanID":"bb".repeat(8)}]));
+        assert_eq!(
+            doc["references"],
+            serde_json::json!([{"refType":"FOLLOWS_FROM","traceID":"aa".repeat(16),"spanID":"bb".repeat(8)}])
+        );
         assert!(doc.get("parentSpanID").is_none());
         assert_eq!(doc["logs"][0]["timestamp"], 1_700_000_000_124_000u64);
         assert_eq!(doc["logs"][0]["fields"][0], serde_json::json!({"key":"event","type":"string","value":"exception"}));

@@ -148,7 +148,11 @@ mod tests {
     #[test]
     fn arrays_nest_bytes_as_base64() {
         let array = v(Value::ArrayValue(ArrayValue {
-            values: vec![v(Value::StringValue("a".into())), v(Value::BytesValue(vec![1, 2])), v(Value::BoolValue(true))],
+            values: vec![
+                v(Value::StringValue("a".into())),
+                v(Value::BytesValue(vec![1, 2])),
+                v(Value::BoolValue(true)),
+            ],
         }));
         assert_eq!(any_value_text(&array), r#"["a","AQI=",true]"#);
     }

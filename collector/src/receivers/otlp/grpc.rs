@@ -48,7 +48,9 @@ pub fn status_for(error: ExportError) -> Status {
         (ExportError::Publish(PublishError::Overloaded { .. }), Some(delay)) => {
             Status::with_error_details(Code::ResourceExhausted, message, ErrorDetails::with_retry_info(Some(delay)))
         }
-        (_, Some(delay)) => Status::with_error_details(Code::Unavailable, message, ErrorDetails::with_retry_info(Some(delay))),
+        (_, Some(delay)) => {
+            Status::with_error_details(Code::Unavailable, message, ErrorDetails::with_retry_info(Some(delay)))
+        }
         (ExportError::InvalidRequest(_), None) => Status::invalid_argument(message),
         (_, None) => Status::internal(message),
     }

@@ -134,12 +134,19 @@ async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body:
     }
 }
 
-async fn handle(state: &HttpState, encoding: Encoding, headers: &HeaderMap, body: Body) -> Result<ExportOutcome, Refusal> {
+async fn handle(
+    state: &HttpState,
+    encoding: Encoding,
+    headers: &HeaderMap,
+    body: Body,
+) -> Result<ExportOutcome, Refusal> {
     let limit = state.max_request_bytes;
     let too_large = || {
         Refusal::new(
             StatusCode::PAYLOAD_TOO_LARGE,
-            format!("request body is larger than {limit} bytes (collector.max_request_bytes); send fewer spans per request"),
+            format!(
+                "request body is larger than {limit} bytes (collector.max_request_bytes); send fewer spans per request"
+            ),
         )
     };
     let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
@@ -188,7 +195,9 @@ fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, De
             }
             Ok(Bytes::from(out))
         }
-        other => Err(DecompressError::Unsupported(format!("unsupported Content-Encoding {other:?}: send gzip or identity"))),
+        other => {
+            Err(DecompressError::Unsupported(format!("unsupported Content-Encoding {other:?}: send gzip or identity")))
+        }
     }
 }
 
@@ -252,7 +261,8 @@ mod tests {
 
     #[test]
     fn otlp_json_with_hex_ids_and_string_int64_decodes() {
-        let body = br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
+        let body =
+            br#"{"resourceSpans":[{"resource":{"attributes":[{"key":"service.name","value":{"stringValue":"svc"}}]},
             "scopeSpans":[{"scope":{"name":"lib"},"spans":[{"traceId":"5b8efff798038103d269b633813fc60c",
             "spanId":"eee19b7ec3c1b174","name":"GET /","kind":2,"startTimeUnixNano":"1544712660000000000",
             "endTimeUnixNano":"1544712661000000000","attributes":[{"key":"n","value":{"intValue":"42"}}],
