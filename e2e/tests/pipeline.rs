@@ -350,3 +350,61 @@ async fn trace_above_max_record_size_is_split_and_fully_indexed() {
     pipeline.stop().await;
     es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn document_refused_by_elasticsearch_mapping_is_dead_lettered_and_the_partition_keeps_flowing() {
+    require_servers();
+    let config = isolated_config("mapping");
+    let es = Es::default();
+    let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
+    // An index for 2023-11-14 whose operationName is numeric: a span named "checkout" can never go in.
+    let conflicting = names.span_index(1_700_000_000_000_000);
+    let created = reqwest::Client::new()
+        .put(format!("{ELASTICSEARCH}/{conflicting}"))
+        .json(&serde_json::json!({
+            "settings": {"number_of_replicas": 0},
+            "mappings": {"properties": {"operationName": {"type": "long"}}}
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.text().await.unwrap());
+
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let mut client = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.unwrap();
+    let trace = random_trace_id();
+    client.export(request("mapping", vec![span(trace, 1, None, "checkout")])).await.expect("accepted by the collector");
+    // Same trace key (same partition), a day later: indexable.
+    let mut later = span(trace, 2, Some(1), "refund");
+    later.start_time_unix_nano += 86_400 * 1_000_000_000;
+    later.end_time_unix_nano += 86_400 * 1_000_000_000;
+    client.export(request("mapping", vec![later])).await.expect("accepted");
+
+    let next_day = names.span_index(1_700_086_400_000_000);
+    wait_until("the later span indexed", WAIT, || async { es.count(&next_day).await == 1 }).await;
+    let end = topic_end_total(&config, &config.kafka.spans_topic);
+    wait_until("offsets committed past the refused record", WAIT, || async { committed_total(&config) == end }).await;
+    assert_eq!(topic_end_total(&config, &config.kafka.dlq_topic), 1, "one dead letter");
+    assert_eq!(es.count(&conflicting).await, 0);
+
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", format!("{}-dlq-reader", config.ingester.group_id))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .unwrap();
+    consumer.subscribe(&[&config.kafka.dlq_topic]).unwrap();
+    let letter = tokio::time::timeout(WAIT, consumer.recv()).await.expect("a dead letter arrives").unwrap();
+    let headers = letter.headers().expect("headers");
+    let header = |name: &str| {
+        headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
+    };
+    assert_eq!(header(dlq::ERROR_KIND_HEADER).as_deref(), Some("rejected"));
+    let error = header(dlq::ERROR_HEADER).unwrap();
+    assert!(error.contains("HTTP 400") && error.contains("operationName"), "{error}");
+    let value =
+        skein_schemas::kafka_record::decode_record(None, letter.payload().unwrap()).expect("original record kept");
+    assert_eq!(value.resource_spans[0].scope_spans[0].spans[0].name, "checkout");
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}

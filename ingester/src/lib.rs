@@ -81,6 +81,18 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
             }
         }
         task_readiness.set("index_templates", true);
+        // Subscribing to a topic that does not exist yet would wait for librdkafka's next metadata
+        // refresh (minutes); create both topics first when the collector has not yet.
+        if config.kafka.create_topics {
+            let mut attempt = 0;
+            while let Err(error) = skein_core::kafka::ensure_topics(&config.kafka).await {
+                tracing::warn!(%error, "cannot create topics yet; retrying");
+                if !backoff.wait(attempt.min(6), &shutdown).await {
+                    return;
+                }
+                attempt += 1;
+            }
+        }
         let tracker = SharedTracker::default();
         let consumer = match consumer::subscribe(&config.kafka, &config.ingester, tracker.clone()) {
             Ok(consumer) => consumer,
