@@ -336,6 +336,35 @@ mod tests {
         assert_eq!(config.kafka.spans_topic, "skein-spans");
     }
 
+    /// Every option path of the default configuration, e.g. `kafka.brokers`.
+    fn option_paths() -> Vec<String> {
+        fn walk(prefix: &str, value: &serde_json::Value, out: &mut Vec<String>) {
+            match value {
+                serde_json::Value::Object(map) if !prefix.ends_with("librdkafka") => {
+                    for (key, child) in map {
+                        let path = if prefix.is_empty() { key.clone() } else { format!("{prefix}.{key}") };
+                        walk(&path, child, out);
+                    }
+                }
+                _ => out.push(prefix.to_string()),
+            }
+        }
+        let mut out = Vec::new();
+        walk("", &serde_json::to_value(SkeinConfig::default()).unwrap(), &mut out);
+        out
+    }
+
+    #[test]
+    fn every_option_is_documented_and_in_the_example() {
+        let reference = include_str!("../../docs/configuration.md");
+        let example = include_str!("../../config/skein.example.yaml");
+        for path in option_paths() {
+            assert!(reference.contains(&format!("`{path}`")), "docs/configuration.md does not document {path}");
+            let leaf = path.rsplit('.').next().unwrap();
+            assert!(example.contains(&format!("{leaf}:")), "config/skein.example.yaml lacks {path}");
+        }
+    }
+
     #[test]
     fn defaults_are_valid_local_settings() {
         let config = SkeinConfig::default();
