@@ -4,6 +4,7 @@ use std::time::Duration;
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
+use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
 use rdkafka::ClientConfig;
 
@@ -57,4 +58,15 @@ pub async fn ensure_topics(kafka: &KafkaConfig) -> Result<(), KafkaSetupError> {
         }
     }
     Ok(())
+}
+
+/// Forward a librdkafka log line to `tracing` at the matching level; every client context uses it.
+pub fn forward_log(level: RDKafkaLogLevel, fac: &str, message: &str) {
+    match level {
+        RDKafkaLogLevel::Emerg | RDKafkaLogLevel::Alert | RDKafkaLogLevel::Critical | RDKafkaLogLevel::Error => {
+            tracing::error!(target: "librdkafka", fac, "{message}")
+        }
+        RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{message}"),
+        _ => tracing::debug!(target: "librdkafka", fac, "{message}"),
+    }
 }

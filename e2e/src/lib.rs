@@ -61,22 +61,14 @@ impl Pipeline {
         let shutdown = CancellationToken::new();
         let collector = if collector {
             let running = skein_collector::start(config, shutdown.clone()).await.expect("collector starts");
-            wait_until("collector ready", Duration::from_secs(60), || {
-                let ready = running.readiness.is_ready();
-                async move { ready }
-            })
-            .await;
+            wait_ready("collector", &running.readiness).await;
             Some(running)
         } else {
             None
         };
         let ingester = if ingester {
             let running = skein_ingester::start(config, shutdown.clone()).await.expect("ingester starts");
-            wait_until("ingester ready", Duration::from_secs(60), || {
-                let ready = running.readiness.is_ready();
-                async move { ready }
-            })
-            .await;
+            wait_ready("ingester", &running.readiness).await;
             Some(running)
         } else {
             None
@@ -102,6 +94,43 @@ impl Pipeline {
             ingester.join().await;
         }
     }
+}
+
+async fn wait_ready(role: &str, readiness: &skein_core::telemetry::Readiness) {
+    wait_until(&format!("{role} ready"), Duration::from_secs(60), || {
+        let ready = readiness.is_ready();
+        async move { ready }
+    })
+    .await;
+}
+
+/// Read the first dead letter of the test's DLQ topic: its key, value and headers by name.
+pub async fn first_dead_letter(
+    config: &SkeinConfig,
+) -> (Option<Vec<u8>>, Option<Vec<u8>>, std::collections::HashMap<String, String>) {
+    use rdkafka::consumer::{Consumer, StreamConsumer};
+    use rdkafka::message::{Headers, Message};
+    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", format!("{}-dlq-reader", config.ingester.group_id))
+        .set("auto.offset.reset", "earliest")
+        .create()
+        .expect("DLQ reader");
+    consumer.subscribe(&[&config.kafka.dlq_topic]).expect("subscribe to the DLQ");
+    let letter = tokio::time::timeout(Duration::from_secs(90), consumer.recv())
+        .await
+        .expect("a dead letter arrives")
+        .expect("DLQ record");
+    let headers = letter
+        .headers()
+        .map(|headers| {
+            headers
+                .iter()
+                .filter_map(|h| h.value.map(|v| (h.key.to_string(), String::from_utf8_lossy(v).into_owned())))
+                .collect()
+        })
+        .unwrap_or_default();
+    (letter.key().map(<[u8]>::to_vec), letter.payload().map(<[u8]>::to_vec), headers)
 }
 
 /// Poll `check` until it holds, or panic naming `what`.

@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
-use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Headers, Message as KafkaMessage};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use skein_e2e::*;
 use skein_schemas::dlq;
@@ -194,25 +192,14 @@ async fn poison_record_is_dead_lettered_and_later_records_are_indexed() {
 
     wait_until("the good record indexed", WAIT, || async { es.count(&pattern).await == 1 }).await;
 
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &config.kafka.brokers)
-        .set("group.id", format!("{}-dlq-reader", config.ingester.group_id))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[&config.kafka.dlq_topic]).unwrap();
-    let letter = tokio::time::timeout(WAIT, consumer.recv()).await.expect("a dead letter arrives").unwrap();
-    assert_eq!(letter.payload(), Some(b"\xff\x00 not a protobuf".as_slice()), "original value kept");
-    assert_eq!(letter.key(), Some(b"poison".as_slice()));
-    let headers = letter.headers().expect("headers");
-    let header = |name: &str| {
-        headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
-    };
-    assert!(header(dlq::ERROR_HEADER).unwrap().contains("protobuf"), "{:?}", header(dlq::ERROR_HEADER));
-    assert_eq!(header(dlq::ERROR_KIND_HEADER).as_deref(), Some("decode"));
-    assert_eq!(header(dlq::ORIGIN_TOPIC_HEADER).as_deref(), Some(config.kafka.spans_topic.as_str()));
-    assert_eq!(header(dlq::ORIGIN_PARTITION_HEADER).as_deref(), Some("0"));
-    assert_eq!(header(dlq::ORIGIN_OFFSET_HEADER), Some(poison_offset.to_string()));
+    let (key, value, headers) = first_dead_letter(&config).await;
+    assert_eq!(value.as_deref(), Some(b"\xff\x00 not a protobuf".as_slice()), "original value kept");
+    assert_eq!(key.as_deref(), Some(b"poison".as_slice()));
+    assert!(headers[dlq::ERROR_HEADER].contains("protobuf"), "{headers:?}");
+    assert_eq!(headers[dlq::ERROR_KIND_HEADER], "decode");
+    assert_eq!(headers[dlq::ORIGIN_TOPIC_HEADER], config.kafka.spans_topic);
+    assert_eq!(headers[dlq::ORIGIN_PARTITION_HEADER], "0");
+    assert_eq!(headers[dlq::ORIGIN_OFFSET_HEADER], poison_offset.to_string());
 
     let end = topic_end_total(&config, &config.kafka.spans_topic);
     wait_until("offsets committed past the poison", WAIT, || async { committed_total(&config) == end }).await;
@@ -387,23 +374,11 @@ async fn document_refused_by_elasticsearch_mapping_is_dead_lettered_and_the_part
     assert_eq!(topic_end_total(&config, &config.kafka.dlq_topic), 1, "one dead letter");
     assert_eq!(es.count(&conflicting).await, 0);
 
-    let consumer: StreamConsumer = rdkafka::ClientConfig::new()
-        .set("bootstrap.servers", &config.kafka.brokers)
-        .set("group.id", format!("{}-dlq-reader", config.ingester.group_id))
-        .set("auto.offset.reset", "earliest")
-        .create()
-        .unwrap();
-    consumer.subscribe(&[&config.kafka.dlq_topic]).unwrap();
-    let letter = tokio::time::timeout(WAIT, consumer.recv()).await.expect("a dead letter arrives").unwrap();
-    let headers = letter.headers().expect("headers");
-    let header = |name: &str| {
-        headers.iter().find(|h| h.key == name).and_then(|h| h.value).map(|v| String::from_utf8_lossy(v).into_owned())
-    };
-    assert_eq!(header(dlq::ERROR_KIND_HEADER).as_deref(), Some("rejected"));
-    let error = header(dlq::ERROR_HEADER).unwrap();
+    let (_, value, headers) = first_dead_letter(&config).await;
+    assert_eq!(headers[dlq::ERROR_KIND_HEADER], "rejected");
+    let error = &headers[dlq::ERROR_HEADER];
     assert!(error.contains("HTTP 400") && error.contains("operationName"), "{error}");
-    let value =
-        skein_schemas::kafka_record::decode_record(None, letter.payload().unwrap()).expect("original record kept");
+    let value = skein_schemas::kafka_record::decode_record(None, &value.unwrap()).expect("original record kept");
     assert_eq!(value.resource_spans[0].scope_spans[0].spans[0].name, "checkout");
     pipeline.stop().await;
     es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
