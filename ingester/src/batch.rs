@@ -5,7 +5,7 @@ use std::time::Instant;
 
 use skein_core::offsets::{Epoch, TopicPartition};
 use skein_schemas::elasticsearch::IndexNames;
-use skein_schemas::jaeger::ConvertedSpan;
+use skein_schemas::jaeger::{fnv1a64, ConvertedSpan};
 
 /// Where a record came from, and its original bytes for the DLQ.
 #[derive(Debug, Clone)]
@@ -43,13 +43,24 @@ pub struct Batch {
     pub documents: Vec<Document>,
     pub bytes: usize,
     pub started: Instant,
+    /// (UTC day, service/operation hash) pairs already in `documents`, so the service document of
+    /// a pair is built once per batch rather than once per span.
+    services: std::collections::HashSet<(u64, u64)>,
 }
 
 impl Default for Batch {
     fn default() -> Self {
-        Self { records: Vec::new(), documents: Vec::new(), bytes: 0, started: Instant::now() }
+        Self {
+            records: Vec::new(),
+            documents: Vec::new(),
+            bytes: 0,
+            started: Instant::now(),
+            services: std::collections::HashSet::new(),
+        }
     }
 }
+
+const MICROS_PER_DAY: u64 = 86_400_000_000;
 
 impl Batch {
     pub fn is_empty(&self) -> bool {
@@ -64,21 +75,28 @@ impl Batch {
         let record = self.records.len();
         self.records.push(origin);
         for span in spans {
-            let service = Document {
-                index: names.service_index(span.start_time_micros),
-                id: span.service.document_id(),
-                body: serde_json::to_vec(&span.service).expect("service documents always serialize"),
-                record: None,
-            };
+            let service_key = (
+                span.start_time_micros / MICROS_PER_DAY,
+                fnv1a64(&[span.service.service_name.as_bytes(), span.service.operation_name.as_bytes()]),
+            );
+            if self.services.insert(service_key) {
+                let service = Document {
+                    index: names.service_index(span.start_time_micros),
+                    id: span.service.document_id(),
+                    body: serde_json::to_vec(&span.service).expect("service documents always serialize"),
+                    record: None,
+                };
+                self.bytes += service.encoded_len();
+                self.documents.push(service);
+            }
             let document = Document {
                 index: names.span_index(span.start_time_micros),
                 id: span.document_id,
                 body: span.body,
                 record: Some(record),
             };
-            self.bytes += document.encoded_len() + service.encoded_len();
+            self.bytes += document.encoded_len();
             self.documents.push(document);
-            self.documents.push(service);
         }
     }
 
@@ -87,13 +105,9 @@ impl Batch {
         self.documents.len()
     }
 
-    /// Remove service documents already written (per `seen`), and duplicates within the batch.
-    pub fn dedupe_service_documents(&mut self, seen: &mut ServiceCache) {
-        let mut in_batch = std::collections::HashSet::new();
-        self.documents.retain(|doc| {
-            doc.record.is_some()
-                || (!seen.contains(&doc.index, &doc.id) && in_batch.insert((doc.index.clone(), doc.id.clone())))
-        });
+    /// Remove service documents already written (per `seen`).
+    pub fn dedupe_service_documents(&mut self, seen: &ServiceCache) {
+        self.documents.retain(|doc| doc.record.is_some() || !seen.contains(&doc.index, &doc.id));
     }
 
     /// The NDJSON body of a `_bulk` request for the given documents.
@@ -163,7 +177,7 @@ mod tests {
             "jaeger-service-2023-11-14",
             &ServiceDocument { service_name: "other".into(), operation_name: "op".into() }.document_id(),
         );
-        batch.dedupe_service_documents(&mut cache);
+        batch.dedupe_service_documents(&cache);
         let services: Vec<_> = batch.documents.iter().filter(|d| d.record.is_none()).collect();
         assert_eq!(services.len(), 1, "svc once; other already cached");
         assert_eq!(batch.documents.iter().filter(|d| d.record.is_some()).count(), 3);
@@ -174,7 +188,7 @@ mod tests {
         let names = IndexNames::new("p");
         let mut batch = Batch::default();
         batch.add(origin(0), vec![span("a\"b", "svc")], &names);
-        let docs: Vec<&Document> = batch.documents.iter().take(1).collect();
+        let docs: Vec<&Document> = batch.documents.iter().filter(|d| d.record.is_some()).collect();
         let text = String::from_utf8(Batch::ndjson(&docs)).unwrap();
         assert_eq!(text, "{\"index\":{\"_index\":\"p-jaeger-span-2023-11-14\",\"_id\":\"a\\\"b\"}}\n{\"x\":1}\n");
     }

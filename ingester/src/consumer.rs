@@ -100,7 +100,9 @@ pub fn subscribe(
         .set("auto.offset.reset", ingester.start_from.as_librdkafka())
         .set("statistics.interval.ms", "5000")
         .set("session.timeout.ms", "30000")
-        .set("partition.assignment.strategy", "range,roundrobin");
+        .set("partition.assignment.strategy", "range,roundrobin")
+        // The prefetch queue is what holds records while every bulk writer is busy: bound it.
+        .set("queued.max.messages.kbytes", "32768");
     for (key, value) in &kafka.librdkafka {
         config.set(key, value);
     }

@@ -3,7 +3,8 @@
 //! Elasticsearch `_bulk` ← [`BulkWriter`] (retries until durable, DLQ for the never-indexable)
 //! ← [`index_records`] (decode the Kafka record, convert to Jaeger documents)
 //! ← [`run`]'s poll loop (reads records, gathers them into bulk-sized groups, at most
-//! `bulk_concurrency` groups in flight, pauses partitions when all are busy, commits offsets the
+//! `bulk_concurrency` groups in flight; when all are busy it stops taking records and, if that
+//! lasts, pauses the partitions; commits offsets the
 //! [`OffsetTracker`](skein_core::offsets::OffsetTracker) says are durable).
 
 use std::time::{Duration, Instant};
@@ -30,6 +31,17 @@ use crate::telemetry;
 /// How long shutdown waits for bulk requests in flight before giving up on them (their records
 /// stay uncommitted and are read again).
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(15);
+
+/// How long the poll loop may stop taking records (all writers busy) before it pauses the
+/// partitions and polls again, well inside `max.poll.interval.ms`.
+const PAUSE_AFTER: Duration = Duration::from_secs(10);
+
+async fn sleep_until(deadline: Option<Instant>) {
+    match deadline {
+        Some(deadline) => tokio::time::sleep_until(deadline.into()).await,
+        None => std::future::pending().await,
+    }
+}
 
 /// Records read but not yet handed to a writer.
 #[derive(Default)]
@@ -66,6 +78,7 @@ pub async fn run(
     let mut in_flight: FuturesUnordered<JoinHandle<Option<DoneRecords>>> = FuturesUnordered::new();
     let mut gathering = Gathering::default();
     let mut paused = false;
+    let mut blocked_since: Option<Instant> = None;
     let mut commit_tick = tokio::time::interval(Duration::from_millis(config.commit_interval_ms));
     let flush_interval = Duration::from_millis(config.bulk_flush_interval_ms);
     let mut flush_tick = tokio::time::interval(flush_interval.max(Duration::from_millis(10)) / 2);
@@ -78,12 +91,22 @@ pub async fn run(
             in_flight.push(spawn_bulk(std::mem::take(&mut gathering).records, &sinks, &writers_stop));
             continue;
         }
-        if gathering.is_full(&config) && !paused {
-            // Every writer is busy and the next group is full: stop fetching but keep polling,
-            // so the group session stays alive however long Elasticsearch is slow or down.
+        // Every writer busy and the next group full: stop taking records. librdkafka's bounded
+        // prefetch queue holds what follows, and nothing is re-fetched. Pausing would discard that
+        // queue and stall the restart, so partitions are paused only when the block lasts long
+        // (Elasticsearch slow or down), and then polling continues to keep the group session.
+        let blocked = gathering.is_full(&config);
+        match (blocked, blocked_since) {
+            (true, None) => blocked_since = Some(Instant::now()),
+            (false, Some(_)) => blocked_since = None,
+            _ => {}
+        }
+        let pause_due = blocked_since.map(|since| since + PAUSE_AFTER);
+        if pause_due.is_some_and(|due| due <= Instant::now()) && !paused {
+            tracing::info!("elasticsearch has been slower than Kafka for a while; pausing partitions");
             set_paused(&consumer, true);
             paused = true;
-        } else if paused && !gathering.is_full(&config) {
+        } else if paused && !blocked {
             set_paused(&consumer, false);
             paused = false;
         }
@@ -98,7 +121,8 @@ pub async fn run(
                     in_flight.push(spawn_bulk(std::mem::take(&mut gathering).records, &sinks, &writers_stop));
                 }
             }
-            received = consumer.recv() => match received {
+            _ = sleep_until(pause_due), if blocked && !paused => {}
+            received = consumer.recv(), if !blocked || paused => match received {
                 Ok(message) => {
                     if paused {
                         // A partition assigned after the pause, or a record fetched before it.

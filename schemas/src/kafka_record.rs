@@ -8,7 +8,7 @@
 //!
 //! A trace whose spans do not fit in one record is split into several records with the same key.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, TracesData};
@@ -140,12 +140,15 @@ impl TraceGrouper {
         let mut oversize = Vec::new();
         for (trace_id, spans) in traces {
             let key = trace_key(&trace_id);
-            let mut chunk = Chunk::default();
+            let mut chunk = Chunk::with_capacity(spans.len());
+            let mut spans_left = spans.len();
             for (scope_index, span) in spans {
+                spans_left -= 1;
                 let resource_index = self.scopes[scope_index].0;
+                let span_len = span.encoded_len();
                 let alone = self.resources[resource_index].encoded_len
                     + self.scopes[scope_index].1.encoded_len
-                    + span.encoded_len()
+                    + span_len
                     + 3 * NESTING_OVERHEAD;
                 if alone > max_record_bytes {
                     oversize.push(OversizeSpan {
@@ -156,13 +159,17 @@ impl TraceGrouper {
                     });
                     continue;
                 }
-                let span_len = span.encoded_len();
                 if chunk.size + chunk.growth(&self, scope_index, span_len) > max_record_bytes {
-                    records.push(std::mem::take(&mut chunk).into_record(&self, key.clone()));
+                    let full = std::mem::replace(&mut chunk, Chunk::with_capacity(spans_left + 1));
+                    records.push(full.into_record(&self, key.clone()));
                 }
                 chunk.size += chunk.growth(&self, scope_index, span_len);
-                chunk.scopes.insert(scope_index);
-                chunk.resources.insert(resource_index);
+                if !chunk.scopes.contains(&scope_index) {
+                    chunk.scopes.push(scope_index);
+                }
+                if !chunk.resources.contains(&resource_index) {
+                    chunk.resources.push(resource_index);
+                }
                 chunk.spans.push((scope_index, span));
             }
             if !chunk.spans.is_empty() {
@@ -174,15 +181,19 @@ impl TraceGrouper {
 }
 
 /// Spans gathered for one record, with an upper bound of its encoded size.
-#[derive(Default)]
 struct Chunk {
     spans: Vec<(usize, Span)>,
-    scopes: HashSet<usize>,
-    resources: HashSet<usize>,
+    /// Distinct scopes and resources in the chunk: few, so a short list beats a hash set.
+    scopes: Vec<usize>,
+    resources: Vec<usize>,
     size: usize,
 }
 
 impl Chunk {
+    fn with_capacity(spans: usize) -> Self {
+        Self { spans: Vec::with_capacity(spans), scopes: Vec::new(), resources: Vec::new(), size: 0 }
+    }
+
     /// How much adding `span` can grow the encoded record at most.
     fn growth(&self, grouper: &TraceGrouper, scope_index: usize, span_len: usize) -> usize {
         let resource_index = grouper.scopes[scope_index].0;

@@ -38,7 +38,7 @@ impl BulkWriter {
     /// Make a batch durable. Returns the records now done, or `None` when shutdown interrupted
     /// the retries (those records stay uncommitted and will be read again).
     pub async fn write(&self, mut batch: Batch, shutdown: &CancellationToken) -> Option<DoneRecords> {
-        batch.dedupe_service_documents(&mut self.services.lock().expect("service cache lock"));
+        batch.dedupe_service_documents(&self.services.lock().expect("service cache lock"));
         let mut pending: Vec<&Document> = batch.documents.iter().collect();
         let mut rejected: BTreeMap<usize, String> = BTreeMap::new();
         let mut attempt = 0u32;

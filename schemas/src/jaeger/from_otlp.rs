@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
 use super::json;
-use super::{fnv1a64, format_span_id, format_trace_id};
+use super::{format_span_id, format_trace_id};
 
 /// The service name Jaeger gives a resource without attributes.
 pub const NO_SERVICE_NAME: &str = "OTLPResourceNoServiceName";
@@ -34,6 +34,11 @@ pub struct ConvertedSpan {
     pub service: ServiceDocument,
 }
 
+/// A stable 64-bit hash of a document body (xxh3: fast on kilobyte bodies, fixed across releases).
+pub fn content_hash(body: &[u8]) -> u64 {
+    xxhash_rust::xxh3::xxh3_64(body)
+}
+
 /// Convert every span of a record.
 pub fn span_documents(data: &TracesData) -> Vec<ConvertedSpan> {
     let mut converted = Vec::new();
@@ -51,7 +56,7 @@ pub fn span_documents(data: &TracesData) -> Vec<ConvertedSpan> {
 
 fn finish(document: SpanDocument) -> ConvertedSpan {
     let body = serde_json::to_vec(&document).expect("span documents always serialize");
-    let document_id = format!("{}_{}_{:016x}", document.trace_id, document.span_id, fnv1a64(&[&body]));
+    let document_id = format!("{}_{}_{:016x}", document.trace_id, document.span_id, content_hash(&body));
     ConvertedSpan {
         document_id,
         start_time_micros: document.start_time,
@@ -245,6 +250,7 @@ fn value_as_string(value: &AnyValue) -> String {
 
 #[cfg(test)]
 mod tests {
+    use super::super::fnv1a64;
     use super::*;
     use opentelemetry_proto::tonic::common::v1::KeyValue as OtlpKeyValue;
     use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
