@@ -1,5 +1,6 @@
 //! The `skein` command: runs any role of the pipeline, or all of them in one process.
 
+mod loadgen;
 mod options;
 
 use anyhow::{Context, Result};
@@ -10,7 +11,11 @@ use tokio_util::sync::CancellationToken;
 use options::ConfigArgs;
 
 #[derive(Parser)]
-#[command(name = "skein", version, about = "Kafka-centered tracing pipeline: OTLP → Kafka → Elasticsearch (Jaeger schema)")]
+#[command(
+    name = "skein",
+    version,
+    about = "Kafka-centered tracing pipeline: OTLP → Kafka → Elasticsearch (Jaeger schema)"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -26,6 +31,8 @@ enum Command {
     AllInOne(ConfigArgs),
     /// Reset the ingester group's offsets so the spans topic is indexed again.
     Replay(ReplayArgs),
+    /// Send realistic OTLP traces to a collector and report throughput and latency.
+    Loadgen(loadgen::LoadgenArgs),
 }
 
 #[derive(clap::Args)]
@@ -48,13 +55,15 @@ struct ReplayArgs {
 
 fn main() -> Result<()> {
     let cli = Cli::parse();
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
             Command::Collector(args) => run_roles(args.load()?, Roles { collector: true, ingester: false }).await,
             Command::Ingester(args) => run_roles(args.load()?, Roles { collector: false, ingester: true }).await,
             Command::AllInOne(args) => run_roles(args.load()?, Roles { collector: true, ingester: true }).await,
             Command::Replay(args) => replay(args),
+            Command::Loadgen(args) => loadgen::run(args).await,
         }
     })
 }
@@ -94,16 +103,27 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
 fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::RunningCollector>, ingester: bool) {
     let mut lines = vec!["skein is running:".to_string()];
     if let Some(collector) = collector {
-        lines.push(format!("  OTLP gRPC          {}   (OTEL_EXPORTER_OTLP_ENDPOINT=http://{})", collector.addresses.otlp_grpc, collector.addresses.otlp_grpc));
+        lines.push(format!(
+            "  OTLP gRPC          {}   (OTEL_EXPORTER_OTLP_ENDPOINT=http://{})",
+            collector.addresses.otlp_grpc, collector.addresses.otlp_grpc
+        ));
         lines.push(format!("  OTLP HTTP          http://{}/v1/traces", collector.addresses.otlp_http));
         lines.push(format!("  collector admin    http://{}/metrics  /healthz  /readyz", config.collector.admin_listen));
     }
     if ingester {
         lines.push(format!("  ingester admin     http://{}/metrics  /healthz  /readyz", config.ingester.admin_listen));
     }
-    lines.push(format!("  Kafka              {}  topic {} (DLQ {})", config.kafka.brokers, config.kafka.spans_topic, config.kafka.dlq_topic));
+    lines.push(format!(
+        "  Kafka              {}  topic {} (DLQ {})",
+        config.kafka.brokers, config.kafka.spans_topic, config.kafka.dlq_topic
+    ));
     let prefix = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
-    lines.push(format!("  Elasticsearch      {}  indices {}, {}", config.elasticsearch.url, prefix.span_pattern(), prefix.service_pattern()));
+    lines.push(format!(
+        "  Elasticsearch      {}  indices {}, {}",
+        config.elasticsearch.url,
+        prefix.span_pattern(),
+        prefix.service_pattern()
+    ));
     lines.push("Press Ctrl-C to stop.".to_string());
     println!("{}", lines.join("\n"));
 }
@@ -112,7 +132,8 @@ async fn stop_on_signal(shutdown: CancellationToken) {
     let ctrl_c = tokio::signal::ctrl_c();
     #[cfg(unix)]
     {
-        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).expect("SIGTERM handler");
         tokio::select! {
             _ = ctrl_c => {}
             _ = term.recv() => {}
@@ -149,8 +170,9 @@ fn parse_time(text: &str) -> Result<i64> {
     if let Ok(ms) = text.parse::<i64>() {
         return Ok(ms);
     }
-    let time = chrono::DateTime::parse_from_rfc3339(text)
-        .with_context(|| format!("--to-timestamp {text:?} is neither RFC 3339 (2024-05-01T12:00:00Z) nor milliseconds since the epoch"))?;
+    let time = chrono::DateTime::parse_from_rfc3339(text).with_context(|| {
+        format!("--to-timestamp {text:?} is neither RFC 3339 (2024-05-01T12:00:00Z) nor milliseconds since the epoch")
+    })?;
     Ok(time.timestamp_millis())
 }
 
