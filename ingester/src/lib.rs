@@ -59,6 +59,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let names = IndexNames::new(&config.elasticsearch.index_prefix);
     let dead_letters = DeadLetterQueue::new(&config.kafka, backoff)?;
     let sinks = pipeline::Sinks {
+        bulk_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(ingester.bulk_concurrency)),
         writer: elasticsearch::writer::BulkWriter::new(client.clone(), dead_letters.clone(), backoff),
         dead_letters,
         names: names.clone(),

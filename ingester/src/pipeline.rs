@@ -3,7 +3,8 @@
 //! Elasticsearch `_bulk` ← [`BulkWriter`] (retries until durable, DLQ for the never-indexable)
 //! ← [`index_records`] (decode the Kafka record, convert to Jaeger documents)
 //! ← [`run`]'s poll loop (reads records, gathers them into bulk-sized groups, at most
-//! `bulk_concurrency` groups in flight; when all are busy it stops taking records and, if that
+//! `bulk_concurrency` + 1 groups in flight, one converting while the others are indexed; when all
+//! are busy it stops taking records and, if that
 //! lasts, pauses the partitions; commits offsets the
 //! [`OffsetTracker`](skein_core::offsets::OffsetTracker) says are durable).
 
@@ -61,6 +62,9 @@ impl Gathering {
 /// Everything a bulk task needs.
 #[derive(Clone)]
 pub struct Sinks {
+    /// `bulk_concurrency` permits: one per `_bulk` request in flight. Converting records does
+    /// not hold one, so the next group is ready when a request finishes.
+    pub bulk_slots: std::sync::Arc<tokio::sync::Semaphore>,
     pub writer: BulkWriter,
     pub dead_letters: DeadLetterQueue,
     pub names: IndexNames,
@@ -86,7 +90,8 @@ pub async fn run(
     flush_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
 
     loop {
-        let can_flush = in_flight.len() < config.bulk_concurrency;
+        // One group more than bulk requests: it converts while the others are being indexed.
+        let can_flush = in_flight.len() < config.bulk_concurrency + 1;
         if gathering.is_full(&config) && can_flush {
             in_flight.push(spawn_bulk(std::mem::take(&mut gathering).records, &sinks, &writers_stop));
             continue;
@@ -216,6 +221,7 @@ pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &Can
         }
     }
     if !batch.is_empty() {
+        let _slot = sinks.bulk_slots.acquire().await.expect("bulk slots are never closed");
         done.extend(sinks.writer.write(batch, stop).await?);
     }
     Some(done)
