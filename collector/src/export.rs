@@ -1,13 +1,14 @@
 //! The path every receiver shares: validate, group by trace into records, publish, and say what
 //! was accepted. Receivers only decode their wire format and encode the answer.
 
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest};
-use skein_schemas::kafka_record::records_for_request;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+use skein_schemas::kafka_record::records_for_wire_request;
+use skein_schemas::otlp_wire::WireRequest;
 
 use crate::error::{ExportError, PublishError};
 use crate::publisher::{InFlight, KafkaPublisher};
 use crate::telemetry;
-use crate::validate::{count_spans, retain_valid_spans, RejectReason};
+use crate::validate::{retain_valid_spans, RejectReason};
 
 /// At most this many refusal messages are joined into `partial_success.error_message`.
 const MAX_MESSAGES_REPORTED: usize = 5;
@@ -55,14 +56,21 @@ impl Exporter {
         })
     }
 
-    /// Validate and publish a decoded request; resolves after Kafka acknowledged every record.
+    /// Validate and publish an encoded `ExportTraceServiceRequest`; resolves after Kafka
+    /// acknowledged every record. Spans travel as the bytes they arrived as.
     pub async fn export(
         &self,
         transport: &'static str,
-        mut request: ExportTraceServiceRequest,
+        encoded: &[u8],
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
-        let received = count_spans(&request);
+        let mut request = WireRequest::parse(encoded).map_err(|error| {
+            telemetry::request(transport, "malformed");
+            ExportError::InvalidRequest(format!(
+                "request is not a valid OTLP ExportTraceServiceRequest protobuf: {error}"
+            ))
+        })?;
+        let received = request.span_count();
         telemetry::spans_received(transport, received);
         let mut messages: Vec<String> = Vec::new();
         let mut rejected = 0usize;
@@ -73,7 +81,7 @@ impl Exporter {
                 messages.push(rejection.message);
             }
         }
-        let (records, oversize) = records_for_request(request, self.max_record_bytes);
+        let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
         for span in &oversize {
             telemetry::spans_invalid(RejectReason::SpanTooLarge);
             rejected += 1;

@@ -1,7 +1,6 @@
 //! Span validation: what the collector refuses before anything reaches Kafka.
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::Span;
+use skein_schemas::otlp_wire::{WireRequest, WireSpan};
 
 /// Why a span was refused; the label of `skein_collector_spans_rejected_total{reason}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -30,38 +29,27 @@ pub struct Rejection {
     pub message: String,
 }
 
-/// Remove invalid spans from `request` (in place, keeping the rest in order) and describe them.
-pub fn retain_valid_spans(request: &mut ExportTraceServiceRequest) -> Vec<Rejection> {
+/// Remove invalid spans from `request` (keeping the rest in order) and describe them.
+pub fn retain_valid_spans(request: &mut WireRequest<'_>) -> Vec<Rejection> {
     let mut rejections = Vec::new();
-    for resource_spans in &mut request.resource_spans {
-        for scope_spans in &mut resource_spans.scope_spans {
-            scope_spans.spans.retain(|span| match check_span(span) {
-                Ok(()) => true,
-                Err(rejection) => {
-                    rejections.push(rejection);
-                    false
-                }
-            });
+    request.retain_spans(|span| match check_span(span) {
+        Ok(()) => true,
+        Err(rejection) => {
+            rejections.push(rejection);
+            false
         }
-        resource_spans.scope_spans.retain(|scope| !scope.spans.is_empty());
-    }
-    request.resource_spans.retain(|resource| !resource.scope_spans.is_empty());
+    });
     rejections
 }
 
-/// Number of spans in a request.
-pub fn count_spans(request: &ExportTraceServiceRequest) -> usize {
-    request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum()
-}
-
-fn check_span(span: &Span) -> Result<(), Rejection> {
+fn check_span(span: &WireSpan<'_>) -> Result<(), Rejection> {
     if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
         return Err(Rejection {
             reason: RejectReason::InvalidTraceId,
             message: format!(
                 "span {:?} has trace id {:?}: a trace id must be 16 bytes and not all zero",
                 span.name,
-                hex::encode(&span.trace_id)
+                hex::encode(span.trace_id)
             ),
         });
     }
@@ -71,8 +59,8 @@ fn check_span(span: &Span) -> Result<(), Rejection> {
             message: format!(
                 "span {:?} of trace {} has span id {:?}: a span id must be 8 bytes and not all zero",
                 span.name,
-                hex::encode(&span.trace_id),
-                hex::encode(&span.span_id)
+                hex::encode(span.trace_id),
+                hex::encode(span.span_id)
             ),
         });
     }
@@ -81,8 +69,8 @@ fn check_span(span: &Span) -> Result<(), Rejection> {
             reason: RejectReason::EndBeforeStart,
             message: format!(
                 "span {} of trace {} ends ({} ns) before it starts ({} ns)",
-                hex::encode(&span.span_id),
-                hex::encode(&span.trace_id),
+                hex::encode(span.span_id),
+                hex::encode(span.trace_id),
                 span.end_time_unix_nano,
                 span.start_time_unix_nano
             ),
@@ -94,7 +82,9 @@ fn check_span(span: &Span) -> Result<(), Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans};
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+    use prost::Message;
 
     fn request(spans: Vec<Span>) -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {
@@ -120,7 +110,8 @@ mod tests {
         let zero_trace = Span { trace_id: vec![0; 16], ..good(2) };
         let short_span = Span { span_id: vec![1; 4], ..good(3) };
         let backwards = Span { start_time_unix_nano: 30, ..good(4) };
-        let mut req = request(vec![good(1), zero_trace, short_span, backwards, good(5)]);
+        let encoded = request(vec![good(1), zero_trace, short_span, backwards, good(5)]).encode_to_vec();
+        let mut req = WireRequest::parse(&encoded).unwrap();
         let rejections = retain_valid_spans(&mut req);
         let reasons: Vec<_> = rejections.iter().map(|r| r.reason).collect();
         assert_eq!(
@@ -129,13 +120,14 @@ mod tests {
         );
         assert!(rejections[0].message.contains("16 bytes"));
         assert!(rejections[2].message.contains("before it starts"));
-        assert_eq!(count_spans(&req), 2);
+        assert_eq!(req.span_count(), 2);
     }
 
     #[test]
     fn drops_empty_resource_and_scope_shells() {
-        let mut req = request(vec![Span { span_id: vec![0; 8], ..good(1) }]);
+        let encoded = request(vec![Span { span_id: vec![0; 8], ..good(1) }]).encode_to_vec();
+        let mut req = WireRequest::parse(&encoded).unwrap();
         assert_eq!(retain_valid_spans(&mut req).len(), 1);
-        assert!(req.resource_spans.is_empty());
+        assert!(req.resources.is_empty());
     }
 }

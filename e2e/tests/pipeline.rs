@@ -29,16 +29,19 @@ async fn otlp_grpc_http_protobuf_and_http_json_spans_land_in_elasticsearch_as_ja
         client.export(request("frontend", vec![root, child, other_child])).await.expect("gRPC export accepted");
     assert_eq!(response.into_inner().partial_success, None, "nothing rejected");
 
-    // HTTP protobuf.
+    // HTTP protobuf, gzip-compressed.
     let http = reqwest::Client::new();
     let proto_trace = random_trace_id();
     let body =
         request("backend", vec![span(proto_trace, 10, None, "consume"), span(proto_trace, 11, Some(10), "store")])
             .encode_to_vec();
+    let mut gzip = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    std::io::Write::write_all(&mut gzip, &body).unwrap();
     let response = http
         .post(pipeline.http_url())
         .header("content-type", "application/x-protobuf")
-        .body(body)
+        .header("content-encoding", "gzip")
+        .body(gzip.finish().unwrap())
         .send()
         .await
         .expect("HTTP protobuf answered");

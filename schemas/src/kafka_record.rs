@@ -11,8 +11,10 @@
 use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, TracesData};
+use opentelemetry_proto::tonic::trace::v1::TracesData;
 use prost::Message;
+
+use crate::otlp_wire::{nested_len, put_varint, WireRequest, WireSpan};
 
 /// Header naming the encoding of the record value.
 pub const ENCODING_HEADER: &str = "skein.encoding";
@@ -69,17 +71,90 @@ pub fn trace_key(trace_id: &[u8]) -> String {
     hex::encode(trace_id)
 }
 
-/// Group the spans of a request by trace and cut them into records of at most `max_record_bytes`.
-/// Spans keep their order within a trace; traces appear in the order their first span did.
+/// Group the spans of a decoded request by trace and cut them into records of at most
+/// `max_record_bytes` (for callers holding structs; the collector uses [`records_for_wire_request`]).
 pub fn records_for_request(
     request: ExportTraceServiceRequest,
     max_record_bytes: usize,
 ) -> (Vec<TraceRecord>, Vec<OversizeSpan>) {
-    let mut grouper = TraceGrouper::default();
-    for resource_spans in request.resource_spans {
-        grouper.add_resource_spans(resource_spans);
+    let encoded = request.encode_to_vec();
+    let wire = WireRequest::parse(&encoded).expect("an encoded request always reads back");
+    records_for_wire_request(&wire, max_record_bytes)
+}
+
+/// Group the spans of a request by trace and cut them into records of at most
+/// `max_record_bytes`, copying each span's bytes as received. Spans keep their order within a
+/// trace; traces appear in the order their first span did.
+pub fn records_for_wire_request(
+    request: &WireRequest<'_>,
+    max_record_bytes: usize,
+) -> (Vec<TraceRecord>, Vec<OversizeSpan>) {
+    // Shell sizes: what a resource or scope contributes besides its children.
+    let resource_shells: Vec<usize> = request.resources.iter().map(|r| r.shell.iter().map(|f| f.len()).sum()).collect();
+    let mut scopes: Vec<ScopeRef<'_, '_>> = Vec::new();
+    let mut traces: Vec<(&[u8], Vec<(usize, &WireSpan<'_>)>)> = Vec::new();
+    let mut trace_index: HashMap<&[u8], usize> = HashMap::new();
+    for (resource, resource_spans) in request.resources.iter().enumerate() {
+        for scope in &resource_spans.scopes {
+            let scope_index = scopes.len();
+            scopes.push(ScopeRef {
+                resource,
+                shell: &scope.shell,
+                shell_len: scope.shell.iter().map(|f| f.len()).sum(),
+            });
+            for span in &scope.spans {
+                let slot = *trace_index.entry(span.trace_id).or_insert_with(|| {
+                    traces.push((span.trace_id, Vec::new()));
+                    traces.len() - 1
+                });
+                traces[slot].1.push((scope_index, span));
+            }
+        }
     }
-    grouper.into_records(max_record_bytes)
+
+    let layout = Layout { request, resource_shells: &resource_shells, scopes: &scopes };
+    let mut records = Vec::with_capacity(traces.len());
+    let mut oversize = Vec::new();
+    for (trace_id, spans) in traces {
+        let key = trace_key(trace_id);
+        let mut chunk: Vec<(usize, &WireSpan<'_>)> = Vec::with_capacity(spans.len());
+        let mut chunk_bound = 0;
+        for (scope_index, span) in spans {
+            let resource = scopes[scope_index].resource;
+            let alone =
+                resource_shells[resource] + scopes[scope_index].shell_len + span.bytes.len() + 3 * NESTING_OVERHEAD;
+            if alone > max_record_bytes {
+                oversize.push(OversizeSpan {
+                    trace_id: key.clone(),
+                    span_id: hex::encode(span.span_id),
+                    encoded_bytes: alone,
+                    max_record_bytes,
+                });
+                continue;
+            }
+            let growth = |chunk: &[(usize, &WireSpan<'_>)]| {
+                let mut growth = span.bytes.len() + NESTING_OVERHEAD;
+                if !chunk.iter().any(|(s, _)| *s == scope_index) {
+                    growth += scopes[scope_index].shell_len + NESTING_OVERHEAD;
+                }
+                if !chunk.iter().any(|(s, _)| scopes[*s].resource == resource) {
+                    growth += resource_shells[resource] + NESTING_OVERHEAD;
+                }
+                growth
+            };
+            if chunk_bound + growth(&chunk) > max_record_bytes {
+                records.push(layout.encode(key.clone(), &chunk));
+                chunk.clear();
+                chunk_bound = 0;
+            }
+            chunk_bound += growth(&chunk);
+            chunk.push((scope_index, span));
+        }
+        if !chunk.is_empty() {
+            records.push(layout.encode(key, &chunk));
+        }
+    }
+    (records, oversize)
 }
 
 /// Decode a record value, checking the encoding header when present.
@@ -90,143 +165,75 @@ pub fn decode_record(encoding: Option<&str>, value: &[u8]) -> Result<TracesData,
     }
 }
 
-/// A resource or scope with its children taken out, remembered once per request.
-struct Shell<T> {
-    message: T,
-    encoded_len: usize,
+/// A scope of the request: which resource it belongs to and its own fields.
+struct ScopeRef<'r, 'a> {
+    resource: usize,
+    shell: &'r [&'a [u8]],
+    shell_len: usize,
 }
 
-/// A trace id with its spans as (scope index, span).
-type TraceSpans = (Vec<u8>, Vec<(usize, Span)>);
-
-#[derive(Default)]
-struct TraceGrouper {
-    resources: Vec<Shell<ResourceSpans>>,
-    /// Scopes as (resource index, scope shell).
-    scopes: Vec<(usize, Shell<ScopeSpans>)>,
-    /// Spans per trace as (scope index, span), in order of first appearance.
-    traces: Vec<TraceSpans>,
-    trace_index: HashMap<Vec<u8>, usize>,
+/// Everything needed to encode a chunk of spans as a `TracesData`.
+struct Layout<'r, 'a> {
+    request: &'r WireRequest<'a>,
+    resource_shells: &'r [usize],
+    scopes: &'r [ScopeRef<'r, 'a>],
 }
 
-impl TraceGrouper {
-    fn add_resource_spans(&mut self, mut resource_spans: ResourceSpans) {
-        let scope_spans = std::mem::take(&mut resource_spans.scope_spans);
-        let resource_index = self.resources.len();
-        let encoded_len = resource_spans.encoded_len();
-        self.resources.push(Shell { message: resource_spans, encoded_len });
-        for mut scope in scope_spans {
-            let spans = std::mem::take(&mut scope.spans);
-            let scope_index = self.scopes.len();
-            let encoded_len = scope.encoded_len();
-            self.scopes.push((resource_index, Shell { message: scope, encoded_len }));
-            for span in spans {
-                let slot = match self.trace_index.get(&span.trace_id) {
-                    Some(slot) => *slot,
-                    None => {
-                        self.traces.push((span.trace_id.clone(), Vec::new()));
-                        self.trace_index.insert(span.trace_id.clone(), self.traces.len() - 1);
-                        self.traces.len() - 1
-                    }
-                };
-                self.traces[slot].1.push((scope_index, span));
+/// Key of field 1 / field 2, length-delimited.
+const FIELD_1_LEN: u8 = 0x0a;
+const FIELD_2_LEN: u8 = 0x12;
+
+impl Layout<'_, '_> {
+    /// Encode spans (as (scope index, span)) into one record: resources in order of first
+    /// appearance, each with its scopes in order of first appearance, each with its spans in order.
+    fn encode(&self, key: String, spans: &[(usize, &WireSpan<'_>)]) -> TraceRecord {
+        // (resource, [(scope, [span])])
+        let mut tree: Vec<(usize, Vec<(usize, Vec<&WireSpan<'_>>)>)> = Vec::new();
+        for (scope_index, span) in spans {
+            let resource = self.scopes[*scope_index].resource;
+            let r = match tree.iter().position(|(r, _)| *r == resource) {
+                Some(r) => r,
+                None => {
+                    tree.push((resource, Vec::new()));
+                    tree.len() - 1
+                }
+            };
+            let scopes = &mut tree[r].1;
+            match scopes.iter().position(|(s, _)| s == scope_index) {
+                Some(s) => scopes[s].1.push(span),
+                None => scopes.push((*scope_index, vec![span])),
             }
         }
-    }
-
-    fn into_records(mut self, max_record_bytes: usize) -> (Vec<TraceRecord>, Vec<OversizeSpan>) {
-        let traces = std::mem::take(&mut self.traces);
-        let mut records = Vec::with_capacity(traces.len());
-        let mut oversize = Vec::new();
-        for (trace_id, spans) in traces {
-            let key = trace_key(&trace_id);
-            let mut chunk = Chunk::with_capacity(spans.len());
-            let mut spans_left = spans.len();
-            for (scope_index, span) in spans {
-                spans_left -= 1;
-                let resource_index = self.scopes[scope_index].0;
-                let span_len = span.encoded_len();
-                let alone = self.resources[resource_index].encoded_len
-                    + self.scopes[scope_index].1.encoded_len
-                    + span_len
-                    + 3 * NESTING_OVERHEAD;
-                if alone > max_record_bytes {
-                    oversize.push(OversizeSpan {
-                        trace_id: key.clone(),
-                        span_id: hex::encode(&span.span_id),
-                        encoded_bytes: alone,
-                        max_record_bytes,
-                    });
-                    continue;
-                }
-                if chunk.size + chunk.growth(&self, scope_index, span_len) > max_record_bytes {
-                    let full = std::mem::replace(&mut chunk, Chunk::with_capacity(spans_left + 1));
-                    records.push(full.into_record(&self, key.clone()));
-                }
-                chunk.size += chunk.growth(&self, scope_index, span_len);
-                if !chunk.scopes.contains(&scope_index) {
-                    chunk.scopes.push(scope_index);
-                }
-                if !chunk.resources.contains(&resource_index) {
-                    chunk.resources.push(resource_index);
-                }
-                chunk.spans.push((scope_index, span));
+        let scope_len = |scope: usize, spans: &[&WireSpan<'_>]| {
+            self.scopes[scope].shell_len + spans.iter().map(|s| nested_len(s.bytes.len())).sum::<usize>()
+        };
+        let resource_len = |resource: usize, scopes: &[(usize, Vec<&WireSpan<'_>>)]| {
+            self.resource_shells[resource]
+                + scopes.iter().map(|(s, spans)| nested_len(scope_len(*s, spans))).sum::<usize>()
+        };
+        let total: usize = tree.iter().map(|(r, scopes)| nested_len(resource_len(*r, scopes))).sum();
+        let mut value = Vec::with_capacity(total);
+        for (resource, scopes) in &tree {
+            value.push(FIELD_1_LEN);
+            put_varint(&mut value, resource_len(*resource, scopes) as u64);
+            for field in &self.request.resources[*resource].shell {
+                value.extend_from_slice(field);
             }
-            if !chunk.spans.is_empty() {
-                records.push(chunk.into_record(&self, key));
+            for (scope, spans) in scopes {
+                value.push(FIELD_2_LEN);
+                put_varint(&mut value, scope_len(*scope, spans) as u64);
+                for field in self.scopes[*scope].shell {
+                    value.extend_from_slice(field);
+                }
+                for span in spans {
+                    value.push(FIELD_2_LEN);
+                    put_varint(&mut value, span.bytes.len() as u64);
+                    value.extend_from_slice(span.bytes);
+                }
             }
         }
-        (records, oversize)
-    }
-}
-
-/// Spans gathered for one record, with an upper bound of its encoded size.
-struct Chunk {
-    spans: Vec<(usize, Span)>,
-    /// Distinct scopes and resources in the chunk: few, so a short list beats a hash set.
-    scopes: Vec<usize>,
-    resources: Vec<usize>,
-    size: usize,
-}
-
-impl Chunk {
-    fn with_capacity(spans: usize) -> Self {
-        Self { spans: Vec::with_capacity(spans), scopes: Vec::new(), resources: Vec::new(), size: 0 }
-    }
-
-    /// How much adding `span` can grow the encoded record at most.
-    fn growth(&self, grouper: &TraceGrouper, scope_index: usize, span_len: usize) -> usize {
-        let resource_index = grouper.scopes[scope_index].0;
-        let mut growth = span_len + NESTING_OVERHEAD;
-        if !self.scopes.contains(&scope_index) {
-            growth += grouper.scopes[scope_index].1.encoded_len + NESTING_OVERHEAD;
-        }
-        if !self.resources.contains(&resource_index) {
-            growth += grouper.resources[resource_index].encoded_len + NESTING_OVERHEAD;
-        }
-        growth
-    }
-
-    fn into_record(self, grouper: &TraceGrouper, key: String) -> TraceRecord {
-        let span_count = self.spans.len();
-        let mut data = TracesData { resource_spans: Vec::new() };
-        // Position of each resource and scope inside `data`, so spans rejoin their own shells.
-        let mut resource_slots: HashMap<usize, usize> = HashMap::new();
-        let mut scope_slots: HashMap<usize, (usize, usize)> = HashMap::new();
-        for (scope_index, span) in self.spans {
-            let (resource_index, scope_shell) = &grouper.scopes[scope_index];
-            let resource_slot = *resource_slots.entry(*resource_index).or_insert_with(|| {
-                data.resource_spans.push(grouper.resources[*resource_index].message.clone());
-                data.resource_spans.len() - 1
-            });
-            let (r, s) = *scope_slots.entry(scope_index).or_insert_with(|| {
-                let scopes = &mut data.resource_spans[resource_slot].scope_spans;
-                scopes.push(scope_shell.message.clone());
-                (resource_slot, scopes.len() - 1)
-            });
-            data.resource_spans[r].scope_spans[s].spans.push(span);
-        }
-        TraceRecord { key, value: data.encode_to_vec(), span_count }
+        debug_assert_eq!(value.len(), total);
+        TraceRecord { key, value, span_count: spans.len() }
     }
 }
 
@@ -235,6 +242,7 @@ mod tests {
     use super::*;
     use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
     use opentelemetry_proto::tonic::resource::v1::Resource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 
     fn span(trace: u8, id: u8, attribute_bytes: usize) -> Span {
         Span {
@@ -327,6 +335,26 @@ mod tests {
         assert!(oversize[0].to_string().contains("collector.max_record_bytes"));
         assert_eq!(records.len(), 1);
         assert_eq!(records[0].span_count, 1);
+    }
+
+    #[test]
+    fn records_decode_to_exactly_the_spans_sent_with_their_shells() {
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![
+                resource_spans("a", vec![span(1, 1, 5), span(2, 2, 5), span(1, 3, 5)]),
+                resource_spans("b", vec![span(2, 4, 5), span(1, 5, 5)]),
+            ],
+        };
+        let (records, _) = records_for_request(request.clone(), 1 << 20);
+        let trace_1 = decode(&records[0]);
+        let expected = TracesData {
+            resource_spans: vec![
+                resource_spans("a", vec![span(1, 1, 5), span(1, 3, 5)]),
+                resource_spans("b", vec![span(1, 5, 5)]),
+            ],
+        };
+        assert_eq!(trace_1, expected);
+        assert_eq!(records[0].value, expected.encode_to_vec(), "byte-identical to prost's encoding");
     }
 
     #[test]

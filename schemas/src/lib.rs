@@ -6,3 +6,4 @@ pub mod dlq;
 pub mod elasticsearch;
 pub mod jaeger;
 pub mod kafka_record;
+pub mod otlp_wire;

@@ -1,9 +1,20 @@
 //! OTLP/gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+//!
+//! The service is wired by hand rather than through the generated server so the request reaches
+//! the exporter as bytes ([`RawExportRequest`]): spans are copied into Kafka records as received,
+//! never decoded into structs and encoded again.
 
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{TraceService, TraceServiceServer};
-use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use prost::Message;
-use tonic::codec::CompressionEncoding;
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{Buf, BufMut};
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use prost::encoding::{DecodeContext, WireType};
+use tonic::body::Body;
+use tonic::codec::{CompressionEncoding, EnabledCompressionEncodings};
+use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -11,33 +22,121 @@ use crate::error::{ExportError, PublishError};
 use crate::export::Exporter;
 
 const TRANSPORT: &str = "otlp_grpc";
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
-/// The gRPC trace service.
-pub struct OtlpGrpcReceiver {
-    exporter: Exporter,
+/// An `ExportTraceServiceRequest` kept encoded: its `resource_spans` fields (field 1) as they
+/// arrived; other fields are skipped, as a decoder that does not know them would.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RawExportRequest {
+    pub encoded: Vec<u8>,
 }
 
-impl OtlpGrpcReceiver {
-    /// A tonic service accepting gzip and zstd, refusing messages above `max_request_bytes`.
-    pub fn service(exporter: Exporter, max_request_bytes: usize) -> TraceServiceServer<Self> {
-        TraceServiceServer::new(Self { exporter })
-            .accept_compressed(CompressionEncoding::Gzip)
-            .accept_compressed(CompressionEncoding::Zstd)
-            .send_compressed(CompressionEncoding::Gzip)
-            .max_decoding_message_size(max_request_bytes)
+impl prost::Message for RawExportRequest {
+    fn encode_raw(&self, buf: &mut impl BufMut) {
+        buf.put_slice(&self.encoded);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> Result<(), prost::DecodeError> {
+        if tag == 1 && wire_type == WireType::LengthDelimited {
+            let mut payload = Vec::new();
+            prost::encoding::bytes::merge(wire_type, &mut payload, buf, ctx)?;
+            prost::encoding::encode_key(1, WireType::LengthDelimited, &mut self.encoded);
+            prost::encoding::encode_varint(payload.len() as u64, &mut self.encoded);
+            self.encoded.extend_from_slice(&payload);
+            Ok(())
+        } else {
+            prost::encoding::skip_field(wire_type, tag, buf, ctx)
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.encoded.len()
+    }
+
+    fn clear(&mut self) {
+        self.encoded.clear();
     }
 }
 
-#[tonic::async_trait]
-impl TraceService for OtlpGrpcReceiver {
-    async fn export(
-        &self,
-        request: Request<ExportTraceServiceRequest>,
-    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let request = request.into_inner();
-        let reservation = self.exporter.reserve(TRANSPORT, request.encoded_len()).map_err(status_for)?;
-        let outcome = self.exporter.export(TRANSPORT, request, &reservation).await.map_err(status_for)?;
-        Ok(Response::new(ExportTraceServiceResponse { partial_success: outcome.partial_success() }))
+/// The gRPC trace service.
+#[derive(Clone)]
+pub struct OtlpGrpcReceiver {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    exporter: Exporter,
+    max_request_bytes: usize,
+}
+
+impl OtlpGrpcReceiver {
+    /// A service accepting gzip and zstd, refusing messages above `max_request_bytes`.
+    pub fn service(exporter: Exporter, max_request_bytes: usize) -> Self {
+        Self { inner: Arc::new(Inner { exporter, max_request_bytes }) }
+    }
+}
+
+impl NamedService for OtlpGrpcReceiver {
+    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+}
+
+struct Export(Arc<Inner>);
+
+impl UnaryService<RawExportRequest> for Export {
+    type Response = ExportTraceServiceResponse;
+    type Future = futures::future::BoxFuture<'static, Result<Response<Self::Response>, Status>>;
+
+    fn call(&mut self, request: Request<RawExportRequest>) -> Self::Future {
+        let inner = self.0.clone();
+        Box::pin(async move {
+            let encoded = request.into_inner().encoded;
+            let reservation = inner.exporter.reserve(TRANSPORT, encoded.len()).map_err(status_for)?;
+            let outcome = inner.exporter.export(TRANSPORT, &encoded, &reservation).await.map_err(status_for)?;
+            Ok(Response::new(ExportTraceServiceResponse { partial_success: outcome.partial_success() }))
+        })
+    }
+}
+
+impl<B> tower::Service<http::Request<B>> for OtlpGrpcReceiver
+where
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let inner = self.inner.clone();
+        Box::pin(async move {
+            if request.uri().path() != EXPORT_PATH {
+                let mut response = http::Response::new(Body::default());
+                let headers = response.headers_mut();
+                headers.insert(Status::GRPC_STATUS, (Code::Unimplemented as i32).into());
+                headers.insert(http::header::CONTENT_TYPE, tonic::metadata::GRPC_CONTENT_TYPE);
+                return Ok(response);
+            }
+            let mut accept = EnabledCompressionEncodings::default();
+            accept.enable(CompressionEncoding::Gzip);
+            accept.enable(CompressionEncoding::Zstd);
+            let mut send = EnabledCompressionEncodings::default();
+            send.enable(CompressionEncoding::Gzip);
+            let codec = tonic_prost::ProstCodec::<ExportTraceServiceResponse, RawExportRequest>::default();
+            let mut grpc = Grpc::new(codec)
+                .apply_compression_config(accept, send)
+                .apply_max_message_size_config(Some(inner.max_request_bytes), None);
+            Ok(grpc.unary(Export(inner), request).await)
+        })
     }
 }
 
@@ -53,5 +152,25 @@ pub fn status_for(error: ExportError) -> Status {
         }
         (ExportError::InvalidRequest(_), None) => Status::invalid_argument(message),
         (_, None) => Status::internal(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
+    use prost::Message;
+
+    #[test]
+    fn raw_request_keeps_resource_spans_bytes_and_skips_unknown_fields() {
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans { schema_url: "a".into(), ..Default::default() }; 2],
+        };
+        let mut encoded = request.encode_to_vec();
+        encoded.extend_from_slice(&[0x18, 0x05]); // unknown field 3, varint 5
+        let raw = RawExportRequest::decode(encoded.as_slice()).expect("decodes");
+        assert_eq!(raw.encoded, request.encode_to_vec());
+        assert!(RawExportRequest::decode(&encoded[..encoded.len() - 4]).is_err(), "truncation is an error");
     }
 }

@@ -157,21 +157,24 @@ async fn handle(
     })?;
     let transport = encoding.transport();
     let reservation = state.exporter.reserve(transport, body.len()).map_err(Refusal::from)?;
-    let request = decode(encoding, &body).map_err(|message| {
-        crate::telemetry::request(transport, "malformed");
-        Refusal::new(StatusCode::BAD_REQUEST, message)
-    })?;
-    drop(body);
-    state.exporter.export(transport, request, &reservation).await.map_err(Refusal::from)
+    let encoded = match encoding {
+        // Protobuf goes on as received: the exporter reads its framing and copies span bytes.
+        Encoding::Protobuf => body,
+        Encoding::Json => Bytes::from(
+            decode_json(&body)
+                .map_err(|message| {
+                    crate::telemetry::request(transport, "malformed");
+                    Refusal::new(StatusCode::BAD_REQUEST, message)
+                })?
+                .encode_to_vec(),
+        ),
+    };
+    state.exporter.export(transport, &encoded, &reservation).await.map_err(Refusal::from)
 }
 
-fn decode(encoding: Encoding, body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
-    match encoding {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(body)
-            .map_err(|error| format!("body is not a valid OTLP ExportTraceServiceRequest protobuf: {error}")),
-        Encoding::Json => serde_json::from_slice(body)
-            .map_err(|error| format!("body is not a valid OTLP ExportTraceServiceRequest JSON document: {error}")),
-    }
+fn decode_json(body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
+    serde_json::from_slice(body)
+        .map_err(|error| format!("body is not a valid OTLP ExportTraceServiceRequest JSON document: {error}"))
 }
 
 enum DecompressError {
@@ -267,7 +270,7 @@ mod tests {
             "spanId":"eee19b7ec3c1b174","name":"GET /","kind":2,"startTimeUnixNano":"1544712660000000000",
             "endTimeUnixNano":"1544712661000000000","attributes":[{"key":"n","value":{"intValue":"42"}}],
             "status":{"code":2,"message":"boom"},"unknownField":true}]}]}]}"#;
-        let request = decode(Encoding::Json, body).expect("valid OTLP JSON decodes");
+        let request = decode_json(body).expect("valid OTLP JSON decodes");
         let span = &request.resource_spans[0].scope_spans[0].spans[0];
         assert_eq!(hex::encode(&span.trace_id), "5b8efff798038103d269b633813fc60c");
         assert_eq!(span.kind, 2);
@@ -276,8 +279,7 @@ mod tests {
     }
 
     #[test]
-    fn malformed_bodies_name_the_problem() {
-        assert!(decode(Encoding::Protobuf, b"\xff\xff\xff").unwrap_err().contains("protobuf"));
-        assert!(decode(Encoding::Json, b"{\"resourceSpans\": 5}").unwrap_err().contains("JSON"));
+    fn malformed_json_names_the_problem() {
+        assert!(decode_json(b"{\"resourceSpans\": 5}").unwrap_err().contains("JSON"));
     }
 }
