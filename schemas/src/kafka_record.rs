@@ -92,7 +92,7 @@ pub fn records_for_wire_request(
     // Shell sizes: what a resource or scope contributes besides its children.
     let resource_shells: Vec<usize> = request.resources.iter().map(|r| r.shell.iter().map(|f| f.len()).sum()).collect();
     let mut scopes: Vec<ScopeRef<'_, '_>> = Vec::new();
-    let mut traces: Vec<(&[u8], Vec<(usize, &WireSpan<'_>)>)> = Vec::new();
+    let mut traces: Vec<(&[u8], Vec<SpanAt<'_, '_>>)> = Vec::new();
     let mut trace_index: HashMap<&[u8], usize> = HashMap::new();
     for (resource, resource_spans) in request.resources.iter().enumerate() {
         for scope in &resource_spans.scopes {
@@ -165,6 +165,11 @@ pub fn decode_record(encoding: Option<&str>, value: &[u8]) -> Result<TracesData,
     }
 }
 
+/// A span with the index of its scope.
+type SpanAt<'r, 'a> = (usize, &'r WireSpan<'a>);
+/// A scope index with the spans of a record under it.
+type ScopeSpansAt<'r, 'a> = (usize, Vec<&'r WireSpan<'a>>);
+
 /// A scope of the request: which resource it belongs to and its own fields.
 struct ScopeRef<'r, 'a> {
     resource: usize,
@@ -188,7 +193,7 @@ impl Layout<'_, '_> {
     /// appearance, each with its scopes in order of first appearance, each with its spans in order.
     fn encode(&self, key: String, spans: &[(usize, &WireSpan<'_>)]) -> TraceRecord {
         // (resource, [(scope, [span])])
-        let mut tree: Vec<(usize, Vec<(usize, Vec<&WireSpan<'_>>)>)> = Vec::new();
+        let mut tree: Vec<(usize, Vec<ScopeSpansAt<'_, '_>>)> = Vec::new();
         for (scope_index, span) in spans {
             let resource = self.scopes[*scope_index].resource;
             let r = match tree.iter().position(|(r, _)| *r == resource) {

@@ -388,7 +388,7 @@ fn utf8(bytes: &[u8], what: &str) -> Result<()> {
 
 /// Bytes of a varint.
 pub(crate) fn varint_len(value: u64) -> usize {
-    ((64 - (value | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 /// Append a varint.
