@@ -113,6 +113,9 @@ static SPAN: Schema = Schema {
     ],
 };
 
+/// The largest field number protobuf allows.
+const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
+
 /// Nesting deeper than this is refused (prost's own decoder stops at 100).
 const MAX_DEPTH: usize = 64;
 
@@ -146,6 +149,9 @@ impl<'a> Fields<'a> {
         for shift in (0..64).step_by(7) {
             let byte = *self.buf.get(self.pos).ok_or_else(|| self.error("truncated varint"))?;
             self.pos += 1;
+            if shift == 63 && byte > 1 {
+                return Err(self.error("varint overflows 64 bits"));
+            }
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Ok(value);
@@ -171,7 +177,10 @@ impl<'a> Fields<'a> {
         }
         let start = self.pos;
         let key = self.varint()?;
-        let number = u32::try_from(key >> 3).map_err(|_| self.error("field number out of range"))?;
+        let number = u32::try_from(key >> 3)
+            .ok()
+            .filter(|n| *n <= MAX_FIELD_NUMBER)
+            .ok_or_else(|| self.error("field number out of range"))?;
         let wire_type = (key & 7) as u8;
         if number == 0 {
             return Err(self.error("field number 0"));
@@ -485,6 +494,37 @@ mod tests {
             let prost = ExportTraceServiceRequest::decode(&encoded[..cut]).is_ok();
             assert_eq!(ours, prost, "cut at {cut}");
         }
+    }
+
+    #[test]
+    fn agrees_with_prost_under_random_corruption() {
+        let encoded = sample().encode_to_vec();
+        let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        let mut accepted = 0;
+        for _ in 0..20_000 {
+            let mut bytes = encoded.clone();
+            for _ in 0..(next() % 3 + 1) {
+                let at = (next() % bytes.len() as u64) as usize;
+                bytes[at] = next() as u8;
+            }
+            let ours = WireRequest::parse(&bytes);
+            let prost = ExportTraceServiceRequest::decode(bytes.as_slice());
+            assert_eq!(
+                ours.is_ok(),
+                prost.is_ok(),
+                "ours {:?}, prost {:?}, bytes {bytes:02x?}",
+                ours.err(),
+                prost.err()
+            );
+            accepted += usize::from(ours.is_ok());
+        }
+        assert!(accepted > 100, "the corruption should leave some requests valid, got {accepted}");
     }
 
     #[test]
