@@ -128,6 +128,11 @@ fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::Run
         prefix.span_pattern(),
         prefix.service_pattern()
     ));
+    lines.push(format!(
+        "  look at spans      curl -s '{}/{}/_search?size=5&pretty'",
+        config.elasticsearch.url.trim_end_matches('/'),
+        prefix.span_pattern()
+    ));
     lines.push("Press Ctrl-C to stop.".to_string());
     println!("{}", lines.join("\n"));
 }

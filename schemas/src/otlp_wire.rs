@@ -315,53 +315,50 @@ impl<'a> WireRequest<'a> {
 }
 
 fn parse_resource(bytes: &[u8]) -> Result<WireResource<'_>> {
-    let mut fields = Fields::new(bytes, "ResourceSpans");
-    let mut resource = WireResource::default();
-    while let Some(field) = fields.next_field()? {
-        match field.number {
-            1 => {
-                expect_len(&field, "ResourceSpans", "resource")?;
-                validate(&RESOURCE, field.payload, 1)?;
-                resource.shell.push(field.raw);
-            }
-            2 => {
-                expect_len(&field, "ResourceSpans", "scope_spans")?;
-                resource.scopes.push(parse_scope(field.payload)?);
-            }
-            3 => {
-                expect_len(&field, "ResourceSpans", "schema_url")?;
-                utf8(field.payload, "ResourceSpans.schema_url")?;
-                resource.shell.push(field.raw);
-            }
-            _ => {}
-        }
-    }
-    Ok(resource)
+    let (shell, scopes) = parse_container(bytes, "ResourceSpans", &RESOURCE, parse_scope)?;
+    Ok(WireResource { shell, scopes })
 }
 
 fn parse_scope(bytes: &[u8]) -> Result<WireScope<'_>> {
-    let mut fields = Fields::new(bytes, "ScopeSpans");
-    let mut scope = WireScope::default();
+    let (shell, spans) = parse_container(bytes, "ScopeSpans", &SCOPE, parse_span)?;
+    Ok(WireScope { shell, spans })
+}
+
+/// `ResourceSpans` and `ScopeSpans` share a shape: field 1 is their header message (`Resource`,
+/// `InstrumentationScope`), field 2 their children, field 3 a schema URL. Returns the header and
+/// schema URL fields verbatim, and the parsed children.
+fn parse_container<'a, T>(
+    bytes: &'a [u8],
+    name: &'static str,
+    header: &'static Schema,
+    parse_child: impl Fn(&'a [u8]) -> Result<T>,
+) -> Result<(Vec<&'a [u8]>, Vec<T>)> {
+    let mut fields = Fields::new(bytes, name);
+    let (mut shell, mut children) = (Vec::new(), Vec::new());
     while let Some(field) = fields.next_field()? {
+        if !(1..=3).contains(&field.number) {
+            continue;
+        }
+        if field.wire_type != LEN {
+            return Err(WireError(format!(
+                "field {} of {name} has wire type {} where 2 was expected",
+                field.number, field.wire_type
+            )));
+        }
         match field.number {
             1 => {
-                expect_len(&field, "ScopeSpans", "scope")?;
-                validate(&SCOPE, field.payload, 1)?;
-                scope.shell.push(field.raw);
+                validate(header, field.payload, 1)?;
+                shell.push(field.raw);
             }
-            2 => {
-                expect_len(&field, "ScopeSpans", "spans")?;
-                scope.spans.push(parse_span(field.payload)?);
+            2 => children.push(parse_child(field.payload)?),
+            _ => {
+                std::str::from_utf8(field.payload)
+                    .map_err(|_| WireError(format!("{name}.schema_url is not valid UTF-8")))?;
+                shell.push(field.raw);
             }
-            3 => {
-                expect_len(&field, "ScopeSpans", "schema_url")?;
-                utf8(field.payload, "ScopeSpans.schema_url")?;
-                scope.shell.push(field.raw);
-            }
-            _ => {}
         }
     }
-    Ok(scope)
+    Ok((shell, children))
 }
 
 fn parse_span(bytes: &[u8]) -> Result<WireSpan<'_>> {
@@ -381,18 +378,6 @@ fn parse_span(bytes: &[u8]) -> Result<WireSpan<'_>> {
         }
     }
     Ok(span)
-}
-
-fn expect_len(field: &Field<'_>, message: &str, name: &str) -> Result<()> {
-    if field.wire_type == LEN {
-        Ok(())
-    } else {
-        Err(WireError(format!("{message}.{name} has wire type {} where 2 was expected", field.wire_type)))
-    }
-}
-
-fn utf8(bytes: &[u8], what: &str) -> Result<()> {
-    std::str::from_utf8(bytes).map(|_| ()).map_err(|_| WireError(format!("{what} is not valid UTF-8")))
 }
 
 /// Bytes of a varint.
