@@ -272,6 +272,14 @@ pub fn committed_total(config: &SkeinConfig) -> i64 {
         .sum()
 }
 
+/// The high watermark of one partition of the spans topic.
+pub fn partition_end(config: &SkeinConfig, partition: i32) -> i64 {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    let consumer: BaseConsumer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &config.kafka.brokers).create().expect("consumer client");
+    consumer.fetch_watermarks(&config.kafka.spans_topic, partition, Duration::from_secs(10)).expect("watermarks").1
+}
+
 /// Records in the topic, summed over partitions (high watermarks).
 pub fn topic_end_total(config: &SkeinConfig, topic: &str) -> i64 {
     use rdkafka::consumer::{BaseConsumer, Consumer};

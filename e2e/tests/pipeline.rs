@@ -119,7 +119,7 @@ async fn otlp_grpc_http_protobuf_and_http_json_spans_land_in_elasticsearch_as_ja
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn replay_from_earliest_overwrites_instead_of_duplicating() {
+async fn replay_resets_offsets_and_reindexing_overwrites_instead_of_duplicating() {
     require_servers();
     let config = isolated_config("replay");
     let es = Es::default();
@@ -163,6 +163,26 @@ async fn replay_from_earliest_overwrites_instead_of_duplicating() {
     );
     assert_eq!(es.count(&pattern).await, sent, "replay overwrote; no duplicates");
     ingester.stop().await;
+
+    // --to-offset clamps to what each partition holds; --to-timestamp after the last record is the end.
+    let reset = |target| {
+        skein_ingester::replay::reset_offsets(
+            &config.kafka,
+            &config.ingester.group_id,
+            &config.kafka.spans_topic,
+            target,
+        )
+        .expect("idle group resets")
+    };
+    let high: Vec<i64> = (0..config.kafka.partitions).map(|p| partition_end(&config, p)).collect();
+    for (partition, offset) in reset(skein_ingester::replay::ReplayTarget::Offset(1)) {
+        assert_eq!(offset, high[partition as usize].min(1), "partition {partition}");
+    }
+    let future = chrono::Utc::now().timestamp_millis() + 3_600_000;
+    for (partition, offset) in reset(skein_ingester::replay::ReplayTarget::Timestamp(future)) {
+        assert_eq!(offset, high[partition as usize], "partition {partition}");
+    }
+    assert_eq!(committed_total(&config), end);
     es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
 }
 
