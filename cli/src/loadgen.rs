@@ -30,7 +30,7 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use skein_schemas::elasticsearch::IndexNames;
-use skein_schemas::jaeger::{format_trace_id, span_documents};
+use skein_schemas::jaeger::{format_trace_id, span_documents, TraceIdFormat};
 use tokio::sync::{mpsc, Semaphore};
 use tonic::transport::Channel;
 
@@ -297,7 +297,7 @@ fn body(bytes: Vec<u8>) -> (Payload, usize) {
 fn bulk_body(request: ExportTraceServiceRequest, names: &IndexNames) -> Vec<u8> {
     let data = TracesData { resource_spans: request.resource_spans };
     let mut body = Vec::new();
-    for span in span_documents(&data) {
+    for span in span_documents(&data, TraceIdFormat::Short) {
         let action = serde_json::json!({ "index": { "_index": names.span_index(span.start_time_micros), "_id": span.document_id } });
         body.extend_from_slice(action.to_string().as_bytes());
         body.push(b'\n');

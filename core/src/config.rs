@@ -84,6 +84,10 @@ pub struct ElasticsearchConfig {
     pub replicas: u32,
     /// Install index templates at start. Default `true`.
     pub create_templates: bool,
+    /// How `traceID` is written: `short` (Jaeger 1.x: 16 hex chars when the high 64 bits are zero)
+    /// or `full` (Jaeger 2.x: always 32). Use `full` when Jaeger 2's query service reads the
+    /// indices. Default `short`.
+    pub trace_id_format: skein_schemas::jaeger::TraceIdFormat,
     /// Timeout of one request to Elasticsearch, ms. Default `30000`.
     pub request_timeout_ms: u64,
 }
@@ -98,6 +102,7 @@ impl Default for ElasticsearchConfig {
             shards: 1,
             replicas: 0,
             create_templates: true,
+            trace_id_format: skein_schemas::jaeger::TraceIdFormat::Short,
             request_timeout_ms: 30_000,
         }
     }

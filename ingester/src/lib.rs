@@ -63,6 +63,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         writer: elasticsearch::writer::BulkWriter::new(client.clone(), dead_letters.clone(), backoff),
         dead_letters,
         names: names.clone(),
+        trace_ids: config.elasticsearch.trace_id_format,
     };
 
     let config = config.clone();

@@ -66,6 +66,7 @@ pub struct Sinks {
     /// not hold one, so the next group is ready when a request finishes.
     pub bulk_slots: std::sync::Arc<tokio::sync::Semaphore>,
     pub writer: BulkWriter,
+    pub trace_ids: skein_schemas::jaeger::TraceIdFormat,
     pub dead_letters: DeadLetterQueue,
     pub names: IndexNames,
 }
@@ -209,7 +210,7 @@ pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &Can
         let value = record.value.as_deref().unwrap_or_default();
         match decode_record(record.encoding.as_deref(), value) {
             Ok(data) => {
-                let spans = span_documents(&data);
+                let spans = span_documents(&data, sinks.trace_ids);
                 batch.add(record, spans, &sinks.names);
             }
             Err(error) => {

@@ -11,7 +11,7 @@ use serde_json::value::RawValue;
 
 use super::documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
 use super::json;
-use super::{format_span_id, format_trace_id};
+use super::{format_span_id, TraceIdFormat};
 
 /// The service name Jaeger gives a resource without attributes.
 pub const NO_SERVICE_NAME: &str = "OTLPResourceNoServiceName";
@@ -39,14 +39,14 @@ pub fn content_hash(body: &[u8]) -> u64 {
     xxhash_rust::xxh3::xxh3_64(body)
 }
 
-/// Convert every span of a record.
-pub fn span_documents(data: &TracesData) -> Vec<ConvertedSpan> {
+/// Convert every span of a record, writing trace ids in `ids` form.
+pub fn span_documents(data: &TracesData, ids: TraceIdFormat) -> Vec<ConvertedSpan> {
     let mut converted = Vec::new();
     for resource_spans in &data.resource_spans {
         let process = process(resource_spans.resource.as_ref());
         for scope_spans in &resource_spans.scope_spans {
             for span in &scope_spans.spans {
-                let document = span_document(span, scope_spans.scope.as_ref(), process.clone());
+                let document = span_document(span, scope_spans.scope.as_ref(), process.clone(), ids);
                 converted.push(finish(document));
             }
         }
@@ -83,14 +83,19 @@ fn process(resource: Option<&Resource>) -> Process {
     Process { service_name, tags, tag }
 }
 
-fn span_document(span: &Span, scope: Option<&InstrumentationScope>, process: Process) -> SpanDocument {
-    let trace_id = format_trace_id(&span.trace_id);
+fn span_document(
+    span: &Span,
+    scope: Option<&InstrumentationScope>,
+    process: Process,
+    ids: TraceIdFormat,
+) -> SpanDocument {
+    let trace_id = ids.format(&span.trace_id);
     let start_time = span.start_time_unix_nano / 1000;
     let duration = span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano) / 1000;
     let (tags, tag) = elevate(span_tags(span, scope));
     SpanDocument {
         parent_span_id: if is_set(&span.parent_span_id) { format_span_id(&span.parent_span_id) } else { String::new() },
-        references: references(span, &trace_id),
+        references: references(span, &trace_id, ids),
         span_id: format_span_id(&span.span_id),
         trace_id,
         flags: span.flags,
@@ -109,7 +114,7 @@ fn is_set(id: &[u8]) -> bool {
     !id.is_empty() && id.iter().any(|b| *b != 0)
 }
 
-fn references(span: &Span, trace_id: &str) -> Option<Vec<Reference>> {
+fn references(span: &Span, trace_id: &str, ids: TraceIdFormat) -> Option<Vec<Reference>> {
     let mut refs = Vec::new();
     let has_parent = is_set(&span.parent_span_id);
     if has_parent {
@@ -132,7 +137,7 @@ fn references(span: &Span, trace_id: &str) -> Option<Vec<Reference>> {
         }
         refs.push(Reference {
             ref_type: ref_type.into(),
-            trace_id: format_trace_id(&link.trace_id),
+            trace_id: ids.format(&link.trace_id),
             span_id: format_span_id(&link.span_id),
         });
     }
@@ -303,7 +308,7 @@ mod tests {
             ],
             server_span(),
         );
-        let converted = span_documents(&data);
+        let converted = span_documents(&data, TraceIdFormat::Short);
         assert_eq!(converted.len(), 1);
         let expected = concat!(
             r#"{"traceID":"0af7651916cd43dd8448eb211c80319c","spanID":"b7ad6b7169203331","parentSpanID":"00f067aa0ba902b7","flags":1,"#,
@@ -345,7 +350,8 @@ mod tests {
         ];
         span.links = vec![Link { trace_id: vec![0xaa; 16], span_id: vec![0xbb; 8], ..Default::default() }];
         span.trace_state = "k=v".into();
-        let doc: serde_json::Value = serde_json::from_slice(&span_documents(&traces(vec![], span))[0].body).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&span_documents(&traces(vec![], span), TraceIdFormat::Short)[0].body).unwrap();
         assert_eq!(
             doc["references"],
             serde_json::json!([{"refType":"FOLLOWS_FROM","traceID":"aa".repeat(16),"spanID":"bb".repeat(8)}])
@@ -376,7 +382,8 @@ mod tests {
                 }),
             ),
         ];
-        let doc: serde_json::Value = serde_json::from_slice(&span_documents(&traces(vec![], span))[0].body).unwrap();
+        let doc: serde_json::Value =
+            serde_json::from_slice(&span_documents(&traces(vec![], span), TraceIdFormat::Short)[0].body).unwrap();
         let tags = &doc["tags"];
         assert_eq!(tags[2], serde_json::json!({"key":"s","type":"string","value":"x"}));
         assert_eq!(tags[3], serde_json::json!({"key":"b","type":"bool","value":false}));
@@ -392,11 +399,28 @@ mod tests {
         let server = server_span();
         let ids: Vec<String> = [client, server]
             .into_iter()
-            .map(|span| span_documents(&traces(vec![], span))[0].document_id.clone())
+            .map(|span| span_documents(&traces(vec![], span), TraceIdFormat::Short)[0].document_id.clone())
             .collect();
         assert_ne!(ids[0], ids[1]);
-        let again = span_documents(&traces(vec![], server_span()))[0].document_id.clone();
+        let again = span_documents(&traces(vec![], server_span()), TraceIdFormat::Short)[0].document_id.clone();
         assert_eq!(ids[1], again, "same span, same id");
+    }
+
+    #[test]
+    fn trace_ids_follow_the_configured_jaeger_generation() {
+        let mut span = server_span();
+        span.trace_id = [vec![0; 8], vec![0x12; 8]].concat();
+        span.links = vec![Link { trace_id: span.trace_id.clone(), span_id: vec![0xbb; 8], ..Default::default() }];
+        for (ids, expected) in [
+            (TraceIdFormat::Short, "12".repeat(8)),
+            (TraceIdFormat::Full, format!("{}{}", "0".repeat(16), "12".repeat(8))),
+        ] {
+            let doc: serde_json::Value =
+                serde_json::from_slice(&span_documents(&traces(vec![], span.clone()), ids)[0].body).unwrap();
+            assert_eq!(doc["traceID"], expected, "{ids:?}");
+            assert_eq!(doc["references"][0]["traceID"], expected, "{ids:?}");
+            assert_eq!(doc["references"][1]["traceID"], expected, "{ids:?}");
+        }
     }
 
     #[test]

@@ -6,7 +6,7 @@ mod from_otlp;
 mod json;
 
 pub use documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
-pub use from_otlp::{span_documents, ConvertedSpan, ELEVATED_TAG_KEYS, NO_SERVICE_NAME};
+pub use from_otlp::{content_hash, span_documents, ConvertedSpan, ELEVATED_TAG_KEYS, NO_SERVICE_NAME};
 
 /// FNV-1a 64-bit, the hash Jaeger uses for service document ids.
 pub fn fnv1a64(parts: &[&[u8]]) -> u64 {
@@ -20,7 +20,28 @@ pub fn fnv1a64(parts: &[&[u8]]) -> u64 {
     hash
 }
 
-/// A trace id as Jaeger formats it: 16 hex characters when the high 64 bits are zero, else 32.
+/// How trace ids are written into `traceID` fields. The two Jaeger generations differ, and each
+/// reader finds only its own form of a trace id whose high 64 bits are zero.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TraceIdFormat {
+    /// Jaeger 1.x: 16 hex characters when the high 64 bits are zero, else 32.
+    #[default]
+    Short,
+    /// Jaeger 2.x: always 32 hex characters (its reader looks ids up in this form only).
+    Full,
+}
+
+impl TraceIdFormat {
+    pub fn format(self, trace_id: &[u8]) -> String {
+        match self {
+            TraceIdFormat::Short => format_trace_id(trace_id),
+            TraceIdFormat::Full => hex::encode(trace_id),
+        }
+    }
+}
+
+/// A trace id as Jaeger 1.x formats it: 16 hex characters when the high 64 bits are zero, else 32.
 pub fn format_trace_id(trace_id: &[u8]) -> String {
     match trace_id {
         [0, 0, 0, 0, 0, 0, 0, 0, low @ ..] if low.len() == 8 => hex::encode(low),
@@ -49,7 +70,9 @@ mod tests {
         let mut id = [0u8; 16];
         id[15] = 1;
         assert_eq!(format_trace_id(&id), "0000000000000001");
+        assert_eq!(TraceIdFormat::Full.format(&id), "00000000000000000000000000000001");
         id[0] = 0xab;
         assert_eq!(format_trace_id(&id), "ab000000000000000000000000000001");
+        assert_eq!(TraceIdFormat::Full.format(&id), "ab000000000000000000000000000001");
     }
 }
