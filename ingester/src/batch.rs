@@ -1,8 +1,6 @@
 //! Bulk batches: the documents of several records, and which records they came from, so a batch
 //! that became durable can mark exactly those records done.
 
-use std::time::Instant;
-
 use skein_core::offsets::{Epoch, TopicPartition};
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::{fnv1a64, ConvertedSpan};
@@ -37,27 +35,13 @@ impl Document {
 }
 
 /// Documents headed for one `_bulk` request.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Batch {
     pub records: Vec<RecordOrigin>,
     pub documents: Vec<Document>,
-    pub bytes: usize,
-    pub started: Instant,
     /// (UTC day, service/operation hash) pairs already in `documents`, so the service document of
     /// a pair is built once per batch rather than once per span.
     services: std::collections::HashSet<(u64, u64)>,
-}
-
-impl Default for Batch {
-    fn default() -> Self {
-        Self {
-            records: Vec::new(),
-            documents: Vec::new(),
-            bytes: 0,
-            started: Instant::now(),
-            services: std::collections::HashSet::new(),
-        }
-    }
 }
 
 const MICROS_PER_DAY: u64 = 86_400_000_000;
@@ -69,9 +53,6 @@ impl Batch {
 
     /// Add a decoded record's spans (and their service documents).
     pub fn add(&mut self, origin: RecordOrigin, spans: Vec<ConvertedSpan>, names: &IndexNames) {
-        if self.records.is_empty() {
-            self.started = Instant::now();
-        }
         let record = self.records.len();
         self.records.push(origin);
         for span in spans {
@@ -86,7 +67,6 @@ impl Batch {
                     body: serde_json::to_vec(&span.service).expect("service documents always serialize"),
                     record: None,
                 };
-                self.bytes += service.encoded_len();
                 self.documents.push(service);
             }
             let document = Document {
@@ -95,7 +75,6 @@ impl Batch {
                 body: span.body,
                 record: Some(record),
             };
-            self.bytes += document.encoded_len();
             self.documents.push(document);
         }
     }
