@@ -67,6 +67,36 @@ impl ProducerContext for PublisherContext {
     fn delivery(&self, _: &rdkafka::message::DeliveryResult<'_>, _: Self::DeliveryOpaque) {}
 }
 
+/// The bound on request bytes waiting for Kafka (`collector.max_in_flight_bytes`).
+#[derive(Clone)]
+pub struct InFlightBound {
+    bytes: Arc<Semaphore>,
+    retry_after: Duration,
+}
+
+impl InFlightBound {
+    pub fn new(max_bytes: usize, retry_after: Duration) -> Self {
+        Self { bytes: Arc::new(Semaphore::new(max_bytes)), retry_after }
+    }
+
+    /// Take room for `bytes`, or refuse at once with a retry delay when the bound is reached.
+    pub fn try_reserve(&self, bytes: usize) -> Result<InFlight, PublishError> {
+        let permits = u32::try_from(bytes.max(1)).unwrap_or(u32::MAX);
+        let permit = self
+            .bytes
+            .clone()
+            .try_acquire_many_owned(permits)
+            .map_err(|_| PublishError::Overloaded { retry_after: self.retry_after })?;
+        telemetry::in_flight_bytes(bytes as f64);
+        Ok(InFlight { _permit: permit, bytes })
+    }
+
+    /// Room left, in bytes.
+    pub fn available(&self) -> usize {
+        self.bytes.available_permits()
+    }
+}
+
 /// Bytes a request holds while its records are on the way to Kafka.
 pub struct InFlight {
     _permit: OwnedSemaphorePermit,
@@ -84,7 +114,7 @@ impl Drop for InFlight {
 pub struct KafkaPublisher {
     producer: FutureProducer<PublisherContext>,
     topic: Arc<str>,
-    in_flight: Arc<Semaphore>,
+    in_flight: InFlightBound,
     health: KafkaHealth,
     retry_after: Duration,
 }
@@ -118,7 +148,10 @@ impl KafkaPublisher {
         Ok(Self {
             producer,
             topic: kafka.spans_topic.as_str().into(),
-            in_flight: Arc::new(Semaphore::new(collector.max_in_flight_bytes)),
+            in_flight: InFlightBound::new(
+                collector.max_in_flight_bytes,
+                Duration::from_secs(collector.retry_after_seconds),
+            ),
             health,
             retry_after: Duration::from_secs(collector.retry_after_seconds),
         })
@@ -138,14 +171,7 @@ impl KafkaPublisher {
                 retry_after: self.retry_after,
             });
         }
-        let permits = u32::try_from(bytes.max(1)).unwrap_or(u32::MAX);
-        let permit = self
-            .in_flight
-            .clone()
-            .try_acquire_many_owned(permits)
-            .map_err(|_| PublishError::Overloaded { retry_after: self.retry_after })?;
-        telemetry::in_flight_bytes(bytes as f64);
-        Ok(InFlight { _permit: permit, bytes })
+        self.in_flight.try_reserve(bytes)
     }
 
     /// Send every record and wait until Kafka acknowledged all of them.
@@ -217,11 +243,6 @@ impl KafkaPublisher {
         }
     }
 
-    /// The bound on bytes in flight, for tests and metrics.
-    pub fn available_in_flight_bytes(&self) -> usize {
-        self.in_flight.available_permits()
-    }
-
     /// Wait for records still in librdkafka's queue (at shutdown).
     pub fn flush(&self, timeout: Duration) {
         if let Err(error) = self.producer.flush(timeout) {
@@ -236,16 +257,13 @@ mod tests {
 
     #[test]
     fn refuses_with_overloaded_beyond_the_in_flight_bound_and_frees_room_on_drop() {
-        let kafka = KafkaConfig { brokers: "127.0.0.1:1".into(), ..KafkaConfig::default() };
-        let collector =
-            CollectorConfig { max_in_flight_bytes: 10_000, max_request_bytes: 5_000, ..CollectorConfig::default() };
-        let publisher = KafkaPublisher::new(&kafka, &collector).expect("a producer is created without a broker");
-        let first = publisher.reserve(6_000).expect("room for the first request");
-        let refused = publisher.reserve(6_000).err().expect("no room for the second");
-        assert!(matches!(refused, PublishError::Overloaded { .. }), "{refused:?}");
+        let bound = InFlightBound::new(10_000, Duration::from_secs(2));
+        let first = bound.try_reserve(6_000).expect("room for the first request");
+        let refused = bound.try_reserve(6_000).err().expect("no room for the second");
+        assert!(matches!(refused, PublishError::Overloaded { retry_after } if retry_after == Duration::from_secs(2)));
         assert!(refused.to_string().contains("max_in_flight_bytes"));
         drop(first);
-        assert_eq!(publisher.available_in_flight_bytes(), 10_000);
-        publisher.reserve(6_000).expect("room again once the first request finished");
+        assert_eq!(bound.available(), 10_000);
+        bound.try_reserve(6_000).expect("room again once the first request finished");
     }
 }
