@@ -157,11 +157,6 @@ impl KafkaPublisher {
         })
     }
 
-    /// Whether Kafka is currently believed reachable.
-    pub fn health(&self) -> &KafkaHealth {
-        &self.health
-    }
-
     /// Reserve room for a request of `bytes`, or refuse at once when the bound is reached or Kafka
     /// is down (both answered with a retry delay).
     pub fn reserve(&self, bytes: usize) -> Result<InFlight, PublishError> {

@@ -54,11 +54,6 @@ impl OffsetTracker {
         (state.committed != Some(offset)).then_some(offset)
     }
 
-    /// The current epoch of a partition, if assigned.
-    pub fn epoch(&self, tp: &TopicPartition) -> Option<Epoch> {
-        self.partitions.get(tp).map(|state| state.epoch)
-    }
-
     /// A record was read. Returns its epoch, or `None` if the partition is not assigned.
     pub fn read(&mut self, tp: &TopicPartition, offset: i64) -> Option<Epoch> {
         let state = self.partitions.get_mut(tp)?;
@@ -105,11 +100,6 @@ impl OffsetTracker {
     /// Records read but not yet durable, over all partitions.
     pub fn pending_count(&self) -> usize {
         self.partitions.values().map(|state| state.pending.len()).sum()
-    }
-
-    /// Assigned partitions.
-    pub fn assigned(&self) -> impl Iterator<Item = &TopicPartition> {
-        self.partitions.keys()
     }
 }
 

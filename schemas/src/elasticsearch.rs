@@ -16,11 +16,6 @@ impl IndexNames {
         Self { prefix }
     }
 
-    /// The prefix with its joining dash (`""` or `"prod-"`).
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     /// `jaeger-span-YYYY-MM-DD` for the UTC day of `start_time_micros`.
     pub fn span_index(&self, start_time_micros: u64) -> String {
         format!("{}jaeger-span-{}", self.prefix, day(start_time_micros))
