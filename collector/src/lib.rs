@@ -62,20 +62,8 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;
     let exporter = Exporter::new(publisher.clone(), collector.max_record_bytes);
 
-    let grpc_listener =
-        tokio::net::TcpListener::bind(collector.otlp_grpc_listen).await.map_err(|source| CollectorError::Bind {
-            what: "OTLP/gRPC",
-            addr: collector.otlp_grpc_listen,
-            option: "collector.otlp_grpc_listen",
-            source,
-        })?;
-    let http_listener =
-        tokio::net::TcpListener::bind(collector.otlp_http_listen).await.map_err(|source| CollectorError::Bind {
-            what: "OTLP/HTTP",
-            addr: collector.otlp_http_listen,
-            option: "collector.otlp_http_listen",
-            source,
-        })?;
+    let grpc_listener = bind(collector.otlp_grpc_listen, "OTLP/gRPC", "collector.otlp_grpc_listen").await?;
+    let http_listener = bind(collector.otlp_http_listen, "OTLP/HTTP", "collector.otlp_http_listen").await?;
     let addresses = CollectorAddresses {
         otlp_grpc: grpc_listener.local_addr().expect("bound listener has an address"),
         otlp_http: http_listener.local_addr().expect("bound listener has an address"),
@@ -116,6 +104,15 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         tracing::info!("collector stopped");
     });
     Ok(RunningCollector { addresses, readiness, task })
+}
+
+/// Listen on `addr`; a failure names the receiver and the option that sets its address.
+async fn bind(
+    addr: std::net::SocketAddr,
+    what: &'static str,
+    option: &'static str,
+) -> Result<tokio::net::TcpListener, CollectorError> {
+    tokio::net::TcpListener::bind(addr).await.map_err(|source| CollectorError::Bind { what, addr, option, source })
 }
 
 /// Accepted TCP connections as the stream tonic serves.
