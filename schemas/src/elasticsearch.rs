@@ -36,6 +36,44 @@ impl IndexNames {
         format!("{}jaeger-service-*", self.prefix)
     }
 
+    /// `jaeger-dependencies-YYYY-MM-DD` for the UTC day of `start_ms`.
+    pub fn dependencies_index(&self, start_ms: i64) -> String {
+        format!("{}jaeger-dependencies-{}", self.prefix, day(start_ms.max(0) as u64 * 1000))
+    }
+
+    /// `skein-metrics-YYYY-MM-DD` for the UTC day of `start_ms`.
+    pub fn metrics_index(&self, start_ms: i64) -> String {
+        format!("{}skein-metrics-{}", self.prefix, day(start_ms.max(0) as u64 * 1000))
+    }
+
+    /// The analytics role's checkpoints (one small index, not daily).
+    pub fn analytics_state_index(&self) -> String {
+        format!("{}skein-analytics-state", self.prefix)
+    }
+
+    /// A pattern matching every dependencies index.
+    pub fn dependencies_pattern(&self) -> String {
+        format!("{}jaeger-dependencies-*", self.prefix)
+    }
+
+    /// A pattern matching every metrics index.
+    pub fn metrics_pattern(&self) -> String {
+        format!("{}skein-metrics-*", self.prefix)
+    }
+
+    /// Templates of the indices the analytics role writes: Jaeger's (empty) dependencies mapping,
+    /// skein's metrics mapping, and the checkpoint index.
+    pub fn analytics_templates(&self, shards: u32, replicas: u32) -> Vec<(String, Value)> {
+        vec![
+            (format!("{}jaeger-dependencies", self.prefix), template(self.dependencies_pattern(), shards, replicas, json!({}))),
+            (format!("{}skein-metrics", self.prefix), template(self.metrics_pattern(), shards, replicas, metrics_mappings())),
+            (
+                format!("{}skein-analytics-state", self.prefix),
+                template(self.analytics_state_index(), 1, replicas, json!({ "dynamic": false, "properties": {} })),
+            ),
+        ]
+    }
+
     /// The templates for span and service indices, as `(name, body)` for `PUT _index_template/name`.
     pub fn templates(&self, shards: u32, replicas: u32) -> Vec<(String, Value)> {
         vec![
@@ -124,6 +162,32 @@ fn span_mappings() -> Value {
     })
 }
 
+fn metrics_mappings() -> Value {
+    let long = json!({ "type": "long" });
+    json!({
+        "dynamic": false,
+        "properties": {
+            "timestamp": { "type": "date" },
+            "bucketSeconds": { "type": "integer" },
+            "series": keyword(),
+            "service": keyword(),
+            "operation": keyword(),
+            "spanKind": keyword(),
+            "parent": keyword(),
+            "child": keyword(),
+            "calls": long,
+            "errors": long,
+            "durationSumNanos": long,
+            "durationMinNanos": long,
+            "durationMaxNanos": long,
+            // Merged by readers, never searched: stored only.
+            "durationSketch": { "type": "object", "enabled": false },
+            "topic": keyword(),
+            "partition": { "type": "integer" }
+        }
+    })
+}
+
 fn service_mappings() -> Value {
     json!({
         "dynamic_templates": tag_dynamic_templates(),
@@ -158,5 +222,16 @@ mod tests {
         assert_eq!(templates[0].1["template"]["settings"]["index.number_of_shards"], 3);
         assert_eq!(templates[0].1["template"]["mappings"]["properties"]["tags"]["type"], "nested");
         assert_eq!(templates[1].0, "t1-jaeger-service");
+    }
+
+    #[test]
+    fn analytics_indices_follow_the_same_naming() {
+        let names = IndexNames::new("p");
+        assert_eq!(names.dependencies_index(1_700_000_000_000), "p-jaeger-dependencies-2023-11-14");
+        assert_eq!(names.metrics_index(1_700_000_000_000), "p-skein-metrics-2023-11-14");
+        let templates = names.analytics_templates(1, 0);
+        assert_eq!(templates[0].1["index_patterns"][0], "p-jaeger-dependencies-*");
+        assert_eq!(templates[0].1["template"]["mappings"], json!({}));
+        assert_eq!(templates[1].1["template"]["mappings"]["properties"]["durationSketch"]["enabled"], false);
     }
 }

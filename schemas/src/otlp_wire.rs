@@ -10,7 +10,7 @@ use std::fmt;
 
 /// Why bytes are not a valid OTLP trace message.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct WireError(String);
+pub struct WireError(pub(crate) String);
 
 impl fmt::Display for WireError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -22,10 +22,10 @@ impl std::error::Error for WireError {}
 
 type Result<T> = std::result::Result<T, WireError>;
 
-const VARINT: u8 = 0;
-const FIXED64: u8 = 1;
-const LEN: u8 = 2;
-const FIXED32: u8 = 5;
+pub(crate) const VARINT: u8 = 0;
+pub(crate) const FIXED64: u8 = 1;
+pub(crate) const LEN: u8 = 2;
+pub(crate) const FIXED32: u8 = 5;
 
 /// The expected shape of a field.
 #[derive(Clone, Copy)]
@@ -120,23 +120,23 @@ const MAX_FIELD_NUMBER: u32 = (1 << 29) - 1;
 const MAX_DEPTH: usize = 64;
 
 /// One field as read: its number, wire type, payload and the whole encoding (key included).
-struct Field<'a> {
-    number: u32,
-    wire_type: u8,
-    payload: &'a [u8],
-    fixed: u64,
+pub(crate) struct Field<'a> {
+    pub(crate) number: u32,
+    pub(crate) wire_type: u8,
+    pub(crate) payload: &'a [u8],
+    pub(crate) fixed: u64,
     raw: &'a [u8],
 }
 
 /// Iterates the fields of one message.
-struct Fields<'a> {
+pub(crate) struct Fields<'a> {
     buf: &'a [u8],
     pos: usize,
     message: &'static str,
 }
 
 impl<'a> Fields<'a> {
-    fn new(buf: &'a [u8], message: &'static str) -> Self {
+    pub(crate) fn new(buf: &'a [u8], message: &'static str) -> Self {
         Self { buf, pos: 0, message }
     }
 
@@ -171,7 +171,7 @@ impl<'a> Fields<'a> {
         Ok(slice)
     }
 
-    fn next_field(&mut self) -> Result<Option<Field<'a>>> {
+    pub(crate) fn next_field(&mut self) -> Result<Option<Field<'a>>> {
         if self.pos >= self.buf.len() {
             return Ok(None);
         }

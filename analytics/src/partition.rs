@@ -1,0 +1,625 @@
+//! Everything one partition's records turn into, as a pure state machine: trace assembly on a
+//! record-time watermark, per-bucket aggregates, finalized documents, and the checkpoint that lets
+//! a restarted worker produce exactly the same documents.
+//!
+//! Clock: the watermark is the largest Kafka record timestamp seen on the partition (the time the
+//! collector published; idle partitions get marker records, see `worker`). Nothing here reads a
+//! wall clock, so the same records give the same output at any speed.
+//!
+//! - A span counts in the per-operation series of the bucket holding the watermark when its record
+//!   is read.
+//! - A trace closes when the watermark passes its deadline: `idle_gap` after the watermark at its
+//!   last record, capped at `max_age` after its first. Its links count in the bucket holding the
+//!   deadline. Span limit and capacity overflow close a trace at the current watermark.
+//! - A bucket is final (written, never changed) once the watermark reaches its end: every trace
+//!   that could still close into it has closed by then.
+//!
+//! Exactly once: the checkpoint offset is the earliest record still feeding an open trace or an
+//! unfinal bucket. Replaying from it re-derives all of those. Traces that started before it and
+//! closed after it already counted in final buckets; the checkpoint lists them ("spanning") so the
+//! replay skips their records up to where they closed.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+
+use rustc_hash::FxHashMap;
+use serde::{Deserialize, Serialize};
+use skein_schemas::sketch::DurationSketch;
+use skein_schemas::span_summary::for_each_span;
+
+use crate::links::{dependency_calls, CompactSpan, LinkCall, LinkScratch, NO_NAME};
+use crate::names::Names;
+
+/// How traces are assembled and bucketed. Identical settings are needed for identical output.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Settings {
+    pub idle_gap_ms: i64,
+    pub max_age_ms: i64,
+    pub max_open_traces: usize,
+    pub max_spans_per_trace: usize,
+    pub bucket_ms: i64,
+    pub dependencies_bucket_ms: i64,
+}
+
+/// Duration, calls and errors of one series in one bucket.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Series {
+    pub calls: u64,
+    pub errors: u64,
+    pub sum_nanos: u64,
+    pub min_nanos: u64,
+    pub max_nanos: u64,
+    pub sketch: DurationSketch,
+}
+
+impl Series {
+    fn add(&mut self, duration_nanos: u64, error: bool) {
+        if self.calls == 0 || duration_nanos < self.min_nanos {
+            self.min_nanos = duration_nanos;
+        }
+        self.max_nanos = self.max_nanos.max(duration_nanos);
+        self.calls += 1;
+        self.errors += u64::from(error);
+        self.sum_nanos = self.sum_nanos.saturating_add(duration_nanos);
+        self.sketch.add(duration_nanos);
+    }
+}
+
+/// A record offset and the watermark just before it: where a replay starts, with what clock.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Mark {
+    pub offset: i64,
+    pub watermark: i64,
+}
+
+/// (service, operation, span kind).
+pub type OperationKey = (u32, u32, u8);
+/// (parent service, child service).
+pub type LinkKey = (u32, u32);
+
+/// Aggregates of one time bucket not yet final.
+#[derive(Default)]
+pub struct Bucket {
+    /// The earliest record that contributed.
+    holdback: Option<Mark>,
+    pub operations: FxHashMap<OperationKey, Series>,
+    pub links: FxHashMap<LinkKey, Series>,
+}
+
+impl Bucket {
+    fn hold(&mut self, mark: Mark) {
+        if self.holdback.is_none_or(|held| mark.offset < held.offset) {
+            self.holdback = Some(mark);
+        }
+    }
+}
+
+struct OpenTrace {
+    first: Mark,
+    first_seen: i64,
+    deadline: i64,
+    spans: Vec<CompactSpan>,
+    /// (index into `spans`, referenced span id) for links beyond the parent.
+    extra_refs: Vec<(u32, u64)>,
+}
+
+/// A closed trace, remembered until the checkpoint passes where it closed.
+struct Closed {
+    trace: u128,
+    first_offset: i64,
+    close_offset: i64,
+}
+
+/// A trace the checkpoint says is already counted: its records before `close_offset` are skipped.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Spanning {
+    /// Trace id, 32 hex characters.
+    pub trace: String,
+    pub close_offset: i64,
+}
+
+/// Links summed over the final buckets of the dependencies bucket in progress.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct DependencyTotals {
+    pub start_ms: i64,
+    /// (parent, child) → (calls, errors); sorted, so documents are byte-identical.
+    pub links: BTreeMap<(String, String), (u64, u64)>,
+}
+
+/// What a worker persists so that a restart produces the same documents.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PartitionCheckpoint {
+    /// Resume here, with this watermark.
+    pub resume: Mark,
+    pub finalized_through: i64,
+    pub dependencies: Option<DependencyTotals>,
+    pub spanning: Vec<Spanning>,
+    pub settings: Settings,
+}
+
+/// Why traces closed, and other counts for metrics.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Counters {
+    pub records: u64,
+    pub markers: u64,
+    pub undecodable_records: u64,
+    pub spans: u64,
+    pub late_spans: u64,
+    pub spans_dropped_from_links: u64,
+    pub traces_closed_idle: u64,
+    pub traces_closed_max_age: u64,
+    pub traces_closed_span_limit: u64,
+    pub traces_closed_capacity: u64,
+    pub replayed_spans_skipped: u64,
+}
+
+/// A bucket that just became final.
+pub struct FinalBucket {
+    pub start_ms: i64,
+    pub bucket: Bucket,
+}
+
+/// What a record is.
+pub enum Payload<'a> {
+    /// An encoded `TracesData`.
+    Spans(&'a [u8]),
+    /// A watermark marker: only its timestamp counts.
+    Marker,
+}
+
+/// Outcome of reading one record.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Read {
+    Processed,
+    /// Read before (a replayed or duplicate delivery).
+    AlreadySeen,
+    Undecodable(String),
+}
+
+/// A span as seen per record, before it is buffered.
+struct Parsed {
+    trace: u128,
+    span: CompactSpan,
+    operation: u32,
+    links: std::ops::Range<usize>,
+}
+
+/// Reusable per-worker buffers.
+#[derive(Default)]
+pub struct Scratch {
+    parsed: Vec<Parsed>,
+    link_ids: Vec<u64>,
+    span_links: Vec<u64>,
+    calls: Vec<LinkCall>,
+    links: LinkScratch,
+}
+
+/// One partition's state.
+pub struct PartitionState {
+    settings: Settings,
+    next_offset: i64,
+    watermark: i64,
+    finalized_through: i64,
+    open: FxHashMap<u128, OpenTrace>,
+    by_deadline: BTreeSet<(i64, i64)>,
+    by_first: BTreeMap<i64, u128>,
+    buffered_spans: usize,
+    buckets: BTreeMap<i64, Bucket>,
+    dependencies: Option<DependencyTotals>,
+    closed: VecDeque<Closed>,
+    recently_closed: FxHashMap<u128, u32>,
+    /// Spanning traces of the checkpoint this state was restored from: trace → close offset.
+    phantoms: FxHashMap<u128, i64>,
+    phantom_expiry: BTreeSet<(i64, u128)>,
+    finals: Vec<FinalBucket>,
+    pub counters: Counters,
+}
+
+fn floor_to(t: i64, width: i64) -> i64 {
+    t - t.rem_euclid(width)
+}
+
+fn trace_key(trace_id: &[u8]) -> u128 {
+    u128::from_be_bytes(trace_id.try_into().expect("trace ids are checked to be 16 bytes"))
+}
+
+impl PartitionState {
+    /// A partition read from its start (or from where a new group starts), nothing counted yet.
+    /// Buckets starting before `finalized_through` are never written (backfill's start).
+    pub fn new(settings: Settings, finalized_through: i64) -> Self {
+        Self {
+            settings,
+            next_offset: i64::MIN,
+            watermark: i64::MIN,
+            finalized_through,
+            open: FxHashMap::default(),
+            by_deadline: BTreeSet::new(),
+            by_first: BTreeMap::new(),
+            buffered_spans: 0,
+            buckets: BTreeMap::new(),
+            dependencies: None,
+            closed: VecDeque::new(),
+            recently_closed: FxHashMap::default(),
+            phantoms: FxHashMap::default(),
+            phantom_expiry: BTreeSet::new(),
+            finals: Vec::new(),
+            counters: Counters::default(),
+        }
+    }
+
+    /// Continue from a checkpoint: the caller reads records from `checkpoint.resume.offset`.
+    pub fn restore(settings: Settings, checkpoint: PartitionCheckpoint) -> Self {
+        let mut state = Self::new(settings, checkpoint.finalized_through);
+        state.next_offset = checkpoint.resume.offset;
+        state.watermark = checkpoint.resume.watermark;
+        state.dependencies = checkpoint.dependencies;
+        for spanning in checkpoint.spanning {
+            let Ok(bytes) = hex::decode(&spanning.trace) else { continue };
+            let Ok(id) = <[u8; 16]>::try_from(bytes.as_slice()) else { continue };
+            let trace = u128::from_be_bytes(id);
+            state.phantoms.insert(trace, spanning.close_offset);
+            state.phantom_expiry.insert((spanning.close_offset, trace));
+        }
+        state
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn watermark(&self) -> i64 {
+        self.watermark
+    }
+
+    pub fn finalized_through(&self) -> i64 {
+        self.finalized_through
+    }
+
+    pub fn open_traces(&self) -> usize {
+        self.open.len()
+    }
+
+    pub fn buffered_spans(&self) -> usize {
+        self.buffered_spans
+    }
+
+    /// True while anything waits for the watermark to move (so an idle partition needs a marker).
+    pub fn has_pending_work(&self) -> bool {
+        !self.open.is_empty() || !self.buckets.is_empty()
+    }
+
+    /// Read one record. `observe` sees every span counted in a not-yet-final bucket (for the
+    /// Prometheus RED metrics): (service, operation, kind, error, duration).
+    pub fn read(
+        &mut self,
+        offset: i64,
+        timestamp: Option<i64>,
+        payload: Payload<'_>,
+        names: &mut Names,
+        scratch: &mut Scratch,
+        mut observe: impl FnMut(u32, u32, u8, bool, u64),
+    ) -> Read {
+        if offset < self.next_offset {
+            return Read::AlreadySeen;
+        }
+        self.counters.records += 1;
+        let before = Mark { offset, watermark: self.watermark };
+        if let Some(ts) = timestamp {
+            self.watermark = self.watermark.max(ts);
+        }
+        self.expire_phantoms(offset);
+        self.close_due(offset, scratch);
+        self.finalize_due();
+
+        let bytes = match payload {
+            Payload::Marker => {
+                self.counters.markers += 1;
+                self.next_offset = offset + 1;
+                return Read::Processed;
+            }
+            Payload::Spans(bytes) => bytes,
+        };
+        if let Err(error) = parse(bytes, names, scratch) {
+            self.counters.undecodable_records += 1;
+            self.next_offset = offset + 1;
+            return Read::Undecodable(error);
+        }
+
+        // Per-operation figures: the bucket of the watermark now.
+        let bucket_start = floor_to(self.watermark, self.settings.bucket_ms);
+        let counted = bucket_start >= self.finalized_through;
+        if counted {
+            let bucket = self.buckets.entry(bucket_start).or_default();
+            bucket.hold(before);
+            for p in &scratch.parsed {
+                let key = (p.span.service, p.operation, p.span.kind);
+                bucket.operations.entry(key).or_default().add(p.span.duration_nanos, p.span.error);
+                observe(p.span.service, p.operation, p.span.kind, p.span.error, p.span.duration_nanos);
+            }
+        }
+        self.counters.spans += scratch.parsed.len() as u64;
+
+        // Trace assembly. A record holds one trace (it is keyed by trace id); group defensively.
+        let parsed = std::mem::take(&mut scratch.parsed);
+        let link_ids = std::mem::take(&mut scratch.link_ids);
+        let mut start = 0;
+        while start < parsed.len() {
+            let trace = parsed[start].trace;
+            let end = start + parsed[start..].iter().take_while(|p| p.trace == trace).count();
+            self.assemble(trace, &parsed[start..end], &link_ids, offset, before, scratch);
+            start = end;
+        }
+        scratch.parsed = parsed;
+        scratch.link_ids = link_ids;
+        self.next_offset = offset + 1;
+        Read::Processed
+    }
+
+    fn assemble(
+        &mut self,
+        trace: u128,
+        spans: &[Parsed],
+        link_ids: &[u64],
+        offset: i64,
+        before: Mark,
+        scratch: &mut Scratch,
+    ) {
+        if self.phantoms.contains_key(&trace) {
+            // Already counted before the checkpoint this replay started from.
+            self.counters.replayed_spans_skipped += spans.len() as u64;
+            return;
+        }
+        let limit = self.settings.max_spans_per_trace;
+        if let Some(open) = self.open.get(&trace) {
+            if open.spans.len() + spans.len() > limit {
+                self.counters.traces_closed_span_limit += 1;
+                self.close(trace, offset, self.watermark, scratch);
+            }
+        }
+        if !self.open.contains_key(&trace) {
+            if self.recently_closed.contains_key(&trace) {
+                self.counters.late_spans += spans.len() as u64;
+            }
+            while self.open.len() + self.phantoms.len() >= self.settings.max_open_traces && self.evict(offset, scratch)
+            {
+                self.counters.traces_closed_capacity += 1;
+            }
+            let deadline = self.watermark.saturating_add(self.settings.idle_gap_ms.min(self.settings.max_age_ms));
+            self.open.insert(
+                trace,
+                OpenTrace {
+                    first: before,
+                    first_seen: self.watermark,
+                    deadline,
+                    spans: Vec::new(),
+                    extra_refs: Vec::new(),
+                },
+            );
+            self.by_first.insert(offset, trace);
+            self.by_deadline.insert((deadline, offset));
+        }
+        let open = self.open.get_mut(&trace).expect("inserted above");
+        let room = limit.saturating_sub(open.spans.len());
+        for p in spans.iter().take(room) {
+            for id in &link_ids[p.links.clone()] {
+                open.extra_refs.push((open.spans.len() as u32, *id));
+            }
+            open.spans.push(p.span);
+        }
+        let kept = spans.len().min(room);
+        self.counters.spans_dropped_from_links += (spans.len() - kept) as u64;
+        self.buffered_spans += kept;
+        let deadline = self
+            .watermark
+            .saturating_add(self.settings.idle_gap_ms)
+            .min(open.first_seen.saturating_add(self.settings.max_age_ms));
+        if deadline != open.deadline {
+            self.by_deadline.remove(&(open.deadline, open.first.offset));
+            open.deadline = deadline;
+            self.by_deadline.insert((deadline, open.first.offset));
+        }
+    }
+
+    /// Close the trace with the earliest deadline (capacity overflow). False when none is open.
+    fn evict(&mut self, offset: i64, scratch: &mut Scratch) -> bool {
+        let Some(&(_, first_offset)) = self.by_deadline.first() else { return false };
+        let trace = self.by_first[&first_offset];
+        self.close(trace, offset, self.watermark, scratch);
+        true
+    }
+
+    fn expire_phantoms(&mut self, offset: i64) {
+        while let Some(&(close_offset, trace)) = self.phantom_expiry.first() {
+            if close_offset > offset {
+                break;
+            }
+            self.phantom_expiry.pop_first();
+            self.phantoms.remove(&trace);
+            // Still spanning for a later checkpoint whose resume point is before `close_offset`.
+            self.closed.push_back(Closed { trace, first_offset: i64::MIN, close_offset });
+        }
+    }
+
+    fn close_due(&mut self, offset: i64, scratch: &mut Scratch) {
+        while let Some(&(deadline, first_offset)) = self.by_deadline.first() {
+            if deadline > self.watermark {
+                break;
+            }
+            let trace = self.by_first[&first_offset];
+            let open = &self.open[&trace];
+            if deadline >= open.first_seen.saturating_add(self.settings.max_age_ms) {
+                self.counters.traces_closed_max_age += 1;
+            } else {
+                self.counters.traces_closed_idle += 1;
+            }
+            self.close(trace, offset, deadline, scratch);
+        }
+    }
+
+    /// Close a trace: its links count in the bucket of `at`.
+    fn close(&mut self, trace: u128, close_offset: i64, at: i64, scratch: &mut Scratch) {
+        let Some(open) = self.open.remove(&trace) else { return };
+        self.by_deadline.remove(&(open.deadline, open.first.offset));
+        self.by_first.remove(&open.first.offset);
+        self.buffered_spans -= open.spans.len();
+        self.closed.push_back(Closed { trace, first_offset: open.first.offset, close_offset });
+        *self.recently_closed.entry(trace).or_insert(0) += 1;
+
+        let bucket_start = floor_to(at, self.settings.bucket_ms);
+        if bucket_start < self.finalized_through {
+            // Only in a replay: that bucket was written before the checkpoint.
+            return;
+        }
+        scratch.calls.clear();
+        dependency_calls(&open.spans, &open.extra_refs, &mut scratch.links, &mut scratch.calls);
+        if scratch.calls.is_empty() {
+            return;
+        }
+        let bucket = self.buckets.entry(bucket_start).or_default();
+        bucket.hold(open.first);
+        for call in &scratch.calls {
+            bucket.links.entry((call.parent, call.child)).or_default().add(call.duration_nanos, call.error);
+        }
+    }
+
+    fn finalize_due(&mut self) {
+        let width = self.settings.bucket_ms;
+        while let Some(entry) = self.buckets.first_entry() {
+            if entry.key().saturating_add(width) > self.watermark {
+                break;
+            }
+            let (start_ms, bucket) = entry.remove_entry();
+            self.finals.push(FinalBucket { start_ms, bucket });
+        }
+        if self.watermark != i64::MIN {
+            self.finalized_through = self.finalized_through.max(floor_to(self.watermark, width));
+        }
+    }
+
+    /// Buckets that became final since the last call, with the dependencies totals each one
+    /// completes (resolved to names). Dependencies totals are carried into the checkpoint.
+    pub fn take_finals(&mut self, names: &Names) -> (Vec<FinalBucket>, Vec<DependencyTotals>) {
+        let finals = std::mem::take(&mut self.finals);
+        let mut totals: Vec<DependencyTotals> = Vec::new();
+        for bucket in &finals {
+            let start = floor_to(bucket.start_ms, self.settings.dependencies_bucket_ms);
+            if self.dependencies.as_ref().is_none_or(|d| d.start_ms != start) {
+                self.dependencies = Some(DependencyTotals { start_ms: start, links: BTreeMap::new() });
+            }
+            if bucket.bucket.links.is_empty() {
+                continue;
+            }
+            let dependencies = self.dependencies.as_mut().expect("set above");
+            add_links(dependencies, &bucket.bucket.links, names);
+            match totals.last_mut() {
+                Some(last) if last.start_ms == start => *last = dependencies.clone(),
+                _ => totals.push(dependencies.clone()),
+            }
+        }
+        (finals, totals)
+    }
+
+    /// Buckets not yet final and the dependencies totals they would give, for provisional
+    /// documents (overwritten by the final ones).
+    pub fn open_buckets(&self, names: &Names) -> (Vec<(i64, &Bucket)>, Vec<DependencyTotals>) {
+        let mut totals: Vec<DependencyTotals> = Vec::new();
+        for (start_ms, bucket) in &self.buckets {
+            let start = floor_to(*start_ms, self.settings.dependencies_bucket_ms);
+            if totals.last().is_none_or(|t| t.start_ms != start) {
+                let base = self.dependencies.clone().filter(|d| d.start_ms == start);
+                totals.push(base.unwrap_or(DependencyTotals { start_ms: start, links: BTreeMap::new() }));
+            }
+            add_links(totals.last_mut().expect("pushed above"), &bucket.links, names);
+        }
+        totals.retain(|t| !t.links.is_empty());
+        (self.buckets.iter().map(|(s, b)| (*s, b)).collect(), totals)
+    }
+
+    /// The checkpoint for everything read so far; call after `take_finals`, once the final
+    /// documents are durable. Forgets closed traces it no longer needs. `None` before the first
+    /// record.
+    pub fn checkpoint(&mut self) -> Option<PartitionCheckpoint> {
+        if self.next_offset == i64::MIN {
+            return None;
+        }
+        let mut resume = Mark { offset: self.next_offset, watermark: self.watermark };
+        if let Some((_, trace)) = self.by_first.first_key_value() {
+            resume = resume.min(self.open[trace].first);
+        }
+        for bucket in self.buckets.values() {
+            if let Some(held) = bucket.holdback {
+                if held.offset < resume.offset {
+                    resume = held;
+                }
+            }
+        }
+        while self.closed.front().is_some_and(|c| c.close_offset <= resume.offset) {
+            let closed = self.closed.pop_front().expect("checked");
+            if let Some(count) = self.recently_closed.get_mut(&closed.trace) {
+                *count -= 1;
+                if *count == 0 {
+                    self.recently_closed.remove(&closed.trace);
+                }
+            }
+        }
+        let mut spanning: Vec<Spanning> = self
+            .closed
+            .iter()
+            .filter(|c| c.first_offset < resume.offset)
+            .map(|c| Spanning { trace: format!("{:032x}", c.trace), close_offset: c.close_offset })
+            .collect();
+        spanning.extend(
+            self.phantoms
+                .iter()
+                .filter(|(_, close)| **close > resume.offset)
+                .map(|(trace, close_offset)| Spanning { trace: format!("{trace:032x}"), close_offset: *close_offset }),
+        );
+        spanning.sort_by(|a, b| (a.close_offset, &a.trace).cmp(&(b.close_offset, &b.trace)));
+        Some(PartitionCheckpoint {
+            resume,
+            finalized_through: self.finalized_through,
+            dependencies: self.dependencies.clone(),
+            spanning,
+            settings: self.settings.clone(),
+        })
+    }
+}
+
+fn add_links(totals: &mut DependencyTotals, links: &FxHashMap<LinkKey, Series>, names: &Names) {
+    for ((parent, child), series) in links {
+        let entry =
+            totals.links.entry((names.name(*parent).to_string(), names.name(*child).to_string())).or_insert((0, 0));
+        entry.0 += series.calls;
+        entry.1 += series.errors;
+    }
+}
+
+/// Read a record's spans into `scratch.parsed`; nothing is kept when the record is malformed.
+fn parse(bytes: &[u8], names: &mut Names, scratch: &mut Scratch) -> Result<(), String> {
+    scratch.parsed.clear();
+    scratch.link_ids.clear();
+    let Scratch { parsed, link_ids, span_links, .. } = scratch;
+    for_each_span(bytes, span_links, |span, links| {
+        let start = link_ids.len();
+        link_ids.extend_from_slice(links);
+        parsed.push(Parsed {
+            trace: trace_key(span.trace_id),
+            operation: names.id(span.name),
+            span: CompactSpan {
+                span_id: span.span_id,
+                parent: span.parent_span_id,
+                hash: xxhash_rust::xxh3::xxh3_64(span.bytes),
+                duration_nanos: span.duration_nanos(),
+                service: names.id(span.service),
+                peer: span.peer_service.map_or(NO_NAME, |peer| names.id(peer)),
+                kind: span.kind.clamp(0, 255) as u8,
+                error: span.error,
+            },
+            links: start..link_ids.len(),
+        });
+    })
+    .map(|_| ())
+    .map_err(|error| {
+        parsed.clear();
+        error.to_string()
+    })
+}

@@ -1,0 +1,232 @@
+//! The exactly-once property of [`PartitionState`] on generated streams: a run that restarts from
+//! its checkpoints at arbitrary points (losing everything not checkpointed, sometimes after writing
+//! documents but before saving the checkpoint) writes exactly the documents of a run that never
+//! stopped.
+
+use std::collections::BTreeMap;
+
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status, TracesData};
+use prost::Message;
+use skein_schemas::elasticsearch::IndexNames;
+
+use crate::documents::Target;
+use crate::names::Names;
+use crate::partition::{PartitionCheckpoint, PartitionState, Payload, Scratch, Settings};
+
+/// Tiny deterministic generator (xorshift), so failures reproduce.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+}
+
+/// (timestamp, payload or None for a marker)
+type Record = (i64, Option<Vec<u8>>);
+
+fn span_record(service: &str, spans: Vec<Span>) -> Vec<u8> {
+    let attribute = KeyValue {
+        key: "service.name".into(),
+        value: Some(AnyValue { value: Some(any_value::Value::StringValue(service.into())) }),
+        ..Default::default()
+    };
+    TracesData {
+        resource_spans: vec![ResourceSpans {
+            resource: Some(Resource { attributes: vec![attribute], ..Default::default() }),
+            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+            ..Default::default()
+        }],
+    }
+    .encode_to_vec()
+}
+
+fn generate(seed: u64, traces: u64) -> Vec<Record> {
+    let mut rng = Rng(seed);
+    let services = ["web", "api", "auth", "db", "cache"];
+    let kinds = [span::SpanKind::Server, span::SpanKind::Client, span::SpanKind::Internal, span::SpanKind::Producer];
+    let mut records: Vec<Record> = Vec::new();
+    let mut now = 1_700_000_000_000i64;
+    // Pending (due time, record) so traces interleave and arrive out of order.
+    let mut pending: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    for t in 0..traces {
+        now += rng.below(40) as i64;
+        let trace_id = (t + 1).to_be_bytes().repeat(2);
+        let spans = 1 + rng.below(12);
+        for s in 0..spans {
+            let parent = if s == 0 { vec![] } else { (t * 100 + rng.below(s) + 1).to_be_bytes().to_vec() };
+            let mut span = Span {
+                trace_id: trace_id.clone(),
+                span_id: (t * 100 + s + 1).to_be_bytes().to_vec(),
+                parent_span_id: parent,
+                name: format!("op{}", rng.below(3)),
+                kind: kinds[rng.below(4) as usize] as i32,
+                start_time_unix_nano: 1_000,
+                end_time_unix_nano: 1_000 + rng.below(5_000_000),
+                ..Default::default()
+            };
+            if rng.below(10) == 0 {
+                span.status = Some(Status { code: 2, ..Default::default() });
+            }
+            if rng.below(8) == 0 {
+                span.attributes.push(KeyValue {
+                    key: "peer.service".into(),
+                    value: Some(AnyValue { value: Some(any_value::Value::StringValue("redis".into())) }),
+                    ..Default::default()
+                });
+            }
+            // Mostly soon, sometimes late (past the idle gap), sometimes a duplicate.
+            let delay = if rng.below(25) == 0 { 1_500 + rng.below(3_000) as i64 } else { rng.below(300) as i64 };
+            let bytes = span_record(services[rng.below(5) as usize], vec![span]);
+            if rng.below(30) == 0 {
+                pending.push((now + delay + 5, now, bytes.clone()));
+            }
+            pending.push((now + delay, now, bytes));
+        }
+        pending.sort_by_key(|(due, _, _)| -due);
+        while pending.last().is_some_and(|(due, _, _)| *due <= now) {
+            let (due, _, bytes) = pending.pop().expect("checked");
+            // Timestamps mostly rise; some collectors lag a little.
+            records.push((due - rng.below(50) as i64, Some(bytes)));
+        }
+        if rng.below(40) == 0 {
+            now += 2_500; // a quiet spell, then a marker as an idle partition would get
+            records.push((now, None));
+        }
+    }
+    for (due, _, bytes) in pending.into_iter().rev() {
+        records.push((due, Some(bytes)));
+    }
+    records.push((now + 1_000_000, None));
+    records
+}
+
+fn settings() -> Settings {
+    Settings {
+        idle_gap_ms: 1_000,
+        max_age_ms: 4_000,
+        max_open_traces: 40,
+        max_spans_per_trace: 9,
+        bucket_ms: 1_000,
+        dependencies_bucket_ms: 5_000,
+    }
+}
+
+type Written = BTreeMap<String, Vec<u8>>;
+
+/// Write the final buckets and dependencies documents, as the worker does before checkpointing.
+fn write_finals(state: &mut PartitionState, names: &Names, written: &mut Written) {
+    let indices = IndexNames::new("");
+    let settings = state.settings().clone();
+    let target = Target { indices: &indices, topic: "t", partition: 0, settings: &settings };
+    let (finals, totals) = state.take_finals(names);
+    let mut docs = Vec::new();
+    for f in &finals {
+        target.bucket_documents(f.start_ms, &f.bucket, names, &mut docs);
+    }
+    for t in &totals {
+        docs.push(target.dependencies_document(t));
+    }
+    for doc in docs {
+        written.insert(format!("{}/{}", doc.index, doc.id), doc.body);
+    }
+}
+
+fn read(state: &mut PartitionState, records: &[Record], offset: usize, names: &mut Names, scratch: &mut Scratch) {
+    let (ts, payload) = &records[offset];
+    let payload = payload.as_deref().map_or(Payload::Marker, Payload::Spans);
+    state.read(offset as i64, Some(*ts), payload, names, scratch, |_, _, _, _, _| {});
+}
+
+fn uninterrupted(records: &[Record]) -> (Written, PartitionState) {
+    let mut state = PartitionState::new(settings(), i64::MIN);
+    let (mut names, mut scratch, mut written) = (Names::default(), Scratch::default(), Written::new());
+    for offset in 0..records.len() {
+        read(&mut state, records, offset, &mut names, &mut scratch);
+        if offset % 97 == 0 {
+            write_finals(&mut state, &names, &mut written);
+        }
+    }
+    write_finals(&mut state, &names, &mut written);
+    (written, state)
+}
+
+fn with_crashes(records: &[Record], seed: u64) -> (Written, usize) {
+    let mut rng = Rng(seed);
+    let mut written = Written::new();
+    let mut saved: Option<PartitionCheckpoint> = None;
+    let mut restarts = 0;
+    loop {
+        let mut state = match saved.clone() {
+            Some(checkpoint) => PartitionState::restore(settings(), checkpoint),
+            None => PartitionState::new(settings(), i64::MIN),
+        };
+        let (mut names, mut scratch) = (Names::default(), Scratch::default());
+        let start = saved.as_ref().map_or(0, |c| c.resume.offset as usize);
+        let crash_at = if restarts < 12 { start + 1 + rng.below(600) as usize } else { usize::MAX };
+        let mut offset = start;
+        while offset < records.len() && offset < crash_at {
+            read(&mut state, records, offset, &mut names, &mut scratch);
+            offset += 1;
+            if rng.below(50) == 0 {
+                write_finals(&mut state, &names, &mut written);
+                // Sometimes the process dies between the documents and the checkpoint.
+                if rng.below(6) != 0 {
+                    saved = state.checkpoint();
+                }
+            }
+        }
+        if offset >= records.len() {
+            write_finals(&mut state, &names, &mut written);
+            return (written, restarts);
+        }
+        restarts += 1;
+    }
+}
+
+#[test]
+fn restarts_from_checkpoints_write_exactly_the_uninterrupted_documents() {
+    for seed in [7, 8, 9, 10] {
+        let records = generate(seed * 7919, 1_500);
+        let (expected, state) = uninterrupted(&records);
+        assert!(state.counters.traces_closed_capacity > 0, "the stream exercises capacity eviction");
+        assert!(state.counters.traces_closed_span_limit > 0, "the stream exercises the span limit");
+        assert!(state.counters.late_spans > 0, "the stream has late spans");
+        assert!(expected.keys().any(|k| k.starts_with("jaeger-dependencies-")));
+        let (actual, restarts) = with_crashes(&records, seed);
+        assert!(restarts >= 10, "seed {seed}: only {restarts} restarts");
+        let missing: Vec<&String> = expected.keys().filter(|k| !actual.contains_key(*k)).collect();
+        let extra: Vec<&String> = actual.keys().filter(|k| !expected.contains_key(*k)).collect();
+        assert!(missing.is_empty() && extra.is_empty(), "seed {seed}: missing {missing:?}, extra {extra:?}");
+        for (id, body) in &expected {
+            assert_eq!(
+                actual.get(id).map(|b| String::from_utf8_lossy(b).into_owned()),
+                Some(String::from_utf8_lossy(body).into_owned()),
+                "seed {seed}: {id}"
+            );
+        }
+    }
+}
+
+#[test]
+fn same_records_at_any_batching_give_the_same_documents() {
+    let records = generate(42, 800);
+    let (a, _) = uninterrupted(&records);
+    // Reading everything before writing anything must not change a single byte.
+    let mut state = PartitionState::new(settings(), i64::MIN);
+    let (mut names, mut scratch, mut b) = (Names::default(), Scratch::default(), Written::new());
+    for offset in 0..records.len() {
+        read(&mut state, &records, offset, &mut names, &mut scratch);
+    }
+    write_finals(&mut state, &names, &mut b);
+    assert_eq!(a, b);
+}
