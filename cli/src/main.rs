@@ -27,12 +27,29 @@ enum Command {
     Collector(ConfigArgs),
     /// Consume the spans topic and index Jaeger documents into Elasticsearch.
     Ingester(ConfigArgs),
+    /// Assemble traces from the spans topic into dependency links and latency aggregates in
+    /// Elasticsearch; with --from, recompute a past range and exit.
+    Analytics(AnalyticsArgs),
     /// Run every role in one process.
     AllInOne(ConfigArgs),
     /// Reset the ingester group's offsets so the spans topic is indexed again.
     Replay(ReplayArgs),
     /// Send realistic OTLP traces to a collector and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
+}
+
+#[derive(clap::Args)]
+struct AnalyticsArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Backfill: recompute links and aggregates from this time (RFC 3339, or ms since the epoch),
+    /// widened to the start of its dependencies bucket, using consumer group
+    /// `<analytics.group_id>-backfill`, then exit. Documents of the range are overwritten.
+    #[arg(long)]
+    from: Option<String>,
+    /// Backfill end (exclusive, narrowed to a dependencies bucket boundary). Default: now.
+    #[arg(long, requires = "from")]
+    to: Option<String>,
 }
 
 #[derive(clap::Args)]
@@ -63,9 +80,13 @@ fn main() -> Result<()> {
         tokio::runtime::Builder::new_multi_thread().enable_all().build().context("cannot start the async runtime")?;
     runtime.block_on(async move {
         match cli.command {
-            Command::Collector(args) => run_roles(args.load()?, Roles { collector: true, ingester: false }).await,
-            Command::Ingester(args) => run_roles(args.load()?, Roles { collector: false, ingester: true }).await,
-            Command::AllInOne(args) => run_roles(args.load()?, Roles { collector: true, ingester: true }).await,
+            Command::Collector(args) => run_roles(args.load()?, Roles { collector: true, ..Roles::NONE }).await,
+            Command::Ingester(args) => run_roles(args.load()?, Roles { ingester: true, ..Roles::NONE }).await,
+            Command::Analytics(AnalyticsArgs { config, from: Some(from), to }) => backfill(config, &from, to).await,
+            Command::Analytics(args) => run_roles(args.config.load()?, Roles { analytics: true, ..Roles::NONE }).await,
+            Command::AllInOne(args) => {
+                run_roles(args.load()?, Roles { collector: true, ingester: true, analytics: true }).await
+            }
             Command::Replay(args) => replay(args),
             Command::Loadgen(args) => loadgen::run(args).await,
         }
@@ -75,6 +96,11 @@ fn main() -> Result<()> {
 struct Roles {
     collector: bool,
     ingester: bool,
+    analytics: bool,
+}
+
+impl Roles {
+    const NONE: Roles = Roles { collector: false, ingester: false, analytics: false };
 }
 
 async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
@@ -93,7 +119,12 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
     } else {
         None
     };
-    print_endpoints(&config, collector.as_ref(), ingester.is_some());
+    let analytics = if roles.analytics {
+        Some(skein_analytics::start(&config, shutdown.clone()).await.context("analytics failed to start")?)
+    } else {
+        None
+    };
+    print_endpoints(&config, collector.as_ref(), &roles);
 
     if let Some(collector) = collector {
         collector.join().await;
@@ -101,10 +132,32 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
     if let Some(ingester) = ingester {
         ingester.join().await;
     }
+    if let Some(analytics) = analytics {
+        analytics.join().await;
+    }
     Ok(())
 }
 
-fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::RunningCollector>, ingester: bool) {
+async fn backfill(args: ConfigArgs, from: &str, to: Option<String>) -> Result<()> {
+    let config = args.load()?;
+    skein_core::telemetry::init_logging(&config.log);
+    skein_core::telemetry::prometheus();
+    let from_ms = parse_time(from).context("--from")?;
+    let to_ms = match to {
+        Some(to) => parse_time(&to).context("--to")?,
+        None => chrono::Utc::now().timestamp_millis(),
+    };
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let report = skein_analytics::backfill(&config, from_ms, to_ms, shutdown).await?;
+    println!(
+        "backfill done: {} partitions, {} records read, {} documents written",
+        report.partitions, report.records, report.documents
+    );
+    Ok(())
+}
+
+fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::RunningCollector>, roles: &Roles) {
     let mut lines = vec!["skein is running:".to_string()];
     if let Some(collector) = collector {
         lines.push(format!(
@@ -114,8 +167,11 @@ fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::Run
         lines.push(format!("  OTLP HTTP          http://{}/v1/traces", collector.addresses.otlp_http));
         lines.push(format!("  collector admin    http://{}/metrics  /healthz  /readyz", config.collector.admin_listen));
     }
-    if ingester {
+    if roles.ingester {
         lines.push(format!("  ingester admin     http://{}/metrics  /healthz  /readyz", config.ingester.admin_listen));
+    }
+    if roles.analytics {
+        lines.push(format!("  analytics admin    http://{}/metrics  (RED metrics per service/operation)", config.analytics.admin_listen));
     }
     lines.push(format!(
         "  Kafka              {}  topic {} (DLQ {})",
@@ -133,6 +189,14 @@ fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::Run
         config.elasticsearch.url.trim_end_matches('/'),
         prefix.span_pattern()
     ));
+    if roles.analytics {
+        lines.push(format!(
+            "  dependency links   curl -s '{}/{}/_search?size=5&pretty'   (latency: {})",
+            config.elasticsearch.url.trim_end_matches('/'),
+            prefix.dependencies_pattern(),
+            prefix.metrics_pattern()
+        ));
+    }
     lines.push("Press Ctrl-C to stop.".to_string());
     println!("{}", lines.join("\n"));
 }
@@ -160,7 +224,7 @@ fn replay(args: ReplayArgs) -> Result<()> {
     skein_core::telemetry::init_logging(&config.log);
     let target = match (args.to_earliest, args.to_timestamp, args.to_offset) {
         (true, None, None) => ReplayTarget::Earliest,
-        (false, Some(time), None) => ReplayTarget::Timestamp(parse_time(&time)?),
+        (false, Some(time), None) => ReplayTarget::Timestamp(parse_time(&time).context("--to-timestamp")?),
         (false, None, Some(offset)) => ReplayTarget::Offset(offset),
         _ => anyhow::bail!("say where to replay from: --to-earliest, --to-timestamp TIME or --to-offset N"),
     };
@@ -180,7 +244,7 @@ fn parse_time(text: &str) -> Result<i64> {
         return Ok(ms);
     }
     let time = chrono::DateTime::parse_from_rfc3339(text).with_context(|| {
-        format!("--to-timestamp {text:?} is neither RFC 3339 (2024-05-01T12:00:00Z) nor milliseconds since the epoch")
+        format!("{text:?} is neither RFC 3339 (2024-05-01T12:00:00Z) nor milliseconds since the epoch")
     })?;
     Ok(time.timestamp_millis())
 }

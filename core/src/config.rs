@@ -28,6 +28,8 @@ pub struct SkeinConfig {
     pub collector: CollectorConfig,
     /// The ingester role: Kafka → Elasticsearch.
     pub ingester: IngesterConfig,
+    /// The analytics role: dependency links and latency aggregates.
+    pub analytics: AnalyticsConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -223,6 +225,72 @@ impl Default for IngesterConfig {
     }
 }
 
+/// The analytics role. Changing any of the trace or bucket settings changes what is written; keep
+/// them equal across the workers of one group.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AnalyticsConfig {
+    /// Consumer group. Default `skein-analytics`.
+    pub group_id: String,
+    /// `/metrics`, `/healthz`, `/readyz`. Default `127.0.0.1:14272`.
+    pub admin_listen: SocketAddr,
+    /// Where a new group starts: `earliest` or `latest`. Default `earliest`.
+    pub start_from: StartFrom,
+    /// A trace is complete once no span arrived for this long (record time), ms. Default `10000`.
+    pub trace_idle_ms: u64,
+    /// A trace is closed this long after its first span at the latest, ms. Default `300000`.
+    pub trace_max_age_ms: u64,
+    /// Open traces per partition; beyond it the trace closest to its deadline closes early.
+    /// Default `100000`.
+    pub max_open_traces: usize,
+    /// Spans buffered per trace; a longer trace closes early and its later spans start a new
+    /// part. Default `10000`.
+    pub max_spans_per_trace: usize,
+    /// Length of a latency bucket (`skein-metrics-*` documents), seconds; must divide a day.
+    /// Default `60`.
+    pub bucket_seconds: u32,
+    /// Length of a `jaeger-dependencies-*` document's bucket, seconds; a multiple of
+    /// `bucket_seconds` that divides a day. Default `900`.
+    pub dependencies_bucket_seconds: u32,
+    /// How often final documents, checkpoints and offsets are written, ms. Default `1000`.
+    pub flush_interval_ms: u64,
+    /// Also write documents of buckets not yet final at every flush (overwritten when final), so
+    /// figures show within seconds. Default `true`.
+    pub write_open_buckets: bool,
+    /// A partition read to its end with nothing new for this long gets a watermark marker
+    /// record, so its open traces and buckets close, ms. Default `3000`.
+    pub idle_partition_ms: u64,
+    /// Largest number of (service, operation, kind, status) series on `/metrics`; spans of
+    /// further series are counted in `skein_analytics_red_series_dropped_total`. Default `10000`.
+    pub max_metric_series: usize,
+    /// First retry delay for Elasticsearch writes, ms; doubles up to the max. Default `100`.
+    pub retry_initial_backoff_ms: u64,
+    /// Longest retry delay, ms. Default `10000`.
+    pub retry_max_backoff_ms: u64,
+}
+
+impl Default for AnalyticsConfig {
+    fn default() -> Self {
+        Self {
+            group_id: "skein-analytics".into(),
+            admin_listen: "127.0.0.1:14272".parse().expect("literal address"),
+            start_from: StartFrom::Earliest,
+            trace_idle_ms: 10_000,
+            trace_max_age_ms: 300_000,
+            max_open_traces: 100_000,
+            max_spans_per_trace: 10_000,
+            bucket_seconds: 60,
+            dependencies_bucket_seconds: 900,
+            flush_interval_ms: 1000,
+            write_open_buckets: true,
+            idle_partition_ms: 3000,
+            max_metric_series: 10_000,
+            retry_initial_backoff_ms: 100,
+            retry_max_backoff_ms: 10_000,
+        }
+    }
+}
+
 /// Where a consumer group without committed offsets starts.
 #[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
 #[serde(rename_all = "lowercase")]
@@ -322,6 +390,35 @@ impl SkeinConfig {
             return Err(ConfigError::Invalid(
                 "ingester.retry_initial_backoff_ms must be positive and not above ingester.retry_max_backoff_ms".into(),
             ));
+        }
+        let a = &self.analytics;
+        if a.bucket_seconds == 0 || 86_400 % a.bucket_seconds != 0 {
+            return Err(ConfigError::Invalid("analytics.bucket_seconds must divide a day (86400)".into()));
+        }
+        if a.dependencies_bucket_seconds % a.bucket_seconds != 0 || 86_400 % a.dependencies_bucket_seconds.max(1) != 0 {
+            return Err(ConfigError::Invalid(
+                "analytics.dependencies_bucket_seconds must be a multiple of analytics.bucket_seconds and divide a day"
+                    .into(),
+            ));
+        }
+        if a.trace_idle_ms == 0 || a.trace_idle_ms > a.trace_max_age_ms {
+            return Err(ConfigError::Invalid(
+                "analytics.trace_idle_ms must be positive and not above analytics.trace_max_age_ms".into(),
+            ));
+        }
+        if a.max_open_traces == 0 || a.max_spans_per_trace == 0 || a.flush_interval_ms == 0 {
+            return Err(ConfigError::Invalid(
+                "analytics.max_open_traces, max_spans_per_trace and flush_interval_ms must be at least 1".into(),
+            ));
+        }
+        if a.retry_initial_backoff_ms == 0 || a.retry_initial_backoff_ms > a.retry_max_backoff_ms {
+            return Err(ConfigError::Invalid(
+                "analytics.retry_initial_backoff_ms must be positive and not above analytics.retry_max_backoff_ms"
+                    .into(),
+            ));
+        }
+        if a.group_id == self.ingester.group_id {
+            return Err(ConfigError::Invalid("analytics.group_id must differ from ingester.group_id".into()));
         }
         if self.kafka.spans_topic == self.kafka.dlq_topic {
             return Err(ConfigError::Invalid("kafka.dlq_topic must differ from kafka.spans_topic".into()));

@@ -5,6 +5,7 @@ pub mod config;
 pub mod elasticsearch;
 pub mod kafka;
 pub mod offsets;
+pub mod retry;
 pub mod telemetry;
 
 pub use config::SkeinConfig;

@@ -16,6 +16,27 @@ use crate::config::{LogConfig, LogFormat};
 
 static PROMETHEUS: OnceLock<PrometheusHandle> = OnceLock::new();
 
+/// Renders extra Prometheus text appended to `/metrics`.
+pub type MetricsText = Box<dyn Fn() -> String + Send + Sync>;
+
+/// Families rendered by a role itself rather than through the `metrics` registry (for example
+/// histograms with their own buckets, aggregated before they are exposed).
+static EXTRA_METRICS: Mutex<Vec<MetricsText>> = Mutex::new(Vec::new());
+
+/// Add a renderer to `/metrics`.
+pub fn register_metrics_text(render: MetricsText) {
+    EXTRA_METRICS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).push(render);
+}
+
+/// Everything `/metrics` serves.
+pub fn render_metrics() -> String {
+    let mut text = prometheus().render();
+    for render in EXTRA_METRICS.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).iter() {
+        text.push_str(&render());
+    }
+    text
+}
+
 /// Buckets for latency histograms in seconds: 0.5 ms up to 60 s.
 const LATENCY_BUCKETS: &[f64] =
     &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
@@ -82,7 +103,7 @@ impl Readiness {
 /// The admin router: `/metrics`, `/healthz`, `/readyz`.
 pub fn admin_router(readiness: Readiness) -> Router {
     Router::new()
-        .route("/metrics", get(|| async { prometheus().render() }))
+        .route("/metrics", get(|| async { render_metrics() }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .with_state(readiness)

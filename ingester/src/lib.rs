@@ -12,7 +12,7 @@ pub mod elasticsearch;
 pub mod error;
 pub mod pipeline;
 pub mod replay;
-pub mod retry;
+pub use skein_core::retry;
 pub mod telemetry;
 
 use std::time::Duration;

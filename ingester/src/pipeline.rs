@@ -19,7 +19,7 @@ use skein_core::config::IngesterConfig;
 use skein_schemas::dlq::DeadLetterKind;
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::span_documents;
-use skein_schemas::kafka_record::{decode_record, ENCODING_HEADER, SPAN_COUNT_HEADER};
+use skein_schemas::kafka_record::{decode_record, ENCODING_HEADER, ENCODING_WATERMARK, SPAN_COUNT_HEADER};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -207,6 +207,11 @@ pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &Can
     let mut batch = Batch::default();
     let mut done = Vec::new();
     for record in records {
+        if record.encoding.as_deref() == Some(ENCODING_WATERMARK) {
+            // The analytics role's clock marker: no spans, nothing to index.
+            done.push((record.tp, record.epoch, record.offset));
+            continue;
+        }
         let value = record.value.as_deref().unwrap_or_default();
         match decode_record(record.encoding.as_deref(), value) {
             Ok(data) => {

@@ -22,6 +22,9 @@ pub const ENCODING_HEADER: &str = "skein.encoding";
 pub const ENCODING_OTLP_PROTO: &str = "otlp-traces-proto-v1";
 /// Header with the number of spans in the record, as decimal text.
 pub const SPAN_COUNT_HEADER: &str = "skein.span-count";
+/// [`ENCODING_HEADER`] of a watermark marker: an empty record the analytics role appends to a
+/// partition that went idle, so that its record-time clock moves on. Readers skip it.
+pub const ENCODING_WATERMARK: &str = "skein-watermark-v1";
 
 /// Upper bound of what one level of protobuf nesting adds around a message: a tag byte and a
 /// length varint of at most 5 bytes.

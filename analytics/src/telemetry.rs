@@ -1,0 +1,59 @@
+//! The analytics role's own metrics (the RED metrics of the spans it reads are in [`crate::red`]).
+
+use crate::partition::Counters;
+
+pub fn documents_written(n: u64) {
+    metrics::counter!("skein_analytics_documents_written_total").increment(n);
+}
+
+pub fn documents_refused(n: u64) {
+    metrics::counter!("skein_analytics_documents_refused_total").increment(n);
+}
+
+pub fn write_retries(n: u64) {
+    metrics::counter!("skein_analytics_write_retries_total").increment(n);
+}
+
+pub fn markers_sent(partition: i32) {
+    metrics::counter!("skein_analytics_watermark_markers_sent_total", "partition" => partition.to_string()).increment(1);
+}
+
+pub fn commits(n: u64) {
+    metrics::counter!("skein_analytics_offset_commits_total").increment(n);
+}
+
+/// Per-partition gauges after a flush.
+pub fn partition_state(partition: i32, open_traces: usize, buffered_spans: usize, watermark_ms: i64) {
+    let p = partition.to_string();
+    metrics::gauge!("skein_analytics_open_traces", "partition" => p.clone()).set(open_traces as f64);
+    metrics::gauge!("skein_analytics_buffered_spans", "partition" => p.clone()).set(buffered_spans as f64);
+    if watermark_ms > 0 {
+        metrics::gauge!("skein_analytics_watermark_seconds", "partition" => p).set(watermark_ms as f64 / 1000.0);
+    }
+}
+
+/// Add the counts a partition gathered since the last call.
+pub fn counters(delta: &Counters) {
+    let add = |name: &'static str, n: u64| {
+        if n > 0 {
+            metrics::counter!(name).increment(n);
+        }
+    };
+    add("skein_analytics_records_total", delta.records);
+    add("skein_analytics_markers_read_total", delta.markers);
+    add("skein_analytics_records_undecodable_total", delta.undecodable_records);
+    add("skein_analytics_spans_total", delta.spans);
+    add("skein_analytics_late_spans_total", delta.late_spans);
+    add("skein_analytics_spans_over_trace_limit_total", delta.spans_dropped_from_links);
+    add("skein_analytics_replayed_spans_skipped_total", delta.replayed_spans_skipped);
+    for (reason, n) in [
+        ("idle", delta.traces_closed_idle),
+        ("max_age", delta.traces_closed_max_age),
+        ("span_limit", delta.traces_closed_span_limit),
+        ("capacity", delta.traces_closed_capacity),
+    ] {
+        if n > 0 {
+            metrics::counter!("skein_analytics_traces_closed_total", "reason" => reason).increment(n);
+        }
+    }
+}

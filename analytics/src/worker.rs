@@ -1,0 +1,537 @@
+//! The Kafka side of analytics: the live worker (consumer group, checkpoints, offset commits,
+//! watermark markers for idle partitions) and the backfill (a fixed time range, from Kafka).
+//!
+//! Every flush, in this order: final documents are written → checkpoints are saved → offsets are
+//! committed → checkpoints no commit points at are deleted. A crash anywhere in between leaves
+//! the committed offset pointing at a saved checkpoint whose documents are durable.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rdkafka::config::RDKafkaLogLevel;
+use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::error::KafkaError;
+use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use skein_core::SkeinConfig;
+use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::kafka_record::{ENCODING_HEADER, ENCODING_WATERMARK};
+use tokio_util::sync::CancellationToken;
+
+use crate::documents::{Document, Target};
+use crate::error::AnalyticsError;
+use crate::names::Names;
+use crate::partition::{PartitionState, Payload, Read, Scratch, Settings};
+use crate::red::{RedLocal, RedMetrics};
+use crate::store::{checkpoint_id, Store, StoredCheckpoint};
+use crate::telemetry;
+
+/// The trace and bucket settings of a configuration.
+pub fn settings(config: &SkeinConfig) -> Settings {
+    let a = &config.analytics;
+    Settings {
+        idle_gap_ms: a.trace_idle_ms as i64,
+        max_age_ms: a.trace_max_age_ms as i64,
+        max_open_traces: a.max_open_traces,
+        max_spans_per_trace: a.max_spans_per_trace,
+        bucket_ms: i64::from(a.bucket_seconds) * 1000,
+        dependencies_bucket_ms: i64::from(a.dependencies_bucket_seconds) * 1000,
+    }
+}
+
+fn floor_to(t: i64, width: i64) -> i64 {
+    t - t.rem_euclid(width)
+}
+
+/// librdkafka callbacks: remember revoked partitions so the loop drops their state.
+struct AnalyticsContext {
+    revoked: Arc<Mutex<Vec<i32>>>,
+}
+
+impl ClientContext for AnalyticsContext {
+    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
+        skein_core::kafka::forward_log(level, fac, log_message);
+    }
+}
+
+impl ConsumerContext for AnalyticsContext {
+    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Revoke(partitions) = rebalance {
+            let ids: Vec<i32> = partitions.elements().iter().map(|e| e.partition()).collect();
+            tracing::info!(partitions = ?ids, "analytics partitions revoked");
+            self.revoked.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
+        }
+    }
+
+    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
+        if let Rebalance::Assign(partitions) = rebalance {
+            let ids: Vec<i32> = partitions.elements().iter().map(|e| e.partition()).collect();
+            tracing::info!(partitions = ?ids, "analytics partitions assigned");
+        }
+    }
+}
+
+type AnalyticsConsumer = StreamConsumer<AnalyticsContext>;
+
+struct Part {
+    state: PartitionState,
+    /// The consumer reached the partition's end and nothing arrived since.
+    at_end: bool,
+    last_activity: Instant,
+    /// Checkpoint id the committed offset points at.
+    committed: Option<String>,
+}
+
+/// State shared by the live worker and the backfill.
+struct Engine {
+    settings: Settings,
+    indices: IndexNames,
+    topic: String,
+    group: String,
+    parts: BTreeMap<i32, Part>,
+    names: Names,
+    scratch: Scratch,
+    red_local: RedLocal,
+    red: RedMetrics,
+    store: Store,
+}
+
+impl Engine {
+    fn new(config: &SkeinConfig, group: String, store: Store, red: RedMetrics) -> Self {
+        Self {
+            settings: settings(config),
+            indices: IndexNames::new(&config.elasticsearch.index_prefix),
+            topic: config.kafka.spans_topic.clone(),
+            group,
+            parts: BTreeMap::new(),
+            names: Names::default(),
+            scratch: Scratch::default(),
+            red_local: RedLocal::default(),
+            red,
+            store,
+        }
+    }
+
+    /// Read one record into its partition (which must have state).
+    fn read(&mut self, message: &BorrowedMessage<'_>) {
+        let Self { parts, names, scratch, red_local, .. } = self;
+        let Some(part) = parts.get_mut(&message.partition()) else { return };
+        let marker = message.headers().is_some_and(|headers| {
+            headers.iter().any(|h| h.key == ENCODING_HEADER && h.value == Some(ENCODING_WATERMARK.as_bytes()))
+        });
+        let payload = if marker { Payload::Marker } else { Payload::Spans(message.payload().unwrap_or_default()) };
+        let read = part.state.read(
+            message.offset(),
+            message.timestamp().to_millis(),
+            payload,
+            names,
+            scratch,
+            |service, operation, kind, error, duration| red_local.observe(service, operation, kind, error, duration),
+        );
+        if let Read::Undecodable(error) = read {
+            tracing::warn!(partition = message.partition(), offset = message.offset(), %error, "analytics skips an undecodable record");
+        }
+        part.at_end = false;
+        part.last_activity = Instant::now();
+    }
+
+    /// Documents of every bucket that became final (and, when asked, of open buckets), keyed so
+    /// that a later version of a document replaces an earlier one. Buckets at or after `until`
+    /// are left out (backfill's end).
+    fn documents(&mut self, open_buckets: bool, until: i64) -> BTreeMap<(String, String), Vec<u8>> {
+        let mut out = BTreeMap::new();
+        let mut docs: Vec<Document> = Vec::new();
+        for (partition, part) in &mut self.parts {
+            let target =
+                Target { indices: &self.indices, topic: &self.topic, partition: *partition, settings: &self.settings };
+            let (finals, totals) = part.state.take_finals(&self.names);
+            for f in finals.iter().filter(|f| f.start_ms < until) {
+                target.bucket_documents(f.start_ms, &f.bucket, &self.names, &mut docs);
+            }
+            for t in totals.iter().filter(|t| t.start_ms < until) {
+                docs.push(target.dependencies_document(t));
+            }
+            if open_buckets {
+                let (buckets, totals) = part.state.open_buckets(&self.names);
+                for (start, bucket) in buckets {
+                    target.bucket_documents(start, bucket, &self.names, &mut docs);
+                }
+                for t in &totals {
+                    docs.push(target.dependencies_document(t));
+                }
+            }
+            telemetry::counters(&std::mem::take(&mut part.state.counters));
+            telemetry::partition_state(
+                *partition,
+                part.state.open_traces(),
+                part.state.buffered_spans(),
+                part.state.watermark(),
+            );
+            for doc in docs.drain(..) {
+                out.insert((doc.index, doc.id), doc.body);
+            }
+        }
+        self.red.fold(&mut self.red_local, &self.names);
+        out
+    }
+
+    async fn write(&self, documents: BTreeMap<(String, String), Vec<u8>>, shutdown: &CancellationToken) -> bool {
+        let docs: Vec<Document> =
+            documents.into_iter().map(|((index, id), body)| Document { index, id, body }).collect();
+        docs.is_empty() || self.store.write(&docs, shutdown).await
+    }
+}
+
+fn marker_header() -> OwnedHeaders {
+    OwnedHeaders::new().insert(Header { key: ENCODING_HEADER, value: Some(ENCODING_WATERMARK) })
+}
+
+/// The live worker: consumer group `analytics.group_id`, until `shutdown`.
+pub async fn run_live(
+    config: SkeinConfig,
+    store: Store,
+    red: RedMetrics,
+    shutdown: CancellationToken,
+    on_subscribed: impl FnOnce(),
+) -> Result<(), AnalyticsError> {
+    let a = config.analytics.clone();
+    let revoked = Arc::new(Mutex::new(Vec::new()));
+    let mut client = skein_core::kafka::client_config(&config.kafka);
+    client
+        .set("group.id", &a.group_id)
+        .set("enable.auto.commit", "false")
+        .set("enable.auto.offset.store", "false")
+        .set("enable.partition.eof", "true")
+        .set("auto.offset.reset", a.start_from.as_librdkafka())
+        .set("session.timeout.ms", "30000")
+        .set("partition.assignment.strategy", "range,roundrobin")
+        .set("queued.max.messages.kbytes", "65536");
+    for (key, value) in &config.kafka.librdkafka {
+        client.set(key, value);
+    }
+    let consumer: AnalyticsConsumer = client
+        .create_with_context(AnalyticsContext { revoked: revoked.clone() })
+        .map_err(|source| AnalyticsError::Consumer { brokers: config.kafka.brokers.clone(), source })?;
+    consumer
+        .subscribe(&[&config.kafka.spans_topic])
+        .map_err(|source| AnalyticsError::Subscribe { topic: config.kafka.spans_topic.clone(), source })?;
+    let producer: FutureProducer = skein_core::kafka::client_config(&config.kafka)
+        .set("linger.ms", "0")
+        .create()
+        .map_err(|source| AnalyticsError::Producer { brokers: config.kafka.brokers.clone(), source })?;
+    on_subscribed();
+    tracing::info!(topic = %config.kafka.spans_topic, group = %a.group_id, "analytics consuming");
+
+    let mut engine = Engine::new(&config, a.group_id.clone(), store, red);
+    let mut flush = tokio::time::interval(Duration::from_millis(a.flush_interval_ms));
+    flush.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let idle_after = Duration::from_millis(a.idle_partition_ms);
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => break,
+            _ = flush.tick() => {
+                drop_revoked(&mut engine, &revoked);
+                if !flush_live(&mut engine, &consumer, a.write_open_buckets, &shutdown).await {
+                    break;
+                }
+                send_markers(&mut engine, &producer, idle_after);
+            }
+            received = consumer.recv() => {
+                drop_revoked(&mut engine, &revoked);
+                match received {
+                    Ok(message) => {
+                        if !engine.parts.contains_key(&message.partition())
+                            && !init_partition(&mut engine, &consumer, &message, &shutdown).await
+                        {
+                            break;
+                        }
+                        engine.read(&message);
+                    }
+                    Err(KafkaError::PartitionEOF(partition)) => {
+                        if let Some(part) = engine.parts.get_mut(&partition) {
+                            part.at_end = true;
+                        }
+                    }
+                    Err(error) => tracing::warn!(%error, "kafka consume error"),
+                }
+            }
+        }
+    }
+    // Graceful stop: what is final is written and checkpointed; the rest is re-read next time.
+    let stop = CancellationToken::new();
+    let _ = tokio::time::timeout(Duration::from_secs(15), flush_live(&mut engine, &consumer, false, &stop)).await;
+    consumer.unsubscribe();
+    tracing::info!("analytics stopped");
+    Ok(())
+}
+
+fn drop_revoked(engine: &mut Engine, revoked: &Mutex<Vec<i32>>) {
+    for partition in revoked.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
+        // The next owner resumes from the last checkpoint; nothing here is lost or doubled.
+        engine.parts.remove(&partition);
+    }
+}
+
+/// State for a partition whose first record (since assignment) is `message`: the checkpoint the
+/// committed offset points at, or a fresh start.
+async fn init_partition(
+    engine: &mut Engine,
+    consumer: &AnalyticsConsumer,
+    message: &BorrowedMessage<'_>,
+    shutdown: &CancellationToken,
+) -> bool {
+    let (partition, offset) = (message.partition(), message.offset());
+    let id = checkpoint_id(&engine.group, &engine.topic, partition, offset);
+    let stored = engine.store.load_checkpoint(&id, shutdown).await;
+    if shutdown.is_cancelled() {
+        return false;
+    }
+    let state = match stored {
+        Some(stored) if stored.checkpoint.resume.offset == offset => {
+            if stored.checkpoint.settings != engine.settings {
+                tracing::warn!(partition, "analytics settings changed since the checkpoint; new settings apply from here");
+            }
+            tracing::info!(partition, offset, "analytics resumes from its checkpoint");
+            let mut state = PartitionState::restore(engine.settings.clone(), stored.checkpoint);
+            // Restored state keeps its settings' effects; bucket math follows the current ones.
+            state.counters = Default::default();
+            state
+        }
+        _ => {
+            let low = tokio::task::block_in_place(|| {
+                consumer.fetch_watermarks(&engine.topic, partition, Duration::from_secs(10)).map(|(low, _)| low)
+            });
+            if low.is_ok_and(|low| offset <= low) {
+                tracing::info!(partition, offset, "analytics starts at the beginning of the partition");
+                PartitionState::new(engine.settings.clone(), i64::MIN)
+            } else {
+                // Starting mid-stream: the first dependencies bucket would be partial and could
+                // overwrite a complete one written earlier, so figures start at the next one.
+                let ts = message.timestamp().to_millis().unwrap_or(0);
+                let width = engine.settings.dependencies_bucket_ms;
+                let from = floor_to(ts, width) + width;
+                tracing::warn!(partition, offset, from_ms = from, "no analytics checkpoint at the committed offset; figures start at the next dependencies bucket");
+                PartitionState::new(engine.settings.clone(), from)
+            }
+        }
+    };
+    engine.parts.insert(
+        partition,
+        Part { state, at_end: false, last_activity: Instant::now(), committed: Some(id) },
+    );
+    true
+}
+
+/// Write final (and open) documents, save checkpoints, commit, forget old checkpoints. False when
+/// shutdown interrupted a write.
+async fn flush_live(
+    engine: &mut Engine,
+    consumer: &AnalyticsConsumer,
+    open_buckets: bool,
+    shutdown: &CancellationToken,
+) -> bool {
+    let documents = engine.documents(open_buckets, i64::MAX);
+    let mut checkpoints = Vec::new();
+    for (partition, part) in &mut engine.parts {
+        if let Some(checkpoint) = part.state.checkpoint() {
+            let id = checkpoint_id(&engine.group, &engine.topic, *partition, checkpoint.resume.offset);
+            if part.committed.as_deref() != Some(id.as_str()) {
+                let stored = StoredCheckpoint {
+                    group: engine.group.clone(),
+                    topic: engine.topic.clone(),
+                    partition: *partition,
+                    checkpoint,
+                };
+                checkpoints.push((*partition, id, stored));
+            }
+        }
+    }
+    if !engine.write(documents, shutdown).await {
+        return false;
+    }
+    if checkpoints.is_empty() {
+        return true;
+    }
+    let to_save: Vec<(String, StoredCheckpoint)> =
+        checkpoints.iter().map(|(_, id, stored)| (id.clone(), stored.clone())).collect();
+    if !engine.store.save_checkpoints(&to_save, shutdown).await {
+        return false;
+    }
+    let mut offsets = TopicPartitionList::new();
+    for (partition, _, stored) in &checkpoints {
+        let _ = offsets.add_partition_offset(&engine.topic, *partition, Offset::Offset(stored.checkpoint.resume.offset));
+    }
+    match consumer.commit(&offsets, CommitMode::Sync) {
+        Ok(()) => {
+            telemetry::commits(checkpoints.len() as u64);
+            let mut obsolete = Vec::new();
+            for (partition, id, _) in checkpoints {
+                if let Some(part) = engine.parts.get_mut(&partition) {
+                    if let Some(old) = part.committed.replace(id) {
+                        obsolete.push(old);
+                    }
+                }
+            }
+            engine.store.delete_checkpoints(&obsolete).await;
+        }
+        // Not fatal: the checkpoint is saved and the commit is tried again next flush.
+        Err(error) => tracing::warn!(%error, "analytics offset commit failed; will retry"),
+    }
+    true
+}
+
+/// Append a marker to each partition read to its end, idle, with traces or buckets waiting for
+/// time to pass. The marker carries the current time as its record timestamp; because it is in
+/// the log, a replay closes the same traces at the same place.
+fn send_markers(engine: &mut Engine, producer: &FutureProducer, idle_after: Duration) {
+    for (partition, part) in &mut engine.parts {
+        if part.at_end && part.state.has_pending_work() && part.last_activity.elapsed() >= idle_after {
+            let empty: &[u8] = &[];
+            let record: FutureRecord<'_, (), [u8]> =
+                FutureRecord::to(&engine.topic).partition(*partition).payload(empty).headers(marker_header());
+            match producer.send_result(record) {
+                Ok(delivery) => {
+                    drop(delivery);
+                    telemetry::markers_sent(*partition);
+                }
+                Err((error, _)) => tracing::warn!(%error, partition, "cannot send a watermark marker"),
+            }
+            part.last_activity = Instant::now();
+        }
+    }
+}
+
+/// What a backfill did.
+#[derive(Debug, Default)]
+pub struct BackfillReport {
+    pub partitions: usize,
+    pub records: u64,
+    pub documents: usize,
+}
+
+/// Recompute `[from_ms, to_ms)` (widened to whole dependencies buckets) from Kafka, overwriting the
+/// documents of that range. Reads from `trace_max_age + trace_idle` before the start so that traces
+/// under way at the start are whole.
+pub async fn run_backfill(
+    config: SkeinConfig,
+    store: Store,
+    red: RedMetrics,
+    from_ms: i64,
+    to_ms: i64,
+    shutdown: CancellationToken,
+) -> Result<BackfillReport, AnalyticsError> {
+    let a = config.analytics.clone();
+    let settings = settings(&config);
+    let width = settings.dependencies_bucket_ms;
+    let from = floor_to(from_ms, width);
+    let until = floor_to(to_ms, width);
+    if until <= from {
+        return Err(AnalyticsError::Range(format!(
+            "nothing to backfill: --from and --to must span at least one whole dependencies bucket ({} s)",
+            width / 1000
+        )));
+    }
+    let group = format!("{}-backfill", a.group_id);
+    let mut client = skein_core::kafka::client_config(&config.kafka);
+    client.set("group.id", &group).set("enable.auto.commit", "false").set("enable.partition.eof", "true");
+    let consumer: AnalyticsConsumer = client
+        .create_with_context(AnalyticsContext { revoked: Arc::default() })
+        .map_err(|source| AnalyticsError::Consumer { brokers: config.kafka.brokers.clone(), source })?;
+    let topic = config.kafka.spans_topic.clone();
+    let (positions, ends) = tokio::task::block_in_place(|| -> Result<_, AnalyticsError> {
+        let timeout = Duration::from_secs(30);
+        let metadata = consumer
+            .fetch_metadata(Some(&topic), timeout)
+            .map_err(|error| AnalyticsError::Range(format!("cannot read metadata of topic {topic}: {error}")))?;
+        let partitions: Vec<i32> = metadata
+            .topics()
+            .iter()
+            .filter(|t| t.name() == topic)
+            .flat_map(|t| t.partitions().iter().map(|p| p.id()))
+            .collect();
+        if partitions.is_empty() {
+            return Err(AnalyticsError::Range(format!("topic {topic} has no partitions (does it exist?)")));
+        }
+        let start = from - settings.max_age_ms - settings.idle_gap_ms;
+        let mut query = TopicPartitionList::new();
+        let mut ends = HashMap::new();
+        for partition in &partitions {
+            let _ = query.add_partition_offset(&topic, *partition, Offset::Offset(start));
+            let (_, high) = consumer
+                .fetch_watermarks(&topic, *partition, timeout)
+                .map_err(|error| AnalyticsError::Range(format!("cannot read offsets of {topic}/{partition}: {error}")))?;
+            ends.insert(*partition, high);
+        }
+        let positions = consumer
+            .offsets_for_times(query, timeout)
+            .map_err(|error| AnalyticsError::Range(format!("cannot look up offsets by time: {error}")))?;
+        Ok((positions, ends))
+    })?;
+    let mut engine = Engine::new(&config, group, store, red);
+    let mut remaining = 0;
+    let mut assignment = TopicPartitionList::new();
+    for element in positions.elements() {
+        let partition = element.partition();
+        let end = ends[&partition];
+        let start = match element.offset() {
+            Offset::Offset(offset) if offset < end => offset,
+            _ => continue, // no records at or after the start time
+        };
+        let _ = assignment.add_partition_offset(&topic, partition, Offset::Offset(start));
+        let state = PartitionState::new(settings.clone(), from);
+        engine.parts.insert(partition, Part { state, at_end: false, last_activity: Instant::now(), committed: None });
+        remaining += 1;
+    }
+    let report_partitions = engine.parts.len();
+    let mut report = BackfillReport { partitions: report_partitions, ..Default::default() };
+    if remaining > 0 {
+        consumer.assign(&assignment).map_err(|source| AnalyticsError::Subscribe { topic: topic.clone(), source })?;
+    }
+    let mut done: HashMap<i32, bool> = engine.parts.keys().map(|p| (*p, false)).collect();
+    let mut flush = tokio::time::interval(Duration::from_millis(a.flush_interval_ms));
+    while remaining > 0 {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return Err(AnalyticsError::Range("backfill interrupted".into())),
+            _ = flush.tick() => {
+                let documents = engine.documents(false, until);
+                report.documents += documents.len();
+                if !engine.write(documents, &shutdown).await {
+                    return Err(AnalyticsError::Range("backfill interrupted".into()));
+                }
+            }
+            received = consumer.recv() => match received {
+                Ok(message) => {
+                    let partition = message.partition();
+                    if done.get(&partition).copied().unwrap_or(true) {
+                        continue;
+                    }
+                    engine.read(&message);
+                    report.records += 1;
+                    let finished = message.offset() + 1 >= ends[&partition]
+                        || engine.parts[&partition].state.watermark() >= until;
+                    if finished {
+                        done.insert(partition, true);
+                        remaining -= 1;
+                    }
+                }
+                Err(KafkaError::PartitionEOF(partition)) => {
+                    if done.get(&partition) == Some(&false) {
+                        done.insert(partition, true);
+                        remaining -= 1;
+                    }
+                }
+                Err(error) => tracing::warn!(%error, "kafka consume error"),
+            }
+        }
+    }
+    let documents = engine.documents(false, until);
+    report.documents += documents.len();
+    if !engine.write(documents, &shutdown).await {
+        return Err(AnalyticsError::Range("backfill interrupted".into()));
+    }
+    Ok(report)
+}
