@@ -119,9 +119,20 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         }
         task_readiness.set("index_templates", true);
         let subscribed = task_readiness.clone();
+        let stop = shutdown.clone();
         let run = worker::run_live(config, store, red, shutdown, move || subscribed.set("kafka_subscription", true));
-        if let Err(error) = run.await {
-            tracing::error!(%error, "analytics stopped");
+        // A worker that stops by itself takes the process down, so that it is restarted (from
+        // its checkpoint) rather than left running without analytics.
+        match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::error!(%error, "analytics failed; stopping");
+                stop.cancel();
+            }
+            Err(_) => {
+                tracing::error!("analytics worker panicked; stopping");
+                stop.cancel();
+            }
         }
     });
     Ok(RunningAnalytics { readiness, task })

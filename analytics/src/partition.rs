@@ -122,7 +122,28 @@ pub struct Spanning {
 pub struct DependencyTotals {
     pub start_ms: i64,
     /// (parent, child) → (calls, errors); sorted, so documents are byte-identical.
+    #[serde(with = "link_list")]
     pub links: BTreeMap<(String, String), (u64, u64)>,
+}
+
+/// JSON object keys must be strings: store the totals as a list of `[parent, child, calls, errors]`.
+mod link_list {
+    use std::collections::BTreeMap;
+
+    use serde::{Deserialize, Deserializer, Serialize, Serializer};
+
+    type Links = BTreeMap<(String, String), (u64, u64)>;
+
+    pub fn serialize<S: Serializer>(links: &Links, serializer: S) -> Result<S::Ok, S::Error> {
+        let list: Vec<(&str, &str, u64, u64)> =
+            links.iter().map(|((p, c), (calls, errors))| (p.as_str(), c.as_str(), *calls, *errors)).collect();
+        list.serialize(serializer)
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Links, D::Error> {
+        let list: Vec<(String, String, u64, u64)> = Vec::deserialize(deserializer)?;
+        Ok(list.into_iter().map(|(p, c, calls, errors)| ((p, c), (calls, errors))).collect())
+    }
 }
 
 /// What a worker persists so that a restart produces the same documents.

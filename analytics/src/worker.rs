@@ -54,6 +54,13 @@ impl ClientContext for AnalyticsContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
         skein_core::kafka::forward_log(level, fac, log_message);
     }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        // End of partition is how idle partitions are noticed, not a failure.
+        if !matches!(error, KafkaError::PartitionEOF(_)) {
+            tracing::warn!(%error, reason, "kafka client error");
+        }
+    }
 }
 
 impl ConsumerContext for AnalyticsContext {
