@@ -45,7 +45,8 @@ unit:
 
 ## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
 e2e:
-	$(CARGO) test -p skein-e2e --test pipeline
+	$(CARGO) build -p skein
+	$(CARGO) test -p skein-e2e --test pipeline --test analytics
 
 ## Tests that stop and restart the real servers: one at a time, after everything else.
 faults:

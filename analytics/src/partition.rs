@@ -390,14 +390,16 @@ impl PartitionState {
             return;
         }
         let limit = self.settings.max_spans_per_trace;
+        let mut continues_split = false;
         if let Some(open) = self.open.get(&trace) {
             if open.spans.len() + spans.len() > limit {
                 self.counters.traces_closed_span_limit += 1;
                 self.close(trace, offset, self.watermark, scratch);
+                continues_split = true;
             }
         }
         if !self.open.contains_key(&trace) {
-            if self.recently_closed.contains_key(&trace) {
+            if !continues_split && self.recently_closed.contains_key(&trace) {
                 self.counters.late_spans += spans.len() as u64;
             }
             while self.open.len() + self.phantoms.len() >= self.settings.max_open_traces && self.evict(offset, scratch)

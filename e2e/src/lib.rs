@@ -43,6 +43,8 @@ pub fn isolated_config(name: &str) -> SkeinConfig {
     config.collector.otlp_http_listen = any;
     config.collector.admin_listen = any;
     config.ingester.admin_listen = any;
+    config.analytics.group_id = format!("{tag}-analytics");
+    config.analytics.admin_listen = any;
     config.log.level = "warn".into();
     config
 }
@@ -52,6 +54,7 @@ pub struct Pipeline {
     pub shutdown: CancellationToken,
     pub collector: Option<skein_collector::RunningCollector>,
     pub ingester: Option<skein_ingester::RunningIngester>,
+    pub analytics: Option<skein_analytics::RunningAnalytics>,
 }
 
 impl Pipeline {
@@ -73,7 +76,17 @@ impl Pipeline {
         } else {
             None
         };
-        Self { shutdown, collector, ingester }
+        Self { shutdown, collector, ingester, analytics: None }
+    }
+
+    /// Only the analytics worker, in this process.
+    pub async fn start_with_analytics(config: &SkeinConfig) -> Self {
+        skein_core::telemetry::init_logging(&config.log);
+        skein_core::telemetry::prometheus();
+        let shutdown = CancellationToken::new();
+        let running = skein_analytics::start(config, shutdown.clone()).await.expect("analytics starts");
+        wait_ready("analytics", &running.readiness).await;
+        Self { shutdown, collector: None, ingester: None, analytics: Some(running) }
     }
 
     pub fn grpc_endpoint(&self) -> String {
@@ -92,6 +105,9 @@ impl Pipeline {
         }
         if let Some(ingester) = self.ingester {
             ingester.join().await;
+        }
+        if let Some(analytics) = self.analytics {
+            analytics.join().await;
         }
     }
 }
@@ -242,19 +258,62 @@ impl Es {
             .unwrap_or_default()
     }
 
+    /// Every document of a pattern, however many (scrolling), keyed by index and id.
+    pub async fn all_documents(&self, pattern: &str) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
+        let _ = self.http.post(format!("{ELASTICSEARCH}/{pattern}/_refresh?allow_no_indices=true")).send().await;
+        let mut out = std::collections::BTreeMap::new();
+        let mut body: serde_json::Value = self
+            .http
+            .post(format!("{ELASTICSEARCH}/{pattern}/_search?scroll=1m&allow_no_indices=true"))
+            .json(&serde_json::json!({"size": 5000, "query": {"match_all": {}}}))
+            .send()
+            .await
+            .expect("search answers")
+            .json()
+            .await
+            .expect("search returns JSON");
+        loop {
+            let hits = body["hits"]["hits"].as_array().cloned().unwrap_or_default();
+            if hits.is_empty() {
+                break;
+            }
+            for hit in hits {
+                let key = (hit["_index"].as_str().unwrap_or_default().to_string(), hit["_id"].as_str().unwrap_or_default().to_string());
+                out.insert(key, hit["_source"].clone());
+            }
+            let Some(scroll_id) = body["_scroll_id"].as_str().map(str::to_string) else { break };
+            body = self
+                .http
+                .post(format!("{ELASTICSEARCH}/_search/scroll"))
+                .json(&serde_json::json!({"scroll": "1m", "scroll_id": scroll_id}))
+                .send()
+                .await
+                .expect("scroll answers")
+                .json()
+                .await
+                .expect("scroll returns JSON");
+        }
+        out
+    }
+
     /// Delete this test's indices.
     pub async fn delete(&self, pattern: &str) {
         let _ = self.http.delete(format!("{ELASTICSEARCH}/{pattern}")).send().await;
     }
 }
 
-/// Committed offsets of a group on a topic, summed over partitions (-1 counted as 0).
+/// Committed offsets of the ingester group on the spans topic, summed over partitions.
 pub fn committed_total(config: &SkeinConfig) -> i64 {
+    group_committed_total(config, &config.ingester.group_id)
+}
+
+/// Committed offsets of `group` on the spans topic, summed over partitions (-1 counted as 0).
+pub fn group_committed_total(config: &SkeinConfig, group: &str) -> i64 {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     use rdkafka::{Offset, TopicPartitionList};
     let consumer: BaseConsumer = rdkafka::ClientConfig::new()
         .set("bootstrap.servers", &config.kafka.brokers)
-        .set("group.id", &config.ingester.group_id)
+        .set("group.id", group)
         .create()
         .expect("consumer client");
     let mut list = TopicPartitionList::new();
