@@ -64,7 +64,11 @@ fn backoff(config: &SkeinConfig) -> Backoff {
 }
 
 /// Install the analytics index templates and create the topics, retrying until the servers answer.
-async fn prepare(config: &SkeinConfig, store_client: &elasticsearch::Elasticsearch, shutdown: &CancellationToken) -> bool {
+async fn prepare(
+    config: &SkeinConfig,
+    store_client: &elasticsearch::Elasticsearch,
+    shutdown: &CancellationToken,
+) -> bool {
     let backoff = backoff(config);
     let names = IndexNames::new(&config.elasticsearch.index_prefix);
     if config.elasticsearch.create_templates {

@@ -129,10 +129,14 @@ impl RedMetrics {
             let mut cumulative = 0;
             for (bound, n) in BUCKETS_MS.iter().zip(counts.buckets) {
                 cumulative += n;
-                let _ = writeln!(out, "traces_span_metrics_duration_milliseconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}");
+                let _ = writeln!(
+                    out,
+                    "traces_span_metrics_duration_milliseconds_bucket{{{labels},le=\"{bound}\"}} {cumulative}"
+                );
             }
             cumulative += counts.buckets[BUCKETS_MS.len()];
-            let _ = writeln!(out, "traces_span_metrics_duration_milliseconds_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
+            let _ =
+                writeln!(out, "traces_span_metrics_duration_milliseconds_bucket{{{labels},le=\"+Inf\"}} {cumulative}");
             let _ = writeln!(out, "traces_span_metrics_duration_milliseconds_sum{{{labels}}} {}", counts.sum_ms);
             let _ = writeln!(out, "traces_span_metrics_duration_milliseconds_count{{{labels}}} {}", counts.calls);
         }
@@ -158,7 +162,8 @@ mod tests {
         let metrics = RedMetrics::new(10);
         metrics.fold(&mut local, &names);
         let text = metrics.render();
-        let ok = r#"service_name="web",span_name="GET \"/\"",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET""#;
+        let ok =
+            r#"service_name="web",span_name="GET \"/\"",span_kind="SPAN_KIND_SERVER",status_code="STATUS_CODE_UNSET""#;
         assert!(text.contains(&format!("traces_span_metrics_calls_total{{{ok}}} 2")), "{text}");
         assert!(text.contains(&format!("traces_span_metrics_duration_milliseconds_bucket{{{ok},le=\"4\"}} 1")));
         assert!(text.contains(&format!("traces_span_metrics_duration_milliseconds_bucket{{{ok},le=\"100\"}} 2")));

@@ -138,7 +138,11 @@ impl Store {
     }
 
     /// Save checkpoints (after the documents they account for are durable).
-    pub async fn save_checkpoints(&self, checkpoints: &[(String, StoredCheckpoint)], shutdown: &CancellationToken) -> bool {
+    pub async fn save_checkpoints(
+        &self,
+        checkpoints: &[(String, StoredCheckpoint)],
+        shutdown: &CancellationToken,
+    ) -> bool {
         let documents: Vec<Document> = checkpoints
             .iter()
             .map(|(id, stored)| Document {
@@ -179,7 +183,9 @@ impl Store {
                         }
                     }
                 }
-                Ok(response) => tracing::warn!(status = response.status_code().as_u16(), id, "cannot read checkpoint; retrying"),
+                Ok(response) => {
+                    tracing::warn!(status = response.status_code().as_u16(), id, "cannot read checkpoint; retrying")
+                }
                 Err(error) => tracing::warn!(%error, id, "cannot read checkpoint; retrying"),
             }
             if !self.backoff.wait(attempt, shutdown).await {

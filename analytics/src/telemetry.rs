@@ -15,7 +15,8 @@ pub fn write_retries(n: u64) {
 }
 
 pub fn markers_sent(partition: i32) {
-    metrics::counter!("skein_analytics_watermark_markers_sent_total", "partition" => partition.to_string()).increment(1);
+    metrics::counter!("skein_analytics_watermark_markers_sent_total", "partition" => partition.to_string())
+        .increment(1);
 }
 
 pub fn commits(n: u64) {

@@ -299,7 +299,10 @@ async fn init_partition(
     let state = match stored {
         Some(stored) if stored.checkpoint.resume.offset == offset => {
             if stored.checkpoint.settings != engine.settings {
-                tracing::warn!(partition, "analytics settings changed since the checkpoint; new settings apply from here");
+                tracing::warn!(
+                    partition,
+                    "analytics settings changed since the checkpoint; new settings apply from here"
+                );
             }
             tracing::info!(partition, offset, "analytics resumes from its checkpoint");
             let mut state = PartitionState::restore(engine.settings.clone(), stored.checkpoint);
@@ -320,15 +323,17 @@ async fn init_partition(
                 let ts = message.timestamp().to_millis().unwrap_or(0);
                 let width = engine.settings.dependencies_bucket_ms;
                 let from = floor_to(ts, width) + width;
-                tracing::warn!(partition, offset, from_ms = from, "no analytics checkpoint at the committed offset; figures start at the next dependencies bucket");
+                tracing::warn!(
+                    partition,
+                    offset,
+                    from_ms = from,
+                    "no analytics checkpoint at the committed offset; figures start at the next dependencies bucket"
+                );
                 PartitionState::new(engine.settings.clone(), from)
             }
         }
     };
-    engine.parts.insert(
-        partition,
-        Part { state, at_end: false, last_activity: Instant::now(), committed: Some(id) },
-    );
+    engine.parts.insert(partition, Part { state, at_end: false, last_activity: Instant::now(), committed: Some(id) });
     true
 }
 
@@ -369,7 +374,8 @@ async fn flush_live(
     }
     let mut offsets = TopicPartitionList::new();
     for (partition, _, stored) in &checkpoints {
-        let _ = offsets.add_partition_offset(&engine.topic, *partition, Offset::Offset(stored.checkpoint.resume.offset));
+        let _ =
+            offsets.add_partition_offset(&engine.topic, *partition, Offset::Offset(stored.checkpoint.resume.offset));
     }
     match consumer.commit(&offsets, CommitMode::Sync) {
         Ok(()) => {
@@ -467,9 +473,9 @@ pub async fn run_backfill(
         let mut ends = HashMap::new();
         for partition in &partitions {
             let _ = query.add_partition_offset(&topic, *partition, Offset::Offset(start));
-            let (_, high) = consumer
-                .fetch_watermarks(&topic, *partition, timeout)
-                .map_err(|error| AnalyticsError::Range(format!("cannot read offsets of {topic}/{partition}: {error}")))?;
+            let (_, high) = consumer.fetch_watermarks(&topic, *partition, timeout).map_err(|error| {
+                AnalyticsError::Range(format!("cannot read offsets of {topic}/{partition}: {error}"))
+            })?;
             ends.insert(*partition, high);
         }
         let positions = consumer

@@ -171,7 +171,10 @@ fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::Run
         lines.push(format!("  ingester admin     http://{}/metrics  /healthz  /readyz", config.ingester.admin_listen));
     }
     if roles.analytics {
-        lines.push(format!("  analytics admin    http://{}/metrics  (RED metrics per service/operation)", config.analytics.admin_listen));
+        lines.push(format!(
+            "  analytics admin    http://{}/metrics  (RED metrics per service/operation)",
+            config.analytics.admin_listen
+        ));
     }
     lines.push(format!(
         "  Kafka              {}  topic {} (DLQ {})",

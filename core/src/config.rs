@@ -392,10 +392,12 @@ impl SkeinConfig {
             ));
         }
         let a = &self.analytics;
-        if a.bucket_seconds == 0 || 86_400 % a.bucket_seconds != 0 {
+        if a.bucket_seconds == 0 || !86_400u32.is_multiple_of(a.bucket_seconds) {
             return Err(ConfigError::Invalid("analytics.bucket_seconds must divide a day (86400)".into()));
         }
-        if a.dependencies_bucket_seconds % a.bucket_seconds != 0 || 86_400 % a.dependencies_bucket_seconds.max(1) != 0 {
+        if !a.dependencies_bucket_seconds.is_multiple_of(a.bucket_seconds)
+            || !86_400u32.is_multiple_of(a.dependencies_bucket_seconds.max(1))
+        {
             return Err(ConfigError::Invalid(
                 "analytics.dependencies_bucket_seconds must be a multiple of analytics.bucket_seconds and divide a day"
                     .into(),

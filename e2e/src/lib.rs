@@ -259,7 +259,10 @@ impl Es {
     }
 
     /// Every document of a pattern, however many (scrolling), keyed by index and id.
-    pub async fn all_documents(&self, pattern: &str) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
+    pub async fn all_documents(
+        &self,
+        pattern: &str,
+    ) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
         let _ = self.http.post(format!("{ELASTICSEARCH}/{pattern}/_refresh?allow_no_indices=true")).send().await;
         let mut out = std::collections::BTreeMap::new();
         let mut body: serde_json::Value = self
@@ -278,7 +281,10 @@ impl Es {
                 break;
             }
             for hit in hits {
-                let key = (hit["_index"].as_str().unwrap_or_default().to_string(), hit["_id"].as_str().unwrap_or_default().to_string());
+                let key = (
+                    hit["_index"].as_str().unwrap_or_default().to_string(),
+                    hit["_id"].as_str().unwrap_or_default().to_string(),
+                );
                 out.insert(key, hit["_source"].clone());
             }
             let Some(scroll_id) = body["_scroll_id"].as_str().map(str::to_string) else { break };

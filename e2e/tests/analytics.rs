@@ -25,7 +25,14 @@ const MS: u64 = 1_000_000;
 /// (key, record timestamp ms, value)
 type Record = (String, i64, Vec<u8>);
 
-fn make_span(trace: [u8; 16], id: u64, parent: Option<u64>, name: &str, kind: span::SpanKind, duration_ms: u64) -> Span {
+fn make_span(
+    trace: [u8; 16],
+    id: u64,
+    parent: Option<u64>,
+    name: &str,
+    kind: span::SpanKind,
+    duration_ms: u64,
+) -> Span {
     Span {
         trace_id: trace.to_vec(),
         span_id: id.to_be_bytes().to_vec(),
@@ -63,7 +70,8 @@ async fn produce(config: &SkeinConfig, records: &[Record]) {
     let mut pending = Vec::new();
     for (key, ts, value) in records {
         let headers = OwnedHeaders::new().insert(Header { key: ENCODING_HEADER, value: Some(ENCODING_OTLP_PROTO) });
-        let record = FutureRecord::to(&config.kafka.spans_topic).key(key).payload(value).timestamp(*ts).headers(headers);
+        let record =
+            FutureRecord::to(&config.kafka.spans_topic).key(key).payload(value).timestamp(*ts).headers(headers);
         pending.push(producer.send_result(record).map_err(|(e, _)| e).expect("enqueued"));
         if pending.len() >= 10_000 {
             for delivery in pending.drain(..) {
@@ -131,8 +139,17 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
         id(1),
         next(),
         vec![
-            ("A", vec![make_span(id(1), 1, None, "a-in", Server, 50), make_span(id(1), 2, Some(1), "a-out", Client, 40)]),
-            ("B", vec![make_span(id(1), 3, Some(2), "b-in", Server, 30), make_span(id(1), 4, Some(3), "b-out", Client, 20)]),
+            (
+                "A",
+                vec![make_span(id(1), 1, None, "a-in", Server, 50), make_span(id(1), 2, Some(1), "a-out", Client, 40)],
+            ),
+            (
+                "B",
+                vec![
+                    make_span(id(1), 3, Some(2), "b-in", Server, 30),
+                    make_span(id(1), 4, Some(3), "b-out", Client, 20),
+                ],
+            ),
             ("C", vec![make_span(id(1), 5, Some(4), "c-in", Server, 10)]),
         ],
     ));
@@ -189,7 +206,10 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
     records.push(record(
         id(7),
         next(),
-        vec![("O", vec![make_span(id(7), 1, None, "o-in", Server, 5), make_span(id(7), 2, Some(1), "o-again", Server, 2)])],
+        vec![(
+            "O",
+            vec![make_span(id(7), 1, None, "o-in", Server, 5), make_span(id(7), 2, Some(1), "o-again", Server, 2)],
+        )],
     ));
     // Orphan: P's parent never arrives.
     records.push(record(id(8), next(), vec![("P", vec![make_span(id(8), 2, Some(99), "p-in", Server, 5)])]));
@@ -198,7 +218,10 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
     records.push(record(
         id(9),
         next(),
-        vec![("R", vec![make_span(id(9), 1, None, "r-in", Server, 5), make_span(id(9), 2, Some(1), "r-out", Client, 4)])],
+        vec![(
+            "R",
+            vec![make_span(id(9), 1, None, "r-in", Server, 5), make_span(id(9), 2, Some(1), "r-out", Client, 4)],
+        )],
     ));
     // Above the span limit (7): 5 spans, then 3 more of the same trace; the second record starts a
     // new part, whose V spans miss their U parents.
@@ -254,7 +277,10 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
     assert_eq!(doc_id, &format!("{}:0:{bucket}", config.kafka.spans_topic));
     assert_eq!(doc["timestamp"], skein_schemas::analytics::bucket_timestamp(bucket));
     let first = &doc["dependencies"][0];
-    assert_eq!((first["parent"].as_str(), first["child"].as_str(), first["source"].as_str()), (Some("A"), Some("A"), Some("skein")));
+    assert_eq!(
+        (first["parent"].as_str(), first["child"].as_str(), first["source"].as_str()),
+        (Some("A"), Some("A"), Some("skein"))
+    );
 
     // Latency series: every span counted once, sketches agree with counts, quantiles within 1%.
     let metrics = es.all_documents(&format!("{}-skein-metrics-*", config.elasticsearch.index_prefix)).await;
@@ -265,7 +291,11 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
         let sketch: DurationSketch = serde_json::from_value(doc["durationSketch"].clone()).expect("sketch");
         assert_eq!(sketch.count(), doc["calls"].as_u64().unwrap(), "sketch holds every call: {doc}");
         if doc["series"] == "operation" {
-            let key = (doc["service"].as_str().unwrap().into(), doc["operation"].as_str().unwrap().into(), doc["spanKind"].as_str().unwrap().into());
+            let key = (
+                doc["service"].as_str().unwrap().into(),
+                doc["operation"].as_str().unwrap().into(),
+                doc["spanKind"].as_str().unwrap().into(),
+            );
             *calls.entry(key).or_default() += doc["calls"].as_u64().unwrap();
             if doc["operation"] == "d-out" {
                 d_out.merge(&sketch);
@@ -295,8 +325,14 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
         .unwrap();
     let line = r#"traces_span_metrics_calls_total{service_name="D",span_name="d-out",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_UNSET"} 3"#;
     assert!(text.contains(line), "missing {line}");
-    assert!(text.contains(r#"service_name="M",span_name="m-out",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_ERROR"} 1"#));
-    assert!(text.contains("skein_analytics_late_spans_total 1"), "late span counted: {}", text.lines().filter(|l| l.starts_with("skein_analytics")).collect::<Vec<_>>().join("\n"));
+    assert!(text.contains(
+        r#"service_name="M",span_name="m-out",span_kind="SPAN_KIND_CLIENT",status_code="STATUS_CODE_ERROR"} 1"#
+    ));
+    assert!(
+        text.contains("skein_analytics_late_spans_total 1"),
+        "late span counted: {}",
+        text.lines().filter(|l| l.starts_with("skein_analytics")).collect::<Vec<_>>().join("\n")
+    );
     assert!(text.contains("skein_analytics_traces_closed_total{reason=\"span_limit\"} 1"));
     pipeline.stop().await;
     es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
@@ -501,7 +537,9 @@ async fn sigkilled_worker_writes_exactly_what_an_uninterrupted_one_writes_and_ba
     for (key, doc) in &recomputed {
         assert_eq!(expected.get(key), Some(doc), "backfilled {key:?} differs from the live run");
     }
-    for prefix in [&clean.elasticsearch.index_prefix, &crashing.elasticsearch.index_prefix, &fresh.elasticsearch.index_prefix] {
+    for prefix in
+        [&clean.elasticsearch.index_prefix, &crashing.elasticsearch.index_prefix, &fresh.elasticsearch.index_prefix]
+    {
         es.delete(&format!("{prefix}-*")).await;
     }
 }

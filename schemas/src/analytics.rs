@@ -12,9 +12,7 @@ pub const LINK_SOURCE: &str = "skein";
 
 /// A bucket start as Jaeger writes dependency timestamps: RFC 3339, UTC, whole seconds.
 pub fn bucket_timestamp(start_ms: i64) -> String {
-    DateTime::<Utc>::from_timestamp_millis(start_ms)
-        .unwrap_or_default()
-        .to_rfc3339_opts(SecondsFormat::Secs, true)
+    DateTime::<Utc>::from_timestamp_millis(start_ms).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true)
 }
 
 /// One `jaeger-dependencies-YYYY-MM-DD` document: the links of one time bucket of one partition.
@@ -94,14 +92,10 @@ impl MetricsDocument {
     /// `topic:partition:bucket:series:hash-of-names`, stable across runs and releases.
     pub fn document_id(&self, start_ms: i64) -> String {
         let names: [&str; 3] = match self.series {
-            SeriesKind::Operation => [
-                &self.service,
-                self.operation.as_deref().unwrap_or(""),
-                self.span_kind.as_deref().unwrap_or(""),
-            ],
-            SeriesKind::Link => {
-                [self.parent.as_deref().unwrap_or(""), self.child.as_deref().unwrap_or(""), ""]
+            SeriesKind::Operation => {
+                [&self.service, self.operation.as_deref().unwrap_or(""), self.span_kind.as_deref().unwrap_or("")]
             }
+            SeriesKind::Link => [self.parent.as_deref().unwrap_or(""), self.child.as_deref().unwrap_or(""), ""],
         };
         let mut key = Vec::new();
         for name in names {
@@ -112,14 +106,7 @@ impl MetricsDocument {
             SeriesKind::Operation => "op",
             SeriesKind::Link => "link",
         };
-        format!(
-            "{}:{}:{}:{}:{:016x}",
-            self.topic,
-            self.partition,
-            start_ms,
-            series,
-            xxhash_rust::xxh3::xxh3_64(&key)
-        )
+        format!("{}:{}:{}:{}:{:016x}", self.topic, self.partition, start_ms, series, xxhash_rust::xxh3::xxh3_64(&key))
     }
 }
 

@@ -65,8 +65,14 @@ impl IndexNames {
     /// skein's metrics mapping, and the checkpoint index.
     pub fn analytics_templates(&self, shards: u32, replicas: u32) -> Vec<(String, Value)> {
         vec![
-            (format!("{}jaeger-dependencies", self.prefix), template(self.dependencies_pattern(), shards, replicas, json!({}))),
-            (format!("{}skein-metrics", self.prefix), template(self.metrics_pattern(), shards, replicas, metrics_mappings())),
+            (
+                format!("{}jaeger-dependencies", self.prefix),
+                template(self.dependencies_pattern(), shards, replicas, json!({})),
+            ),
+            (
+                format!("{}skein-metrics", self.prefix),
+                template(self.metrics_pattern(), shards, replicas, metrics_mappings()),
+            ),
             (
                 format!("{}skein-analytics-state", self.prefix),
                 template(self.analytics_state_index(), 1, replicas, json!({ "dynamic": false, "properties": {} })),

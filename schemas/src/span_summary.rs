@@ -336,11 +336,17 @@ mod tests {
                 kv("peer.service", any_value::Value::StringValue("redis".into())),
                 kv("error", any_value::Value::StringValue("true".into())),
             ],
-            links: vec![span::Link { trace_id: vec![7; 16], span_id: vec![0, 0, 0, 0, 0, 0, 0, 4], ..Default::default() }],
+            links: vec![span::Link {
+                trace_id: vec![7; 16],
+                span_id: vec![0, 0, 0, 0, 0, 0, 0, 4],
+                ..Default::default()
+            }],
             ..Default::default()
         };
-        let resource =
-            Resource { attributes: vec![kv("service.name", any_value::Value::StringValue("web".into()))], ..Default::default() };
+        let resource = Resource {
+            attributes: vec![kv("service.name", any_value::Value::StringValue("web".into()))],
+            ..Default::default()
+        };
         let bytes = record(Some(resource), vec![span]);
         let spans = collect(&bytes).unwrap();
         let (s, links) = &spans[0];
@@ -361,7 +367,8 @@ mod tests {
         let (s, _) = &collect(&bytes).unwrap()[0];
         assert!(s.error);
         assert_eq!(s.service, NO_SERVICE_NAME);
-        let other = Resource { attributes: vec![kv("host", any_value::Value::StringValue("h".into()))], ..Default::default() };
+        let other =
+            Resource { attributes: vec![kv("host", any_value::Value::StringValue("h".into()))], ..Default::default() };
         let bytes = record(Some(other), vec![span]);
         assert_eq!(collect(&bytes).unwrap()[0].0.service, "");
     }
