@@ -6,13 +6,16 @@
 #   b. ingester: spans/s from a pre-filled topic into Elasticsearch (ingester alone)
 #   c. Elasticsearch `_bulk` ceiling: the same documents, batch size and concurrency, sent directly
 #   d. end to end: delay from the collector's ack until the trace is searchable (all-in-one)
+#   e. analytics: spans/s per core of the trace assembly logic (in memory), memory per buffered
+#      span, and the real `skein analytics` worker over the topic pre-filled in b
 #
 # Every name is unique per run (`skein-bench-<epoch>-...`); at exit the script stops what it
 # started and deletes its Elasticsearch indices and templates and its Kafka topics (~350 MB a run).
 #
 # Knobs (environment): BENCH_COLLECTOR_SPANS (default 1000000), BENCH_HTTP_SPANS (300000),
 # BENCH_INGEST_SPANS (200000), BENCH_BULK_DOCS (2000), BENCH_BULK_CONCURRENCY (2),
-# BENCH_E2E_RATE (2000 spans/s), BENCH_E2E_SECS (20), SKEIN_ES_URL, SKEIN_KAFKA_BROKERS.
+# BENCH_E2E_RATE (2000 spans/s), BENCH_E2E_SECS (20), BENCH_ANALYTICS_SPANS (2000000), SKEIN_ES_URL,
+# SKEIN_KAFKA_BROKERS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$PWD"
@@ -24,6 +27,7 @@ BULK_DOCS="${BENCH_BULK_DOCS:-2000}"
 BULK_CONCURRENCY="${BENCH_BULK_CONCURRENCY:-2}"
 E2E_RATE="${BENCH_E2E_RATE:-2000}"
 E2E_SECS="${BENCH_E2E_SECS:-20}"
+ANALYTICS_SPANS="${BENCH_ANALYTICS_SPANS:-2000000}"
 ES="${SKEIN_ES_URL:-http://127.0.0.1:9200}"
 KAFKA="${SKEIN_KAFKA_BROKERS:-127.0.0.1:9092}"
 STATE_DIR="${SKEIN_STATE_DIR:-$REPO/.skein}"
@@ -334,5 +338,31 @@ result "$(printf '  ack → searchable: p50 %.0f ms  p90 %.0f ms  p99 %.0f ms  m
   "$(json "$WORK/e2e.json" '["probe"]["timed_out"]')" "$(json "$WORK/e2e.json" '["latency_p50_ms"]')" \
   "$(json "$WORK/e2e.json" '["latency_p99_ms"]')" "$(json "$WORK/e2e.json" '["acked_spans"]')")"
 result "  (Elasticsearch makes documents searchable at its refresh, every 1 s by default: that bounds this delay from below.)"
+result ""
+
+# --- e. analytics ------------------------------------------------------------------------------
+say "e. analytics: trace assembly in memory ($ANALYTICS_SPANS spans, one core)"
+cargo build --release -p skein-analytics --example analytics_bench >&2
+result "e. analytics"
+"$REPO/target/release/examples/analytics_bench" "$ANALYTICS_SPANS" | sed 's/^/  /' | tee -a "$RESULTS"
+say "e. analytics worker over the $spans_in_topic spans pre-filled in b"
+admin_port="$(free_port)"
+start analytics analytics SKEIN_KAFKA__SPANS_TOPIC="$RUN-b-spans" SKEIN_KAFKA__DLQ_TOPIC="$RUN-b-dlq" \
+  SKEIN_ANALYTICS__GROUP_ID="$RUN-analytics" SKEIN_ANALYTICS__ADMIN_LISTEN="127.0.0.1:$admin_port" \
+  SKEIN_ELASTICSEARCH__INDEX_PREFIX="$RUN-analytics"
+analytics_pid="$STARTED"
+a0="$(now)"; ca0="$(cpu_ticks "$analytics_pid")"
+read_spans=0
+for ((i = 0; i < 1200; i++)); do
+  read_spans="$(curl -fsS "http://127.0.0.1:$admin_port/metrics" 2>/dev/null | awk '/^skein_analytics_spans_total/ { print $2 }')"
+  [[ -n "$read_spans" ]] && (( read_spans >= spans_in_topic )) && break
+  sleep 0.1
+done
+a1="$(now)"; ca1="$(cpu_ticks "$analytics_pid")"
+stop_pid "$analytics_pid"
+result "$(printf '  analytics worker (Kafka fetch, assembly, documents to ES, checkpoints): %s spans read in %.2f s incl. start-up | worker CPU %.2f s = %.0f spans/s per core' \
+  "${read_spans:-0}" "$(calc "$a1 - $a0")" "$(calc "($ca1 - $ca0) / $CLK_TCK")" \
+  "$(calc "${read_spans:-0} / (($ca1 - $ca0) / $CLK_TCK + 0.000001)")")"
+for index in $(curl -fsS "$ES/_cat/indices/$RUN-analytics-*?h=index"); do curl -fsS -XDELETE "$ES/$index" >/dev/null; done
 result ""
 result "results saved in $RESULTS"
