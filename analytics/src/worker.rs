@@ -312,7 +312,18 @@ async fn init_partition(
         }
         _ => {
             let low = tokio::task::block_in_place(|| {
-                consumer.fetch_watermarks(&engine.topic, partition, Duration::from_secs(10)).map(|(low, _)| low)
+                let mut attempt = 0;
+                loop {
+                    match consumer.fetch_watermarks(&engine.topic, partition, Duration::from_secs(10)) {
+                        Ok((low, _)) => return Ok(low),
+                        Err(error) if attempt < 10 && !shutdown.is_cancelled() => {
+                            tracing::warn!(%error, partition, "cannot read the partition's first offset yet; retrying");
+                            attempt += 1;
+                            std::thread::sleep(Duration::from_millis(500));
+                        }
+                        Err(error) => return Err(error),
+                    }
+                }
             });
             if low.is_ok_and(|low| offset <= low) {
                 tracing::info!(partition, offset, "analytics starts at the beginning of the partition");

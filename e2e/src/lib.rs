@@ -326,7 +326,19 @@ pub fn group_committed_total(config: &SkeinConfig, group: &str) -> i64 {
     for partition in 0..config.kafka.partitions {
         list.add_partition(&config.kafka.spans_topic, partition);
     }
-    let committed = consumer.committed_offsets(list, Duration::from_secs(10)).expect("committed offsets");
+    // On a fresh broker the group coordinator may not be ready yet (NotCoordinator): retry a while.
+    let mut attempts = 0;
+    let committed = loop {
+        match consumer.committed_offsets(list.clone(), Duration::from_secs(10)) {
+            Ok(committed) => break committed,
+            Err(error) if attempts < 100 => {
+                attempts += 1;
+                eprintln!("committed offsets not available yet ({error}); retrying");
+                std::thread::sleep(Duration::from_millis(300));
+            }
+            Err(error) => panic!("committed offsets of {group}: {error}"),
+        }
+    };
     committed
         .elements()
         .iter()
