@@ -30,6 +30,8 @@ enum Command {
     /// Assemble traces from the spans topic into dependency links and latency aggregates in
     /// Elasticsearch; with --from, recompute a past range and exit.
     Analytics(AnalyticsArgs),
+    /// Serve Jaeger's HTTP API (:16686) over the indices, for Jaeger UI and Grafana.
+    Query(ConfigArgs),
     /// Run every role in one process.
     AllInOne(ConfigArgs),
     /// Reset the ingester group's offsets so the spans topic is indexed again.
@@ -84,8 +86,9 @@ fn main() -> Result<()> {
             Command::Ingester(args) => run_roles(args.load()?, Roles { ingester: true, ..Roles::NONE }).await,
             Command::Analytics(AnalyticsArgs { config, from: Some(from), to }) => backfill(config, &from, to).await,
             Command::Analytics(args) => run_roles(args.config.load()?, Roles { analytics: true, ..Roles::NONE }).await,
+            Command::Query(args) => run_roles(args.load()?, Roles { query: true, ..Roles::NONE }).await,
             Command::AllInOne(args) => {
-                run_roles(args.load()?, Roles { collector: true, ingester: true, analytics: true }).await
+                run_roles(args.load()?, Roles { collector: true, ingester: true, analytics: true, query: true }).await
             }
             Command::Replay(args) => replay(args),
             Command::Loadgen(args) => loadgen::run(args).await,
@@ -97,10 +100,11 @@ struct Roles {
     collector: bool,
     ingester: bool,
     analytics: bool,
+    query: bool,
 }
 
 impl Roles {
-    const NONE: Roles = Roles { collector: false, ingester: false, analytics: false };
+    const NONE: Roles = Roles { collector: false, ingester: false, analytics: false, query: false };
 }
 
 async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
@@ -124,7 +128,12 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
     } else {
         None
     };
-    print_endpoints(&config, collector.as_ref(), &roles);
+    let query = if roles.query {
+        Some(skein_query::start(&config, shutdown.clone()).await.context("query failed to start")?)
+    } else {
+        None
+    };
+    print_endpoints(&config, collector.as_ref(), query.as_ref(), &roles);
 
     if let Some(collector) = collector {
         collector.join().await;
@@ -134,6 +143,9 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
     }
     if let Some(analytics) = analytics {
         analytics.join().await;
+    }
+    if let Some(query) = query {
+        query.join().await;
     }
     Ok(())
 }
@@ -157,7 +169,12 @@ async fn backfill(args: ConfigArgs, from: &str, to: Option<String>) -> Result<()
     Ok(())
 }
 
-fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::RunningCollector>, roles: &Roles) {
+fn print_endpoints(
+    config: &SkeinConfig,
+    collector: Option<&skein_collector::RunningCollector>,
+    query: Option<&skein_query::RunningQuery>,
+    roles: &Roles,
+) {
     let mut lines = vec!["skein is running:".to_string()];
     if let Some(collector) = collector {
         lines.push(format!(
@@ -169,6 +186,13 @@ fn print_endpoints(config: &SkeinConfig, collector: Option<&skein_collector::Run
     }
     if roles.ingester {
         lines.push(format!("  ingester admin     http://{}/metrics  /healthz  /readyz", config.ingester.admin_listen));
+    }
+    if let Some(query) = query {
+        lines.push(format!(
+            "  Jaeger query API   http://{}/api/services   (the URL for Jaeger UI and Grafana's Jaeger data source)",
+            query.address
+        ));
+        lines.push(format!("  query admin        http://{}/metrics  /healthz  /readyz", config.query.admin_listen));
     }
     if roles.analytics {
         lines.push(format!(

@@ -30,6 +30,8 @@ pub struct SkeinConfig {
     pub ingester: IngesterConfig,
     /// The analytics role: dependency links and latency aggregates.
     pub analytics: AnalyticsConfig,
+    /// The query role: Jaeger's HTTP API over the indices.
+    pub query: QueryConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -287,6 +289,43 @@ impl Default for AnalyticsConfig {
             max_metric_series: 10_000,
             retry_initial_backoff_ms: 100,
             retry_max_backoff_ms: 10_000,
+        }
+    }
+}
+
+/// The query role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryConfig {
+    /// Jaeger-compatible HTTP API (`/api/...`, `/api/v3/...`). Default `127.0.0.1:16686`.
+    pub listen: SocketAddr,
+    /// `/metrics`, `/healthz`, `/readyz`. Default `127.0.0.1:16687`.
+    pub admin_listen: SocketAddr,
+    /// Largest clock-skew correction applied to a span, ms; `0` turns correction off (each span
+    /// that would need it gets a warning instead), as in Jaeger. Default `0`.
+    pub max_clock_skew_adjust_ms: u64,
+    /// How far back a trace looked up by id (without `start`/`end`) is searched, hours.
+    /// Default `72`.
+    pub max_span_age_hours: u64,
+    /// Spans of one trace may start this long before the search range, hours (a trace found by
+    /// search is read over its range widened by this much). Default `24`.
+    pub max_trace_duration_hours: u64,
+    /// Largest `limit` a search accepts. Default `1500`.
+    pub max_search_limit: usize,
+    /// Services and operations are listed from this many days of service indices. Default `3`.
+    pub services_lookback_days: u32,
+}
+
+impl Default for QueryConfig {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:16686".parse().expect("literal address"),
+            admin_listen: "127.0.0.1:16687".parse().expect("literal address"),
+            max_clock_skew_adjust_ms: 0,
+            max_span_age_hours: 72,
+            max_trace_duration_hours: 24,
+            max_search_limit: 1500,
+            services_lookback_days: 3,
         }
     }
 }

@@ -4,6 +4,7 @@
 mod documents;
 mod from_otlp;
 mod json;
+pub mod ui;
 
 pub use documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
 pub use from_otlp::{content_hash, span_documents, ConvertedSpan, ELEVATED_TAG_KEYS, NO_SERVICE_NAME};

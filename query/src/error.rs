@@ -1,0 +1,52 @@
+//! Errors of the query role and how they reach clients: Jaeger's envelope with the HTTP status and
+//! a message naming the bad parameter.
+
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    /// A parameter a client sent is wrong; the message names it (Jaeger's wording).
+    #[error("{0}")]
+    BadParameter(String),
+    #[error("trace not found")]
+    TraceNotFound,
+    #[error("cannot read from Elasticsearch: {0}")]
+    Storage(String),
+    #[error("cannot listen on {addr} for the query API: {source} (set query.listen / query.admin_listen)")]
+    Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Setup(#[from] skein_core::elasticsearch::ElasticsearchSetupError),
+}
+
+impl QueryError {
+    pub fn status(&self) -> StatusCode {
+        match self {
+            QueryError::BadParameter(_) => StatusCode::BAD_REQUEST,
+            QueryError::TraceNotFound => StatusCode::NOT_FOUND,
+            _ => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+}
+
+/// `unable to parse param '<name>': <reason>`, as Jaeger words it.
+pub fn bad_param(name: &str, reason: impl std::fmt::Display) -> QueryError {
+    QueryError::BadParameter(format!("unable to parse param '{name}': {reason}"))
+}
+
+impl IntoResponse for QueryError {
+    fn into_response(self) -> Response {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::warn!(error = %self, "query failed");
+        }
+        let body = crate::api::Envelope {
+            data: (),
+            total: 0,
+            limit: 0,
+            offset: 0,
+            errors: Some(vec![serde_json::json!({"code": status.as_u16(), "msg": self.to_string()})]),
+        };
+        (status, axum::Json(body)).into_response()
+    }
+}

@@ -1,0 +1,61 @@
+//! The query role: Jaeger's HTTP API (`/api/...`) over the indices the ingester and analytics
+//! write, so Jaeger UI and Grafana's Jaeger data source work against skein.
+//!
+//! A request goes: [`api`] (or [`metrics`]) parses it ([`params`]) → [`reader`] queries the daily
+//! indices of the time range → [`skein_schemas::jaeger::ui`] renders Jaeger's JSON → [`adjust`]
+//! applies Jaeger's adjusters.
+
+pub mod adjust;
+pub mod api;
+pub mod error;
+pub mod metrics;
+pub mod params;
+pub mod reader;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use skein_core::telemetry::{serve_admin, Readiness};
+use skein_core::SkeinConfig;
+use tokio_util::sync::CancellationToken;
+
+pub use error::QueryError;
+
+/// A started query service.
+pub struct RunningQuery {
+    pub readiness: Readiness,
+    /// Where the API listens (the configured address, with the port chosen when it was 0).
+    pub address: SocketAddr,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningQuery {
+    /// Wait until the server has stopped (after shutdown was cancelled).
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Start the API and admin endpoints; serve until `shutdown`.
+pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningQuery, QueryError> {
+    let readiness = Readiness::default();
+    let query = config.query.clone();
+    serve_admin(query.admin_listen, readiness.clone(), shutdown.clone())
+        .await
+        .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
+    let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
+    let api = Arc::new(api::Api { reader: reader::Reader::new(client, &config.elasticsearch.index_prefix), config: query.clone() });
+    let listener = tokio::net::TcpListener::bind(query.listen)
+        .await
+        .map_err(|source| QueryError::Bind { addr: query.listen, source })?;
+    let address = listener.local_addr().map_err(|source| QueryError::Bind { addr: query.listen, source })?;
+    let router = api::router(api);
+    let task = tokio::spawn(async move {
+        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+        if let Err(error) = served {
+            tracing::error!(%error, "query API stopped");
+        }
+    });
+    tracing::info!(%address, "query API listening");
+    Ok(RunningQuery { readiness, address, task })
+}

@@ -1,0 +1,157 @@
+//! Query-string parameters as Jaeger reads them: repeatable keys, µs and ms integers, Go duration
+//! strings (`100ms`, `1.2s`, `1h30m`), and error messages that name the parameter.
+
+use std::collections::BTreeMap;
+
+use crate::error::{bad_param, QueryError};
+
+/// All values of every key, in order.
+#[derive(Debug, Default)]
+pub struct Params(BTreeMap<String, Vec<String>>);
+
+impl Params {
+    pub fn parse(query: Option<&str>) -> Self {
+        let mut map: BTreeMap<String, Vec<String>> = BTreeMap::new();
+        for (key, value) in form_urlencoded::parse(query.unwrap_or_default().as_bytes()) {
+            map.entry(key.into_owned()).or_default().push(value.into_owned());
+        }
+        Self(map)
+    }
+
+    /// The first non-empty value.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|values| values.iter().find(|v| !v.is_empty())).map(String::as_str)
+    }
+
+    /// Every non-empty value.
+    pub fn all(&self, key: &str) -> Vec<&str> {
+        self.0.get(key).map(|values| values.iter().filter(|v| !v.is_empty()).map(String::as_str).collect()).unwrap_or_default()
+    }
+
+    pub fn int(&self, key: &str) -> Result<Option<i64>, QueryError> {
+        self.get(key).map(|v| v.trim().parse::<i64>().map_err(|e| bad_param(key, format!("{e} ({v:?})")))).transpose()
+    }
+
+    pub fn boolean(&self, key: &str) -> Result<bool, QueryError> {
+        match self.get(key) {
+            None => Ok(false),
+            Some("true" | "1" | "t" | "T" | "TRUE" | "True") => Ok(true),
+            Some("false" | "0" | "f" | "F" | "FALSE" | "False") => Ok(false),
+            Some(other) => Err(bad_param(key, format!("{other:?} is not a boolean"))),
+        }
+    }
+
+    /// A Go duration, as µs.
+    pub fn duration_micros(&self, key: &str) -> Result<Option<i64>, QueryError> {
+        self.get(key).map(|v| parse_go_duration(v).map(|ns| ns / 1000).map_err(|e| bad_param(key, e))).transpose()
+    }
+}
+
+/// Nanoseconds of a Go duration string: a sequence of decimal numbers with units `ns`, `us`/`µs`,
+/// `ms`, `s`, `m`, `h`, optionally signed.
+pub fn parse_go_duration(text: &str) -> Result<i64, String> {
+    let invalid = || format!("time: invalid duration {text:?}");
+    let (negative, mut rest) = match text.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, text.strip_prefix('+').unwrap_or(text)),
+    };
+    if rest == "0" {
+        return Ok(0);
+    }
+    if rest.is_empty() {
+        return Err(invalid());
+    }
+    let mut total = 0f64;
+    while !rest.is_empty() {
+        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
+        let number: f64 = rest[..number_end].parse().map_err(|_| invalid())?;
+        rest = &rest[number_end..];
+        let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
+        let scale = match &rest[..unit_end] {
+            "ns" => 1.0,
+            "us" | "µs" | "μs" => 1e3,
+            "ms" => 1e6,
+            "s" => 1e9,
+            "m" => 60e9,
+            "h" => 3600e9,
+            "" => return Err(format!("time: missing unit in duration {text:?}")),
+            unit => return Err(format!("time: unknown unit {unit:?} in duration {text:?}")),
+        };
+        rest = &rest[unit_end..];
+        total += number * scale;
+    }
+    if total > i64::MAX as f64 {
+        return Err(invalid());
+    }
+    Ok(if negative { -(total as i64) } else { total as i64 })
+}
+
+/// A duration in Go's `Duration.String()` form, from µs (`1.5ms`, `2m3s`, `0s`).
+pub fn go_duration(micros: i64) -> String {
+    let sign = if micros < 0 { "-" } else { "" };
+    let us = micros.unsigned_abs();
+    if us == 0 {
+        return "0s".into();
+    }
+    if us < 1000 {
+        return format!("{sign}{us}µs");
+    }
+    if us < 1_000_000 {
+        return format!("{sign}{}ms", trim_fraction(us as f64 / 1000.0));
+    }
+    let hours = us / 3_600_000_000;
+    let minutes = us / 60_000_000 % 60;
+    let seconds = (us % 60_000_000) as f64 / 1e6;
+    let mut out = sign.to_string();
+    if hours > 0 {
+        out.push_str(&format!("{hours}h"));
+    }
+    if hours > 0 || minutes > 0 {
+        out.push_str(&format!("{minutes}m"));
+    }
+    out.push_str(&format!("{}s", trim_fraction(seconds)));
+    out
+}
+
+fn trim_fraction(value: f64) -> String {
+    let text = format!("{value:.6}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn go_durations_parse_like_go() {
+        assert_eq!(parse_go_duration("100ms"), Ok(100_000_000));
+        assert_eq!(parse_go_duration("1.2s"), Ok(1_200_000_000));
+        assert_eq!(parse_go_duration("1h30m"), Ok(5_400_000_000_000));
+        assert_eq!(parse_go_duration("300us"), Ok(300_000));
+        assert_eq!(parse_go_duration("300µs"), Ok(300_000));
+        assert_eq!(parse_go_duration("0"), Ok(0));
+        assert!(parse_go_duration("100").unwrap_err().contains("missing unit"));
+        assert!(parse_go_duration("5 parsecs").is_err());
+        assert!(parse_go_duration("").is_err());
+    }
+
+    #[test]
+    fn go_duration_strings_match_go() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(999), "999µs");
+        assert_eq!(go_duration(1500), "1.5ms");
+        assert_eq!(go_duration(2_000_000), "2s");
+        assert_eq!(go_duration(123_500_000), "2m3.5s");
+        assert_eq!(go_duration(-1500), "-1.5ms");
+        assert_eq!(go_duration(3_600_000_000), "1h0m0s");
+    }
+
+    #[test]
+    fn repeated_keys_keep_every_value_and_errors_name_the_parameter() {
+        let params = Params::parse(Some("tag=a:1&tag=b:2&limit=x&start=10"));
+        assert_eq!(params.all("tag"), ["a:1", "b:2"]);
+        assert_eq!(params.int("start").unwrap(), Some(10));
+        assert!(params.int("limit").unwrap_err().to_string().starts_with("unable to parse param 'limit'"));
+        assert!(params.duration_micros("minDuration").unwrap().is_none());
+    }
+}

@@ -1,0 +1,362 @@
+//! Reads Jaeger's indices: services and operations, trace search, spans of traces (whole, however
+//! many), dependency links, latency documents. Index names always come from the time range asked
+//! about: nothing scans every index.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use elasticsearch::{Elasticsearch, OpenPointInTimeParts, SearchParts};
+use serde_json::{json, Value};
+use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::jaeger::ui::parse_trace_id;
+
+use crate::error::QueryError;
+
+/// Documents per page when reading a trace's spans (Elasticsearch's default result window).
+const PAGE: usize = 10_000;
+
+/// A trace search, times in µs since the epoch.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceQuery {
+    pub service: String,
+    pub operation: Option<String>,
+    pub tags: BTreeMap<String, String>,
+    pub start_micros: i64,
+    pub end_micros: i64,
+    pub min_duration_micros: Option<i64>,
+    pub max_duration_micros: Option<i64>,
+    pub limit: usize,
+}
+
+#[derive(Clone)]
+pub struct Reader {
+    client: Elasticsearch,
+    names: IndexNames,
+    prefix: String,
+}
+
+/// The UTC days from `start` to `end` (ms), oldest first.
+fn days(start_ms: i64, end_ms: i64) -> Vec<NaiveDate> {
+    let day = |ms: i64| DateTime::<Utc>::from_timestamp_millis(ms).unwrap_or_default().date_naive();
+    let (first, last) = (day(start_ms.min(end_ms)), day(end_ms.max(start_ms)));
+    let mut out = Vec::new();
+    let mut d = first;
+    while d <= last && out.len() < 3660 {
+        out.push(d);
+        d += Duration::days(1);
+    }
+    out
+}
+
+/// Every stored form of a trace id: Jaeger 2 writes 32 hex characters, Jaeger 1 (and skein's
+/// `short` format) 16 when the high half is zero, and old writers dropped leading zeros.
+pub fn stored_forms(trace_id: &str) -> Vec<String> {
+    let Some(value) = parse_trace_id(trace_id) else { return vec![trace_id.to_string()] };
+    let mut forms = BTreeSet::new();
+    forms.insert(format!("{value:032x}"));
+    if value >> 64 == 0 {
+        forms.insert(format!("{value:016x}"));
+    }
+    forms.insert(format!("{value:x}"));
+    forms.into_iter().collect()
+}
+
+fn tag_field(key: &str) -> String {
+    key.replace('.', "@")
+}
+
+impl Reader {
+    pub fn new(client: Elasticsearch, prefix: &str) -> Self {
+        let names = IndexNames::new(prefix);
+        let prefix = names.span_pattern().trim_end_matches("jaeger-span-*").to_string();
+        Self { client, names, prefix }
+    }
+
+    pub fn index_names(&self) -> &IndexNames {
+        &self.names
+    }
+
+    /// `<prefix><family>-YYYY-MM-DD` for each day of the range.
+    pub fn indices(&self, family: &str, start_ms: i64, end_ms: i64) -> Vec<String> {
+        days(start_ms, end_ms).into_iter().map(|d| format!("{}{family}-{}", self.prefix, d.format("%Y-%m-%d"))).collect()
+    }
+
+    async fn search(&self, indices: &[String], body: Value) -> Result<Value, QueryError> {
+        let refs: Vec<&str> = indices.iter().map(String::as_str).collect();
+        let response = self
+            .client
+            .search(SearchParts::Index(&refs))
+            .ignore_unavailable(true)
+            .allow_no_indices(true)
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        read_json(response).await
+    }
+
+    /// Services seen over the last `days` days.
+    pub async fn services(&self, now_ms: i64, days: u32) -> Result<Vec<String>, QueryError> {
+        let indices = self.indices("jaeger-service", now_ms - i64::from(days) * 86_400_000, now_ms);
+        let body = json!({"size": 0, "aggs": {"services": {"terms": {"field": "serviceName", "size": 10000}}}});
+        let result = self.search(&indices, body).await?;
+        let mut services: Vec<String> = buckets(&result["aggregations"]["services"]);
+        services.sort();
+        Ok(services)
+    }
+
+    /// Operations of a service over the last `days` days.
+    pub async fn operations(&self, service: &str, now_ms: i64, days: u32) -> Result<Vec<String>, QueryError> {
+        let indices = self.indices("jaeger-service", now_ms - i64::from(days) * 86_400_000, now_ms);
+        let body = json!({
+            "size": 0,
+            "query": {"term": {"serviceName": service}},
+            "aggs": {"operations": {"terms": {"field": "operationName", "size": 10000}}}
+        });
+        let result = self.search(&indices, body).await?;
+        let mut operations = buckets(&result["aggregations"]["operations"]);
+        operations.sort();
+        Ok(operations)
+    }
+
+    /// Operations of a service with their span kinds, from the spans themselves (the service
+    /// index does not hold kinds). `kind` filters (Jaeger's `span.kind` values).
+    pub async fn operations_with_kind(
+        &self,
+        service: &str,
+        kind: Option<&str>,
+        now_ms: i64,
+        days: u32,
+    ) -> Result<Vec<(String, String)>, QueryError> {
+        let indices = self.indices("jaeger-span", now_ms - i64::from(days) * 86_400_000, now_ms);
+        let mut filter = vec![json!({"term": {"process.serviceName": service}})];
+        if let Some(kind) = kind {
+            filter.push(json!({"term": {"tag.span@kind": kind}}));
+        }
+        let body = json!({
+            "size": 0,
+            "query": {"bool": {"filter": filter}},
+            "aggs": {"pairs": {"composite": {"size": 10000, "sources": [
+                {"operation": {"terms": {"field": "operationName"}}},
+                {"kind": {"terms": {"field": "tag.span@kind", "missing_bucket": true}}}
+            ]}}}
+        });
+        let result = self.search(&indices, body).await?;
+        let mut out: Vec<(String, String)> = result["aggregations"]["pairs"]["buckets"]
+            .as_array()
+            .map(|b| {
+                b.iter()
+                    .map(|bucket| {
+                        (
+                            bucket["key"]["operation"].as_str().unwrap_or_default().to_string(),
+                            bucket["key"]["kind"].as_str().unwrap_or_default().to_string(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        out.sort();
+        Ok(out)
+    }
+
+    /// Trace ids matching a search, most recent first (by their latest span start).
+    pub async fn find_trace_ids(&self, query: &TraceQuery) -> Result<Vec<String>, QueryError> {
+        let indices = self.indices("jaeger-span", query.start_micros / 1000, query.end_micros / 1000);
+        let mut must = vec![
+            json!({"range": {"startTimeMillis": {"gte": query.start_micros / 1000, "lte": query.end_micros / 1000}}}),
+            json!({"term": {"process.serviceName": query.service}}),
+        ];
+        if let Some(operation) = &query.operation {
+            must.push(json!({"term": {"operationName": operation}}));
+        }
+        if query.min_duration_micros.is_some() || query.max_duration_micros.is_some() {
+            let mut range = serde_json::Map::new();
+            if let Some(min) = query.min_duration_micros {
+                range.insert("gte".into(), json!(min));
+            }
+            if let Some(max) = query.max_duration_micros {
+                range.insert("lte".into(), json!(max));
+            }
+            must.push(json!({"range": {"duration": range}}));
+        }
+        for (key, value) in &query.tags {
+            let nested = |path: &str| {
+                json!({"nested": {"path": path, "query": {"bool": {"must": [
+                    {"term": {format!("{path}.key"): key}},
+                    {"regexp": {format!("{path}.value"): {"value": value}}}
+                ]}}}})
+            };
+            must.push(json!({"bool": {"should": [
+                {"regexp": {format!("tag.{}", tag_field(key)): {"value": value}}},
+                {"regexp": {format!("process.tag.{}", tag_field(key)): {"value": value}}},
+                nested("tags"),
+                nested("process.tags"),
+                nested("logs.fields"),
+            ], "minimum_should_match": 1}}));
+        }
+        let body = json!({
+            "size": 0,
+            "query": {"bool": {"must": must}},
+            "aggs": {"traceIDs": {
+                "terms": {"field": "traceID", "size": query.limit, "order": {"lastStart": "desc"}},
+                "aggs": {"lastStart": {"max": {"field": "startTime"}}}
+            }}
+        });
+        let result = self.search(&indices, body).await?;
+        Ok(buckets(&result["aggregations"]["traceIDs"]))
+    }
+
+    /// Every span document of the given traces with a start in `[start_ms, end_ms]`, however many:
+    /// one request when they fit a page, else a point in time paged with `search_after` (its
+    /// `_shard_doc` tie-breaker is unique, so equal start times never drop or repeat a span).
+    pub async fn spans(&self, trace_ids: &[String], start_ms: i64, end_ms: i64) -> Result<Vec<Value>, QueryError> {
+        if trace_ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let indices = self.indices("jaeger-span", start_ms, end_ms);
+        let forms: Vec<String> = trace_ids.iter().flat_map(|id| stored_forms(id)).collect();
+        let query = json!({"bool": {"filter": [
+            {"terms": {"traceID": forms}},
+            {"range": {"startTimeMillis": {"gte": start_ms, "lte": end_ms}}}
+        ]}});
+        let first = self
+            .search(&indices, json!({"size": PAGE, "track_total_hits": true, "query": query, "sort": [{"startTime": "asc"}]}))
+            .await?;
+        let total = first["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
+        let hits = sources(&first);
+        if total <= hits.len() {
+            return Ok(hits);
+        }
+        self.paged(&indices, query, "startTime", total).await
+    }
+
+    /// All hits of `query`, sorted by `sort_field`, through a point in time.
+    async fn paged(&self, indices: &[String], query: Value, sort_field: &str, total: usize) -> Result<Vec<Value>, QueryError> {
+        let refs: Vec<&str> = indices.iter().map(String::as_str).collect();
+        let response = self
+            .client
+            .open_point_in_time(OpenPointInTimeParts::Index(&refs))
+            .keep_alive("1m")
+            .ignore_unavailable(true)
+            .send()
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        let pit = read_json(response).await?["id"].as_str().unwrap_or_default().to_string();
+        let mut out = Vec::with_capacity(total);
+        let mut after: Option<Value> = None;
+        let result = loop {
+            let mut body = json!({
+                "size": PAGE,
+                "query": query,
+                "pit": {"id": pit, "keep_alive": "1m"},
+                "sort": [{sort_field: "asc"}],
+                "track_total_hits": false
+            });
+            if let Some(after) = &after {
+                body["search_after"] = after.clone();
+            }
+            let response = self
+                .client
+                .search(SearchParts::None)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| QueryError::Storage(e.to_string()));
+            let page = match response {
+                Ok(response) => read_json(response).await,
+                Err(error) => Err(error),
+            };
+            let page = match page {
+                Ok(page) => page,
+                Err(error) => break Err(error),
+            };
+            let hits = page["hits"]["hits"].as_array().cloned().unwrap_or_default();
+            if hits.is_empty() {
+                break Ok(());
+            }
+            after = hits.last().map(|h| h["sort"].clone());
+            out.extend(hits.into_iter().map(|h| h["_source"].clone()));
+        };
+        let _ = self.client.close_point_in_time().body(json!({"id": pit})).send().await;
+        result.map(|()| out)
+    }
+
+    /// `jaeger-dependencies-*` documents with a timestamp in `[start_ms, end_ms]`.
+    pub async fn dependencies(&self, start_ms: i64, end_ms: i64) -> Result<Vec<Value>, QueryError> {
+        let indices = self.indices("jaeger-dependencies", start_ms, end_ms);
+        let body = json!({
+            "size": 10000,
+            "query": {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}
+        });
+        Ok(sources(&self.search(&indices, body).await?))
+    }
+
+    /// `skein-metrics-*` documents of the given series kind and services in `[start_ms, end_ms)`.
+    pub async fn metrics(
+        &self,
+        services: &[String],
+        span_kinds: &[String],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<Value>, QueryError> {
+        let indices = self.indices("skein-metrics", start_ms, end_ms);
+        let query = json!({"bool": {"filter": [
+            {"term": {"series": "operation"}},
+            {"terms": {"service": services}},
+            {"terms": {"spanKind": span_kinds}},
+            {"range": {"timestamp": {"gte": start_ms, "lt": end_ms, "format": "epoch_millis"}}}
+        ]}});
+        let first = self
+            .search(&indices, json!({"size": PAGE, "track_total_hits": true, "query": query.clone(), "sort": [{"timestamp": "asc"}]}))
+            .await?;
+        let total = first["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
+        let hits = sources(&first);
+        if total <= hits.len() {
+            return Ok(hits);
+        }
+        self.paged(&indices, query, "timestamp", total).await
+    }
+}
+
+async fn read_json(response: elasticsearch::http::response::Response) -> Result<Value, QueryError> {
+    let status = response.status_code().as_u16();
+    let body: Value = response.json().await.map_err(|e| QueryError::Storage(format!("unreadable response: {e}")))?;
+    if status >= 300 {
+        let reason = body["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| body.to_string());
+        return Err(QueryError::Storage(format!("Elasticsearch answered {status}: {reason}")));
+    }
+    Ok(body)
+}
+
+fn buckets(aggregation: &Value) -> Vec<String> {
+    aggregation["buckets"]
+        .as_array()
+        .map(|b| b.iter().filter_map(|bucket| bucket["key"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}
+
+fn sources(result: &Value) -> Vec<Value> {
+    result["hits"]["hits"].as_array().map(|h| h.iter().map(|hit| hit["_source"].clone()).collect()).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn trace_ids_are_looked_up_in_every_stored_form() {
+        assert_eq!(
+            stored_forms("0af7651916cd43dd"),
+            vec!["00000000000000000af7651916cd43dd", "0af7651916cd43dd", "af7651916cd43dd"]
+        );
+        assert_eq!(stored_forms("10000000000000000af7651916cd43dd"), vec!["10000000000000000af7651916cd43dd"]);
+    }
+
+    #[test]
+    fn index_names_cover_each_day_of_the_range_only() {
+        assert_eq!(days(1_700_000_000_000, 1_700_000_000_000 + 2 * 86_400_000).len(), 3);
+        let reader_days: Vec<String> =
+            days(1_699_999_000_000, 1_700_010_000_000).iter().map(|d| d.to_string()).collect();
+        assert_eq!(reader_days, ["2023-11-14", "2023-11-15"]);
+    }
+}
