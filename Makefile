@@ -46,7 +46,7 @@ unit:
 ## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
 e2e:
 	$(CARGO) build -p skein
-	$(CARGO) test -p skein-e2e --test pipeline --test analytics
+	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query
 
 ## Tests that stop and restart the real servers: one at a time, after everything else.
 faults:

@@ -57,7 +57,11 @@ impl ClientContext for AnalyticsContext {
 
     fn error(&self, error: KafkaError, reason: &str) {
         // End of partition is how idle partitions are noticed, not a failure.
-        if !matches!(error, KafkaError::PartitionEOF(_)) {
+        let end_of_partition = matches!(
+            error,
+            KafkaError::PartitionEOF(_) | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
+        );
+        if !end_of_partition {
             tracing::warn!(%error, reason, "kafka client error");
         }
     }

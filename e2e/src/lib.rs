@@ -45,6 +45,8 @@ pub fn isolated_config(name: &str) -> SkeinConfig {
     config.ingester.admin_listen = any;
     config.analytics.group_id = format!("{tag}-analytics");
     config.analytics.admin_listen = any;
+    config.query.listen = any;
+    config.query.admin_listen = any;
     config.log.level = "warn".into();
     config
 }
@@ -55,6 +57,7 @@ pub struct Pipeline {
     pub collector: Option<skein_collector::RunningCollector>,
     pub ingester: Option<skein_ingester::RunningIngester>,
     pub analytics: Option<skein_analytics::RunningAnalytics>,
+    pub query: Option<skein_query::RunningQuery>,
 }
 
 impl Pipeline {
@@ -76,7 +79,23 @@ impl Pipeline {
         } else {
             None
         };
-        Self { shutdown, collector, ingester, analytics: None }
+        Self { shutdown, collector, ingester, analytics: None, query: None }
+    }
+
+    /// Every role in this process: collector, ingester, analytics and query.
+    pub async fn start_all(config: &SkeinConfig) -> Self {
+        let mut pipeline = Self::start(config, true, true).await;
+        let analytics = skein_analytics::start(config, pipeline.shutdown.clone()).await.expect("analytics starts");
+        wait_ready("analytics", &analytics.readiness).await;
+        pipeline.analytics = Some(analytics);
+        let query = skein_query::start(config, pipeline.shutdown.clone()).await.expect("query starts");
+        pipeline.query = Some(query);
+        pipeline
+    }
+
+    /// Base URL of the query API.
+    pub fn query_url(&self) -> String {
+        format!("http://{}", self.query.as_ref().expect("query running").address)
     }
 
     /// Only the analytics worker, in this process.
@@ -86,7 +105,7 @@ impl Pipeline {
         let shutdown = CancellationToken::new();
         let running = skein_analytics::start(config, shutdown.clone()).await.expect("analytics starts");
         wait_ready("analytics", &running.readiness).await;
-        Self { shutdown, collector: None, ingester: None, analytics: Some(running) }
+        Self { shutdown, collector: None, ingester: None, analytics: Some(running), query: None }
     }
 
     pub fn grpc_endpoint(&self) -> String {
@@ -108,6 +127,9 @@ impl Pipeline {
         }
         if let Some(analytics) = self.analytics {
             analytics.join().await;
+        }
+        if let Some(query) = self.query {
+            query.join().await;
         }
     }
 }

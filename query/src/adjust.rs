@@ -34,7 +34,8 @@ fn deduplicate(spans: &mut Vec<UiSpan>) -> usize {
     let before = spans.len();
     let mut seen = HashSet::new();
     spans.retain(|span| {
-        let key = (serde_json::to_string(span).unwrap_or_default(), serde_json::to_string(&span.process).unwrap_or_default());
+        let key =
+            (serde_json::to_string(span).unwrap_or_default(), serde_json::to_string(&span.process).unwrap_or_default());
         seen.insert(key)
     });
     before - spans.len()
@@ -61,10 +62,8 @@ fn unshare_span_ids(spans: &mut [UiSpan]) -> Vec<String> {
         used.insert(next);
         let old = std::mem::replace(&mut span.span_id, format!("{next:016x}"));
         span.references.retain(|r| r.ref_type != "CHILD_OF");
-        span.references.insert(
-            0,
-            UiReference { ref_type: "CHILD_OF", trace_id: span.trace_id.clone(), span_id: old.clone() },
-        );
+        span.references
+            .insert(0, UiReference { ref_type: "CHILD_OF", trace_id: span.trace_id.clone(), span_id: old.clone() });
         warnings.push(format!(
             "span {old} is shared by a client and a server span; the server span is shown as {} under it",
             span.span_id
@@ -74,7 +73,10 @@ fn unshare_span_ids(spans: &mut [UiSpan]) -> Vec<String> {
     for span in spans.iter_mut() {
         for reference in &mut span.references {
             if let Some(new) = renamed.get(&reference.span_id) {
-                if reference.ref_type == "CHILD_OF" && *new != span.span_id && !renamed.values().any(|n| *n == span.span_id) {
+                if reference.ref_type == "CHILD_OF"
+                    && *new != span.span_id
+                    && !renamed.values().any(|n| *n == span.span_id)
+                {
                     reference.span_id = new.clone();
                 }
             }
@@ -206,7 +208,8 @@ mod tests {
 
     #[test]
     fn skewed_child_on_another_host_is_moved_into_its_parent_within_the_limit() {
-        let mut spans = vec![span("1", None, 1_000, 100, "a", "client"), span("2", Some("1"), 5_000, 20, "b", "server")];
+        let mut spans =
+            vec![span("1", None, 1_000, 100, "a", "client"), span("2", Some("1"), 5_000, 20, "b", "server")];
         adjust(&mut spans, 10_000);
         let child = spans.iter().find(|s| s.span_id.ends_with('2')).unwrap();
         assert_eq!(child.start_time, 1_040, "centred in the parent");
@@ -215,14 +218,16 @@ mod tests {
 
     #[test]
     fn skew_correction_off_or_over_the_limit_only_warns() {
-        let mut spans = vec![span("1", None, 1_000, 100, "a", "client"), span("2", Some("1"), 5_000, 20, "b", "server")];
+        let mut spans =
+            vec![span("1", None, 1_000, 100, "a", "client"), span("2", Some("1"), 5_000, 20, "b", "server")];
         adjust(&mut spans, 0);
         assert_eq!(spans[1].start_time, 5_000);
         assert_eq!(
             spans[1].warnings.as_ref().unwrap()[0],
             "clock skew adjustment disabled; not applying calculated delta of -3.96ms"
         );
-        let mut spans = vec![span("1", None, 1_000, 100, "a", "client"), span("2", Some("1"), 5_000, 20, "b", "server")];
+        let mut spans =
+            vec![span("1", None, 1_000, 100, "a", "client"), span("2", Some("1"), 5_000, 20, "b", "server")];
         adjust(&mut spans, 1_000);
         assert!(spans[1].warnings.as_ref().unwrap()[0].starts_with("max clock skew adjustment delta of 1ms exceeded"));
     }

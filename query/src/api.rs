@@ -139,7 +139,11 @@ fn parse_id(id: &str) -> Result<String, QueryError> {
         .ok_or_else(|| QueryError::BadParameter(format!("cannot parse traceID param: {id:?} is not a hex trace id")))
 }
 
-async fn trace_by_id(State(api): Shared, Path(trace_id): Path<String>, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+async fn trace_by_id(
+    State(api): Shared,
+    Path(trace_id): Path<String>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let id = parse_id(&trace_id)?;
     let raw = params.boolean("raw")?;
@@ -159,7 +163,8 @@ async fn trace_by_id(State(api): Shared, Path(trace_id): Path<String>, RawQuery(
 
 /// The search of `GET /api/traces`, parsed and checked.
 fn parse_search(api: &Api, params: &Params) -> Result<TraceQuery, QueryError> {
-    let service = params.get("service").ok_or_else(|| QueryError::BadParameter("parameter 'service' is required".into()))?;
+    let service =
+        params.get("service").ok_or_else(|| QueryError::BadParameter("parameter 'service' is required".into()))?;
     let now = now_micros();
     let end = params.int("end")?.unwrap_or(now);
     let start = params.int("start")?.unwrap_or(end - 48 * 3_600_000_000);
@@ -174,9 +179,8 @@ fn parse_search(api: &Api, params: &Params) -> Result<TraceQuery, QueryError> {
         tags.insert(key.to_string(), value.to_string());
     }
     for json in params.all("tags") {
-        let map: BTreeMap<String, Value> = serde_json::from_str(json).map_err(|e| {
-            QueryError::BadParameter(format!("malformed 'tags' parameter, cannot unmarshal JSON: {e}"))
-        })?;
+        let map: BTreeMap<String, Value> = serde_json::from_str(json)
+            .map_err(|e| QueryError::BadParameter(format!("malformed 'tags' parameter, cannot unmarshal JSON: {e}")))?;
         for (key, value) in map {
             let value = match value {
                 Value::String(s) => s,
@@ -239,7 +243,8 @@ async fn search(State(api): Shared, RawQuery(query): RawQuery) -> Result<Respons
     let query = parse_search(&api, &params)?;
     let ids = api.reader.find_trace_ids(&query).await?;
     let margin = api.config.max_trace_duration_hours as i64 * 3_600_000;
-    let documents = api.reader.spans(&ids, query.start_micros / 1000 - margin, query.end_micros / 1000 + margin).await?;
+    let documents =
+        api.reader.spans(&ids, query.start_micros / 1000 - margin, query.end_micros / 1000 + margin).await?;
     let traces = assemble(documents, &ids, raw, max_skew(&api));
     Ok(envelope(traces, 0))
 }

@@ -44,7 +44,10 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         .await
         .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
-    let api = Arc::new(api::Api { reader: reader::Reader::new(client, &config.elasticsearch.index_prefix), config: query.clone() });
+    let api = Arc::new(api::Api {
+        reader: reader::Reader::new(client, &config.elasticsearch.index_prefix),
+        config: query.clone(),
+    });
     let listener = tokio::net::TcpListener::bind(query.listen)
         .await
         .map_err(|source| QueryError::Bind { addr: query.listen, source })?;

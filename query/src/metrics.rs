@@ -54,7 +54,9 @@ pub async fn metrics(
         "latencies" => Metric::Latencies,
         "calls" => Metric::Calls,
         "errors" => Metric::Errors,
-        other => return Err(QueryError::BadParameter(format!("unknown metric '{other}': use latencies, calls or errors"))),
+        other => {
+            return Err(QueryError::BadParameter(format!("unknown metric '{other}': use latencies, calls or errors")))
+        }
     };
     let params = Params::parse(query.as_deref());
     // Jaeger UI joins several services with commas.
@@ -103,7 +105,9 @@ pub async fn metrics(
     // group → bucket start → totals
     let mut groups: BTreeMap<(String, Option<String>), BTreeMap<i64, Totals>> = BTreeMap::new();
     for doc in documents {
-        let Some(start) = doc["timestamp"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) else { continue };
+        let Some(start) = doc["timestamp"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) else {
+            continue;
+        };
         let service = doc["service"].as_str().unwrap_or_default().to_string();
         let operation = by_operation.then(|| doc["operation"].as_str().unwrap_or_default().to_string());
         let totals = groups.entry((service, operation)).or_default().entry(start.timestamp_millis()).or_default();
@@ -134,8 +138,9 @@ pub async fn metrics(
                 Metric::Errors => (window.calls > 0).then(|| window.errors as f64 / window.calls as f64),
                 Metric::Latencies => window.sketch.quantile(quantile).map(|ns| ns / 1e6),
             };
-            let timestamp =
-                DateTime::<Utc>::from_timestamp_millis(t).unwrap_or_default().to_rfc3339_opts(SecondsFormat::Secs, true);
+            let timestamp = DateTime::<Utc>::from_timestamp_millis(t)
+                .unwrap_or_default()
+                .to_rfc3339_opts(SecondsFormat::Secs, true);
             let value = value.map_or(json!("NaN"), |v| json!(v));
             points.push(json!({"gaugeValue": {"doubleValue": value}, "timestamp": timestamp}));
             t += step;

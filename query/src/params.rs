@@ -25,7 +25,10 @@ impl Params {
 
     /// Every non-empty value.
     pub fn all(&self, key: &str) -> Vec<&str> {
-        self.0.get(key).map(|values| values.iter().filter(|v| !v.is_empty()).map(String::as_str).collect()).unwrap_or_default()
+        self.0
+            .get(key)
+            .map(|values| values.iter().filter(|v| !v.is_empty()).map(String::as_str).collect())
+            .unwrap_or_default()
     }
 
     pub fn int(&self, key: &str) -> Result<Option<i64>, QueryError> {

@@ -78,7 +78,10 @@ impl Reader {
 
     /// `<prefix><family>-YYYY-MM-DD` for each day of the range.
     pub fn indices(&self, family: &str, start_ms: i64, end_ms: i64) -> Vec<String> {
-        days(start_ms, end_ms).into_iter().map(|d| format!("{}{family}-{}", self.prefix, d.format("%Y-%m-%d"))).collect()
+        days(start_ms, end_ms)
+            .into_iter()
+            .map(|d| format!("{}{family}-{}", self.prefix, d.format("%Y-%m-%d")))
+            .collect()
     }
 
     async fn search(&self, indices: &[String], body: Value) -> Result<Value, QueryError> {
@@ -220,7 +223,10 @@ impl Reader {
             {"range": {"startTimeMillis": {"gte": start_ms, "lte": end_ms}}}
         ]}});
         let first = self
-            .search(&indices, json!({"size": PAGE, "track_total_hits": true, "query": query, "sort": [{"startTime": "asc"}]}))
+            .search(
+                &indices,
+                json!({"size": PAGE, "track_total_hits": true, "query": query, "sort": [{"startTime": "asc"}]}),
+            )
             .await?;
         let total = first["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
         let hits = sources(&first);
@@ -231,7 +237,13 @@ impl Reader {
     }
 
     /// All hits of `query`, sorted by `sort_field`, through a point in time.
-    async fn paged(&self, indices: &[String], query: Value, sort_field: &str, total: usize) -> Result<Vec<Value>, QueryError> {
+    async fn paged(
+        &self,
+        indices: &[String],
+        query: Value,
+        sort_field: &str,
+        total: usize,
+    ) -> Result<Vec<Value>, QueryError> {
         let refs: Vec<&str> = indices.iter().map(String::as_str).collect();
         let response = self
             .client
@@ -307,7 +319,10 @@ impl Reader {
             {"range": {"timestamp": {"gte": start_ms, "lt": end_ms, "format": "epoch_millis"}}}
         ]}});
         let first = self
-            .search(&indices, json!({"size": PAGE, "track_total_hits": true, "query": query.clone(), "sort": [{"timestamp": "asc"}]}))
+            .search(
+                &indices,
+                json!({"size": PAGE, "track_total_hits": true, "query": query.clone(), "sort": [{"timestamp": "asc"}]}),
+            )
             .await?;
         let total = first["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
         let hits = sources(&first);

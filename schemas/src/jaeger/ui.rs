@@ -212,11 +212,7 @@ fn key_values(list: &Value, fields: &Value) -> Vec<UiKeyValue> {
             items
                 .iter()
                 .map(|kv| {
-                    typed(
-                        kv["key"].as_str().unwrap_or_default(),
-                        kv["type"].as_str().unwrap_or("string"),
-                        &kv["value"],
-                    )
+                    typed(kv["key"].as_str().unwrap_or_default(), kv["type"].as_str().unwrap_or("string"), &kv["value"])
                 })
                 .collect()
         })
@@ -239,10 +235,7 @@ pub fn span_from_document(doc: &Value) -> Result<UiSpan, String> {
             refs.iter()
                 .map(|r| UiReference {
                     ref_type: if r["refType"] == "FOLLOWS_FROM" { "FOLLOWS_FROM" } else { "CHILD_OF" },
-                    trace_id: r["traceID"]
-                        .as_str()
-                        .and_then(normalize_trace_id)
-                        .unwrap_or_else(|| trace_id.clone()),
+                    trace_id: r["traceID"].as_str().and_then(normalize_trace_id).unwrap_or_else(|| trace_id.clone()),
                     span_id: normalize_span_id(r["spanID"].as_str().unwrap_or_default()),
                 })
                 .collect()
@@ -318,7 +311,10 @@ mod tests {
         let span = span_from_document(&doc()).unwrap();
         let json = serde_json::to_value(&span).unwrap();
         assert_eq!(json["traceID"], "0af7651916cd43dd", "16 characters when the high half is zero");
-        assert_eq!(json["references"], json!([{"refType":"CHILD_OF","traceID":"0af7651916cd43dd","spanID":"1111111111111111"}]));
+        assert_eq!(
+            json["references"],
+            json!([{"refType":"CHILD_OF","traceID":"0af7651916cd43dd","spanID":"1111111111111111"}])
+        );
         assert!(json.get("flags").is_none());
         assert!(json.get("parentSpanID").is_none());
         assert_eq!(json["logs"], json!([]));
