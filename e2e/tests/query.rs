@@ -125,6 +125,7 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     send(&pipeline, export(vec![("web", vec![slow])])).await;
     let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
     wait_until("4 spans indexed", WAIT, || async { es.count(&names.span_pattern()).await >= 4 }).await;
+    wait_until("both services listed", WAIT, || async { es.count(&names.service_pattern()).await >= 4 }).await;
 
     let trace_id = "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b";
     let (status, body) = get(&format!("{base}/api/traces/{trace_id}")).await;
@@ -222,6 +223,34 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     assert_eq!(status, 200, "a trace is found even when start/end come in ms");
     let (status, body) = get(&format!("{base}/api/traces/{}", "ab".repeat(16))).await;
     assert_eq!((status, body["errors"][0]["code"].clone()), (404, json!(404)));
+
+    // API v3: OTLP JSON.
+    let (status, v3) = get(&format!("{base}/api/v3/traces/{trace_id}")).await;
+    assert_eq!(status, 200, "{v3}");
+    let otlp_spans: Vec<Value> = v3["result"]["resourceSpans"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|r| r["scopeSpans"].as_array().unwrap().clone())
+        .flat_map(|s| s["spans"].as_array().unwrap().clone())
+        .collect();
+    assert_eq!(otlp_spans.len(), 3);
+    let orders = otlp_spans.iter().find(|s| s["name"] == "POST /orders").unwrap();
+    assert_eq!((orders["kind"].clone(), orders["status"]["code"].clone()), (json!(2), json!(2)));
+    assert_eq!(orders["parentSpanId"], "0000000000000002");
+    assert_eq!(orders["traceId"], trace_id);
+    assert_eq!(get(&format!("{base}/api/v3/services")).await.1, json!({"services": ["api", "web"]}));
+    let (status, missing) = get(&format!("{base}/api/v3/traces/{}", "cd".repeat(16))).await;
+    assert_eq!((status, missing["error"]["httpCode"].clone()), (404, json!(404)));
+    let rfc = |us: u64| chrono::DateTime::from_timestamp_micros(us as i64).unwrap().to_rfc3339();
+    let v3_search = format!(
+        "{base}/api/v3/traces?query.service_name=api&query.start_time_min={}&query.start_time_max={}",
+        urlencode(&rfc(start as u64)),
+        urlencode(&rfc(end as u64))
+    );
+    let (status, found) = get(&v3_search).await;
+    assert_eq!(status, 200, "{found}");
+    assert_eq!(found["result"]["resourceSpans"].as_array().unwrap().len(), 2, "the golden trace's two processes");
 
     // Dependencies from the analytics documents, summed, with errorCount.
     let end_ms = chrono::Utc::now().timestamp_millis() + 60_000;

@@ -34,7 +34,8 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/traces/{trace_id}", get(trace_by_id))
         .route("/api/dependencies", get(dependencies))
         .route("/api/metrics/{metric}", get(crate::metrics::metrics))
-        .with_state(api)
+        .with_state(api.clone())
+        .merge(crate::v3::router(api))
 }
 
 /// Jaeger's envelope, fields in Jaeger's order.
@@ -98,7 +99,7 @@ async fn operations(State(api): Shared, RawQuery(query): RawQuery) -> Result<Res
 }
 
 /// Group span documents into traces (in `order`), adjusted unless `raw`.
-fn assemble(documents: Vec<Value>, order: &[String], raw: bool, max_skew_micros: i64) -> Vec<UiTrace> {
+pub(crate) fn assemble(documents: Vec<Value>, order: &[String], raw: bool, max_skew_micros: i64) -> Vec<UiTrace> {
     let mut by_trace: BTreeMap<String, Vec<UiSpan>> = BTreeMap::new();
     for doc in &documents {
         match span_from_document(doc) {
@@ -115,13 +116,13 @@ fn assemble(documents: Vec<Value>, order: &[String], raw: bool, max_skew_micros:
     traces
 }
 
-fn max_skew(api: &Api) -> i64 {
+pub(crate) fn max_skew(api: &Api) -> i64 {
     api.config.max_clock_skew_adjust_ms as i64 * 1000
 }
 
 /// The window a trace looked up by id is read over: the client's `start`/`end` hints when they
 /// are plausible µs (Grafana may send ms), else the last `max_span_age`.
-fn id_window(api: &Api, params: &Params) -> Result<(i64, i64), QueryError> {
+pub(crate) fn id_window(api: &Api, params: &Params) -> Result<(i64, i64), QueryError> {
     let (start, end) = (params.int("start")?, params.int("end")?);
     let margin = api.config.max_trace_duration_hours as i64 * 3_600_000;
     let plausible = |t: Option<i64>| t.filter(|t| *t > 1_000_000_000_000_000);
@@ -133,7 +134,7 @@ fn id_window(api: &Api, params: &Params) -> Result<(i64, i64), QueryError> {
     })
 }
 
-fn parse_id(id: &str) -> Result<String, QueryError> {
+pub(crate) fn parse_id(id: &str) -> Result<String, QueryError> {
     parse_trace_id(id)
         .and_then(|_| normalize_trace_id(id))
         .ok_or_else(|| QueryError::BadParameter(format!("cannot parse traceID param: {id:?} is not a hex trace id")))

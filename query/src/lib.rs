@@ -11,6 +11,7 @@ pub mod error;
 pub mod metrics;
 pub mod params;
 pub mod reader;
+pub mod v3;
 
 use std::net::SocketAddr;
 use std::sync::Arc;

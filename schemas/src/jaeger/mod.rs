@@ -4,6 +4,7 @@
 mod documents;
 mod from_otlp;
 mod json;
+pub mod otlp_json;
 pub mod ui;
 
 pub use documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
