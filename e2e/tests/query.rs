@@ -245,8 +245,8 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     let rfc = |us: u64| chrono::DateTime::from_timestamp_micros(us as i64).unwrap().to_rfc3339();
     let v3_search = format!(
         "{base}/api/v3/traces?query.service_name=api&query.start_time_min={}&query.start_time_max={}",
-        urlencode(&rfc(start as u64)),
-        urlencode(&rfc(end as u64))
+        urlencode(&rfc(start)),
+        urlencode(&rfc(end))
     );
     let (status, found) = get(&v3_search).await;
     assert_eq!(status, 200, "{found}");
