@@ -8,14 +8,16 @@
 #   d. end to end: delay from the collector's ack until the trace is searchable (all-in-one)
 #   e. analytics: spans/s per core of the trace assembly logic (in memory), memory per buffered
 #      span, and the real `skein analytics` worker over the topic pre-filled in b
+#   f. query: trace-by-id and search latency over an index of BENCH_QUERY_SPANS spans (10 M; the
+#      fill takes ~10 minutes at the ES `_bulk` ceiling)
 #
 # Every name is unique per run (`skein-bench-<epoch>-...`); at exit the script stops what it
 # started and deletes its Elasticsearch indices and templates and its Kafka topics (~350 MB a run).
 #
 # Knobs (environment): BENCH_COLLECTOR_SPANS (default 1000000), BENCH_HTTP_SPANS (300000),
 # BENCH_INGEST_SPANS (200000), BENCH_BULK_DOCS (2000), BENCH_BULK_CONCURRENCY (2),
-# BENCH_E2E_RATE (2000 spans/s), BENCH_E2E_SECS (20), BENCH_ANALYTICS_SPANS (2000000), SKEIN_ES_URL,
-# SKEIN_KAFKA_BROKERS.
+# BENCH_E2E_RATE (2000 spans/s), BENCH_E2E_SECS (20), BENCH_ANALYTICS_SPANS (2000000),
+# BENCH_QUERY_SPANS (10000000; 0 skips f), SKEIN_ES_URL, SKEIN_KAFKA_BROKERS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$PWD"
@@ -28,6 +30,7 @@ BULK_CONCURRENCY="${BENCH_BULK_CONCURRENCY:-2}"
 E2E_RATE="${BENCH_E2E_RATE:-2000}"
 E2E_SECS="${BENCH_E2E_SECS:-20}"
 ANALYTICS_SPANS="${BENCH_ANALYTICS_SPANS:-2000000}"
+QUERY_SPANS="${BENCH_QUERY_SPANS:-10000000}"
 ES="${SKEIN_ES_URL:-http://127.0.0.1:9200}"
 KAFKA="${SKEIN_KAFKA_BROKERS:-127.0.0.1:9092}"
 STATE_DIR="${SKEIN_STATE_DIR:-$REPO/.skein}"
@@ -365,4 +368,27 @@ result "$(printf '  analytics worker (Kafka fetch, assembly, documents to ES, ch
   "$(calc "${read_spans:-0} / (($ca1 - $ca0) / $CLK_TCK + 0.000001)")")"
 for index in $(curl -fsS "$ES/_cat/indices/$RUN-analytics-*?h=index"); do curl -fsS -XDELETE "$ES/$index" >/dev/null; done
 result ""
+
+# --- f. query ----------------------------------------------------------------------------------
+if (( QUERY_SPANS > 0 )); then
+  query_prefix="$RUN-query"
+  say "f. query: filling $query_prefix with $QUERY_SPANS spans (10-span traces), then 200k spans in 200-span traces"
+  loadgen "$WORK/query-fill.json" --protocol es-bulk --endpoint "$ES" --es-prefix "$query_prefix" \
+    --total "$QUERY_SPANS" --rate 1000000 --batch "$BULK_DOCS" --concurrency "$BULK_CONCURRENCY" --spans-per-trace 10
+  since_ms="$(( $(date +%s) * 1000 ))"
+  sleep 1
+  loadgen "$WORK/query-big.json" --protocol es-bulk --endpoint "$ES" --es-prefix "$query_prefix" \
+    --total 200000 --rate 1000000 --batch "$BULK_DOCS" --concurrency "$BULK_CONCURRENCY" --spans-per-trace 200
+  curl -fsS -XPOST "$ES/$query_prefix-*/_refresh" >/dev/null
+  indexed="$(curl -fsS "$ES/$query_prefix-jaeger-span-*/_count" | python3 -c 'import json,sys; print(json.load(sys.stdin)["count"])')"
+  query_port="$(free_port)"; admin_port="$(free_port)"
+  start query query SKEIN_ELASTICSEARCH__INDEX_PREFIX="$query_prefix" SKEIN_QUERY__LISTEN="127.0.0.1:$query_port" \
+    SKEIN_QUERY__ADMIN_LISTEN="127.0.0.1:$admin_port"
+  query_pid="$STARTED"
+  wait_ready "$admin_port" query "$query_pid"
+  result "f. query ($indexed spans in $query_prefix-jaeger-span-*; one request at a time)"
+  python3 scripts/query_latency.py "http://127.0.0.1:$query_port" "$ES" "$query_prefix" "$since_ms" | sed 's/^/  /' | tee -a "$RESULTS"
+  stop_pid "$query_pid"
+  result ""
+fi
 result "results saved in $RESULTS"
