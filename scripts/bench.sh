@@ -17,7 +17,8 @@
 # Knobs (environment): BENCH_COLLECTOR_SPANS (default 1000000), BENCH_HTTP_SPANS (300000),
 # BENCH_INGEST_SPANS (200000), BENCH_BULK_DOCS (2000), BENCH_BULK_CONCURRENCY (2),
 # BENCH_E2E_RATE (2000 spans/s), BENCH_E2E_SECS (20), BENCH_ANALYTICS_SPANS (2000000),
-# BENCH_QUERY_SPANS (10000000; 0 skips f), SKEIN_ES_URL, SKEIN_KAFKA_BROKERS.
+# BENCH_QUERY_SPANS (10000000; 0 skips f), BENCH_ONLY_QUERY (set: run f alone), SKEIN_ES_URL,
+# SKEIN_KAFKA_BROKERS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$PWD"
@@ -167,6 +168,7 @@ es_node="$(curl -fsS "$ES/_nodes/_local/jvm?filter_path=nodes.*.version,nodes.*.
 result "Kafka $(cat "$STATE_DIR/kafka/kafka.version" 2>/dev/null || echo '?') single broker (KRaft); Elasticsearch ${es_node% *} single node, heap ${es_node#* } MB"
 result ""
 
+if [[ -z "${BENCH_ONLY_QUERY:-}" ]]; then
 # --- a. collector ------------------------------------------------------------------------------
 # measure_collector LABEL PROTOCOL PORT SPANS ADMIN_PID
 measure_collector() {
@@ -368,6 +370,8 @@ result "$(printf '  analytics worker (Kafka fetch, assembly, documents to ES, ch
   "$(calc "${read_spans:-0} / (($ca1 - $ca0) / $CLK_TCK + 0.000001)")")"
 for index in $(curl -fsS "$ES/_cat/indices/$RUN-analytics-*?h=index"); do curl -fsS -XDELETE "$ES/$index" >/dev/null; done
 result ""
+
+fi # BENCH_ONLY_QUERY
 
 # --- f. query ----------------------------------------------------------------------------------
 if (( QUERY_SPANS > 0 )); then

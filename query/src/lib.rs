@@ -37,14 +37,29 @@ impl RunningQuery {
     }
 }
 
+/// Keep `/readyz` telling whether Elasticsearch answers (every 5 s).
+async fn watch_elasticsearch(client: elasticsearch::Elasticsearch, readiness: Readiness, shutdown: CancellationToken) {
+    loop {
+        let health = client.cluster().health(elasticsearch::cluster::ClusterHealthParts::None).send().await;
+        let up = health.is_ok_and(|response| response.status_code().is_success());
+        readiness.set("elasticsearch", up);
+        tokio::select! {
+            _ = shutdown.cancelled() => return,
+            _ = tokio::time::sleep(std::time::Duration::from_secs(if up { 5 } else { 1 })) => {}
+        }
+    }
+}
+
 /// Start the API and admin endpoints; serve until `shutdown`.
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningQuery, QueryError> {
     let readiness = Readiness::default();
+    readiness.register("elasticsearch");
     let query = config.query.clone();
     serve_admin(query.admin_listen, readiness.clone(), shutdown.clone())
         .await
         .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
+    tokio::spawn(watch_elasticsearch(client.clone(), readiness.clone(), shutdown.clone()));
     let api = Arc::new(api::Api {
         reader: reader::Reader::new(client, &config.elasticsearch.index_prefix),
         config: query.clone(),
