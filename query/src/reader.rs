@@ -197,16 +197,23 @@ impl Reader {
                 nested("logs.fields"),
             ], "minimum_should_match": 1}}));
         }
+        // One hit per trace (its latest matching span), latest first: a collapse on traceID keeps
+        // a top-`limit` queue instead of aggregating every matching trace id.
         let body = json!({
-            "size": 0,
-            "query": {"bool": {"must": must}},
-            "aggs": {"traceIDs": {
-                "terms": {"field": "traceID", "size": query.limit, "order": {"lastStart": "desc"}},
-                "aggs": {"lastStart": {"max": {"field": "startTime"}}}
-            }}
+            "size": query.limit,
+            "_source": false,
+            "track_total_hits": false,
+            "query": {"bool": {"filter": must}},
+            "sort": [{"startTime": "desc"}],
+            "collapse": {"field": "traceID"}
         });
         let result = self.search(&indices, body).await?;
-        Ok(buckets(&result["aggregations"]["traceIDs"]))
+        Ok(result["hits"]["hits"]
+            .as_array()
+            .map(|hits| {
+                hits.iter().filter_map(|hit| hit["fields"]["traceID"][0].as_str().map(str::to_string)).collect()
+            })
+            .unwrap_or_default())
     }
 
     /// Every span document of the given traces with a start in `[start_ms, end_ms]`, however many:
