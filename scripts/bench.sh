@@ -111,8 +111,11 @@ cleanup() {
   for pid in "${PIDS[@]}"; do stop_pid "$pid"; done
   delete_bench_indices
   delete_bench_topics
-  rm -rf "$WORK"
-  (( rc == 0 )) || say "failed (exit $rc); partial results in $RESULTS"
+  if (( rc == 0 )); then
+    rm -rf "$WORK"
+  else
+    say "failed (exit $rc); partial results in $RESULTS; process logs kept in $WORK"
+  fi
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM

@@ -12,6 +12,7 @@ import json
 import random
 import sys
 import time
+import urllib.error
 import urllib.parse
 import urllib.request
 
@@ -28,9 +29,17 @@ def percentile(values, q):
     return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
+FAILURES = []
+
+
 def timed(url):
+    """(ms, body); a failed request is recorded and answers None."""
     started = time.perf_counter()
-    body = fetch(url)
+    try:
+        body = fetch(url)
+    except urllib.error.HTTPError as error:
+        FAILURES.append(f"{error.code} {url}: {error.read()[:300]!r}")
+        body = None
     return (time.perf_counter() - started) * 1000, body
 
 
@@ -50,6 +59,8 @@ def main():
         timed(f"{base}/api/traces/{random.choice(ids)}")
     for _ in range(500):
         ms, body = timed(f"{base}/api/traces/{random.choice(ids)}")
+        if body is None:
+            continue
         spans = len(body["data"][0]["spans"])
         if spans < 200:
             sys.exit(f"trace came back with {spans} spans")
@@ -78,10 +89,14 @@ def main():
         elif i % 3 == 2:
             params["tag"] = "span.kind:server"
         ms, body = timed(f"{base}/api/traces?{urllib.parse.urlencode(params)}")
+        if body is None:
+            continue
         empty += not body["data"]
         searches.append(ms)
     print(f"search (limit 20, 2 h range, {len(searches)} requests, {empty} empty): p50 {percentile(searches, 0.5):.1f} ms  "
           f"p99 {percentile(searches, 0.99):.1f} ms  max {max(searches):.1f} ms")
+    if FAILURES:
+        print(f"{len(FAILURES)} failed requests; first: {FAILURES[0]}")
 
 
 if __name__ == "__main__":
