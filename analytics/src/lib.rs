@@ -22,7 +22,7 @@ mod partition_tests;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use skein_core::retry::Backoff;
+use skein_core::retry::{until_ok, Backoff};
 use skein_core::telemetry::{serve_admin, Readiness};
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
@@ -73,25 +73,15 @@ async fn prepare(
     let names = IndexNames::new(&config.elasticsearch.index_prefix);
     if config.elasticsearch.create_templates {
         let templates = names.analytics_templates(config.elasticsearch.shards, config.elasticsearch.replicas);
-        let mut attempt = 0;
-        while let Err(error) =
-            skein_core::elasticsearch::install_templates(store_client, &config.elasticsearch, &templates).await
-        {
-            tracing::warn!(%error, "cannot install analytics index templates yet; retrying");
-            if !backoff.wait(attempt.min(6), shutdown).await {
-                return false;
-            }
-            attempt += 1;
+        let install = || skein_core::elasticsearch::install_templates(store_client, &config.elasticsearch, &templates);
+        if until_ok("install analytics index templates", backoff, shutdown, install).await.is_none() {
+            return false;
         }
     }
     if config.kafka.create_topics {
-        let mut attempt = 0;
-        while let Err(error) = skein_core::kafka::ensure_topics(&config.kafka).await {
-            tracing::warn!(%error, "cannot create topics yet; retrying");
-            if !backoff.wait(attempt.min(6), shutdown).await {
-                return false;
-            }
-            attempt += 1;
+        let create = || skein_core::kafka::ensure_topics(&config.kafka);
+        if until_ok("create topics", backoff, shutdown, create).await.is_none() {
+            return false;
         }
     }
     true

@@ -23,9 +23,4 @@ impl Names {
     pub fn name(&self, id: u32) -> &str {
         self.names.get(id as usize).map_or("", |name| name)
     }
-
-    /// Bytes held, for the memory gauge.
-    pub fn approximate_bytes(&self) -> usize {
-        self.names.iter().map(|name| 2 * name.len() + 48).sum()
-    }
 }

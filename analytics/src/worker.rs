@@ -309,10 +309,7 @@ async fn init_partition(
                 );
             }
             tracing::info!(partition, offset, "analytics resumes from its checkpoint");
-            let mut state = PartitionState::restore(engine.settings.clone(), stored.checkpoint);
-            // Restored state keeps its settings' effects; bucket math follows the current ones.
-            state.counters = Default::default();
-            state
+            PartitionState::restore(engine.settings.clone(), stored.checkpoint)
         }
         _ => {
             let low = tokio::task::block_in_place(|| {

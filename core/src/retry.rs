@@ -28,6 +28,32 @@ impl Backoff {
     }
 }
 
+/// Run `operation` until it succeeds, waiting `backoff` between attempts (capped at its 7th delay)
+/// and logging each failure as `cannot <what> yet`. `None` when shutdown came first.
+pub async fn until_ok<T, E, F, Fut>(
+    what: &str,
+    backoff: Backoff,
+    shutdown: &CancellationToken,
+    mut operation: F,
+) -> Option<T>
+where
+    E: std::fmt::Display,
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Result<T, E>>,
+{
+    let mut attempt = 0;
+    loop {
+        match operation().await {
+            Ok(value) => return Some(value),
+            Err(error) => tracing::warn!(%error, "cannot {what} yet; retrying"),
+        }
+        if !backoff.wait(attempt.min(6), shutdown).await {
+            return None;
+        }
+        attempt += 1;
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -213,6 +213,28 @@ pub fn span(trace_id: [u8; 16], span_id: u64, parent: Option<u64>, name: &str) -
     }
 }
 
+/// A span of a given kind, start (ns since the epoch) and duration (ns), with no attributes.
+pub fn otlp_span(
+    trace: [u8; 16],
+    id: u64,
+    parent: Option<u64>,
+    name: &str,
+    kind: opentelemetry_proto::tonic::trace::v1::span::SpanKind,
+    start_ns: u64,
+    duration_ns: u64,
+) -> Span {
+    Span {
+        trace_id: trace.to_vec(),
+        span_id: id.to_be_bytes().to_vec(),
+        parent_span_id: parent.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
+        name: name.into(),
+        kind: kind as i32,
+        start_time_unix_nano: start_ns,
+        end_time_unix_nano: start_ns + duration_ns,
+        ..Default::default()
+    }
+}
+
 /// A request with one resource (service) and one scope.
 pub fn request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
     ExportTraceServiceRequest {
@@ -259,25 +281,9 @@ impl Es {
         body["count"].as_u64().unwrap_or(0)
     }
 
-    /// Every document `_source` with its `_id` (up to 10,000).
+    /// Every document `_source` with its `_id`.
     pub async fn documents(&self, pattern: &str) -> Vec<(String, serde_json::Value)> {
-        let _ = self.http.post(format!("{ELASTICSEARCH}/{pattern}/_refresh?allow_no_indices=true")).send().await;
-        let body: serde_json::Value = self
-            .http
-            .post(format!("{ELASTICSEARCH}/{pattern}/_search?allow_no_indices=true"))
-            .json(&serde_json::json!({"size": 10000, "query": {"match_all": {}}}))
-            .send()
-            .await
-            .expect("search answers")
-            .json()
-            .await
-            .expect("search returns JSON");
-        body["hits"]["hits"]
-            .as_array()
-            .map(|hits| {
-                hits.iter().map(|h| (h["_id"].as_str().unwrap_or_default().to_string(), h["_source"].clone())).collect()
-            })
-            .unwrap_or_default()
+        self.all_documents(pattern).await.into_iter().map(|((_, id), doc)| (id, doc)).collect()
     }
 
     /// Every document of a pattern, however many (scrolling), keyed by index and id.

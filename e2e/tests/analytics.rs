@@ -33,16 +33,7 @@ fn make_span(
     kind: span::SpanKind,
     duration_ms: u64,
 ) -> Span {
-    Span {
-        trace_id: trace.to_vec(),
-        span_id: id.to_be_bytes().to_vec(),
-        parent_span_id: parent.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
-        name: name.into(),
-        kind: kind as i32,
-        start_time_unix_nano: 1_700_000_000_000_000_000,
-        end_time_unix_nano: 1_700_000_000_000_000_000 + duration_ms * MS,
-        ..Default::default()
-    }
+    otlp_span(trace, id, parent, name, kind, 1_700_000_000_000_000_000, duration_ms * MS)
 }
 
 fn record(trace: [u8; 16], ts: i64, parts: Vec<(&str, Vec<Span>)>) -> Record {

@@ -18,27 +18,6 @@ fn kv(key: &str, value: V) -> KeyValue {
     KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
 }
 
-fn otlp_span(
-    trace: [u8; 16],
-    id: u64,
-    parent: Option<u64>,
-    name: &str,
-    kind: span::SpanKind,
-    start_ns: u64,
-    dur_ns: u64,
-) -> Span {
-    Span {
-        trace_id: trace.to_vec(),
-        span_id: id.to_be_bytes().to_vec(),
-        parent_span_id: parent.map(|p| p.to_be_bytes().to_vec()).unwrap_or_default(),
-        name: name.into(),
-        kind: kind as i32,
-        start_time_unix_nano: start_ns,
-        end_time_unix_nano: start_ns + dur_ns,
-        ..Default::default()
-    }
-}
-
 fn export(parts: Vec<(&str, Vec<Span>)>) -> Vec<u8> {
     ExportTraceServiceRequest {
         resource_spans: parts

@@ -25,7 +25,7 @@ use tokio_util::sync::CancellationToken;
 use consumer::SharedTracker;
 use dead_letter::DeadLetterQueue;
 pub use error::IngesterError;
-use retry::Backoff;
+use retry::{until_ok, Backoff};
 
 /// A started ingester.
 pub struct RunningIngester {
@@ -71,28 +71,18 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let task = tokio::spawn(async move {
         if config.elasticsearch.create_templates {
             let templates = names.templates(config.elasticsearch.shards, config.elasticsearch.replicas);
-            let mut attempt = 0;
-            while let Err(error) =
-                skein_core::elasticsearch::install_templates(&client, &config.elasticsearch, &templates).await
-            {
-                tracing::warn!(%error, "cannot install index templates yet; retrying");
-                if !backoff.wait(attempt.min(6), &shutdown).await {
-                    return;
-                }
-                attempt += 1;
+            let install = || skein_core::elasticsearch::install_templates(&client, &config.elasticsearch, &templates);
+            if until_ok("install index templates", backoff, &shutdown, install).await.is_none() {
+                return;
             }
         }
         task_readiness.set("index_templates", true);
         // Subscribing to a topic that does not exist yet would wait for librdkafka's next metadata
         // refresh (minutes); create both topics first when the collector has not yet.
         if config.kafka.create_topics {
-            let mut attempt = 0;
-            while let Err(error) = skein_core::kafka::ensure_topics(&config.kafka).await {
-                tracing::warn!(%error, "cannot create topics yet; retrying");
-                if !backoff.wait(attempt.min(6), &shutdown).await {
-                    return;
-                }
-                attempt += 1;
+            let create = || skein_core::kafka::ensure_topics(&config.kafka);
+            if until_ok("create topics", backoff, &shutdown, create).await.is_none() {
+                return;
             }
         }
         let tracker = SharedTracker::default();

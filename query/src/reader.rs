@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, NaiveDate, Utc};
+use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use elasticsearch::{Elasticsearch, OpenPointInTimeParts, SearchParts};
 use serde_json::{json, Value};
 use skein_schemas::elasticsearch::IndexNames;
@@ -32,7 +32,6 @@ pub struct TraceQuery {
 pub struct Reader {
     client: Elasticsearch,
     names: IndexNames,
-    prefix: String,
 }
 
 /// The UTC days from `start` to `end` (ms), oldest first.
@@ -65,22 +64,38 @@ fn tag_field(key: &str) -> String {
     key.replace('.', "@")
 }
 
+/// The daily index families read.
+#[derive(Debug, Clone, Copy)]
+pub enum Family {
+    Span,
+    Service,
+    Dependencies,
+    Metrics,
+}
+
+impl Family {
+    /// The index of this family for the UTC day holding `ms`.
+    fn index(self, names: &IndexNames, ms: i64) -> String {
+        let micros = ms.max(0) as u64 * 1000;
+        match self {
+            Family::Span => names.span_index(micros),
+            Family::Service => names.service_index(micros),
+            Family::Dependencies => names.dependencies_index(ms),
+            Family::Metrics => names.metrics_index(ms),
+        }
+    }
+}
+
 impl Reader {
     pub fn new(client: Elasticsearch, prefix: &str) -> Self {
-        let names = IndexNames::new(prefix);
-        let prefix = names.span_pattern().trim_end_matches("jaeger-span-*").to_string();
-        Self { client, names, prefix }
+        Self { client, names: IndexNames::new(prefix) }
     }
 
-    pub fn index_names(&self) -> &IndexNames {
-        &self.names
-    }
-
-    /// `<prefix><family>-YYYY-MM-DD` for each day of the range.
-    pub fn indices(&self, family: &str, start_ms: i64, end_ms: i64) -> Vec<String> {
+    /// The indices of `family` for each day of the range.
+    pub fn indices(&self, family: Family, start_ms: i64, end_ms: i64) -> Vec<String> {
         days(start_ms, end_ms)
             .into_iter()
-            .map(|d| format!("{}{family}-{}", self.prefix, d.format("%Y-%m-%d")))
+            .map(|d| family.index(&self.names, d.and_time(NaiveTime::MIN).and_utc().timestamp_millis()))
             .collect()
     }
 
@@ -100,7 +115,7 @@ impl Reader {
 
     /// Services seen over the last `days` days.
     pub async fn services(&self, now_ms: i64, days: u32) -> Result<Vec<String>, QueryError> {
-        let indices = self.indices("jaeger-service", now_ms - i64::from(days) * 86_400_000, now_ms);
+        let indices = self.indices(Family::Service, now_ms - i64::from(days) * 86_400_000, now_ms);
         let body = json!({"size": 0, "aggs": {"services": {"terms": {"field": "serviceName", "size": 10000}}}});
         let result = self.search(&indices, body).await?;
         let mut services: Vec<String> = buckets(&result["aggregations"]["services"]);
@@ -110,7 +125,7 @@ impl Reader {
 
     /// Operations of a service over the last `days` days.
     pub async fn operations(&self, service: &str, now_ms: i64, days: u32) -> Result<Vec<String>, QueryError> {
-        let indices = self.indices("jaeger-service", now_ms - i64::from(days) * 86_400_000, now_ms);
+        let indices = self.indices(Family::Service, now_ms - i64::from(days) * 86_400_000, now_ms);
         let body = json!({
             "size": 0,
             "query": {"term": {"serviceName": service}},
@@ -131,7 +146,7 @@ impl Reader {
         now_ms: i64,
         days: u32,
     ) -> Result<Vec<(String, String)>, QueryError> {
-        let indices = self.indices("jaeger-span", now_ms - i64::from(days) * 86_400_000, now_ms);
+        let indices = self.indices(Family::Span, now_ms - i64::from(days) * 86_400_000, now_ms);
         let mut filter = vec![json!({"term": {"process.serviceName": service}})];
         if let Some(kind) = kind {
             filter.push(json!({"term": {"tag.span@kind": kind}}));
@@ -164,7 +179,7 @@ impl Reader {
 
     /// Trace ids matching a search, most recent first (by their latest span start).
     pub async fn find_trace_ids(&self, query: &TraceQuery) -> Result<Vec<String>, QueryError> {
-        let indices = self.indices("jaeger-span", query.start_micros / 1000, query.end_micros / 1000);
+        let indices = self.indices(Family::Span, query.start_micros / 1000, query.end_micros / 1000);
         let mut must = vec![
             json!({"range": {"startTimeMillis": {"gte": query.start_micros / 1000, "lte": query.end_micros / 1000}}}),
             json!({"term": {"process.serviceName": query.service}}),
@@ -223,7 +238,7 @@ impl Reader {
         if trace_ids.is_empty() {
             return Ok(Vec::new());
         }
-        let indices = self.indices("jaeger-span", start_ms, end_ms);
+        let indices = self.indices(Family::Span, start_ms, end_ms);
         let forms: Vec<String> = trace_ids.iter().flat_map(|id| stored_forms(id)).collect();
         let query = json!({"bool": {"filter": [
             {"terms": {"traceID": forms}},
@@ -302,7 +317,7 @@ impl Reader {
 
     /// `jaeger-dependencies-*` documents with a timestamp in `[start_ms, end_ms]`.
     pub async fn dependencies(&self, start_ms: i64, end_ms: i64) -> Result<Vec<Value>, QueryError> {
-        let indices = self.indices("jaeger-dependencies", start_ms, end_ms);
+        let indices = self.indices(Family::Dependencies, start_ms, end_ms);
         let body = json!({
             "size": 10000,
             "query": {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}
@@ -318,7 +333,7 @@ impl Reader {
         start_ms: i64,
         end_ms: i64,
     ) -> Result<Vec<Value>, QueryError> {
-        let indices = self.indices("skein-metrics", start_ms, end_ms);
+        let indices = self.indices(Family::Metrics, start_ms, end_ms);
         let query = json!({"bool": {"filter": [
             {"term": {"series": "operation"}},
             {"terms": {"service": services}},
