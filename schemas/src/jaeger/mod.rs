@@ -1,10 +1,14 @@
 //! Jaeger's Elasticsearch documents, written exactly as Jaeger v2 writes them so that Jaeger's
 //! query service, Jaeger UI and Grafana read skein's indices unchanged.
 
+pub mod api_v2;
 mod documents;
 mod from_otlp;
 mod json;
+pub mod model;
 pub mod otlp_json;
+pub mod thrift;
+pub mod to_otlp;
 pub mod ui;
 
 pub use documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};

@@ -1,0 +1,172 @@
+//! Zipkin v2 JSON: a list of span objects. Unknown fields are refused by name, so a client sending
+//! some other format (v1 JSON, an OTLP body) gets told rather than silently losing data.
+
+use std::net::{Ipv4Addr, Ipv6Addr};
+
+use serde::Deserialize;
+
+use super::{parse_span_id, parse_trace_id, Annotation, Endpoint, Kind, Span, ZipkinError};
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JsonSpan {
+    trace_id: String,
+    #[serde(default)]
+    parent_id: Option<String>,
+    id: String,
+    #[serde(default)]
+    kind: Option<String>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    timestamp: Option<u64>,
+    #[serde(default)]
+    duration: Option<u64>,
+    #[serde(default)]
+    local_endpoint: Option<JsonEndpoint>,
+    #[serde(default)]
+    remote_endpoint: Option<JsonEndpoint>,
+    #[serde(default)]
+    annotations: Vec<JsonAnnotation>,
+    #[serde(default)]
+    tags: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default)]
+    debug: Option<bool>,
+    #[serde(default)]
+    shared: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "camelCase")]
+struct JsonEndpoint {
+    #[serde(default)]
+    service_name: Option<String>,
+    #[serde(default)]
+    ipv4: Option<String>,
+    #[serde(default)]
+    ipv6: Option<String>,
+    #[serde(default)]
+    port: Option<u16>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct JsonAnnotation {
+    timestamp: u64,
+    value: String,
+}
+
+/// Decode a `POST /api/v2/spans` JSON body.
+pub fn decode_spans(body: &[u8]) -> Result<Vec<Span>, ZipkinError> {
+    let spans: Vec<JsonSpan> = serde_json::from_slice(body).map_err(|error| ZipkinError::Json(error.to_string()))?;
+    spans
+        .into_iter()
+        .enumerate()
+        .map(|(index, span)| span.into_model().map_err(|message| ZipkinError::Span { index, message }))
+        .collect()
+}
+
+impl JsonSpan {
+    fn into_model(self) -> Result<Span, String> {
+        let kind = match self.kind.as_deref() {
+            None => None,
+            Some("CLIENT") => Some(Kind::Client),
+            Some("SERVER") => Some(Kind::Server),
+            Some("PRODUCER") => Some(Kind::Producer),
+            Some("CONSUMER") => Some(Kind::Consumer),
+            Some(other) => return Err(format!("kind '{other}' is not CLIENT, SERVER, PRODUCER or CONSUMER")),
+        };
+        let tags = self
+            .tags
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(key, value)| {
+                // Zipkin tags are strings; some clients send numbers or booleans, kept as their text.
+                let text = match value {
+                    serde_json::Value::String(text) => text,
+                    serde_json::Value::Number(_) | serde_json::Value::Bool(_) => value.to_string(),
+                    other => return Err(format!("tag '{key}' must be a string, got {other}")),
+                };
+                Ok((key, text))
+            })
+            .collect::<Result<_, String>>()?;
+        Ok(Span {
+            trace_id: parse_trace_id(&self.trace_id)?,
+            parent_id: self.parent_id.as_deref().map(|id| parse_span_id("parentId", id)).transpose()?,
+            id: parse_span_id("id", &self.id)?,
+            kind,
+            name: self.name,
+            timestamp: self.timestamp,
+            duration: self.duration,
+            local_endpoint: self.local_endpoint.map(JsonEndpoint::into_model).transpose()?,
+            remote_endpoint: self.remote_endpoint.map(JsonEndpoint::into_model).transpose()?,
+            annotations: self
+                .annotations
+                .into_iter()
+                .map(|a| Annotation { timestamp: a.timestamp, value: a.value })
+                .collect(),
+            tags,
+            debug: self.debug.unwrap_or(false),
+            shared: self.shared.unwrap_or(false),
+        })
+    }
+}
+
+impl JsonEndpoint {
+    fn into_model(self) -> Result<Endpoint, String> {
+        Ok(Endpoint {
+            service_name: self.service_name,
+            ipv4: self
+                .ipv4
+                .map(|ip| ip.parse::<Ipv4Addr>().map_err(|_| format!("ipv4 '{ip}' is not an IPv4 address")))
+                .transpose()?,
+            ipv6: self
+                .ipv6
+                .map(|ip| ip.parse::<Ipv6Addr>().map_err(|_| format!("ipv6 '{ip}' is not an IPv6 address")))
+                .transpose()?,
+            port: self.port.filter(|port| *port != 0),
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_span_is_read_with_sixty_four_bit_trace_ids_right_aligned() {
+        let body = br#"[{"traceId":"5af7183fb1d4cf5f","parentId":"6b221d5bc9e6496c","id":"352bff9a74ca9ad2",
+            "kind":"CLIENT","name":"get /api","timestamp":1556604172355737,"duration":1431,
+            "localEndpoint":{"serviceName":"backend","ipv4":"192.168.99.1","port":3306},
+            "remoteEndpoint":{"ipv6":"::1","port":0},
+            "annotations":[{"timestamp":1556604172355800,"value":"wr"}],
+            "tags":{"http.method":"GET","http.status_code":200,"retry":true},"debug":true}]"#;
+        let spans = decode_spans(body).unwrap();
+        let span = &spans[0];
+        assert_eq!(hex::encode(span.trace_id), "00000000000000005af7183fb1d4cf5f");
+        assert_eq!(span.kind, Some(Kind::Client));
+        assert_eq!(span.local_endpoint.as_ref().unwrap().port, Some(3306));
+        assert_eq!(span.remote_endpoint.as_ref().unwrap().port, None);
+        assert_eq!(
+            span.tags,
+            [("http.method".into(), "GET".into()), ("http.status_code".into(), "200".into()), ("retry".into(), "true".into())]
+        );
+        assert!(span.debug && !span.shared);
+    }
+
+    #[test]
+    fn bad_input_is_named() {
+        let cases: [(&[u8], &str); 6] = [
+            (b"{", "malformed JSON"),
+            (br#"[{"traceId":"xyz","id":"1"}]"#, "traceId 'xyz' is not hex"),
+            (br#"[{"traceId":"1","id":"1","kind":"SIDEWAYS"}]"#, "kind 'SIDEWAYS'"),
+            (br#"[{"traceId":"1","id":"1","binaryAnnotations":[]}]"#, "unknown field `binaryAnnotations`"),
+            (br#"[{"traceId":"1","id":"00000000000000001"}]"#, "must be 16 hex characters"),
+            (br#"[{"traceId":"1"}]"#, "missing field `id`"),
+        ];
+        for (body, expected) in cases {
+            let error = decode_spans(body).unwrap_err().to_string();
+            assert!(error.contains(expected), "{error} should contain {expected}");
+        }
+    }
+}
