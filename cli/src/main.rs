@@ -23,8 +23,12 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Receive OTLP spans (gRPC :4317, HTTP :4318) and publish them to Kafka.
+    /// Receive spans (OTLP :4317/:4318, Jaeger gRPC :14250, Thrift HTTP :14268, agent UDP
+    /// :6831/:6832, Zipkin :9411), publish them to Kafka, and serve sampling strategies (:5778).
     Collector(ConfigArgs),
+    /// Jaeger agent for a host or a pod: UDP :6831/:6832 and sampling :5778, forwarded to
+    /// collectors over Jaeger gRPC (agent.collector_endpoint).
+    Agent(ConfigArgs),
     /// Consume the spans topic and index Jaeger documents into Elasticsearch.
     Ingester(ConfigArgs),
     /// Assemble traces from the spans topic into dependency links and latency aggregates in
@@ -83,6 +87,7 @@ fn main() -> Result<()> {
     runtime.block_on(async move {
         match cli.command {
             Command::Collector(args) => run_roles(args.load()?, Roles { collector: true, ..Roles::NONE }).await,
+            Command::Agent(args) => run_agent(args.load()?).await,
             Command::Ingester(args) => run_roles(args.load()?, Roles { ingester: true, ..Roles::NONE }).await,
             Command::Analytics(AnalyticsArgs { config, from: Some(from), to }) => backfill(config, &from, to).await,
             Command::Analytics(args) => run_roles(args.config.load()?, Roles { analytics: true, ..Roles::NONE }).await,
@@ -150,6 +155,29 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
     Ok(())
 }
 
+async fn run_agent(config: SkeinConfig) -> Result<()> {
+    skein_core::telemetry::init_logging(&config.log);
+    skein_core::telemetry::prometheus();
+    let shutdown = CancellationToken::new();
+    tokio::spawn(stop_on_signal(shutdown.clone()));
+    let agent = skein_agent::start(&config, shutdown).await.context("agent failed to start")?;
+    let mut lines = vec!["skein agent is running:".to_string()];
+    if let Some(addr) = agent.addresses.compact_udp {
+        lines.push(format!("  Jaeger UDP compact  {addr}   (JAEGER_AGENT_HOST / OTEL_EXPORTER_JAEGER_AGENT_PORT)"));
+    }
+    if let Some(addr) = agent.addresses.binary_udp {
+        lines.push(format!("  Jaeger UDP binary   {addr}"));
+    }
+    if let Some(addr) = agent.addresses.sampling_http {
+        lines.push(format!("  sampling            http://{addr}/sampling?service=NAME"));
+    }
+    lines.push(format!("  forwarding to       {} (Jaeger gRPC)", config.agent.collector_endpoint));
+    lines.push(format!("  admin               http://{}/metrics  /healthz  /readyz", config.agent.admin_listen));
+    println!("{}", lines.join("\n"));
+    agent.join().await;
+    Ok(())
+}
+
 async fn backfill(args: ConfigArgs, from: &str, to: Option<String>) -> Result<()> {
     let config = args.load()?;
     skein_core::telemetry::init_logging(&config.log);
@@ -182,6 +210,26 @@ fn print_endpoints(
             collector.addresses.otlp_grpc, collector.addresses.otlp_grpc
         ));
         lines.push(format!("  OTLP HTTP          http://{}/v1/traces", collector.addresses.otlp_http));
+        let a = &collector.addresses;
+        if let Some(addr) = a.jaeger_grpc {
+            lines.push(format!("  Jaeger gRPC        {addr}   (PostSpans, SamplingManager)"));
+        }
+        if let Some(addr) = a.jaeger_thrift_http {
+            lines.push(format!("  Jaeger Thrift HTTP http://{addr}/api/traces"));
+        }
+        match (a.jaeger_compact_udp, a.jaeger_binary_udp) {
+            (Some(compact), Some(binary)) => {
+                lines.push(format!("  Jaeger agent UDP   {compact} (compact)  {binary} (binary)"))
+            }
+            (Some(addr), None) | (None, Some(addr)) => lines.push(format!("  Jaeger agent UDP   {addr}")),
+            (None, None) => {}
+        }
+        if let Some(addr) = a.zipkin {
+            lines.push(format!("  Zipkin             http://{addr}/api/v2/spans"));
+        }
+        if let Some(addr) = a.sampling_http {
+            lines.push(format!("  sampling           http://{addr}/sampling?service=NAME"));
+        }
         lines.push(format!("  collector admin    http://{}/metrics  /healthz  /readyz", config.collector.admin_listen));
     }
     if roles.ingester {

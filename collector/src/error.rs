@@ -45,6 +45,8 @@ pub enum CollectorError {
     Publish(#[from] PublishError),
     #[error(transparent)]
     KafkaSetup(#[from] skein_core::kafka::KafkaSetupError),
+    #[error("sampling strategies: {0} (fix collector.sampling_strategies_file)")]
+    Sampling(String),
     #[error("cannot listen on {addr} for {what}: {source} (is another process using the port? change {option})")]
     Bind { what: &'static str, addr: std::net::SocketAddr, option: &'static str, source: std::io::Error },
 }

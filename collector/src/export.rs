@@ -1,7 +1,7 @@
 //! The path every receiver shares: validate, group by trace into records, publish, and say what
 //! was accepted. Receivers only decode their wire format and encode the answer.
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess;
+use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest};
 use skein_schemas::kafka_record::records_for_wire_request;
 use skein_schemas::otlp_wire::WireRequest;
 
@@ -112,6 +112,18 @@ impl Exporter {
             rejected_spans: rejected as i64,
             error_message: if rejected > 0 { summary(rejected, received, &messages) } else { String::new() },
         })
+    }
+}
+
+impl Exporter {
+    /// Validate and publish a request another receiver converted to OTLP.
+    pub async fn export_otlp(
+        &self,
+        transport: &'static str,
+        request: &ExportTraceServiceRequest,
+        reservation: &InFlight,
+    ) -> Result<ExportOutcome, ExportError> {
+        self.export(transport, &prost::Message::encode_to_vec(request), reservation).await
     }
 }
 

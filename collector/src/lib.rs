@@ -1,7 +1,9 @@
-//! The collector role: OTLP receivers → validation → one Kafka record per trace, answering each
-//! client only after Kafka acknowledged every record of its request.
+//! The collector role: OTLP, Jaeger and Zipkin receivers → validation → one Kafka record per trace,
+//! answering each client only after Kafka acknowledged every record of its request; and remote
+//! sampling strategies for SDKs and agents.
 //!
-//! Path of a span: [`receivers::otlp`] decodes → [`export::Exporter`] validates
+//! Path of a span: a receiver decodes ([`receivers::otlp`] as is; [`receivers::jaeger`] and
+//! [`receivers::zipkin`] convert to OTLP through `skein_schemas`) → [`export::Exporter`] validates
 //! ([`validate`]) and groups by trace ([`skein_schemas::kafka_record`]) → [`publisher::KafkaPublisher`]
 //! sends to the spans topic.
 
@@ -9,6 +11,7 @@ pub mod error;
 pub mod export;
 pub mod publisher;
 pub mod receivers;
+pub mod sampling;
 pub mod telemetry;
 pub mod validate;
 
@@ -22,13 +25,23 @@ use tokio_util::sync::CancellationToken;
 pub use error::CollectorError;
 use export::Exporter;
 use publisher::KafkaPublisher;
+use receivers::jaeger::{grpc as jaeger_grpc, thrift_http, udp};
 use receivers::otlp::{grpc::OtlpGrpcReceiver, http};
+use receivers::zipkin;
+use sampling::StrategyStore;
+use skein_schemas::thrift::Protocol;
 
-/// Addresses the collector is listening on (useful when ports were 0).
+/// Addresses the collector is listening on (useful when ports were 0); `None` when turned off.
 #[derive(Debug, Clone, Copy)]
 pub struct CollectorAddresses {
     pub otlp_grpc: SocketAddr,
     pub otlp_http: SocketAddr,
+    pub jaeger_grpc: Option<SocketAddr>,
+    pub jaeger_thrift_http: Option<SocketAddr>,
+    pub jaeger_compact_udp: Option<SocketAddr>,
+    pub jaeger_binary_udp: Option<SocketAddr>,
+    pub zipkin: Option<SocketAddr>,
+    pub sampling_http: Option<SocketAddr>,
 }
 
 /// A started collector.
@@ -61,42 +74,96 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
 
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;
     let exporter = Exporter::new(publisher.clone(), collector.max_record_bytes);
+    let strategies = StrategyStore::load(collector.sampling_strategies_file.as_deref())?;
+    let max_request = collector.max_request_bytes;
 
     let grpc_listener = bind(collector.otlp_grpc_listen, "OTLP/gRPC", "collector.otlp_grpc_listen").await?;
     let http_listener = bind(collector.otlp_http_listen, "OTLP/HTTP", "collector.otlp_http_listen").await?;
+    let jaeger_grpc_listener =
+        bind_optional(collector.jaeger_grpc_listen, "Jaeger gRPC", "collector.jaeger_grpc_listen").await?;
+    let thrift_listener =
+        bind_optional(collector.jaeger_thrift_http_listen, "Jaeger Thrift HTTP", "collector.jaeger_thrift_http_listen")
+            .await?;
+    let zipkin_listener = bind_optional(collector.zipkin_listen, "Zipkin", "collector.zipkin_listen").await?;
+    let sampling_listener =
+        bind_optional(collector.sampling_http_listen, "sampling HTTP", "collector.sampling_http_listen").await?;
+    let mut udp_sockets = Vec::new();
+    for (listen, protocol, option) in [
+        (collector.jaeger_compact_udp_listen, Protocol::Compact, "collector.jaeger_compact_udp_listen"),
+        (collector.jaeger_binary_udp_listen, Protocol::Binary, "collector.jaeger_binary_udp_listen"),
+    ] {
+        if let Some(addr) = listen.0 {
+            let socket = udp::bind(addr, collector.udp.socket_buffer_bytes).map_err(|source| CollectorError::Bind {
+                what: "Jaeger agent UDP",
+                addr,
+                option,
+                source,
+            })?;
+            udp_sockets.push((protocol, socket));
+        }
+    }
+    let local = |l: &Option<tokio::net::TcpListener>| l.as_ref().map(|l| l.local_addr().expect("bound"));
+    let udp_local = |protocol: Protocol| {
+        udp_sockets.iter().find(|(p, _)| *p == protocol).map(|(_, s)| s.local_addr().expect("bound"))
+    };
     let addresses = CollectorAddresses {
         otlp_grpc: grpc_listener.local_addr().expect("bound listener has an address"),
         otlp_http: http_listener.local_addr().expect("bound listener has an address"),
+        jaeger_grpc: local(&jaeger_grpc_listener),
+        jaeger_thrift_http: local(&thrift_listener),
+        jaeger_compact_udp: udp_local(Protocol::Compact),
+        jaeger_binary_udp: udp_local(Protocol::Binary),
+        zipkin: local(&zipkin_listener),
+        sampling_http: local(&sampling_listener),
     };
 
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(publisher.clone().watch_health(shutdown.clone()));
     tasks.spawn(ensure_topics_until_done(config.clone(), readiness.clone(), shutdown.clone()));
-
-    let grpc_service = OtlpGrpcReceiver::service(exporter.clone(), collector.max_request_bytes);
-    let grpc_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        let incoming = tokio_stream_from(grpc_listener);
-        let served = tonic::transport::Server::builder()
-            .add_service(grpc_service)
-            .serve_with_incoming_shutdown(incoming, grpc_shutdown.cancelled_owned())
-            .await;
-        if let Err(error) = served {
-            tracing::error!(%error, "OTLP/gRPC server stopped");
+    if let (Some(path), interval) = (&collector.sampling_strategies_file, collector.sampling_reload_interval_ms) {
+        if interval > 0 {
+            tasks.spawn(strategies.clone().watch(path.clone(), Duration::from_millis(interval), shutdown.clone()));
         }
-    });
+    }
 
-    let http_router = http::router(exporter, collector.max_request_bytes);
-    let http_shutdown = shutdown.clone();
-    tasks.spawn(async move {
-        let served =
-            axum::serve(http_listener, http_router).with_graceful_shutdown(http_shutdown.cancelled_owned()).await;
-        if let Err(error) = served {
-            tracing::error!(%error, "OTLP/HTTP server stopped");
+    let grpc_service = OtlpGrpcReceiver::service(exporter.clone(), max_request);
+    let grpc_router = tonic::transport::Server::builder().add_service(grpc_service);
+    tasks.spawn(serve_grpc(grpc_router, grpc_listener, "OTLP/gRPC", shutdown.clone()));
+    if let Some(listener) = jaeger_grpc_listener {
+        let router = tonic::transport::Server::builder()
+            .add_service(jaeger_grpc::CollectorService::new(exporter.clone(), max_request))
+            .add_service(jaeger_grpc::SamplingService::new(strategies.clone()));
+        tasks.spawn(serve_grpc(router, listener, "Jaeger gRPC", shutdown.clone()));
+    }
+
+    tasks.spawn(serve_http(http::router(exporter.clone(), max_request), http_listener, "OTLP/HTTP", shutdown.clone()));
+    if let Some(listener) = thrift_listener {
+        let router =
+            thrift_http::router(exporter.clone(), max_request).merge(sampling::http::api_route(strategies.clone()));
+        tasks.spawn(serve_http(router, listener, "Jaeger Thrift HTTP", shutdown.clone()));
+    }
+    if let Some(listener) = zipkin_listener {
+        tasks.spawn(serve_http(zipkin::router(exporter.clone(), max_request), listener, "Zipkin", shutdown.clone()));
+    }
+    if let Some(listener) = sampling_listener {
+        tasks.spawn(serve_http(
+            sampling::http::router(strategies.clone()),
+            listener,
+            "sampling HTTP",
+            shutdown.clone(),
+        ));
+    }
+    if !udp_sockets.is_empty() {
+        let (queue, batches) = tokio::sync::mpsc::channel(collector.udp.queue_batches);
+        for (protocol, socket) in udp_sockets {
+            tasks.spawn(udp::serve(socket, protocol, collector.udp.max_packet_bytes, queue.clone(), shutdown.clone()));
         }
-    });
+        drop(queue);
+        let give_up = Duration::from_millis(collector.produce_timeout_ms.max(1_000) * 3);
+        tasks.spawn(udp::export_batches(batches, exporter.clone(), collector.udp.workers, give_up));
+    }
 
-    tracing::info!(otlp_grpc = %addresses.otlp_grpc, otlp_http = %addresses.otlp_http, admin = %collector.admin_listen, "collector listening");
+    tracing::info!(?addresses, admin = %collector.admin_listen, "collector listening");
     let task = tokio::spawn(async move {
         while tasks.join_next().await.is_some() {}
         // Servers have drained their requests; give librdkafka a moment for anything queued.
@@ -113,6 +180,41 @@ async fn bind(
     option: &'static str,
 ) -> Result<tokio::net::TcpListener, CollectorError> {
     tokio::net::TcpListener::bind(addr).await.map_err(|source| CollectorError::Bind { what, addr, option, source })
+}
+
+async fn bind_optional(
+    listen: skein_core::config::Listen,
+    what: &'static str,
+    option: &'static str,
+) -> Result<Option<tokio::net::TcpListener>, CollectorError> {
+    match listen.0 {
+        Some(addr) => bind(addr, what, option).await.map(Some),
+        None => Ok(None),
+    }
+}
+
+async fn serve_grpc(
+    router: tonic::transport::server::Router,
+    listener: tokio::net::TcpListener,
+    what: &'static str,
+    shutdown: CancellationToken,
+) {
+    let served = router.serve_with_incoming_shutdown(tokio_stream_from(listener), shutdown.cancelled_owned()).await;
+    if let Err(error) = served {
+        tracing::error!(%error, what, "gRPC server stopped");
+    }
+}
+
+async fn serve_http(
+    router: axum::Router,
+    listener: tokio::net::TcpListener,
+    what: &'static str,
+    shutdown: CancellationToken,
+) {
+    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
+    if let Err(error) = served {
+        tracing::error!(%error, what, "HTTP server stopped");
+    }
 }
 
 /// Accepted TCP connections as the stream tonic serves.

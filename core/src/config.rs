@@ -32,6 +32,8 @@ pub struct SkeinConfig {
     pub analytics: AnalyticsConfig,
     /// The query role: Jaeger's HTTP API over the indices.
     pub query: QueryConfig,
+    /// The agent role: Jaeger agent UDP and sampling on a host, forwarding to collectors.
+    pub agent: AgentConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -165,6 +167,129 @@ pub struct CollectorConfig {
     pub produce_timeout_ms: u64,
     /// `Retry-After` seconds sent with 429 and 503. Default `2`.
     pub retry_after_seconds: u64,
+    /// Jaeger gRPC (`CollectorService/PostSpans`, `SamplingManager`). Default `127.0.0.1:14250`;
+    /// `off` disables.
+    pub jaeger_grpc_listen: Listen,
+    /// Jaeger Thrift over HTTP (`POST /api/traces`) and `GET /api/sampling`. Default
+    /// `127.0.0.1:14268`; `off` disables.
+    pub jaeger_thrift_http_listen: Listen,
+    /// Jaeger agent UDP, compact Thrift. Default `127.0.0.1:6831`; `off` disables.
+    pub jaeger_compact_udp_listen: Listen,
+    /// Jaeger agent UDP, binary Thrift. Default `127.0.0.1:6832`; `off` disables.
+    pub jaeger_binary_udp_listen: Listen,
+    /// Zipkin `POST /api/v2/spans` (JSON, proto3). Default `127.0.0.1:9411`; `off` disables.
+    pub zipkin_listen: Listen,
+    /// Remote sampling over HTTP (`/sampling`, `/api/sampling`), the agent's classic port.
+    /// Default `127.0.0.1:5778`; `off` disables.
+    pub sampling_http_listen: Listen,
+    /// Jaeger strategies file (JSON). Default none: every service samples 0.1 % (probabilistic 0.001).
+    pub sampling_strategies_file: Option<String>,
+    /// How often the strategies file is re-read; a changed file is applied, a broken one is
+    /// logged and ignored. Default `1000`; `0` reads it once.
+    pub sampling_reload_interval_ms: u64,
+    /// UDP receivers' limits.
+    pub udp: UdpConfig,
+}
+
+/// A listen address that can be turned off with `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Listen(pub Option<SocketAddr>);
+
+impl Listen {
+    pub fn at(addr: &str) -> Self {
+        Listen(Some(addr.parse().expect("literal address")))
+    }
+}
+
+impl Serialize for Listen {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self.0 {
+            Some(addr) => serializer.serialize_str(&addr.to_string()),
+            None => serializer.serialize_str("off"),
+        }
+    }
+}
+
+impl<'de> Deserialize<'de> for Listen {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        #[derive(Deserialize)]
+        #[serde(untagged)]
+        enum Raw {
+            Text(String),
+            Flag(bool),
+        }
+        match Raw::deserialize(deserializer)? {
+            Raw::Flag(false) => Ok(Listen(None)),
+            Raw::Flag(true) => Err(serde::de::Error::custom("give an address such as 127.0.0.1:9411, or off")),
+            Raw::Text(text) if matches!(text.trim(), "" | "off" | "disabled" | "false") => Ok(Listen(None)),
+            Raw::Text(text) => text.trim().parse().map(|addr| Listen(Some(addr))).map_err(|_| {
+                serde::de::Error::custom(format!("'{text}' is not an address such as 127.0.0.1:9411, or off"))
+            }),
+        }
+    }
+}
+
+/// Limits of the Jaeger agent UDP receivers (in the collector and in the agent).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct UdpConfig {
+    /// Largest datagram accepted, bytes; larger ones are counted as `too_large` and dropped.
+    /// Default `65000` (Jaeger clients' limit).
+    pub max_packet_bytes: usize,
+    /// Decoded batches waiting to be sent on; when full, datagrams are dropped and counted
+    /// (`queue_full`): UDP cannot push back. Default `1000`.
+    pub queue_batches: usize,
+    /// Batches sent on concurrently. Default `16`.
+    pub workers: usize,
+    /// Socket receive buffer, bytes (`SO_RCVBUF`; the kernel may cap it at `net.core.rmem_max`).
+    /// Default `4194304`.
+    pub socket_buffer_bytes: usize,
+}
+
+impl Default for UdpConfig {
+    fn default() -> Self {
+        Self { max_packet_bytes: 65_000, queue_batches: 1_000, workers: 16, socket_buffer_bytes: 4 * 1024 * 1024 }
+    }
+}
+
+/// The agent role (`skein agent`): runs beside applications (DaemonSet or sidecar), receives Jaeger
+/// UDP and serves sampling, and forwards to collectors over Jaeger gRPC.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AgentConfig {
+    /// Compact Thrift UDP. Default `127.0.0.1:6831`; `off` disables.
+    pub compact_udp_listen: Listen,
+    /// Binary Thrift UDP. Default `127.0.0.1:6832`; `off` disables.
+    pub binary_udp_listen: Listen,
+    /// Remote sampling over HTTP, answered from the collector's strategies. Default `127.0.0.1:5778`;
+    /// `off` disables.
+    pub sampling_http_listen: Listen,
+    /// `/metrics`, `/healthz`, `/readyz`. Default `127.0.0.1:14271`.
+    pub admin_listen: SocketAddr,
+    /// The collectors' Jaeger gRPC endpoint. Default `http://127.0.0.1:14250`.
+    pub collector_endpoint: String,
+    /// Time allowed for one forward to a collector before it is retried. Default `5000`.
+    pub forward_timeout_ms: u64,
+    /// How long a batch is retried (collector unreachable or overloaded) before it is dropped and
+    /// counted. Default `30000`.
+    pub forward_give_up_ms: u64,
+    /// UDP receivers' limits.
+    pub udp: UdpConfig,
+}
+
+impl Default for AgentConfig {
+    fn default() -> Self {
+        Self {
+            compact_udp_listen: Listen::at("127.0.0.1:6831"),
+            binary_udp_listen: Listen::at("127.0.0.1:6832"),
+            sampling_http_listen: Listen::at("127.0.0.1:5778"),
+            admin_listen: "127.0.0.1:14271".parse().expect("literal address"),
+            collector_endpoint: "http://127.0.0.1:14250".into(),
+            forward_timeout_ms: 5_000,
+            forward_give_up_ms: 30_000,
+            udp: UdpConfig::default(),
+        }
+    }
 }
 
 impl Default for CollectorConfig {
@@ -180,6 +305,15 @@ impl Default for CollectorConfig {
             linger_ms: 5,
             produce_timeout_ms: 10_000,
             retry_after_seconds: 2,
+            jaeger_grpc_listen: Listen::at("127.0.0.1:14250"),
+            jaeger_thrift_http_listen: Listen::at("127.0.0.1:14268"),
+            jaeger_compact_udp_listen: Listen::at("127.0.0.1:6831"),
+            jaeger_binary_udp_listen: Listen::at("127.0.0.1:6832"),
+            zipkin_listen: Listen::at("127.0.0.1:9411"),
+            sampling_http_listen: Listen::at("127.0.0.1:5778"),
+            sampling_strategies_file: None,
+            sampling_reload_interval_ms: 1_000,
+            udp: UdpConfig::default(),
         }
     }
 }
@@ -416,6 +550,21 @@ impl SkeinConfig {
                 c.max_in_flight_bytes, c.max_request_bytes
             )));
         }
+        for (name, udp) in [("collector.udp", &c.udp), ("agent.udp", &self.agent.udp)] {
+            if udp.queue_batches == 0 || udp.workers == 0 || !(512..=65_535).contains(&udp.max_packet_bytes) {
+                return Err(ConfigError::Invalid(format!(
+                    "{name}: queue_batches and workers must be at least 1 and max_packet_bytes between 512 and 65535"
+                )));
+            }
+        }
+        if !self.agent.collector_endpoint.starts_with("http://")
+            && !self.agent.collector_endpoint.starts_with("https://")
+        {
+            return Err(ConfigError::Invalid(format!(
+                "agent.collector_endpoint '{}' must be a URL such as http://collector:14250",
+                self.agent.collector_endpoint
+            )));
+        }
         if self.kafka.partitions < 1 {
             return Err(ConfigError::Invalid("kafka.partitions must be at least 1".into()));
         }
@@ -514,6 +663,19 @@ mod tests {
         config.validate().expect("defaults validate");
         assert_eq!(config.kafka.brokers, "127.0.0.1:9092");
         assert_eq!(config.collector.otlp_grpc_listen.port(), 4317);
+    }
+
+    #[test]
+    fn receivers_can_be_turned_off_by_file_or_environment_style_values() {
+        let config = SkeinConfig::from_yaml_str(
+            "collector:\n  zipkin_listen: off\n  jaeger_grpc_listen: \"\"\n  jaeger_thrift_http_listen: 0.0.0.0:1\n",
+        )
+        .unwrap();
+        assert_eq!(config.collector.zipkin_listen, Listen(None));
+        assert_eq!(config.collector.jaeger_grpc_listen, Listen(None));
+        assert_eq!(config.collector.jaeger_thrift_http_listen, Listen::at("0.0.0.0:1"));
+        let error = SkeinConfig::from_yaml_str("collector:\n  zipkin_listen: nowhere\n").unwrap_err();
+        assert!(error.to_string().contains("'nowhere' is not an address"), "{error}");
     }
 
     #[test]

@@ -155,7 +155,8 @@ impl<'a> Reader<'a> {
                     // Old non-strict form: the name's length comes first.
                     let at = self.pos;
                     let len = self.length(i64::from(first), 1, at)?;
-                    let name = std::str::from_utf8(self.take(len)?).map_err(|_| ThriftError::NotUtf8("message name"))?;
+                    let name =
+                        std::str::from_utf8(self.take(len)?).map_err(|_| ThriftError::NotUtf8("message name"))?;
                     let kind = self.byte()?;
                     let seq = self.be_i32()?;
                     Ok((name, kind, seq))

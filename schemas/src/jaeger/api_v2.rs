@@ -203,7 +203,8 @@ fn span_id(bytes: &[u8]) -> Option<[u8; 8]> {
 }
 
 fn timestamp_nanos(timestamp: Option<&Timestamp>) -> u64 {
-    timestamp.map_or(0, |t| (t.seconds.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(t.nanos.max(0) as u64))
+    timestamp
+        .map_or(0, |t| (t.seconds.max(0) as u64).saturating_mul(1_000_000_000).saturating_add(t.nanos.max(0) as u64))
 }
 
 fn nanos_timestamp(nanos: u64) -> Timestamp {

@@ -7,6 +7,7 @@ mod from_otlp;
 mod json;
 pub mod model;
 pub mod otlp_json;
+pub mod sampling;
 pub mod thrift;
 pub mod to_otlp;
 pub mod ui;

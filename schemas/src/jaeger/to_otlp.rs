@@ -330,15 +330,25 @@ mod tests {
             (s.status.as_ref().map(|s| (s.code, s.message.clone())), keys(&s.attributes).join(","))
         };
         assert_eq!(
-            status_of(vec![Tag::string("otel.status_code", "ok"), Tag::string("otel.status_description", "fine")], "client"),
+            status_of(
+                vec![Tag::string("otel.status_code", "ok"), Tag::string("otel.status_description", "fine")],
+                "client"
+            ),
             (Some((1, "fine".into())), "".into())
         );
-        assert_eq!(status_of(vec![tag("http.status_code", TagValue::Int64(404))], "server"), (Some((0, "".into())), "http.status_code".into()));
+        assert_eq!(
+            status_of(vec![tag("http.status_code", TagValue::Int64(404))], "server"),
+            (Some((0, "".into())), "http.status_code".into())
+        );
         assert_eq!(status_of(vec![tag("http.status_code", TagValue::Int64(404))], "client").0, Some((2, "".into())));
         assert_eq!(status_of(vec![Tag::string("http.status_code", "503")], "server").0, Some((2, "".into())));
         assert_eq!(status_of(vec![tag("error", TagValue::Bool(false))], "client"), (None, "error".into()));
         assert_eq!(
-            status_of(vec![tag("error", TagValue::Bool(true)), Tag::string("http.status_message", "bad gateway")], "client").0,
+            status_of(
+                vec![tag("error", TagValue::Bool(true)), Tag::string("http.status_message", "bad gateway")],
+                "client"
+            )
+            .0,
             Some((2, "bad gateway".into()))
         );
     }
@@ -355,7 +365,10 @@ mod tests {
             ],
         };
         let resource = convert(span(vec![]), process, Origin::Thrift).resource.unwrap();
-        assert_eq!(keys(&resource.attributes), ["service.name", "host.name", "ip", "opencensus.exporterversion", "client-uuid"]);
+        assert_eq!(
+            keys(&resource.attributes),
+            ["service.name", "host.name", "ip", "opencensus.exporterversion", "client-uuid"]
+        );
         assert_eq!(str_of(get(&resource.attributes, "opencensus.exporterversion").unwrap()), "Jaeger-Python-4.8.0");
     }
 

@@ -149,7 +149,11 @@ mod tests {
         assert_eq!(span.remote_endpoint.as_ref().unwrap().port, None);
         assert_eq!(
             span.tags,
-            [("http.method".into(), "GET".into()), ("http.status_code".into(), "200".into()), ("retry".into(), "true".into())]
+            [
+                ("http.method".into(), "GET".into()),
+                ("http.status_code".into(), "200".into()),
+                ("retry".into(), "true".into())
+            ]
         );
         assert!(span.debug && !span.shared);
     }

@@ -25,8 +25,19 @@ const RESOURCE_KEYS: &[&str] = &[
     "opencensus.exporterversion",
     "opencensus.resourcetype",
 ];
-const RESOURCE_PREFIXES: &[&str] =
-    &["host.", "os.", "process.", "telemetry.sdk.", "k8s.", "cloud.", "container.", "aws.", "faas.", "device.", "webengine."];
+const RESOURCE_PREFIXES: &[&str] = &[
+    "host.",
+    "os.",
+    "process.",
+    "telemetry.sdk.",
+    "k8s.",
+    "cloud.",
+    "container.",
+    "aws.",
+    "faas.",
+    "device.",
+    "webengine.",
+];
 
 fn is_resource_key(key: &str) -> bool {
     RESOURCE_KEYS.contains(&key) || RESOURCE_PREFIXES.iter().any(|prefix| key.starts_with(prefix))
@@ -52,7 +63,10 @@ pub fn spans_to_otlp(spans: Vec<Span>) -> ExportTraceServiceRequest {
                 }
                 groups.push((
                     service,
-                    ResourceSpans { resource: Some(Resource { attributes, ..Default::default() }), ..Default::default() },
+                    ResourceSpans {
+                        resource: Some(Resource { attributes, ..Default::default() }),
+                        ..Default::default()
+                    },
                 ));
                 groups.len() - 1
             }
@@ -107,7 +121,13 @@ fn span_to_otlp(span: Span) -> (ResourceTags, InstrumentationScope, OtlpSpan) {
         endpoint_attributes(&mut attributes, local, "network.local.address", "net.host.port", None);
     }
     if let Some(remote) = &span.remote_endpoint {
-        endpoint_attributes(&mut attributes, remote, "network.peer.address", "net.peer.port", Some("service.peer.name"));
+        endpoint_attributes(
+            &mut attributes,
+            remote,
+            "network.peer.address",
+            "net.peer.port",
+            Some("service.peer.name"),
+        );
     }
     let start = match span.timestamp {
         Some(micros) => micros.saturating_mul(1_000),
@@ -218,7 +238,14 @@ mod tests {
         assert_eq!(span.status, Some(Status { code: 2, message: "boom".into() }));
         assert_eq!(
             keys(&span.attributes),
-            ["http.method", "network.local.address", "net.host.port", "service.peer.name", "network.peer.address", "net.peer.port"]
+            [
+                "http.method",
+                "network.local.address",
+                "net.host.port",
+                "service.peer.name",
+                "network.peer.address",
+                "net.peer.port"
+            ]
         );
         assert_eq!(span.start_time_unix_nano, 1_556_604_172_355_737_000);
         assert_eq!(span.end_time_unix_nano - span.start_time_unix_nano, 1_431_000);

@@ -2,8 +2,6 @@
 //! follow the OTLP/HTTP rules: the response uses the request's encoding, refusals carry a
 //! `google.rpc.Status`, and retryable refusals carry `Retry-After`.
 
-use std::io::Read;
-
 use axum::body::{Body, Bytes};
 use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -15,6 +13,7 @@ use prost::Message;
 
 use crate::error::{ExportError, PublishError};
 use crate::export::{ExportOutcome, Exporter};
+use crate::receivers::body::{decompress, DecompressError};
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -177,33 +176,6 @@ fn decode_json(body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
         .map_err(|error| format!("body is not a valid OTLP ExportTraceServiceRequest JSON document: {error}"))
 }
 
-enum DecompressError {
-    TooLarge,
-    Unsupported(String),
-    Corrupt(String),
-}
-
-fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes, DecompressError> {
-    let encoding = headers.get(header::CONTENT_ENCODING).and_then(|v| v.to_str().ok()).unwrap_or("identity");
-    match encoding.trim().to_ascii_lowercase().as_str() {
-        "" | "identity" => Ok(raw),
-        "gzip" => {
-            let mut out = Vec::with_capacity(raw.len().saturating_mul(4).min(limit));
-            let mut decoder = flate2::read::GzDecoder::new(raw.as_ref()).take(limit as u64 + 1);
-            decoder
-                .read_to_end(&mut out)
-                .map_err(|error| DecompressError::Corrupt(format!("body is not valid gzip: {error}")))?;
-            if out.len() > limit {
-                return Err(DecompressError::TooLarge);
-            }
-            Ok(Bytes::from(out))
-        }
-        other => {
-            Err(DecompressError::Unsupported(format!("unsupported Content-Encoding {other:?}: send gzip or identity")))
-        }
-    }
-}
-
 fn success(encoding: Encoding, outcome: &ExportOutcome) -> Response {
     let body = match encoding {
         Encoding::Protobuf => {
@@ -242,24 +214,6 @@ mod tests {
         assert_eq!(encoding_of(&headers(&[("content-type", "application/x-protobuf")])), Ok(Encoding::Protobuf));
         assert!(encoding_of(&headers(&[("content-type", "text/plain")])).unwrap_err().contains("text/plain"));
         assert!(encoding_of(&headers(&[])).unwrap_err().contains("missing"));
-    }
-
-    #[test]
-    fn gzip_bomb_is_refused_as_too_large() {
-        use std::io::Write;
-        let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
-        encoder.write_all(&vec![0u8; 100_000]).unwrap();
-        let compressed = Bytes::from(encoder.finish().unwrap());
-        let result = decompress(&headers(&[("content-encoding", "gzip")]), compressed, 10_000);
-        assert!(matches!(result, Err(DecompressError::TooLarge)));
-    }
-
-    #[test]
-    fn corrupt_gzip_and_unknown_encoding_are_named() {
-        let corrupt = decompress(&headers(&[("content-encoding", "gzip")]), Bytes::from_static(b"nope"), 100);
-        assert!(matches!(corrupt, Err(DecompressError::Corrupt(m)) if m.contains("gzip")));
-        let unknown = decompress(&headers(&[("content-encoding", "br")]), Bytes::from_static(b"x"), 100);
-        assert!(matches!(unknown, Err(DecompressError::Unsupported(m)) if m.contains("br")));
     }
 
     #[test]

@@ -1,0 +1,123 @@
+//! Forwarding to collectors over Jaeger gRPC: spans with `CollectorService/PostSpans`, sampling
+//! questions with `SamplingManager/GetSamplingStrategy`.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::future::BoxFuture;
+use http::uri::PathAndQuery;
+use skein_collector::receivers::jaeger::udp::{spans_dropped, UdpBatch};
+use skein_collector::sampling::StrategySource;
+use skein_core::config::AgentConfig;
+use skein_schemas::jaeger::api_v2::{
+    Batch, PostSpansRequest, PostSpansResponse, SamplingStrategyParameters, SamplingStrategyResponse,
+    GET_SAMPLING_STRATEGY_PATH, POST_SPANS_PATH,
+};
+use tokio::sync::{mpsc, Semaphore};
+use tonic::transport::{Channel, Endpoint};
+use tonic::Code;
+
+use crate::AgentError;
+
+/// A connection (lazily made, re-made when lost) to the collectors.
+#[derive(Clone)]
+pub struct Forwarder {
+    channel: Channel,
+    timeout: Duration,
+}
+
+impl Forwarder {
+    pub fn new(config: &AgentConfig) -> Result<Self, AgentError> {
+        let timeout = Duration::from_millis(config.forward_timeout_ms);
+        let endpoint = Endpoint::from_shared(config.collector_endpoint.clone())
+            .map_err(|error| AgentError::Endpoint {
+                endpoint: config.collector_endpoint.clone(),
+                reason: error.to_string(),
+            })?
+            .connect_timeout(timeout)
+            .timeout(timeout)
+            .tcp_nodelay(true);
+        Ok(Self { channel: endpoint.connect_lazy(), timeout })
+    }
+
+    async fn unary<Req, Resp>(&self, path: &'static str, request: Req) -> Result<Resp, tonic::Status>
+    where
+        Req: prost::Message + Send + Sync + 'static,
+        Resp: prost::Message + Default + Send + Sync + 'static,
+    {
+        let mut client = tonic::client::Grpc::new(self.channel.clone());
+        client.ready().await.map_err(|error| tonic::Status::unavailable(format!("collector unreachable: {error}")))?;
+        let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
+        let mut request = tonic::Request::new(request);
+        request.set_timeout(self.timeout);
+        client.unary(request, PathAndQuery::from_static(path), codec).await.map(tonic::Response::into_inner)
+    }
+
+    /// Forward queued batches, `workers` at a time; each is retried while collectors are
+    /// unreachable or overloaded, for at most `give_up`, then dropped and counted.
+    pub async fn forward_batches(self, mut queue: mpsc::Receiver<UdpBatch>, workers: usize, give_up: Duration) {
+        let slots = Arc::new(Semaphore::new(workers));
+        while let Some(item) = queue.recv().await {
+            let Ok(slot) = slots.clone().acquire_owned().await else { return };
+            let this = self.clone();
+            tokio::spawn(async move {
+                this.forward_one(item, give_up).await;
+                drop(slot);
+            });
+        }
+        let _ = slots.acquire_many(workers as u32).await;
+    }
+
+    async fn forward_one(&self, item: UdpBatch, give_up: Duration) {
+        let spans = item.batch.spans.len();
+        let request = PostSpansRequest { batch: Some(Batch::from_model(&item.batch)) };
+        let deadline = Instant::now() + give_up;
+        let mut delay = Duration::from_millis(100);
+        loop {
+            match self.unary::<_, PostSpansResponse>(POST_SPANS_PATH, request.clone()).await {
+                Ok(_) => {
+                    metrics::counter!("skein_agent_spans_forwarded_total").increment(spans as u64);
+                    return;
+                }
+                Err(status) if retryable(status.code()) && Instant::now() + delay < deadline => {
+                    tracing::debug!(code = ?status.code(), message = status.message(), "collector refused a batch; retrying");
+                    tokio::time::sleep(delay).await;
+                    delay = (delay * 2).min(Duration::from_secs(5));
+                }
+                Err(status) => {
+                    tracing::warn!(code = ?status.code(), message = status.message(), spans, "batch dropped");
+                    spans_dropped(if retryable(status.code()) { "collector_unavailable" } else { "refused" }, spans);
+                    return;
+                }
+            }
+        }
+    }
+
+    /// The sampling source the agent's HTTP endpoint asks.
+    pub fn sampling_source(&self) -> CollectorSampling {
+        CollectorSampling(self.clone())
+    }
+}
+
+fn retryable(code: Code) -> bool {
+    matches!(code, Code::Unavailable | Code::ResourceExhausted | Code::DeadlineExceeded | Code::Aborted)
+}
+
+/// Sampling strategies asked from the collectors.
+#[derive(Clone)]
+pub struct CollectorSampling(Forwarder);
+
+impl StrategySource for CollectorSampling {
+    fn strategy(&self, service: String) -> BoxFuture<'static, Result<SamplingStrategyResponse, String>> {
+        let forwarder = self.0.clone();
+        Box::pin(async move {
+            forwarder
+                .unary::<_, SamplingStrategyResponse>(
+                    GET_SAMPLING_STRATEGY_PATH,
+                    SamplingStrategyParameters { service_name: service },
+                )
+                .await
+                .map_err(|status| format!("{:?}: {}", status.code(), status.message()))
+        })
+    }
+}

@@ -1,0 +1,114 @@
+//! The agent role (`skein agent`): runs on each host (DaemonSet) or beside one application
+//! (sidecar), receives Jaeger UDP datagrams and answers sampling requests, and forwards both to
+//! the collectors over Jaeger gRPC (`PostSpans`, `GetSamplingStrategy` on port 14250), as Jaeger's
+//! own agent does.
+//!
+//! Path of a span: [`skein_collector::receivers::jaeger::udp`] decodes a datagram into a bounded
+//! queue → [`forward::Forwarder`] sends it to a collector (retrying while collectors are
+//! unreachable or overloaded) → the collector's path to Kafka.
+
+pub mod error;
+pub mod forward;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use skein_collector::receivers::jaeger::udp;
+use skein_collector::sampling;
+use skein_core::telemetry::{serve_admin, Readiness};
+use skein_core::SkeinConfig;
+use skein_schemas::thrift::Protocol;
+use tokio_util::sync::CancellationToken;
+
+pub use error::AgentError;
+use forward::Forwarder;
+
+/// Addresses the agent listens on; `None` when turned off.
+#[derive(Debug, Clone, Copy)]
+pub struct AgentAddresses {
+    pub compact_udp: Option<SocketAddr>,
+    pub binary_udp: Option<SocketAddr>,
+    pub sampling_http: Option<SocketAddr>,
+}
+
+/// A started agent.
+pub struct RunningAgent {
+    pub addresses: AgentAddresses,
+    task: tokio::task::JoinHandle<()>,
+}
+
+impl RunningAgent {
+    /// Wait until the agent has stopped and forwarded what it had queued.
+    pub async fn join(self) {
+        let _ = self.task.await;
+    }
+}
+
+/// Start the agent: bind its sockets, serve until `shutdown`, then forward what is queued.
+pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningAgent, AgentError> {
+    let agent = &config.agent;
+    let forwarder = Forwarder::new(agent)?;
+    let readiness = Readiness::default();
+    serve_admin(agent.admin_listen, readiness, shutdown.clone()).await.map_err(|source| AgentError::Bind {
+        what: "admin endpoints",
+        addr: agent.admin_listen,
+        source,
+    })?;
+
+    let mut sockets = Vec::new();
+    for (listen, protocol) in
+        [(agent.compact_udp_listen, Protocol::Compact), (agent.binary_udp_listen, Protocol::Binary)]
+    {
+        if let Some(addr) = listen.0 {
+            let socket = udp::bind(addr, agent.udp.socket_buffer_bytes).map_err(|source| AgentError::Bind {
+                what: "Jaeger agent UDP",
+                addr,
+                source,
+            })?;
+            sockets.push((protocol, socket));
+        }
+    }
+    let sampling_listener = match agent.sampling_http_listen.0 {
+        Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|source| AgentError::Bind {
+            what: "sampling HTTP",
+            addr,
+            source,
+        })?),
+        None => None,
+    };
+    let udp_local =
+        |protocol: Protocol| sockets.iter().find(|(p, _)| *p == protocol).map(|(_, s)| s.local_addr().expect("bound"));
+    let addresses = AgentAddresses {
+        compact_udp: udp_local(Protocol::Compact),
+        binary_udp: udp_local(Protocol::Binary),
+        sampling_http: sampling_listener.as_ref().map(|l| l.local_addr().expect("bound")),
+    };
+
+    let mut tasks = tokio::task::JoinSet::new();
+    let (queue, batches) = tokio::sync::mpsc::channel(agent.udp.queue_batches);
+    for (protocol, socket) in sockets {
+        tasks.spawn(udp::serve(socket, protocol, agent.udp.max_packet_bytes, queue.clone(), shutdown.clone()));
+    }
+    drop(queue);
+    tasks.spawn(forwarder.clone().forward_batches(
+        batches,
+        agent.udp.workers,
+        Duration::from_millis(agent.forward_give_up_ms),
+    ));
+    if let Some(listener) = sampling_listener {
+        let router = sampling::http::router(forwarder.sampling_source());
+        let stop = shutdown.clone();
+        tasks.spawn(async move {
+            let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
+            if let Err(error) = served {
+                tracing::error!(%error, "sampling HTTP server stopped");
+            }
+        });
+    }
+    tracing::info!(?addresses, collector = %agent.collector_endpoint, admin = %agent.admin_listen, "agent listening");
+    let task = tokio::spawn(async move {
+        while tasks.join_next().await.is_some() {}
+        tracing::info!("agent stopped");
+    });
+    Ok(RunningAgent { addresses, task })
+}

@@ -1,0 +1,6 @@
+//! Jaeger's three ways in: gRPC `api_v2` (clients and agents), Thrift over HTTP, and the agent's
+//! UDP datagrams.
+
+pub mod grpc;
+pub mod thrift_http;
+pub mod udp;

@@ -1,0 +1,88 @@
+//! Jaeger Thrift over HTTP on port 14268: `POST /api/traces` with a binary-protocol `Batch`, as
+//! Jaeger clients configured with a collector endpoint send it. 202 when Kafka has the spans.
+
+use axum::body::Body;
+use axum::extract::State;
+use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use skein_schemas::jaeger::thrift::decode_batch;
+use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
+use skein_schemas::thrift::Protocol;
+
+use crate::error::{ExportError, PublishError};
+use crate::export::Exporter;
+use crate::receivers::body;
+
+const TRANSPORT: &str = "jaeger_thrift_http";
+
+#[derive(Clone)]
+struct ThriftState {
+    exporter: Exporter,
+    max_request_bytes: usize,
+}
+
+/// `POST /api/traces`.
+pub fn router(exporter: Exporter, max_request_bytes: usize) -> Router {
+    Router::new()
+        .route("/api/traces", post(post_traces))
+        .layer(axum::extract::DefaultBodyLimit::disable())
+        .with_state(ThriftState { exporter, max_request_bytes })
+}
+
+/// A plain-text refusal, as Jaeger's collector answers; retryable ones carry `Retry-After`.
+pub fn refusal(status: StatusCode, message: String, retry_after: Option<std::time::Duration>) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message + "\n").into_response();
+    if let Some(delay) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(delay.as_secs().max(1)));
+    }
+    response
+}
+
+/// The HTTP answer to an export failure.
+pub fn export_refusal(error: ExportError) -> Response {
+    let status = match &error {
+        ExportError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+        ExportError::Publish(PublishError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
+        ExportError::Publish(PublishError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+        ExportError::Publish(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    };
+    let retry_after = error.retry_after();
+    refusal(status, error.to_string(), retry_after)
+}
+
+async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, request: Body) -> Response {
+    let media_type = body::media_type(&headers);
+    if media_type != "application/x-thrift" && media_type != "application/vnd.apache.thrift.binary" {
+        crate::telemetry::request(TRANSPORT, "unsupported_media_type");
+        return refusal(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            format!("Unsupported content type: {media_type:?}; send a binary Thrift Batch as application/x-thrift"),
+            None,
+        );
+    }
+    let bytes = match body::read(&headers, request, state.max_request_bytes).await {
+        Ok(bytes) => bytes,
+        Err((status, message)) => return refusal(status, message, None),
+    };
+    let reservation = match state.exporter.reserve(TRANSPORT, bytes.len()) {
+        Ok(reservation) => reservation,
+        Err(error) => return export_refusal(error),
+    };
+    let batch = match decode_batch(&bytes, Protocol::Binary) {
+        Ok(batch) => batch,
+        Err(error) => {
+            crate::telemetry::request(TRANSPORT, "malformed");
+            return refusal(
+                StatusCode::BAD_REQUEST,
+                format!("Unable to process request body: not a binary Thrift jaeger.Batch: {error}"),
+                None,
+            );
+        }
+    };
+    match state.exporter.export_otlp(TRANSPORT, &batch_to_otlp(batch, Origin::Thrift), &reservation).await {
+        Ok(_) => StatusCode::ACCEPTED.into_response(),
+        Err(error) => export_refusal(error),
+    }
+}

@@ -1,0 +1,177 @@
+//! Jaeger agent UDP: one `Agent.emitBatch` Thrift message per datagram, compact protocol on 6831
+//! and binary on 6832. UDP cannot push back, so decoded batches go into a bounded queue; when it is
+//! full the datagram is dropped and counted (`skein_udp_datagrams_total{outcome="queue_full"}`).
+//! The same socket loop feeds the collector (→ Kafka) and the agent (→ collectors over gRPC).
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use skein_schemas::jaeger::model::Batch;
+use skein_schemas::jaeger::thrift::{decode_agent_message, AgentMessage};
+use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
+use skein_schemas::thrift::Protocol;
+use tokio::net::UdpSocket;
+use tokio::sync::{mpsc, Semaphore};
+use tokio_util::sync::CancellationToken;
+
+use crate::error::ExportError;
+use crate::export::Exporter;
+
+/// A decoded datagram waiting to be sent on.
+#[derive(Debug)]
+pub struct UdpBatch {
+    pub transport: &'static str,
+    pub batch: Batch,
+}
+
+/// The metrics label of a protocol's datagrams.
+pub fn transport(protocol: Protocol) -> &'static str {
+    match protocol {
+        Protocol::Compact => "jaeger_udp_compact",
+        Protocol::Binary => "jaeger_udp_binary",
+    }
+}
+
+fn datagram(transport: &'static str, outcome: &'static str) {
+    metrics::counter!("skein_udp_datagrams_total", "transport" => transport, "outcome" => outcome).increment(1);
+}
+
+/// Spans that arrived over UDP but were not sent on.
+pub fn spans_dropped(reason: &'static str, count: usize) {
+    metrics::counter!("skein_udp_spans_dropped_total", "reason" => reason).increment(count as u64);
+}
+
+/// Bind a UDP socket with a larger receive buffer (bursts of datagrams otherwise overflow the
+/// kernel's default buffer, which drops them without any count of ours).
+pub fn bind(addr: SocketAddr, receive_buffer_bytes: usize) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(socket2::Domain::for_address(addr), socket2::Type::DGRAM, None)?;
+    if let Err(error) = socket.set_recv_buffer_size(receive_buffer_bytes) {
+        tracing::warn!(%addr, %error, "cannot set the UDP receive buffer size; using the system default");
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&addr.into())?;
+    UdpSocket::from_std(socket.into())
+}
+
+/// Read datagrams until `shutdown`, decoding each and queueing its batch.
+pub async fn serve(
+    socket: UdpSocket,
+    protocol: Protocol,
+    max_packet_bytes: usize,
+    queue: mpsc::Sender<UdpBatch>,
+    shutdown: CancellationToken,
+) {
+    let transport = transport(protocol);
+    // Larger than any UDP payload, so the kernel never truncates silently.
+    let mut buffer = vec![0u8; 65_536];
+    let mut last_warning: Option<Instant> = None;
+    loop {
+        let received = tokio::select! {
+            _ = shutdown.cancelled() => return,
+            received = socket.recv_from(&mut buffer) => received,
+        };
+        let (length, peer) = match received {
+            Ok(received) => received,
+            Err(error) => {
+                tracing::warn!(transport, %error, "UDP receive failed");
+                continue;
+            }
+        };
+        if length > max_packet_bytes {
+            datagram(transport, "too_large");
+            warn_now_and_then(
+                &mut last_warning,
+                || tracing::warn!(transport, %peer, length, max_packet_bytes, "datagram above the UDP size limit dropped (udp.max_packet_bytes)"),
+            );
+            continue;
+        }
+        match decode_agent_message(&buffer[..length], protocol) {
+            Ok(AgentMessage::Batch(batch)) => {
+                let spans = batch.spans.len();
+                match queue.try_send(UdpBatch { transport, batch }) {
+                    Ok(()) => datagram(transport, "ok"),
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        datagram(transport, "queue_full");
+                        spans_dropped("queue_full", spans);
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => return,
+                }
+            }
+            Ok(AgentMessage::ZipkinBatch) => {
+                datagram(transport, "unsupported");
+                warn_now_and_then(
+                    &mut last_warning,
+                    || tracing::warn!(transport, %peer, "emitZipkinBatch is not supported; send Jaeger emitBatch or Zipkin v2 over HTTP"),
+                );
+            }
+            Err(error) => {
+                datagram(transport, "malformed");
+                warn_now_and_then(
+                    &mut last_warning,
+                    || tracing::warn!(transport, %peer, length, %error, "malformed datagram dropped (is the client using the other port's Thrift protocol?)"),
+                );
+            }
+        }
+    }
+}
+
+/// Log at most one warning per 10 s per socket: a misconfigured client sends thousands.
+fn warn_now_and_then(last: &mut Option<Instant>, log: impl FnOnce()) {
+    if last.is_none_or(|at| at.elapsed() >= Duration::from_secs(10)) {
+        *last = Some(Instant::now());
+        log();
+    }
+}
+
+/// The collector's side of the queue: publish each batch, `workers` at a time, retrying while
+/// Kafka is unavailable or the collector is at its in-flight limit, for at most `give_up`.
+pub async fn export_batches(
+    mut queue: mpsc::Receiver<UdpBatch>,
+    exporter: Exporter,
+    workers: usize,
+    give_up: Duration,
+) {
+    let slots = Arc::new(Semaphore::new(workers));
+    while let Some(item) = queue.recv().await {
+        let Ok(slot) = slots.clone().acquire_owned().await else { return };
+        let exporter = exporter.clone();
+        tokio::spawn(async move {
+            export_one(&exporter, item, give_up).await;
+            drop(slot);
+        });
+    }
+    // Queue closed (receivers stopped): wait for the batches still being published.
+    let _ = slots.acquire_many(workers as u32).await;
+}
+
+async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
+    let spans = item.batch.spans.len();
+    let request = batch_to_otlp(item.batch, Origin::Thrift);
+    let encoded = prost::Message::encode_to_vec(&request);
+    let deadline = Instant::now() + give_up;
+    let mut delay = Duration::from_millis(100);
+    loop {
+        let result = match exporter.reserve(item.transport, encoded.len()) {
+            Ok(reservation) => exporter.export(item.transport, &encoded, &reservation).await.map(|_| ()),
+            Err(error) => Err(error),
+        };
+        match result {
+            Ok(()) => return,
+            Err(ExportError::InvalidRequest(message)) => {
+                tracing::debug!(transport = item.transport, message, "UDP batch refused");
+                spans_dropped("invalid", spans);
+                return;
+            }
+            Err(error) if error.retry_after().is_some() && Instant::now() + delay < deadline => {
+                tokio::time::sleep(delay).await;
+                delay = (delay * 2).min(Duration::from_secs(2));
+            }
+            Err(error) => {
+                tracing::warn!(transport = item.transport, %error, spans, "UDP batch dropped");
+                spans_dropped("kafka_unavailable", spans);
+                return;
+            }
+        }
+    }
+}
