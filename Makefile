@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test up down status reset build release lint unit e2e faults bench fmt clean-state
+.PHONY: run test up down status reset build release lint unit e2e clients faults bench fmt clean-state
 
 ## Bring up Kafka + Elasticsearch, build, run every role in one process.
 run: up release
@@ -44,9 +44,13 @@ unit:
 	$(CARGO) test --workspace --exclude skein-e2e
 
 ## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
-e2e:
+e2e: clients
 	$(CARGO) build -p skein
-	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query
+	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers
+
+## Real Jaeger/Zipkin/OpenTelemetry client programs for the receiver tests (PyPI + Go module proxy, cached).
+clients:
+	@bash scripts/clients.sh setup
 
 ## Tests that stop and restart the real servers: one at a time, after everything else.
 faults:

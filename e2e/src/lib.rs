@@ -47,8 +47,50 @@ pub fn isolated_config(name: &str) -> SkeinConfig {
     config.analytics.admin_listen = any;
     config.query.listen = any;
     config.query.admin_listen = any;
+    let port0 = skein_core::config::Listen(Some(any));
+    let c = &mut config.collector;
+    (c.jaeger_grpc_listen, c.jaeger_thrift_http_listen, c.zipkin_listen, c.sampling_http_listen) =
+        (port0, port0, port0, port0);
+    (c.jaeger_compact_udp_listen, c.jaeger_binary_udp_listen) = (port0, port0);
+    let a = &mut config.agent;
+    (a.compact_udp_listen, a.binary_udp_listen, a.sampling_http_listen, a.admin_listen) = (port0, port0, port0, any);
     config.log.level = "warn".into();
     config
+}
+
+/// Run one of the real-client programs of `e2e/clients` (installed by `scripts/clients.sh`) and
+/// parse the JSON line it prints. `program` is `python:<script>` or a Go binary name.
+pub fn run_client(program: &str, args: &[&str]) -> serde_json::Value {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let setup = std::process::Command::new("bash")
+        .arg(root.join("scripts/clients.sh"))
+        .arg("setup")
+        .output()
+        .expect("scripts/clients.sh runs");
+    assert!(setup.status.success(), "client set-up failed: {}", String::from_utf8_lossy(&setup.stderr));
+    let cache = std::env::var("SKEIN_CACHE_DIR")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| std::path::PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/skein"));
+    let mut command = match program.strip_prefix("python:") {
+        Some(script) => {
+            let mut command = std::process::Command::new(cache.join("venv-clients/bin/python"));
+            command.arg(root.join("e2e/clients/python").join(script));
+            command
+        }
+        None => std::process::Command::new(root.join("e2e/clients/go/bin").join(program)),
+    };
+    let output = command.args(args).output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or_else(|| {
+        panic!("{program} printed no JSON line; stderr: {}", String::from_utf8_lossy(&output.stderr))
+    });
+    let value: serde_json::Value = serde_json::from_str(line).expect("client prints JSON");
+    assert!(
+        output.status.success() && value["ok"] == true,
+        "{program} {args:?} failed: {line}\nstderr: {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    value
 }
 
 /// A running collector and/or ingester in this process.

@@ -1,0 +1,376 @@
+//! Jaeger and Zipkin clients, unmodified, sending to skein: real client libraries (Python
+//! OpenTelemetry exporters, a Go client built from Jaeger's api_v2 contract, Go's Jaeger remote
+//! sampler) against the real collector, agent, Kafka and Elasticsearch.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::time::Duration;
+
+use serde_json::Value;
+use skein_core::SkeinConfig;
+use skein_e2e::{isolated_config, require_servers, run_client, Es, Pipeline};
+
+/// The span documents of one trace, keyed by span id, once `expected` of them are searchable.
+async fn trace_documents(config: &SkeinConfig, trace_id: &str, expected: usize) -> BTreeMap<String, Value> {
+    let es = Es::default();
+    let pattern = format!("{}-jaeger-span-*", config.elasticsearch.index_prefix);
+    let wanted = trace_id.trim_start_matches("0000000000000000").to_string();
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let found = loop {
+        let found: BTreeMap<String, Value> = es
+            .documents(&pattern)
+            .await
+            .into_iter()
+            .map(|(_, doc)| doc)
+            .filter(|doc| doc["traceID"] == *wanted.as_str())
+            .map(|doc| (doc["spanID"].as_str().unwrap_or_default().to_string(), doc))
+            .collect();
+        if found.len() >= expected || tokio::time::Instant::now() > deadline {
+            break found;
+        }
+        tokio::time::sleep(Duration::from_millis(300)).await;
+    };
+    assert_eq!(found.len(), expected, "exactly the spans sent, once each");
+    found
+}
+
+fn tag<'a>(doc: &'a Value, key: &str) -> Option<&'a Value> {
+    doc["tags"].as_array()?.iter().find(|t| t["key"] == key)
+}
+
+fn document_named<'a>(docs: &'a BTreeMap<String, Value>, name: &str) -> &'a Value {
+    docs.values().find(|d| d["operationName"] == name).unwrap_or_else(|| panic!("a span named {name}"))
+}
+
+/// What the Python OpenTelemetry exporters sent, as Jaeger would store it.
+fn assert_python_trace(docs: &BTreeMap<String, Value>, sent: &Value, typed_tags: bool) {
+    for span in sent["spans"].as_array().unwrap() {
+        let doc = &docs[span["span_id"].as_str().unwrap()];
+        assert_eq!(doc["operationName"], span["name"]);
+        assert_eq!(doc["process"]["serviceName"], sent["service"]);
+        assert_eq!(doc["startTime"], span["start_us"]);
+        assert_eq!(doc["duration"], span["duration_us"]);
+        match span["parent_span_id"].as_str() {
+            Some(parent) => assert_eq!(doc["parentSpanID"], parent, "{}", span["name"]),
+            None => assert!(doc.get("parentSpanID").is_none_or(|p| p == ""), "root has no parent"),
+        }
+        let kind = span["kind"].as_str().unwrap().to_ascii_lowercase();
+        if kind != "internal" || doc["tag"].get("span@kind").is_some() {
+            assert_eq!(doc["tag"]["span@kind"], kind.as_str(), "{}", span["name"]);
+        }
+    }
+    let root = document_named(docs, "skein-e2e-root");
+    assert_eq!(tag(root, "str.attr").unwrap()["value"], "hello skein");
+    if typed_tags {
+        assert_eq!(tag(root, "bool.attr").unwrap()["type"], "bool");
+        assert_eq!(tag(root, "int.attr").unwrap()["type"], "int64");
+        assert_eq!(tag(root, "int.attr").unwrap()["value"], 42);
+        assert_eq!(tag(root, "float.attr").unwrap()["type"], "float64");
+    }
+    let error = document_named(docs, "skein-e2e-error");
+    assert_eq!(error["tag"]["error"], true, "ERROR status is stored as error=true");
+    let client = document_named(docs, "skein-e2e-client");
+    let log = &client["logs"][0];
+    // The exporters carry the event name their own way (the Jaeger exporter as a `message`
+    // field, the Zipkin one as an annotation holding JSON); it is stored as Jaeger stores it.
+    let fields = log["fields"].as_array().unwrap();
+    assert!(
+        fields.iter().any(|f| ["event", "message"].contains(&f["key"].as_str().unwrap())
+            && f["value"].as_str().unwrap_or_default().contains("cache.miss")),
+        "the event became a log: {log}"
+    );
+    if typed_tags {
+        assert!(fields.iter().any(|f| f["key"] == "event.int" && f["type"] == "int64"), "{log}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn python_jaeger_exporter_over_udp_and_thrift_http_lands_in_elasticsearch() {
+    require_servers();
+    let config = isolated_config("jaeger-thrift");
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let addresses = pipeline.collector.as_ref().unwrap().addresses;
+
+    let agent = addresses.jaeger_compact_udp.unwrap().to_string();
+    let sent = run_client("python:jaeger_thrift_udp.py", &["--agent", &agent, "--service", "py-udp"]);
+    let docs = trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+        .await;
+    assert_python_trace(&docs, &sent, true);
+    // The link the exporter sends as a FOLLOWS_FROM reference survives beside the parent.
+    let error = document_named(&docs, "skein-e2e-error");
+    let refs = error["references"].as_array().unwrap();
+    assert!(refs.iter().any(|r| r["refType"] == "FOLLOWS_FROM"), "{refs:?}");
+
+    let endpoint = format!("http://{}/api/traces", addresses.jaeger_thrift_http.unwrap());
+    let sent = run_client("python:jaeger_thrift_udp.py", &["--collector-endpoint", &endpoint, "--service", "py-http"]);
+    let docs = trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+        .await;
+    assert_python_trace(&docs, &sent, true);
+    pipeline.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn python_zipkin_exporters_json_and_proto_land_in_elasticsearch() {
+    require_servers();
+    let config = isolated_config("zipkin");
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let zipkin = pipeline.collector.as_ref().unwrap().addresses.zipkin.unwrap();
+    let endpoint = format!("http://{zipkin}/api/v2/spans");
+    for encoding in ["json", "proto"] {
+        let service = format!("py-zipkin-{encoding}");
+        let sent = run_client("python:zipkin_send.py", &["--encoding", encoding, "--endpoint", &endpoint, "--service", &service]);
+        let docs =
+            trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+                .await;
+        // Zipkin tags are strings, so typed tags are not expected.
+        assert_python_trace(&docs, &sent, false);
+    }
+    pipeline.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jaeger_grpc_client_from_the_api_v2_contract_lands_in_elasticsearch() {
+    require_servers();
+    let config = isolated_config("jaeger-grpc");
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let addr = pipeline.collector.as_ref().unwrap().addresses.jaeger_grpc.unwrap().to_string();
+    let sent = run_client("jaeger-grpc", &["post", "--addr", &addr, "--process-on-spans"]);
+    let spans = sent["spans"].as_array().unwrap();
+    let docs = trace_documents(&config, sent["trace_id"].as_str().unwrap(), spans.len()).await;
+    for span in spans {
+        let doc = &docs[span["span_id"].as_str().unwrap()];
+        assert_eq!(doc["operationName"], span["operation_name"]);
+        assert_eq!(doc["startTime"], span["start_us"]);
+        assert_eq!(doc["duration"], span["duration_us"]);
+        if let Some(parent) = span["parent_span_id"].as_str().filter(|p| !p.is_empty()) {
+            assert_eq!(doc["parentSpanID"], parent, "{}", span["operation_name"]);
+        }
+        assert_eq!(doc["process"]["serviceName"], sent["service"]);
+    }
+    let root = document_named(&docs, "jaeger-grpc-root");
+    let binary = root["tags"].as_array().unwrap().iter().find(|t| t["type"] == "binary");
+    assert!(binary.is_some(), "binary tags keep their type: {root}");
+    let process_tags = root["process"]["tags"].as_array().unwrap();
+    assert!(process_tags.iter().any(|t| t["type"] == "int64") && process_tags.iter().any(|t| t["type"] == "bool"));
+    let client = document_named(&docs, "jaeger-grpc-client");
+    assert_eq!(client["logs"].as_array().unwrap().len(), 2);
+    let error = document_named(&docs, "jaeger-grpc-error");
+    let ref_types: Vec<&str> =
+        error["references"].as_array().unwrap().iter().map(|r| r["refType"].as_str().unwrap()).collect();
+    assert_eq!(ref_types, ["CHILD_OF", "FOLLOWS_FROM"]);
+    assert_eq!(error["tag"]["error"], true);
+    let follower = document_named(&docs, "jaeger-grpc-follower");
+    assert_eq!(follower["references"][0]["refType"], "FOLLOWS_FROM", "a FOLLOWS_FROM-only parent keeps its type");
+    pipeline.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn skein_agent_forwards_udp_spans_to_the_collector_over_grpc() {
+    require_servers();
+    let mut config = isolated_config("agent");
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let collector_grpc = pipeline.collector.as_ref().unwrap().addresses.jaeger_grpc.unwrap();
+    config.agent.collector_endpoint = format!("http://{collector_grpc}");
+    let agent = skein_agent::start(&config, pipeline.shutdown.clone()).await.expect("agent starts");
+    let udp = agent.addresses.compact_udp.unwrap().to_string();
+    let sent = run_client("python:jaeger_thrift_udp.py", &["--agent", &udp, "--service", "py-agent"]);
+    let docs = trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+        .await;
+    assert_python_trace(&docs, &sent, true);
+    pipeline.stop().await;
+    agent.join().await;
+}
+
+fn write_strategies(path: &std::path::Path, rate: f64) {
+    let text = format!(
+        r#"{{"service_strategies":[{{"service":"skein-e2e-sampled","type":"probabilistic","param":{rate}}}],
+            "default_strategy":{{"type":"ratelimiting","param":7}}}}"#
+    );
+    // Write then rename, as configuration tools do, so the reader never sees half a file.
+    let temp = path.with_extension("tmp");
+    std::fs::File::create(&temp).unwrap().write_all(text.as_bytes()).unwrap();
+    std::fs::rename(&temp, path).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn sampling_clients_read_strategies_from_the_file_and_see_it_change() {
+    require_servers();
+    let dir = std::env::temp_dir().join(format!("skein-e2e-sampling-{}", rand::random::<u32>()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("strategies.json");
+    write_strategies(&file, 0.5);
+    let mut config = isolated_config("sampling");
+    config.collector.sampling_strategies_file = Some(file.to_str().unwrap().into());
+    config.collector.sampling_reload_interval_ms = 200;
+    let pipeline = Pipeline::start(&config, true, false).await;
+    let addresses = pipeline.collector.as_ref().unwrap().addresses;
+    config.agent.collector_endpoint = format!("http://{}", addresses.jaeger_grpc.unwrap());
+    let agent = skein_agent::start(&config, pipeline.shutdown.clone()).await.expect("agent starts");
+
+    // Go's Jaeger remote sampler (OpenTelemetry contrib) polling the collector's :5778 endpoint.
+    let url = format!("http://{}/sampling", addresses.sampling_http.unwrap());
+    let seen = run_client("sampling", &["--service", "skein-e2e-sampled", "--url", &url, "--expect-rate", "0.5", "--timeout", "20s"]);
+    assert_eq!(seen["strategy"]["param"], 0.5, "{seen}");
+
+    // A sampler already running sees the file change.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let watcher = std::process::Command::new(root.join("e2e/clients/go/bin/sampling"))
+        .args(["--service", "skein-e2e-sampled", "--url", &url, "--interval", "200ms", "--watch"])
+        .args(["--expect-rate", "0.25", "--timeout", "30s"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("sampler starts");
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    write_strategies(&file, 0.25);
+    let output = tokio::task::spawn_blocking(move || watcher.wait_with_output()).await.unwrap().unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "the running sampler saw the new rate: {stdout}");
+    assert!(stdout.contains("\"event\":\"matched\""), "{stdout}");
+
+    // The same strategy over gRPC (SamplingManager) and through the agent's :5778.
+    let grpc = run_client(
+        "jaeger-grpc",
+        &["sampling", "--service", "skein-e2e-sampled", "--addr", &addresses.jaeger_grpc.unwrap().to_string()],
+    );
+    assert_eq!(grpc["response"]["probabilisticSampling"]["samplingRate"], 0.25, "{grpc}");
+    let http = reqwest::Client::new();
+    let agent_url = format!("http://{}/sampling?service=skein-e2e-sampled", agent.addresses.sampling_http.unwrap());
+    let body: Value = http.get(&agent_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":0.25}}));
+    let other = format!("http://{}/api/sampling?service=other", addresses.jaeger_thrift_http.unwrap());
+    let body: Value = http.get(&other).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body, serde_json::json!({"strategyType":"RATE_LIMITING","rateLimitingSampling":{"maxTracesPerSecond":7}}));
+    let legacy = format!("http://{}/?service=other", addresses.sampling_http.unwrap());
+    let body: Value = http.get(&legacy).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["strategyType"], 1, "the root path answers the numeric form");
+
+    // A broken file keeps the strategies in force.
+    std::fs::write(&file, "{ broken").unwrap();
+    tokio::time::sleep(Duration::from_millis(800)).await;
+    let body: Value = http.get(&agent_url).send().await.unwrap().json().await.unwrap();
+    assert_eq!(body["probabilisticSampling"]["samplingRate"], 0.25);
+
+    for query in ["", "?service=a&service=b", "?svc=a"] {
+        for base in [format!("http://{}/sampling", addresses.sampling_http.unwrap()), format!("http://{}/api/sampling", addresses.jaeger_thrift_http.unwrap())] {
+            let response = http.get(format!("{base}{query}")).send().await.unwrap();
+            assert_eq!(response.status(), 400, "{base}{query}");
+            assert_eq!(response.text().await.unwrap(), "'service' parameter must be provided once\n");
+        }
+    }
+    pipeline.stop().await;
+    agent.join().await;
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn metric(name_and_labels: &[&str]) -> f64 {
+    skein_core::telemetry::render_metrics()
+        .lines()
+        .filter(|line| name_and_labels.iter().all(|part| line.contains(part)))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn bad_input_on_every_receiver_gets_a_clear_error_and_later_input_still_lands() {
+    require_servers();
+    let config = isolated_config("bad-input");
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let addresses = pipeline.collector.as_ref().unwrap().addresses;
+    let http = reqwest::Client::new();
+
+    let thrift = format!("http://{}/api/traces", addresses.jaeger_thrift_http.unwrap());
+    let cases: [(&str, &str, &[u8], u16, &str); 3] = [
+        ("application/x-thrift", "garbage", b"\x0c\x00\x01\xff\xff", 400, "Unable to process request body"),
+        ("application/x-thrift", "empty batch", b"\x00", 400, "required field 'Batch.process' is missing"),
+        ("application/json", "wrong type", b"{}", 415, "Unsupported content type"),
+    ];
+    for (content_type, what, body, status, message) in cases {
+        let response = http.post(&thrift).header("content-type", content_type).body(body.to_vec()).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "thrift {what}");
+        let text = response.text().await.unwrap();
+        assert!(text.contains(message), "thrift {what}: {text}");
+    }
+
+    let zipkin = format!("http://{}/api/v2/spans", addresses.zipkin.unwrap());
+    let cases: [(&str, &[u8], u16, &str); 5] = [
+        ("application/json", b"[{", 400, "malformed JSON"),
+        ("application/json", br#"[{"traceId":"1","id":"2","colour":"red"}]"#, 400, "unknown field `colour`"),
+        ("application/json", br#"[{"traceId":"zz","id":"2"}]"#, 400, "traceId 'zz' is not hex"),
+        ("application/x-protobuf", b"\x0a\x05\x0a\x03", 400, "malformed proto3"),
+        ("text/plain", b"hello", 415, "unsupported Content-Type"),
+    ];
+    for (content_type, body, status, message) in cases {
+        let response = http.post(&zipkin).header("content-type", content_type).body(body.to_vec()).send().await.unwrap();
+        assert_eq!(response.status().as_u16(), status, "zipkin {content_type} {}", String::from_utf8_lossy(body));
+        let text = response.text().await.unwrap();
+        assert!(text.contains(message), "zipkin: {text}");
+    }
+    let v1 = format!("http://{}/api/v1/spans", addresses.zipkin.unwrap());
+    let response = http.post(&v1).header("content-type", "application/json").body("[]").send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("/api/v2/spans"));
+
+    // gRPC: ids of the wrong length are INVALID_ARGUMENT with the span named.
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", addresses.jaeger_grpc.unwrap()))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    client.ready().await.unwrap();
+    use skein_schemas::jaeger::api_v2::{Batch, PostSpansRequest, PostSpansResponse, Process, Span};
+    let request = PostSpansRequest {
+        batch: Some(Batch {
+            spans: vec![Span { trace_id: vec![1; 16], span_id: vec![1, 2, 3], ..Default::default() }],
+            process: Some(Process { service_name: "svc".into(), tags: vec![] }),
+        }),
+    };
+    let status = client
+        .unary::<_, PostSpansResponse, _>(
+            tonic::Request::new(request),
+            http::uri::PathAndQuery::from_static(skein_schemas::jaeger::api_v2::POST_SPANS_PATH),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("span_id must be 8 bytes, got 3"), "{}", status.message());
+
+    // UDP: garbage, a truncated datagram, the other port's protocol, an oversize datagram are
+    // counted; a good datagram afterwards still lands.
+    use skein_schemas::jaeger::model::{micros_to_nanos, Batch as JaegerBatch, Process as JaegerProcess, Span as JaegerSpan};
+    use skein_schemas::jaeger::thrift::encode_agent_message;
+    use skein_schemas::thrift::Protocol;
+    let trace_id: [u8; 16] = skein_e2e::random_trace_id();
+    let now_us = chrono::Utc::now().timestamp_micros();
+    let good = JaegerBatch {
+        process: JaegerProcess { service_name: "udp-after-garbage".into(), tags: vec![] },
+        spans: vec![JaegerSpan {
+            trace_id,
+            span_id: 7u64.to_be_bytes(),
+            parent_span_id: [0; 8],
+            operation_name: "survivor".into(),
+            references: vec![],
+            flags: 1,
+            start_time_unix_nano: micros_to_nanos(now_us),
+            duration_nanos: micros_to_nanos(10),
+            tags: vec![],
+            logs: vec![],
+            process: None,
+        }],
+    };
+    let compact = encode_agent_message(&good, Protocol::Compact);
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    let target = addresses.jaeger_compact_udp.unwrap();
+    let malformed_before = metric(&["skein_udp_datagrams_total", "outcome=\"malformed\""]);
+    let too_large_before = metric(&["skein_udp_datagrams_total", "outcome=\"too_large\""]);
+    socket.send_to(b"\xde\xad\xbe\xef", target).unwrap();
+    socket.send_to(&compact[..compact.len() / 2], target).unwrap();
+    socket.send_to(&encode_agent_message(&good, Protocol::Binary), target).unwrap();
+    socket.send_to(&vec![0x82u8; 65_001], target).unwrap();
+    socket.send_to(&compact, target).unwrap();
+    trace_documents(&config, &hex::encode(trace_id), 1).await;
+    assert!(metric(&["skein_udp_datagrams_total", "outcome=\"malformed\""]) >= malformed_before + 3.0);
+    assert!(metric(&["skein_udp_datagrams_total", "outcome=\"too_large\""]) >= too_large_before + 1.0);
+    pipeline.stop().await;
+}
