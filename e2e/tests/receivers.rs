@@ -93,8 +93,9 @@ async fn python_jaeger_exporter_over_udp_and_thrift_http_lands_in_elasticsearch(
 
     let agent = addresses.jaeger_compact_udp.unwrap().to_string();
     let sent = run_client("python:jaeger_thrift_udp.py", &["--agent", &agent, "--service", "py-udp"]);
-    let docs = trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
-        .await;
+    let docs =
+        trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+            .await;
     assert_python_trace(&docs, &sent, true);
     // The link the exporter sends as a FOLLOWS_FROM reference survives beside the parent.
     let error = document_named(&docs, "skein-e2e-error");
@@ -103,8 +104,9 @@ async fn python_jaeger_exporter_over_udp_and_thrift_http_lands_in_elasticsearch(
 
     let endpoint = format!("http://{}/api/traces", addresses.jaeger_thrift_http.unwrap());
     let sent = run_client("python:jaeger_thrift_udp.py", &["--collector-endpoint", &endpoint, "--service", "py-http"]);
-    let docs = trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
-        .await;
+    let docs =
+        trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+            .await;
     assert_python_trace(&docs, &sent, true);
     pipeline.stop().await;
 }
@@ -118,7 +120,10 @@ async fn python_zipkin_exporters_json_and_proto_land_in_elasticsearch() {
     let endpoint = format!("http://{zipkin}/api/v2/spans");
     for encoding in ["json", "proto"] {
         let service = format!("py-zipkin-{encoding}");
-        let sent = run_client("python:zipkin_send.py", &["--encoding", encoding, "--endpoint", &endpoint, "--service", &service]);
+        let sent = run_client(
+            "python:zipkin_send.py",
+            &["--encoding", encoding, "--endpoint", &endpoint, "--service", &service],
+        );
         let docs =
             trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
                 .await;
@@ -174,8 +179,9 @@ async fn skein_agent_forwards_udp_spans_to_the_collector_over_grpc() {
     let agent = skein_agent::start(&config, pipeline.shutdown.clone()).await.expect("agent starts");
     let udp = agent.addresses.compact_udp.unwrap().to_string();
     let sent = run_client("python:jaeger_thrift_udp.py", &["--agent", &udp, "--service", "py-agent"]);
-    let docs = trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
-        .await;
+    let docs =
+        trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+            .await;
     assert_python_trace(&docs, &sent, true);
     pipeline.stop().await;
     agent.join().await;
@@ -209,7 +215,10 @@ async fn sampling_clients_read_strategies_from_the_file_and_see_it_change() {
 
     // Go's Jaeger remote sampler (OpenTelemetry contrib) polling the collector's :5778 endpoint.
     let url = format!("http://{}/sampling", addresses.sampling_http.unwrap());
-    let seen = run_client("sampling", &["--service", "skein-e2e-sampled", "--url", &url, "--expect-rate", "0.5", "--timeout", "20s"]);
+    let seen = run_client(
+        "sampling",
+        &["--service", "skein-e2e-sampled", "--url", &url, "--expect-rate", "0.5", "--timeout", "20s"],
+    );
     assert_eq!(seen["strategy"]["param"], 0.5, "{seen}");
 
     // A sampler already running sees the file change.
@@ -239,7 +248,10 @@ async fn sampling_clients_read_strategies_from_the_file_and_see_it_change() {
     assert_eq!(body, serde_json::json!({"strategyType":"PROBABILISTIC","probabilisticSampling":{"samplingRate":0.25}}));
     let other = format!("http://{}/api/sampling?service=other", addresses.jaeger_thrift_http.unwrap());
     let body: Value = http.get(&other).send().await.unwrap().json().await.unwrap();
-    assert_eq!(body, serde_json::json!({"strategyType":"RATE_LIMITING","rateLimitingSampling":{"maxTracesPerSecond":7}}));
+    assert_eq!(
+        body,
+        serde_json::json!({"strategyType":"RATE_LIMITING","rateLimitingSampling":{"maxTracesPerSecond":7}})
+    );
     let legacy = format!("http://{}/?service=other", addresses.sampling_http.unwrap());
     let body: Value = http.get(&legacy).send().await.unwrap().json().await.unwrap();
     assert_eq!(body["strategyType"], 1, "the root path answers the numeric form");
@@ -251,7 +263,10 @@ async fn sampling_clients_read_strategies_from_the_file_and_see_it_change() {
     assert_eq!(body["probabilisticSampling"]["samplingRate"], 0.25);
 
     for query in ["", "?service=a&service=b", "?svc=a"] {
-        for base in [format!("http://{}/sampling", addresses.sampling_http.unwrap()), format!("http://{}/api/sampling", addresses.jaeger_thrift_http.unwrap())] {
+        for base in [
+            format!("http://{}/sampling", addresses.sampling_http.unwrap()),
+            format!("http://{}/api/sampling", addresses.jaeger_thrift_http.unwrap()),
+        ] {
             let response = http.get(format!("{base}{query}")).send().await.unwrap();
             assert_eq!(response.status(), 400, "{base}{query}");
             assert_eq!(response.text().await.unwrap(), "'service' parameter must be provided once\n");
@@ -285,7 +300,8 @@ async fn bad_input_on_every_receiver_gets_a_clear_error_and_later_input_still_la
         ("application/json", "wrong type", b"{}", 415, "Unsupported content type"),
     ];
     for (content_type, what, body, status, message) in cases {
-        let response = http.post(&thrift).header("content-type", content_type).body(body.to_vec()).send().await.unwrap();
+        let response =
+            http.post(&thrift).header("content-type", content_type).body(body.to_vec()).send().await.unwrap();
         assert_eq!(response.status().as_u16(), status, "thrift {what}");
         let text = response.text().await.unwrap();
         assert!(text.contains(message), "thrift {what}: {text}");
@@ -300,7 +316,8 @@ async fn bad_input_on_every_receiver_gets_a_clear_error_and_later_input_still_la
         ("text/plain", b"hello", 415, "unsupported Content-Type"),
     ];
     for (content_type, body, status, message) in cases {
-        let response = http.post(&zipkin).header("content-type", content_type).body(body.to_vec()).send().await.unwrap();
+        let response =
+            http.post(&zipkin).header("content-type", content_type).body(body.to_vec()).send().await.unwrap();
         assert_eq!(response.status().as_u16(), status, "zipkin {content_type} {}", String::from_utf8_lossy(body));
         let text = response.text().await.unwrap();
         assert!(text.contains(message), "zipkin: {text}");
@@ -338,7 +355,9 @@ async fn bad_input_on_every_receiver_gets_a_clear_error_and_later_input_still_la
 
     // UDP: garbage, a truncated datagram, the other port's protocol, an oversize datagram are
     // counted; a good datagram afterwards still lands.
-    use skein_schemas::jaeger::model::{micros_to_nanos, Batch as JaegerBatch, Process as JaegerProcess, Span as JaegerSpan};
+    use skein_schemas::jaeger::model::{
+        micros_to_nanos, Batch as JaegerBatch, Process as JaegerProcess, Span as JaegerSpan,
+    };
     use skein_schemas::jaeger::thrift::encode_agent_message;
     use skein_schemas::thrift::Protocol;
     let trace_id: [u8; 16] = skein_e2e::random_trace_id();

@@ -424,3 +424,98 @@ mod tests {
         assert!(first.scope_spans[0].spans[0].attributes.is_empty());
     }
 }
+
+/// A Jaeger span through skein (Thrift → OTLP → Elasticsearch document) compared with the document
+/// Jaeger v2 writes for it (translation rules of its receiver and its Elasticsearch writer, with
+/// `span.kind` and `error` stored as fields as skein's layout always does).
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+    use crate::jaeger::model::{micros_to_nanos, trace_id_from_halves, SpanRef};
+    use crate::jaeger::thrift::{decode_agent_message, encode_agent_message, AgentMessage};
+    use crate::jaeger::{span_documents, TraceIdFormat};
+    use crate::thrift::Protocol;
+    use opentelemetry_proto::tonic::trace::v1::TracesData;
+
+    #[test]
+    fn jaeger_span_becomes_the_document_jaeger_writes() {
+        let trace_id = trace_id_from_halves(1, 2);
+        let batch = Batch {
+            process: Process {
+                service_name: "frontend".into(),
+                tags: vec![
+                    Tag::string("hostname", "host-1"),
+                    Tag::string("ip", "10.0.0.1"),
+                    Tag::string("jaeger.version", "Go-2.30.0"),
+                ],
+            },
+            spans: vec![Span {
+                trace_id,
+                span_id: 3i64.to_be_bytes(),
+                parent_span_id: 4i64.to_be_bytes(),
+                operation_name: "GET /api".into(),
+                references: vec![SpanRef { ref_type: RefType::FollowsFrom, trace_id, span_id: 5i64.to_be_bytes() }],
+                flags: 1,
+                start_time_unix_nano: micros_to_nanos(1_700_000_000_123_456),
+                duration_nanos: micros_to_nanos(1_500),
+                tags: vec![
+                    Tag::string("a", "x"),
+                    Tag::string("span.kind", "server"),
+                    Tag { key: "http.status_code".into(), value: TagValue::Int64(503) },
+                    Tag { key: "error".into(), value: TagValue::Bool(true) },
+                    Tag::string("peer", "svc"),
+                ],
+                logs: vec![Log {
+                    timestamp_unix_nano: micros_to_nanos(1_700_000_000_124_000),
+                    fields: vec![
+                        Tag::string("event", "retry"),
+                        Tag { key: "attempt".into(), value: TagValue::Int64(2) },
+                    ],
+                }],
+                process: None,
+            }],
+        };
+        let datagram = encode_agent_message(&batch, Protocol::Compact);
+        let AgentMessage::Batch(decoded) = decode_agent_message(&datagram, Protocol::Compact).unwrap() else {
+            panic!("a batch")
+        };
+        let request = batch_to_otlp(decoded, Origin::Thrift);
+        let data = TracesData { resource_spans: request.resource_spans };
+        let documents = span_documents(&data, TraceIdFormat::Full);
+        let document: serde_json::Value = serde_json::from_slice(&documents[0].body).unwrap();
+        let expected = serde_json::json!({
+            "traceID": "00000000000000010000000000000002",
+            "spanID": "0000000000000003",
+            "parentSpanID": "0000000000000004",
+            "operationName": "GET /api",
+            "references": [
+                {"refType": "CHILD_OF", "traceID": "00000000000000010000000000000002", "spanID": "0000000000000004"},
+                {"refType": "FOLLOWS_FROM", "traceID": "00000000000000010000000000000002", "spanID": "0000000000000005"}
+            ],
+            "startTime": 1_700_000_000_123_456u64,
+            "startTimeMillis": 1_700_000_000_123u64,
+            "duration": 1500,
+            // No `flags`: Jaeger v2 does not carry Jaeger's sampled/debug flags either.
+            // Consumed tags are swap-removed, as Jaeger's receiver does: `peer` takes `span.kind`'s slot.
+            "tags": [
+                {"key": "a", "type": "string", "value": "x"},
+                {"key": "peer", "type": "string", "value": "svc"},
+                {"key": "http.status_code", "type": "int64", "value": 503}
+            ],
+            "tag": {"span@kind": "server", "error": true},
+            "logs": [{"timestamp": 1_700_000_000_124_000u64, "fields": [
+                {"key": "event", "type": "string", "value": "retry"},
+                {"key": "attempt", "type": "int64", "value": 2}
+            ]}],
+            "process": {
+                "serviceName": "frontend",
+                "tags": [
+                    {"key": "host.name", "type": "string", "value": "host-1"},
+                    {"key": "ip", "type": "string", "value": "10.0.0.1"},
+                    {"key": "opencensus.exporterversion", "type": "string", "value": "Jaeger-Go-2.30.0"}
+                ]
+            }
+        });
+        assert_eq!(document, expected, "{}", serde_json::to_string_pretty(&document).unwrap());
+    }
+}
