@@ -15,9 +15,11 @@
 # started and deletes its Elasticsearch indices and templates and its Kafka topics (~350 MB a run).
 #
 # Knobs (environment): BENCH_COLLECTOR_SPANS (default 1000000), BENCH_HTTP_SPANS (300000),
+# BENCH_RECEIVER_SPANS (300000, each Jaeger/Zipkin receiver), BENCH_UDP_RATE (100000 spans/s),
 # BENCH_INGEST_SPANS (200000), BENCH_BULK_DOCS (2000), BENCH_BULK_CONCURRENCY (2),
 # BENCH_E2E_RATE (2000 spans/s), BENCH_E2E_SECS (20), BENCH_ANALYTICS_SPANS (2000000),
-# BENCH_QUERY_SPANS (10000000; 0 skips f), BENCH_ONLY_QUERY (set: run f alone), SKEIN_ES_URL,
+# BENCH_QUERY_SPANS (10000000; 0 skips f), BENCH_ONLY_QUERY (set: run f alone),
+# BENCH_ONLY_COLLECTOR (set: run a alone), SKEIN_ES_URL,
 # SKEIN_KAFKA_BROKERS.
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
@@ -25,6 +27,8 @@ REPO="$PWD"
 
 COLLECTOR_SPANS="${BENCH_COLLECTOR_SPANS:-1000000}"
 HTTP_SPANS="${BENCH_HTTP_SPANS:-300000}"
+RECEIVER_SPANS="${BENCH_RECEIVER_SPANS:-300000}"
+UDP_RATE="${BENCH_UDP_RATE:-100000}"
 INGEST_SPANS="${BENCH_INGEST_SPANS:-200000}"
 BULK_DOCS="${BENCH_BULK_DOCS:-2000}"
 BULK_CONCURRENCY="${BENCH_BULK_CONCURRENCY:-2}"
@@ -152,7 +156,18 @@ loadgen() { # SUMMARY_JSON ARGS... (foreground, but killed by cleanup when inter
 collector_env() { # PREFIX GRPC HTTP ADMIN
   echo SKEIN_KAFKA__SPANS_TOPIC="$1-spans" SKEIN_KAFKA__DLQ_TOPIC="$1-dlq" \
     SKEIN_COLLECTOR__OTLP_GRPC_LISTEN="127.0.0.1:$2" SKEIN_COLLECTOR__OTLP_HTTP_LISTEN="127.0.0.1:$3" \
-    SKEIN_COLLECTOR__ADMIN_LISTEN="127.0.0.1:$4"
+    SKEIN_COLLECTOR__ADMIN_LISTEN="127.0.0.1:$4" \
+    SKEIN_COLLECTOR__JAEGER_GRPC_LISTEN="${JAEGER_GRPC_LISTEN:-off}" \
+    SKEIN_COLLECTOR__JAEGER_THRIFT_HTTP_LISTEN="${JAEGER_THRIFT_LISTEN:-off}" \
+    SKEIN_COLLECTOR__JAEGER_COMPACT_UDP_LISTEN="${JAEGER_COMPACT_LISTEN:-off}" \
+    SKEIN_COLLECTOR__JAEGER_BINARY_UDP_LISTEN="${JAEGER_BINARY_LISTEN:-off}" \
+    SKEIN_COLLECTOR__ZIPKIN_LISTEN="${ZIPKIN_LISTEN:-off}" SKEIN_COLLECTOR__SAMPLING_HTTP_LISTEN=off
+}
+
+# accepted_spans ADMIN_PORT TRANSPORT : the collector's count of spans Kafka acknowledged for a transport.
+accepted_spans() {
+  curl -fsS "http://127.0.0.1:$1/metrics" | awk -v t="transport=\"$2\"" \
+    '/^skein_collector_spans_accepted_total/ && index($0, t) { sum += $NF } END { printf "%d\n", sum }'
 }
 
 # ---------------------------------------------------------------------------------------------
@@ -173,43 +188,63 @@ result ""
 
 if [[ -z "${BENCH_ONLY_QUERY:-}" ]]; then
 # --- a. collector ------------------------------------------------------------------------------
-# measure_collector LABEL PROTOCOL PORT SPANS ADMIN_PID
+# measure_collector LABEL PROTOCOL ENDPOINT SPANS PID TRANSPORT [LOADGEN ARGS...]
+# Spans counted are those the collector reports Kafka acknowledged for that transport (UDP has
+# no answer, so the sender's count would not do); "lost" = sent - acknowledged.
 measure_collector() {
-  local label="$1" protocol="$2" port="$3" spans="$4" pid="$5"
-  local c0 k0 c1 k1 summary="$WORK/collector-$protocol.json"
+  local label="$1" protocol="$2" endpoint="$3" spans="$4" pid="$5" transport="$6"; shift 6
+  local c0 k0 c1 k1 a0 a1 summary="$WORK/collector-$protocol.json"
+  a0="$(accepted_spans "$admin_port" "$transport")"
   c0="$(cpu_ticks "$pid")"; k0="$(server_ticks kafka)"
-  loadgen "$summary" --protocol "$protocol" --endpoint "http://127.0.0.1:$port" --total "$spans" \
-    --batch 500 --concurrency 8 --spans-per-trace 10 --attributes 10 --services 5
+  loadgen "$summary" --protocol "$protocol" --endpoint "$endpoint" --total "$spans" \
+    --batch "${BATCH:-500}" --concurrency 8 --spans-per-trace 10 --attributes 10 --services 5 "$@"
+  # UDP datagrams may still be queued inside the collector when the sender is done.
+  sleep 1
   c1="$(cpu_ticks "$pid")"; k1="$(server_ticks kafka)"
-  local acked elapsed wall cpu_s kafka_s loadgen_s failures p50 p99
-  acked="$(json "$summary" '["acked_spans"]')"
+  a1="$(accepted_spans "$admin_port" "$transport")"
+  local acked sent elapsed wall cpu_s kafka_s loadgen_s failures p50 p99
+  acked=$((a1 - a0))
+  sent="$(json "$summary" '["sent_spans"]')"
   elapsed="$(json "$summary" '["elapsed_secs"]')"
-  wall="$(json "$summary" '["spans_per_sec"]')"
+  wall="$(calc "$acked / $elapsed")"
   failures="$(json "$summary" '["failed_429"]+d["failed_503"]+d["failed_other"]')"
   p50="$(json "$summary" '["latency_p50_ms"]')"; p99="$(json "$summary" '["latency_p99_ms"]')"
   # The collector is idle while loadgen pre-generates, so the CPU delta is the sending phase's.
   cpu_s="$(calc "($c1 - $c0) / $CLK_TCK")"
   kafka_s="$(server_cpu_s "$k0" "$k1")"
   loadgen_s="$(calc "$(json "$summary" '["cpu_ticks"] or 0') / $CLK_TCK")"
-  result "$(printf '  %-14s %8d spans in %6.2f s = %7.0f spans/s wall | collector CPU %5.2f s = %5.2f ms per 1k spans = %6.0f spans/s per core | request p50 %5.1f ms p99 %5.1f ms | failed requests %d | CPU elsewhere: loadgen %.1f s, Kafka %.1f s' \
+  result "$(printf '  %-18s %8d spans in %6.2f s = %7.0f spans/s wall | collector CPU %5.2f s = %5.2f ms per 1k spans = %6.0f spans/s per core | request p50 %5.1f ms p99 %5.1f ms | failed requests %d, lost spans %d | CPU elsewhere: loadgen %.1f s, Kafka %.1f s' \
     "$label" "$acked" "$elapsed" "$wall" "$cpu_s" "$(calc "1000 * $cpu_s / ($acked / 1000)")" "$(calc "$acked / $cpu_s")" \
-    "$p50" "$p99" "$failures" "$loadgen_s" "$kafka_s")"
+    "$p50" "$p99" "$failures" "$((sent - acked))" "$loadgen_s" "$kafka_s")"
 }
 
 say "a. collector alone"
 grpc_port="$(free_port)"; http_port="$(free_port)"; admin_port="$(free_port)"
 # shellcheck disable=SC2046
-start collector collector $(collector_env "$RUN-a" "$grpc_port" "$http_port" "$admin_port")
+jaeger_grpc_port="$(free_port)"; thrift_port="$(free_port)"; zipkin_port="$(free_port)"
+compact_port="$(free_port)"; binary_port="$(free_port)"
+start collector collector $(JAEGER_GRPC_LISTEN="127.0.0.1:$jaeger_grpc_port" JAEGER_THRIFT_LISTEN="127.0.0.1:$thrift_port" \
+  ZIPKIN_LISTEN="127.0.0.1:$zipkin_port" JAEGER_COMPACT_LISTEN="127.0.0.1:$compact_port" \
+  JAEGER_BINARY_LISTEN="127.0.0.1:$binary_port" collector_env "$RUN-a" "$grpc_port" "$http_port" "$admin_port")
 collector_pid="$STARTED"
 wait_ready "$admin_port" collector "$collector_pid"
 say "warm-up (50k spans)"
 loadgen "$WORK/warmup.json" --endpoint "http://127.0.0.1:$grpc_port" --total 50000
 result "a. collector alone (loadgen: 500 spans/request, 10 spans/trace, 10 attributes/span, 8 requests in flight, pre-generated)"
-measure_collector "OTLP/gRPC" grpc "$grpc_port" "$COLLECTOR_SPANS" "$collector_pid"
-measure_collector "OTLP/HTTP pb" http-protobuf "$http_port" "$HTTP_SPANS" "$collector_pid"
-measure_collector "OTLP/HTTP json" http-json "$http_port" "$HTTP_SPANS" "$collector_pid"
+measure_collector "OTLP/gRPC" grpc "http://127.0.0.1:$grpc_port" "$COLLECTOR_SPANS" "$collector_pid" otlp_grpc
+measure_collector "OTLP/HTTP pb" http-protobuf "http://127.0.0.1:$http_port" "$HTTP_SPANS" "$collector_pid" otlp_http_protobuf
+measure_collector "OTLP/HTTP json" http-json "http://127.0.0.1:$http_port" "$HTTP_SPANS" "$collector_pid" otlp_http_json
+# A Jaeger client reports one process per batch: --batch 2500 gives ~500 spans per batch per service.
+BATCH=2500 measure_collector "Jaeger gRPC" jaeger-grpc "http://127.0.0.1:$jaeger_grpc_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_grpc
+BATCH=2500 measure_collector "Jaeger Thrift HTTP" jaeger-thrift-http "http://127.0.0.1:$thrift_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_thrift_http
+measure_collector "Zipkin JSON" zipkin-json "http://127.0.0.1:$zipkin_port" "$RECEIVER_SPANS" "$collector_pid" zipkin_json
+measure_collector "Zipkin proto3" zipkin-proto "http://127.0.0.1:$zipkin_port" "$RECEIVER_SPANS" "$collector_pid" zipkin_proto
+# UDP cannot push back: sent at a fixed rate the collector keeps up with; losses are reported.
+measure_collector "Jaeger UDP compact" jaeger-udp-compact "udp://127.0.0.1:$compact_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_udp_compact --rate "$UDP_RATE"
+measure_collector "Jaeger UDP binary" jaeger-udp-binary "udp://127.0.0.1:$binary_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_udp_binary --rate "$UDP_RATE"
 stop_pid "$collector_pid"
 result ""
+if [[ -n "${BENCH_ONLY_COLLECTOR:-}" ]]; then say "results: $RESULTS"; cat "$RESULTS"; exit 0; fi
 
 # --- b. ingester ---------------------------------------------------------------------------------
 say "b. pre-filling a topic with $INGEST_SPANS spans"

@@ -30,9 +30,14 @@ use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::jaeger::api_v2::{Batch as JaegerBatch, PostSpansRequest, PostSpansResponse, POST_SPANS_PATH};
 use skein_schemas::jaeger::{format_trace_id, span_documents, TraceIdFormat};
+use skein_schemas::thrift::Protocol as ThriftProtocol;
+use skein_schemas::zipkin::proto::{ListOfSpans, ProtoSpan};
 use tokio::sync::{mpsc, Semaphore};
 use tonic::transport::Channel;
+
+use crate::wire_formats;
 
 /// Where requests go and how they are encoded.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -46,6 +51,19 @@ pub enum Protocol {
     /// Jaeger span documents straight to Elasticsearch `_bulk` (needs --es-prefix): the ceiling
     /// the ingester is measured against.
     EsBulk,
+    /// Jaeger gRPC `CollectorService/PostSpans` (one call per service of each request: a Jaeger
+    /// client or agent reports one process per batch).
+    JaegerGrpc,
+    /// Jaeger Thrift over HTTP `POST /api/traces` (one request per service of each request).
+    JaegerThriftHttp,
+    /// Jaeger agent UDP, compact Thrift (datagrams ≤ 65000 bytes; no answer, so "acked" = sent).
+    JaegerUdpCompact,
+    /// Jaeger agent UDP, binary Thrift.
+    JaegerUdpBinary,
+    /// Zipkin `POST /api/v2/spans`, JSON.
+    ZipkinJson,
+    /// Zipkin `POST /api/v2/spans`, proto3.
+    ZipkinProto,
 }
 
 #[derive(clap::Args, Debug)]
@@ -215,6 +233,19 @@ fn endpoint(args: &LoadgenArgs) -> String {
         Protocol::Grpc => "http://127.0.0.1:4317",
         Protocol::HttpProtobuf | Protocol::HttpJson => "http://127.0.0.1:4318",
         Protocol::EsBulk => "http://127.0.0.1:9200",
+        Protocol::JaegerGrpc => "http://127.0.0.1:14250",
+        Protocol::JaegerThriftHttp => "http://127.0.0.1:14268",
+        Protocol::JaegerUdpCompact => "udp://127.0.0.1:6831",
+        Protocol::JaegerUdpBinary => "udp://127.0.0.1:6832",
+        Protocol::ZipkinJson | Protocol::ZipkinProto => "http://127.0.0.1:9411",
+    };
+    let with_path = |base: &str, path: &str| {
+        let without_scheme = base.split_once("://").map_or(base, |(_, rest)| rest);
+        if without_scheme.trim_end_matches('/').contains('/') {
+            base.to_string()
+        } else {
+            format!("{}{path}", base.trim_end_matches('/'))
+        }
     };
     let base = args.endpoint.clone().unwrap_or_else(|| default.to_string());
     match args.protocol {
@@ -229,7 +260,9 @@ fn endpoint(args: &LoadgenArgs) -> String {
         Protocol::EsBulk => {
             format!("{}/_bulk?filter_path=errors,items.*.status,items.*.error.type", base.trim_end_matches('/'))
         }
-        Protocol::Grpc => base,
+        Protocol::JaegerThriftHttp => with_path(&base, "/api/traces"),
+        Protocol::ZipkinJson | Protocol::ZipkinProto => with_path(&base, "/api/v2/spans"),
+        Protocol::Grpc | Protocol::JaegerGrpc | Protocol::JaegerUdpCompact | Protocol::JaegerUdpBinary => base,
     }
 }
 
@@ -270,6 +303,10 @@ struct Prepared {
 enum Payload {
     Grpc(ExportTraceServiceRequest),
     Body(reqwest::Body),
+    /// Several HTTP bodies sent one after the other (Thrift: one per service).
+    Bodies(Vec<Vec<u8>>),
+    JaegerGrpc(Vec<PostSpansRequest>),
+    Datagrams(Vec<Vec<u8>>),
 }
 
 fn prepare(generator: &mut Generator, spans: usize, protocol: Protocol, probe: bool) -> Prepared {
@@ -283,6 +320,35 @@ fn prepare(generator: &mut Generator, spans: usize, protocol: Protocol, probe: b
         Protocol::HttpProtobuf => body(request.encode_to_vec()),
         Protocol::HttpJson => body(serde_json::to_vec(&request).expect("OTLP requests serialize")),
         Protocol::EsBulk => body(bulk_body(request, &generator.workload.es_names)),
+        Protocol::JaegerGrpc => {
+            let requests: Vec<PostSpansRequest> = wire_formats::jaeger_batches(&request)
+                .iter()
+                .map(|batch| PostSpansRequest { batch: Some(JaegerBatch::from_model(batch)) })
+                .collect();
+            let bytes = requests.iter().map(|r| r.encoded_len()).sum();
+            (Payload::JaegerGrpc(requests), bytes)
+        }
+        Protocol::JaegerThriftHttp => {
+            let bodies: Vec<Vec<u8>> = wire_formats::jaeger_batches(&request)
+                .iter()
+                .map(|batch| skein_schemas::jaeger::thrift::encode_batch(batch, ThriftProtocol::Binary))
+                .collect();
+            let bytes = bodies.iter().map(Vec::len).sum();
+            (Payload::Bodies(bodies), bytes)
+        }
+        Protocol::JaegerUdpCompact | Protocol::JaegerUdpBinary => {
+            let thrift =
+                if protocol == Protocol::JaegerUdpCompact { ThriftProtocol::Compact } else { ThriftProtocol::Binary };
+            let datagrams = wire_formats::udp_datagrams(wire_formats::jaeger_batches(&request), thrift, 65_000);
+            let bytes = datagrams.iter().map(Vec::len).sum();
+            (Payload::Datagrams(datagrams), bytes)
+        }
+        Protocol::ZipkinJson => body(wire_formats::zipkin_json(&wire_formats::zipkin_spans(&request))),
+        Protocol::ZipkinProto => {
+            let spans = wire_formats::zipkin_spans(&request);
+            let list = ListOfSpans { spans: spans.iter().map(ProtoSpan::from).collect() };
+            body(list.encode_to_vec())
+        }
     };
     Prepared { payload, spans, bytes, probe }
 }
@@ -350,6 +416,8 @@ enum Sender {
     Grpc(Arc<Vec<TraceServiceClient<Channel>>>, Arc<std::sync::atomic::AtomicUsize>),
     Http { client: reqwest::Client, url: Arc<str>, content_type: &'static str, json: bool },
     EsBulk { client: reqwest::Client, url: Arc<str> },
+    JaegerGrpc(tonic::client::Grpc<Channel>),
+    Udp(Arc<tokio::net::UdpSocket>),
 }
 
 struct SendOutcome {
@@ -398,6 +466,35 @@ impl Sender {
             },
             Protocol::HttpJson => {
                 Sender::Http { client: http()?, url: endpoint.into(), content_type: "application/json", json: true }
+            }
+            Protocol::JaegerThriftHttp => Sender::Http {
+                client: http()?,
+                url: endpoint.into(),
+                content_type: "application/x-thrift",
+                json: false,
+            },
+            Protocol::ZipkinJson => {
+                Sender::Http { client: http()?, url: endpoint.into(), content_type: "application/json", json: true }
+            }
+            Protocol::ZipkinProto => Sender::Http {
+                client: http()?,
+                url: endpoint.into(),
+                content_type: "application/x-protobuf",
+                json: false,
+            },
+            Protocol::JaegerGrpc => {
+                let channel = Channel::from_shared(endpoint.to_string())
+                    .with_context(|| format!("--endpoint {endpoint:?} is not a valid URL"))?
+                    .connect()
+                    .await
+                    .with_context(|| format!("cannot connect to the collector at {endpoint}"))?;
+                Sender::JaegerGrpc(tonic::client::Grpc::new(channel))
+            }
+            Protocol::JaegerUdpCompact | Protocol::JaegerUdpBinary => {
+                let target = endpoint.trim_start_matches("udp://");
+                let socket = tokio::net::UdpSocket::bind("127.0.0.1:0").await.context("cannot open a UDP socket")?;
+                socket.connect(target).await.with_context(|| format!("--endpoint {endpoint:?} is not host:port"))?;
+                Sender::Udp(Arc::new(socket))
             }
             Protocol::EsBulk => {
                 let client = http()?;
@@ -469,6 +566,59 @@ impl Sender {
                     }
                     Err(error) => Outcome::Other(format!("bulk request failed: {error}")),
                 }
+            }
+            (Sender::Http { client, url, content_type, .. }, Payload::Bodies(bodies)) => {
+                let mut outcome = Outcome::Acked { rejected: 0 };
+                for body in bodies {
+                    let sent = client.post(url.as_ref()).header("content-type", *content_type).body(body).send().await;
+                    outcome = match sent {
+                        Ok(response) if response.status().is_success() => continue,
+                        Ok(response) if response.status().as_u16() == 429 => Outcome::TooManyRequests,
+                        Ok(response) if response.status().as_u16() == 503 => Outcome::Unavailable,
+                        Ok(response) => Outcome::Other(format!(
+                            "HTTP {}: {}",
+                            response.status(),
+                            response.text().await.unwrap_or_default()
+                        )),
+                        Err(error) => Outcome::Other(format!("HTTP request failed: {error}")),
+                    };
+                    break;
+                }
+                outcome
+            }
+            (Sender::JaegerGrpc(client), Payload::JaegerGrpc(requests)) => {
+                let mut client = client.clone();
+                let call = async {
+                    for request in requests {
+                        client.ready().await.map_err(|e| tonic::Status::unavailable(e.to_string()))?;
+                        client
+                            .unary::<_, PostSpansResponse, _>(
+                                tonic::Request::new(request),
+                                http::uri::PathAndQuery::from_static(POST_SPANS_PATH),
+                                tonic_prost::ProstCodec::default(),
+                            )
+                            .await?;
+                    }
+                    Ok::<_, tonic::Status>(())
+                };
+                match call.await {
+                    Ok(_) => Outcome::Acked { rejected: 0 },
+                    Err(status) => match status.code() {
+                        tonic::Code::ResourceExhausted => Outcome::TooManyRequests,
+                        tonic::Code::Unavailable => Outcome::Unavailable,
+                        code => Outcome::Other(format!("gRPC {code:?}: {}", status.message())),
+                    },
+                }
+            }
+            (Sender::Udp(socket), Payload::Datagrams(datagrams)) => {
+                let mut outcome = Outcome::Acked { rejected: 0 };
+                for datagram in datagrams {
+                    if let Err(error) = socket.send(&datagram).await {
+                        outcome = Outcome::Other(format!("UDP send failed: {error}"));
+                        break;
+                    }
+                }
+                outcome
             }
             _ => unreachable!("payloads are prepared for their sender"),
         };

@@ -2,6 +2,7 @@
 
 mod loadgen;
 mod options;
+mod wire_formats;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};

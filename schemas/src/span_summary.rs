@@ -46,7 +46,7 @@ pub struct SpanSummary<'a> {
     pub end_time_unix_nano: u64,
     /// Status ERROR, or an `error` attribute that is `true` (bool or string).
     pub error: bool,
-    /// The `peer.service` attribute.
+    /// The `peer.service` attribute (or `service.peer.name`, its newer name).
     pub peer_service: Option<&'a str>,
     /// The encoded span, for duplicate detection.
     pub bytes: &'a [u8],
@@ -251,6 +251,10 @@ fn read_span<'a>(bytes: &'a [u8], service: &'a str, links: &mut Vec<u64>) -> Res
                 expect_wire_type(&field, LEN, "Span.attributes")?;
                 match key_value(field.payload)? {
                     Some(("peer.service", Value::Str(peer))) => span.peer_service = Some(peer),
+                    // The newer name, which Zipkin's remoteEndpoint.serviceName becomes.
+                    Some(("service.peer.name", Value::Str(peer))) if span.peer_service.is_none() => {
+                        span.peer_service = Some(peer)
+                    }
                     Some(("error", Value::Bool(on))) => error_attribute = on,
                     Some(("error", Value::Str(text))) => error_attribute = text == "true",
                     _ => {}

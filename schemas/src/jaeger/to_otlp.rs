@@ -33,15 +33,16 @@ pub enum Origin {
 /// Convert a batch into one OTLP request.
 pub fn batch_to_otlp(batch: Batch, origin: Origin) -> ExportTraceServiceRequest {
     let Batch { process: batch_process, spans } = batch;
+    // Resources by process; `None` is the batch's own (most spans: compared without copying it).
     let mut resource_spans: Vec<(Option<Process>, ResourceSpans)> = Vec::new();
     for mut span in spans {
-        let process = if origin == Origin::Proto { span.process.take() } else { None };
-        let key = process.unwrap_or_else(|| batch_process.clone());
-        let index = match resource_spans.iter().position(|(p, _)| p.as_ref() == Some(&key)) {
+        let own = if origin == Origin::Proto { span.process.take() } else { None };
+        let own = own.filter(|process| *process != batch_process);
+        let index = match resource_spans.iter().position(|(key, _)| *key == own) {
             Some(index) => index,
             None => {
-                let resource = resource(&key, origin);
-                resource_spans.push((Some(key), ResourceSpans { resource: Some(resource), ..Default::default() }));
+                let resource = resource(own.as_ref().unwrap_or(&batch_process), origin);
+                resource_spans.push((own, ResourceSpans { resource: Some(resource), ..Default::default() }));
                 resource_spans.len() - 1
             }
         };
@@ -63,7 +64,7 @@ fn resource(process: &Process, origin: Origin) -> Resource {
         if !process.service_name.is_empty() {
             put(&mut attributes, "service.name", string_value(&process.service_name));
         }
-        put_tags(&mut attributes, &process.tags);
+        put_tags(&mut attributes, process.tags.clone());
         rename(&mut attributes, "hostname", "host.name", |value| value.clone());
         rename(&mut attributes, "jaeger.version", "opencensus.exporterversion", |value| {
             string_value(&format!("Jaeger-{}", str_of(value)))
@@ -97,7 +98,7 @@ fn span_to_otlp(span: Span, origin: Origin) -> (InstrumentationScope, OtlpSpan) 
         }
     }
     let mut attributes = Vec::with_capacity(tags.len());
-    put_tags(&mut attributes, &tags);
+    put_tags(&mut attributes, tags);
 
     let kind = match remove(&mut attributes, "span.kind").map(|v| str_of(&v).to_string()).as_deref() {
         Some("client") => SpanKind::Client,
@@ -204,7 +205,7 @@ fn status(attributes: &mut Vec<KeyValue>, kind: SpanKind) -> Option<Status> {
 
 fn event(log: Log) -> Event {
     let mut attributes = Vec::with_capacity(log.fields.len());
-    put_tags(&mut attributes, &log.fields);
+    put_tags(&mut attributes, log.fields);
     let name = remove(&mut attributes, "event").map(|v| str_of(&v).to_string()).unwrap_or_default();
     Event { time_unix_nano: log.timestamp_unix_nano, name, attributes, dropped_attributes_count: 0 }
 }
@@ -221,16 +222,24 @@ fn tag_str(tag: &Tag) -> String {
     }
 }
 
-fn put_tags(attributes: &mut Vec<KeyValue>, tags: &[Tag]) {
+fn put_tags(attributes: &mut Vec<KeyValue>, tags: Vec<Tag>) {
     for tag in tags {
-        let value = match &tag.value {
-            TagValue::String(v) => Value::StringValue(v.clone()),
-            TagValue::Bool(v) => Value::BoolValue(*v),
-            TagValue::Int64(v) => Value::IntValue(*v),
-            TagValue::Float64(v) => Value::DoubleValue(*v),
-            TagValue::Binary(v) => Value::BytesValue(v.clone()),
+        let value = match tag.value {
+            TagValue::String(v) => Value::StringValue(v),
+            TagValue::Bool(v) => Value::BoolValue(v),
+            TagValue::Int64(v) => Value::IntValue(v),
+            TagValue::Float64(v) => Value::DoubleValue(v),
+            TagValue::Binary(v) => Value::BytesValue(v),
         };
-        put(attributes, &tag.key, AnyValue { value: Some(value) });
+        put_owned(attributes, tag.key, AnyValue { value: Some(value) });
+    }
+}
+
+/// [`put`] taking the key by value (no copy when it is new).
+pub(crate) fn put_owned(attributes: &mut Vec<KeyValue>, key: String, value: AnyValue) {
+    match find(attributes, &key) {
+        Some(index) => attributes[index].value = Some(value),
+        None => attributes.push(KeyValue { key, value: Some(value), ..Default::default() }),
     }
 }
 
