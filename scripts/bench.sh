@@ -197,7 +197,7 @@ measure_collector() {
   a0="$(accepted_spans "$admin_port" "$transport")"
   c0="$(cpu_ticks "$pid")"; k0="$(server_ticks kafka)"
   loadgen "$summary" --protocol "$protocol" --endpoint "$endpoint" --total "$spans" \
-    --batch "${BATCH:-500}" --concurrency 8 --spans-per-trace 10 --attributes 10 --services 5 "$@"
+    --batch 500 --concurrency 8 --spans-per-trace 10 --attributes 10 --services "${SERVICES:-5}" "$@"
   # UDP datagrams may still be queued inside the collector when the sender is done.
   sleep 1
   c1="$(cpu_ticks "$pid")"; k1="$(server_ticks kafka)"
@@ -234,14 +234,21 @@ result "a. collector alone (loadgen: 500 spans/request, 10 spans/trace, 10 attri
 measure_collector "OTLP/gRPC" grpc "http://127.0.0.1:$grpc_port" "$COLLECTOR_SPANS" "$collector_pid" otlp_grpc
 measure_collector "OTLP/HTTP pb" http-protobuf "http://127.0.0.1:$http_port" "$HTTP_SPANS" "$collector_pid" otlp_http_protobuf
 measure_collector "OTLP/HTTP json" http-json "http://127.0.0.1:$http_port" "$HTTP_SPANS" "$collector_pid" otlp_http_json
-# A Jaeger client reports one process per batch: --batch 2500 gives ~500 spans per batch per service.
-BATCH=2500 measure_collector "Jaeger gRPC" jaeger-grpc "http://127.0.0.1:$jaeger_grpc_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_grpc
-BATCH=2500 measure_collector "Jaeger Thrift HTTP" jaeger-thrift-http "http://127.0.0.1:$thrift_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_thrift_http
-measure_collector "Zipkin JSON" zipkin-json "http://127.0.0.1:$zipkin_port" "$RECEIVER_SPANS" "$collector_pid" zipkin_json
-measure_collector "Zipkin proto3" zipkin-proto "http://127.0.0.1:$zipkin_port" "$RECEIVER_SPANS" "$collector_pid" zipkin_proto
+# Jaeger and Zipkin receivers, next to OTLP/gRPC on the same workload. A Jaeger client reports
+# one process per batch, so traces crossing services arrive in pieces (one Kafka record per piece);
+# with one service per trace every protocol carries the same batches and the same records.
+result "  receivers, 1 service per trace (same batches and Kafka records for every protocol):"
+SERVICES=1 measure_collector "OTLP/gRPC (ref)" grpc "http://127.0.0.1:$grpc_port" "$RECEIVER_SPANS" "$collector_pid" otlp_grpc
+SERVICES=1 measure_collector "Jaeger gRPC" jaeger-grpc "http://127.0.0.1:$jaeger_grpc_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_grpc
+SERVICES=1 measure_collector "Jaeger Thrift HTTP" jaeger-thrift-http "http://127.0.0.1:$thrift_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_thrift_http
+SERVICES=1 measure_collector "Zipkin JSON" zipkin-json "http://127.0.0.1:$zipkin_port" "$RECEIVER_SPANS" "$collector_pid" zipkin_json
+SERVICES=1 measure_collector "Zipkin proto3" zipkin-proto "http://127.0.0.1:$zipkin_port" "$RECEIVER_SPANS" "$collector_pid" zipkin_proto
 # UDP cannot push back: sent at a fixed rate the collector keeps up with; losses are reported.
+SERVICES=1 measure_collector "Jaeger UDP compact" jaeger-udp-compact "udp://127.0.0.1:$compact_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_udp_compact --rate "$UDP_RATE"
+SERVICES=1 measure_collector "Jaeger UDP binary" jaeger-udp-binary "udp://127.0.0.1:$binary_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_udp_binary --rate "$UDP_RATE"
+result "  the same Jaeger receivers with traces across 5 services (each trace arrives in 5 batches):"
+measure_collector "Jaeger gRPC" jaeger-grpc "http://127.0.0.1:$jaeger_grpc_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_grpc
 measure_collector "Jaeger UDP compact" jaeger-udp-compact "udp://127.0.0.1:$compact_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_udp_compact --rate "$UDP_RATE"
-measure_collector "Jaeger UDP binary" jaeger-udp-binary "udp://127.0.0.1:$binary_port" "$RECEIVER_SPANS" "$collector_pid" jaeger_udp_binary --rate "$UDP_RATE"
 stop_pid "$collector_pid"
 result ""
 if [[ -n "${BENCH_ONLY_COLLECTOR:-}" ]]; then say "results: $RESULTS"; cat "$RESULTS"; exit 0; fi

@@ -2,6 +2,7 @@
 //! Jaeger and Zipkin receivers convert to OTLP first (conversions live in `skein_schemas`).
 
 pub mod body;
+pub mod grpc;
 pub mod jaeger;
 pub mod otlp;
 pub mod zipkin;

@@ -11,9 +11,8 @@ use skein_schemas::jaeger::api_v2::{
 };
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
 use tonic::body::Body;
-use tonic::codec::{CompressionEncoding, EnabledCompressionEncodings};
-use tonic::server::{Grpc, NamedService, UnaryService};
-use tonic::{Code, Request, Response, Status};
+use tonic::server::{NamedService, UnaryService};
+use tonic::{Request, Response, Status};
 
 use crate::export::Exporter;
 use crate::receivers::otlp::grpc::status_for;
@@ -92,23 +91,6 @@ impl UnaryService<SamplingStrategyParameters> for GetStrategy {
     }
 }
 
-fn unimplemented() -> http::Response<Body> {
-    let mut response = http::Response::new(Body::default());
-    let headers = response.headers_mut();
-    headers.insert(Status::GRPC_STATUS, (Code::Unimplemented as i32).into());
-    headers.insert(http::header::CONTENT_TYPE, tonic::metadata::GRPC_CONTENT_TYPE);
-    response
-}
-
-fn compression() -> (EnabledCompressionEncodings, EnabledCompressionEncodings) {
-    let mut accept = EnabledCompressionEncodings::default();
-    accept.enable(CompressionEncoding::Gzip);
-    accept.enable(CompressionEncoding::Zstd);
-    let mut send = EnabledCompressionEncodings::default();
-    send.enable(CompressionEncoding::Gzip);
-    (accept, send)
-}
-
 impl<B> tower::Service<http::Request<B>> for CollectorService
 where
     B: http_body::Body + Send + 'static,
@@ -125,15 +107,8 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let this = self.clone();
         Box::pin(async move {
-            if request.uri().path() != POST_SPANS_PATH {
-                return Ok(unimplemented());
-            }
-            let (accept, send) = compression();
-            let codec = tonic_prost::ProstCodec::<PostSpansResponse, PostSpansRequest>::default();
-            let mut grpc = Grpc::new(codec)
-                .apply_compression_config(accept, send)
-                .apply_max_message_size_config(Some(this.max_request_bytes), None);
-            Ok(grpc.unary(PostSpans(this.exporter), request).await)
+            let handler = PostSpans(this.exporter);
+            Ok(crate::receivers::grpc::unary(request, POST_SPANS_PATH, handler, this.max_request_bytes).await)
         })
     }
 }
@@ -152,17 +127,9 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let store = self.store.clone();
+        let handler = GetStrategy(self.store.clone());
         Box::pin(async move {
-            if request.uri().path() != GET_SAMPLING_STRATEGY_PATH {
-                return Ok(unimplemented());
-            }
-            let (accept, send) = compression();
-            let codec = tonic_prost::ProstCodec::<SamplingStrategyResponse, SamplingStrategyParameters>::default();
-            let mut grpc = Grpc::new(codec)
-                .apply_compression_config(accept, send)
-                .apply_max_message_size_config(Some(64 * 1024), None);
-            Ok(grpc.unary(GetStrategy(store), request).await)
+            Ok(crate::receivers::grpc::unary(request, GET_SAMPLING_STRATEGY_PATH, handler, 64 * 1024).await)
         })
     }
 }

@@ -13,8 +13,7 @@ use bytes::{Buf, BufMut};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::encoding::{DecodeContext, WireType};
 use tonic::body::Body;
-use tonic::codec::{CompressionEncoding, EnabledCompressionEncodings};
-use tonic::server::{Grpc, NamedService, UnaryService};
+use tonic::server::{NamedService, UnaryService};
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
@@ -119,23 +118,8 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let inner = self.inner.clone();
         Box::pin(async move {
-            if request.uri().path() != EXPORT_PATH {
-                let mut response = http::Response::new(Body::default());
-                let headers = response.headers_mut();
-                headers.insert(Status::GRPC_STATUS, (Code::Unimplemented as i32).into());
-                headers.insert(http::header::CONTENT_TYPE, tonic::metadata::GRPC_CONTENT_TYPE);
-                return Ok(response);
-            }
-            let mut accept = EnabledCompressionEncodings::default();
-            accept.enable(CompressionEncoding::Gzip);
-            accept.enable(CompressionEncoding::Zstd);
-            let mut send = EnabledCompressionEncodings::default();
-            send.enable(CompressionEncoding::Gzip);
-            let codec = tonic_prost::ProstCodec::<ExportTraceServiceResponse, RawExportRequest>::default();
-            let mut grpc = Grpc::new(codec)
-                .apply_compression_config(accept, send)
-                .apply_max_message_size_config(Some(inner.max_request_bytes), None);
-            Ok(grpc.unary(Export(inner), request).await)
+            let max = inner.max_request_bytes;
+            Ok(crate::receivers::grpc::unary(request, EXPORT_PATH, Export(inner), max).await)
         })
     }
 }

@@ -13,7 +13,7 @@ use prost::Message;
 
 use crate::error::{ExportError, PublishError};
 use crate::export::{ExportOutcome, Exporter};
-use crate::receivers::body::{decompress, DecompressError};
+use crate::receivers::body;
 
 const PROTOBUF: &str = "application/x-protobuf";
 const JSON: &str = "application/json";
@@ -112,9 +112,7 @@ fn grpc_code(status: StatusCode) -> i32 {
 
 /// The body encoding named by `Content-Type`, ignoring parameters such as `charset`.
 pub fn encoding_of(headers: &HeaderMap) -> Result<Encoding, String> {
-    let value = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or("");
-    let media_type = value.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
-    match media_type.as_str() {
+    match body::media_type(headers).as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
         "" => Err(format!("missing Content-Type: send {PROTOBUF} or {JSON}")),
@@ -139,21 +137,9 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<ExportOutcome, Refusal> {
-    let limit = state.max_request_bytes;
-    let too_large = || {
-        Refusal::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!(
-                "request body is larger than {limit} bytes (collector.max_request_bytes); send fewer spans per request"
-            ),
-        )
-    };
-    let raw = axum::body::to_bytes(body, limit).await.map_err(|_| too_large())?;
-    let body = decompress(headers, raw, limit).map_err(|error| match error {
-        DecompressError::TooLarge => too_large(),
-        DecompressError::Unsupported(message) => Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message),
-        DecompressError::Corrupt(message) => Refusal::new(StatusCode::BAD_REQUEST, message),
-    })?;
+    let body = body::read(headers, body, state.max_request_bytes)
+        .await
+        .map_err(|(status, message)| Refusal::new(status, message))?;
     let transport = encoding.transport();
     let reservation = state.exporter.reserve(transport, body.len()).map_err(Refusal::from)?;
     let encoded = match encoding {
