@@ -102,6 +102,8 @@ setup_go() {
   command -v go >/dev/null 2>&1 || die "'go' not found on PATH; install Go >= 1.26 (e2e/clients/go/go.mod says go 1.26.0)"
   # Never let `go` fetch another toolchain: use the one installed, or say why not.
   export GOTOOLCHAIN=local
+  # Module downloads live with skein's other downloads unless the user keeps them elsewhere.
+  export GOMODCACHE="${GOMODCACHE:-$SKEIN_CACHE_DIR/go-mod}"
   gov="$(go env GOVERSION)"           # e.g. go1.26.8
   local maj min
   maj="$(sed -E 's/^go([0-9]+)\.([0-9]+).*/\1/' <<<"$gov")"

@@ -264,3 +264,55 @@ mod tests {
         assert!(request.resource_spans[0].resource.as_ref().unwrap().attributes.is_empty());
     }
 }
+
+/// A Zipkin span through skein (JSON → OTLP → Elasticsearch document) compared with the document
+/// Jaeger v2 writes for it (its Zipkin receiver's translation and its Elasticsearch writer, with
+/// `span.kind` and `error` stored as fields as skein's layout always does).
+#[cfg(test)]
+mod round_trip {
+    use super::*;
+    use crate::jaeger::{span_documents, TraceIdFormat};
+    use crate::zipkin::json::decode_spans;
+    use opentelemetry_proto::tonic::trace::v1::TracesData;
+
+    #[test]
+    fn zipkin_span_becomes_the_document_jaeger_writes() {
+        let body = br#"[{"traceId":"5af7183fb1d4cf5f","parentId":"6b221d5bc9e6496c","id":"352bff9a74ca9ad2",
+            "kind":"CLIENT","name":"get /api","timestamp":1556604172355737,"duration":1431,
+            "localEndpoint":{"serviceName":"backend","ipv4":"192.168.99.1","port":3306},
+            "remoteEndpoint":{"serviceName":"db","ipv4":"10.0.0.5","port":5432},
+            "annotations":[{"timestamp":1556604172355800,"value":"wr"}],
+            "tags":{"http.method":"GET","error":"true"}}]"#;
+        let request = spans_to_otlp(decode_spans(body).unwrap());
+        let data = TracesData { resource_spans: request.resource_spans };
+        let documents = span_documents(&data, TraceIdFormat::Full);
+        let document: serde_json::Value = serde_json::from_slice(&documents[0].body).unwrap();
+        let expected = serde_json::json!({
+            "traceID": "00000000000000005af7183fb1d4cf5f",
+            "spanID": "352bff9a74ca9ad2",
+            "parentSpanID": "6b221d5bc9e6496c",
+            "operationName": "get /api",
+            "references": [
+                {"refType": "CHILD_OF", "traceID": "00000000000000005af7183fb1d4cf5f", "spanID": "6b221d5bc9e6496c"}
+            ],
+            "startTime": 1_556_604_172_355_737u64,
+            "startTimeMillis": 1_556_604_172_355u64,
+            "duration": 1431,
+            // `error` = "true" is consumed into an ERROR status, which comes back as error=true.
+            "tags": [
+                {"key": "http.method", "type": "string", "value": "GET"},
+                {"key": "network.local.address", "type": "string", "value": "192.168.99.1"},
+                {"key": "net.host.port", "type": "int64", "value": 3306},
+                {"key": "service.peer.name", "type": "string", "value": "db"},
+                {"key": "network.peer.address", "type": "string", "value": "10.0.0.5"},
+                {"key": "net.peer.port", "type": "int64", "value": 5432}
+            ],
+            "tag": {"span@kind": "client", "error": true},
+            "logs": [{"timestamp": 1_556_604_172_355_800u64, "fields": [
+                {"key": "event", "type": "string", "value": "wr"}
+            ]}],
+            "process": {"serviceName": "backend", "tags": []}
+        });
+        assert_eq!(document, expected, "{}", serde_json::to_string_pretty(&document).unwrap());
+    }
+}
