@@ -39,10 +39,26 @@ enum Command {
     Query(ConfigArgs),
     /// Run every role in one process.
     AllInOne(ConfigArgs),
+    /// Create the Kafka topics and install the Elasticsearch index templates, then exit (the
+    /// docker compose init service and the Helm hook Job). Retries until both servers answer,
+    /// for at most --wait-secs.
+    Init(InitArgs),
+    /// Exit 0 when URL answers 2xx within a second, else 1: a container health check without curl
+    /// (`skein probe http://127.0.0.1:14269/readyz`).
+    Probe { url: String },
     /// Reset the ingester group's offsets so the spans topic is indexed again.
     Replay(ReplayArgs),
     /// Send realistic OTLP traces to a collector and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
+}
+
+#[derive(clap::Args)]
+struct InitArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Give up after this many seconds.
+    #[arg(long, default_value_t = 300)]
+    wait_secs: u64,
 }
 
 #[derive(clap::Args)]
@@ -96,6 +112,8 @@ fn main() -> Result<()> {
             Command::AllInOne(args) => {
                 run_roles(args.load()?, Roles { collector: true, ingester: true, analytics: true, query: true }).await
             }
+            Command::Init(args) => init(args).await,
+            Command::Probe { url } => probe(&url).await,
             Command::Replay(args) => replay(args),
             Command::Loadgen(args) => loadgen::run(args).await,
         }
@@ -153,6 +171,55 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
     if let Some(query) = query {
         query.join().await;
     }
+    Ok(())
+}
+
+async fn init(args: InitArgs) -> Result<()> {
+    let config = args.config.load()?;
+    skein_core::telemetry::init_logging(&config.log);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait_secs);
+    let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
+    let es = &config.elasticsearch;
+    let mut templates = names.templates(es.shards, es.replicas);
+    templates.extend(names.analytics_templates(es.shards, es.replicas));
+    let client = skein_core::elasticsearch::client(es).context("cannot build the Elasticsearch client")?;
+    let mut topics_done = false;
+    loop {
+        let topics = if topics_done { Ok(()) } else { skein_core::kafka::ensure_topics(&config.kafka).await };
+        topics_done = topics.is_ok();
+        let installed = skein_core::elasticsearch::install_templates(&client, es, &templates).await;
+        match (topics, installed) {
+            (Ok(()), Ok(())) => {
+                println!(
+                    "init done: topics {} ({} partitions) and {}; {} index templates in {}",
+                    config.kafka.spans_topic,
+                    config.kafka.partitions,
+                    config.kafka.dlq_topic,
+                    templates.len(),
+                    es.url
+                );
+                return Ok(());
+            }
+            (topics, installed) => {
+                let reason = [topics.err().map(|e| e.to_string()), installed.err().map(|e| e.to_string())]
+                    .into_iter()
+                    .flatten()
+                    .collect::<Vec<_>>()
+                    .join("; ");
+                if std::time::Instant::now() > deadline {
+                    anyhow::bail!("init gave up after {} s: {reason}", args.wait_secs);
+                }
+                tracing::warn!(%reason, "servers not ready yet; retrying in 3 s");
+                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
+            }
+        }
+    }
+}
+
+async fn probe(url: &str) -> Result<()> {
+    let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(1)).build()?;
+    let response = client.get(url).send().await.with_context(|| format!("{url} did not answer"))?;
+    anyhow::ensure!(response.status().is_success(), "{url} answered {}", response.status());
     Ok(())
 }
 
