@@ -56,6 +56,11 @@ pub struct KafkaConfig {
     pub create_topics: bool,
     /// Raw librdkafka properties applied to every client (for TLS, SASL, ...). Default empty.
     pub librdkafka: BTreeMap<String, String>,
+    /// SASL user name (librdkafka `sasl.username`), kept apart from `librdkafka` so it can come
+    /// from `SKEIN_KAFKA__SASL_USERNAME` (a Kubernetes Secret). Default none.
+    pub sasl_username: Option<String>,
+    /// SASL password (librdkafka `sasl.password`); prefer `SKEIN_KAFKA__SASL_PASSWORD`. Default none.
+    pub sasl_password: Option<String>,
 }
 
 impl Default for KafkaConfig {
@@ -68,6 +73,8 @@ impl Default for KafkaConfig {
             replication_factor: 1,
             create_topics: true,
             librdkafka: BTreeMap::new(),
+            sasl_username: None,
+            sasl_password: None,
         }
     }
 }
@@ -96,6 +103,9 @@ pub struct ElasticsearchConfig {
     pub trace_id_format: skein_schemas::jaeger::TraceIdFormat,
     /// Timeout of one request to Elasticsearch, ms. Default `30000`.
     pub request_timeout_ms: u64,
+    /// PEM file of the CA that signed the cluster's certificate, for `https` URLs with a private CA.
+    /// Default none (the system's trusted roots).
+    pub ca_file: Option<String>,
 }
 
 impl Default for ElasticsearchConfig {
@@ -110,6 +120,7 @@ impl Default for ElasticsearchConfig {
             create_templates: true,
             trace_id_format: skein_schemas::jaeger::TraceIdFormat::Short,
             request_timeout_ms: 30_000,
+            ca_file: None,
         }
     }
 }

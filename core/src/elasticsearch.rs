@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use elasticsearch::auth::Credentials;
+use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::http::Url;
 use elasticsearch::indices::IndicesPutIndexTemplateParts;
@@ -29,6 +30,17 @@ pub fn client(config: &ElasticsearchConfig) -> Result<Elasticsearch, Elasticsear
         .timeout(Duration::from_millis(config.request_timeout_ms));
     if let (Some(user), Some(password)) = (&config.username, &config.password) {
         builder = builder.auth(Credentials::Basic(user.clone(), password.clone()));
+    }
+    if let Some(path) = &config.ca_file {
+        let pem = std::fs::read(path).map_err(|error| ElasticsearchSetupError::Url {
+            url: config.url.clone(),
+            reason: format!("cannot read elasticsearch.ca_file {path}: {error}"),
+        })?;
+        let certificate = Certificate::from_pem(&pem).map_err(|error| ElasticsearchSetupError::Url {
+            url: config.url.clone(),
+            reason: format!("elasticsearch.ca_file {path} is not a PEM certificate: {error}"),
+        })?;
+        builder = builder.cert_validation(CertificateValidation::Full(certificate));
     }
     let transport = builder
         .build()

@@ -26,6 +26,12 @@ pub fn client_config(kafka: &KafkaConfig) -> ClientConfig {
     for (key, value) in &kafka.librdkafka {
         config.set(key, value);
     }
+    if let Some(user) = &kafka.sasl_username {
+        config.set("sasl.username", user);
+    }
+    if let Some(password) = &kafka.sasl_password {
+        config.set("sasl.password", password);
+    }
     config
 }
 
