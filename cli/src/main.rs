@@ -43,6 +43,9 @@ enum Command {
     /// docker compose init service and the Helm hook Job). Retries until both servers answer,
     /// for at most --wait-secs.
     Init(InitArgs),
+    /// Load the configuration (file, SKEIN_* variables, flags), check it, and print the result as
+    /// YAML with secrets masked; exits non-zero naming the option when it is invalid.
+    Config(ConfigArgs),
     /// Exit 0 when URL answers 2xx within a second, else 1: a container health check without curl
     /// (`skein probe http://127.0.0.1:14269/readyz`).
     Probe { url: String },
@@ -113,6 +116,7 @@ fn main() -> Result<()> {
                 run_roles(args.load()?, Roles { collector: true, ingester: true, analytics: true, query: true }).await
             }
             Command::Init(args) => init(args).await,
+            Command::Config(args) => print_config(args.load()?),
             Command::Probe { url } => probe(&url).await,
             Command::Replay(args) => replay(args),
             Command::Loadgen(args) => loadgen::run(args).await,
@@ -214,6 +218,16 @@ async fn init(args: InitArgs) -> Result<()> {
             }
         }
     }
+}
+
+fn print_config(mut config: SkeinConfig) -> Result<()> {
+    for secret in [&mut config.elasticsearch.password, &mut config.kafka.sasl_password] {
+        if secret.is_some() {
+            *secret = Some("********".into());
+        }
+    }
+    print!("{}", serde_yaml::to_string(&config).context("cannot print the configuration")?);
+    Ok(())
 }
 
 async fn probe(url: &str) -> Result<()> {
