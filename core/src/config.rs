@@ -526,8 +526,18 @@ impl SkeinConfig {
         if let Some(path) = file {
             builder = builder.add_source(config::File::from(path).format(config::FileFormat::Yaml).required(true));
         }
+        // Options are all inside a section, so their variables have a `__`; the other SKEIN_*
+        // variables (SKEIN_CONFIG naming the file, the scripts' SKEIN_CACHE_DIR, ...) are not options.
+        let environment: config::Map<String, String> = std::env::vars_os()
+            .filter_map(|(key, value)| Some((key.into_string().ok()?, value.into_string().ok()?)))
+            .filter(|(key, _)| key.strip_prefix("SKEIN_").is_some_and(|rest| rest.contains("__")))
+            .collect();
         builder = builder.add_source(
-            config::Environment::with_prefix("SKEIN").prefix_separator("_").separator("__").try_parsing(true),
+            config::Environment::with_prefix("SKEIN")
+                .prefix_separator("_")
+                .separator("__")
+                .try_parsing(true)
+                .source(Some(environment)),
         );
         for (key, value) in overrides {
             builder = builder.set_override(key.as_str(), value.as_str())?;
@@ -637,6 +647,37 @@ mod tests {
         let yaml = include_str!("../../config/skein.example.yaml");
         let config = SkeinConfig::from_yaml_str(yaml).expect("example config parses");
         assert_eq!(config.kafka.spans_topic, "skein-spans");
+    }
+
+    #[test]
+    fn container_config_parses() {
+        // The Docker image's /etc/skein/skein.yaml: every listener reachable from outside the container.
+        let yaml = include_str!("../../config/container.yaml");
+        let config = SkeinConfig::from_yaml_str(yaml).expect("container config parses");
+        let any = |port: u16| -> SocketAddr { SocketAddr::from(([0, 0, 0, 0], port)) };
+        let c = &config.collector;
+        assert_eq!(c.otlp_grpc_listen, any(4317));
+        assert_eq!(c.otlp_http_listen, any(4318));
+        assert_eq!(c.admin_listen, any(14269));
+        for (listen, port) in [
+            (c.jaeger_grpc_listen, 14250),
+            (c.jaeger_thrift_http_listen, 14268),
+            (c.jaeger_compact_udp_listen, 6831),
+            (c.jaeger_binary_udp_listen, 6832),
+            (c.zipkin_listen, 9411),
+            (c.sampling_http_listen, 5778),
+            (config.agent.compact_udp_listen, 6831),
+            (config.agent.binary_udp_listen, 6832),
+            (config.agent.sampling_http_listen, 5778),
+        ] {
+            assert_eq!(listen.0, Some(any(port)));
+        }
+        assert_eq!(config.ingester.admin_listen, any(14270));
+        assert_eq!(config.analytics.admin_listen, any(14272));
+        assert_eq!(config.query.listen, any(16686));
+        assert_eq!(config.query.admin_listen, any(16687));
+        assert_eq!(config.agent.admin_listen, any(14271));
+        assert_eq!(config.log.format, LogFormat::Json);
     }
 
     /// Every option path of the default configuration, e.g. `kafka.brokers`.
