@@ -3,14 +3,14 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test up down status reset build release lint unit e2e clients faults bench fmt clean-state
+.PHONY: run test up down status reset build release lint deploy-check unit e2e clients faults bench fmt clean-state
 
 ## Bring up Kafka + Elasticsearch, build, run every role in one process.
 run: up release
 	./target/release/skein all-in-one $(if $(CONFIG),--config $(CONFIG),)
 
 ## The whole suite, servers included: lint, unit tests, end-to-end tests, fault tests.
-test: up lint unit e2e faults
+test: up lint deploy-check unit e2e faults
 
 ## Local Kafka (127.0.0.1:9092) and Elasticsearch (127.0.0.1:9200); idempotent.
 up:
@@ -38,6 +38,10 @@ fmt:
 lint:
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+
+## Offline checks of helm/skein (lint, templates vs. Kubernetes schemas) and docker-compose.yml (Compose schema).
+deploy-check:
+	@bash scripts/deploy/check.sh
 
 ## Pure-logic tests: no servers needed.
 unit:
