@@ -31,25 +31,10 @@ PYTHON="${SKEIN_PYTHON:-python3}"
 FORCE="${SKEIN_CLIENTS_FORCE:-0}"
 GO_PROGRAMS=(jaeger-grpc sampling)
 
-log()  { printf '[skein-clients] %s\n' "$*" >&2; }
-die()  { printf '[skein-clients] ERROR: %s\n' "$*" >&2; exit 1; }
-# fail STEP LOG: say which step failed, show the tail of its log, exit 1.
-fail() {
-  printf '[skein-clients] ERROR: step "%s" failed; last 40 lines of its output:\n' "$1" >&2
-  tail -n 40 "$2" >&2 || true
-  exit 1
-}
-sha() { sha256sum | cut -d' ' -f1; }
-now_ms() { date +%s%3N; }
-
-# One set-up at a time (parallel test binaries may all call this script).
-lock() {
-  mkdir -p "$SKEIN_CACHE_DIR"
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$SKEIN_CACHE_DIR/.clients.lock"
-    flock -w 900 9 || die "timed out waiting for $SKEIN_CACHE_DIR/.clients.lock"
-  fi
-}
+LOG_TAG=skein-clients
+LOCK_NAME=clients
+# shellcheck source=scripts/lib/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
 # ------------------------------------------------------------------ python ----
 setup_python() {

@@ -80,25 +80,10 @@ SCHEMA_DIR="$SKEIN_CACHE_DIR/deploy-schemas"
 RELEASE=skein
 NAMESPACE=skein
 
-log()  { printf '[skein-deploy] %s\n' "$*" >&2; }
-die()  { printf '[skein-deploy] ERROR: %s\n' "$*" >&2; exit 1; }
-# fail STEP LOG: say which step failed, show the tail of its log, exit 1.
-fail() {
-  printf '[skein-deploy] ERROR: step "%s" failed; last 40 lines of its output (%s):\n' "$1" "$2" >&2
-  tail -n 40 "$2" >&2 || true
-  exit 1
-}
-sha() { sha256sum | cut -d' ' -f1; }
-now_ms() { date +%s%3N; }
-
-# One set-up at a time.
-lock() {
-  mkdir -p "$SKEIN_CACHE_DIR"
-  if command -v flock >/dev/null 2>&1; then
-    exec 9>"$SKEIN_CACHE_DIR/.deploy.lock"
-    flock -w 900 9 || die "timed out waiting for $SKEIN_CACHE_DIR/.deploy.lock"
-  fi
-}
+LOG_TAG=skein-deploy
+LOCK_NAME=deploy
+# shellcheck source=scripts/lib/setup.sh
+source "$(dirname "${BASH_SOURCE[0]}")/../lib/setup.sh"
 
 # ---- the Python half: validators, CRD conversion, corruptions for the negative tests ----
 PY_TOOL="$(cat <<'PY'
