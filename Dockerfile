@@ -74,8 +74,7 @@ EXPOSE 4317 4318 14250 14268 6831/udp 6832/udp 9411 5778 14269 \
 # takes the first role name among PID 1's arguments (so it also works under `docker run --init`)
 # and probes that role's admin port. One-shot commands (init, replay, config, loadgen), an
 # analytics backfill (--from, no admin endpoint) and unknown arguments count as healthy. Set
-# HEALTHCHECK_URL when the admin address is changed, e.g. http://127.0.0.1:9000/healthz (not a
-# SKEIN_* name: skein reads every SKEIN_* variable as an option and refuses unknown ones).
+# HEALTHCHECK_URL when the admin address is changed, e.g. http://127.0.0.1:9000/healthz.
 # docker-compose.yml sets its own /readyz checks; Kubernetes ignores HEALTHCHECK (the Helm chart
 # has probes).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
