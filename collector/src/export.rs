@@ -2,13 +2,13 @@
 //! was accepted. Receivers only decode their wire format and encode the answer.
 
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest};
-use skein_schemas::kafka_record::records_for_wire_request;
+use skein_schemas::kafka_record::{records_for_otlp, records_for_wire_request, OversizeSpan, TraceRecord};
 use skein_schemas::otlp_wire::WireRequest;
 
 use crate::error::{ExportError, PublishError};
 use crate::publisher::{InFlight, KafkaPublisher};
 use crate::telemetry;
-use crate::validate::{retain_valid_spans, RejectReason};
+use crate::validate::{retain_valid_otlp, retain_valid_spans, RejectReason, Rejection};
 
 /// At most this many refusal messages are joined into `partial_success.error_message`.
 const MAX_MESSAGES_REPORTED: usize = 5;
@@ -72,16 +72,31 @@ impl Exporter {
         })?;
         let received = request.span_count();
         telemetry::spans_received(transport, received);
+        let rejections = retain_valid_spans(&mut request);
+        let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
+        self.publish(transport, received, rejections, records, oversize, reservation).await
+    }
+
+    /// What every path shares once spans are validated and cut into records: count, publish,
+    /// and say what was accepted.
+    async fn publish(
+        &self,
+        transport: &'static str,
+        received: usize,
+        rejections: Vec<Rejection>,
+        records: Vec<TraceRecord>,
+        oversize: Vec<OversizeSpan>,
+        reservation: &InFlight,
+    ) -> Result<ExportOutcome, ExportError> {
         let mut messages: Vec<String> = Vec::new();
         let mut rejected = 0usize;
-        for rejection in retain_valid_spans(&mut request) {
+        for rejection in rejections {
             telemetry::spans_invalid(rejection.reason);
             rejected += 1;
             if messages.len() < MAX_MESSAGES_REPORTED {
                 messages.push(rejection.message);
             }
         }
-        let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
         for span in &oversize {
             telemetry::spans_invalid(RejectReason::SpanTooLarge);
             rejected += 1;
@@ -115,15 +130,64 @@ impl Exporter {
     }
 }
 
+/// A converted request validated and cut into records, ready to publish (and to publish again,
+/// for senders that cannot be asked to retry: UDP).
+#[derive(Debug, Clone)]
+pub struct PreparedRequest {
+    received: usize,
+    rejections: Vec<Rejection>,
+    records: Vec<TraceRecord>,
+    oversize: Vec<OversizeSpan>,
+}
+
+impl PreparedRequest {
+    /// Bytes of the records, for the in-flight reservation.
+    pub fn record_bytes(&self) -> usize {
+        self.records.iter().map(|r| r.value.len()).sum()
+    }
+
+    /// Spans in the records.
+    pub fn span_count(&self) -> usize {
+        self.records.iter().map(|r| r.span_count).sum()
+    }
+
+    /// The same records without the refusals already counted (for a retry).
+    pub fn for_retry(&self) -> Self {
+        Self { received: self.received, rejections: Vec::new(), records: self.records.clone(), oversize: Vec::new() }
+    }
+}
+
 impl Exporter {
-    /// Validate and publish a request another receiver converted to OTLP.
+    /// Validate and publish a request another receiver converted to OTLP; its spans are moved
+    /// into the records, not encoded and read back.
     pub async fn export_otlp(
         &self,
         transport: &'static str,
-        request: &ExportTraceServiceRequest,
+        request: ExportTraceServiceRequest,
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
-        self.export(transport, &prost::Message::encode_to_vec(request), reservation).await
+        let prepared = self.prepare_otlp(transport, request);
+        self.publish_prepared(transport, prepared, reservation).await
+    }
+
+    /// Validate a converted request and cut it into records.
+    pub fn prepare_otlp(&self, transport: &'static str, mut request: ExportTraceServiceRequest) -> PreparedRequest {
+        let received: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+        telemetry::spans_received(transport, received);
+        let rejections = retain_valid_otlp(&mut request);
+        let (records, oversize) = records_for_otlp(request, self.max_record_bytes);
+        PreparedRequest { received, rejections, records, oversize }
+    }
+
+    /// Publish prepared records; resolves after Kafka acknowledged every one.
+    pub async fn publish_prepared(
+        &self,
+        transport: &'static str,
+        prepared: PreparedRequest,
+        reservation: &InFlight,
+    ) -> Result<ExportOutcome, ExportError> {
+        let PreparedRequest { received, rejections, records, oversize } = prepared;
+        self.publish(transport, received, rejections, records, oversize, reservation).await
     }
 }
 

@@ -1,5 +1,6 @@
 //! Span validation: what the collector refuses before anything reaches Kafka.
 
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use skein_schemas::otlp_wire::{WireRequest, WireSpan};
 
 /// Why a span was refused; the label of `skein_collector_spans_rejected_total{reason}`.
@@ -42,7 +43,55 @@ pub fn retain_valid_spans(request: &mut WireRequest<'_>) -> Vec<Rejection> {
     rejections
 }
 
+/// [`retain_valid_spans`] for a request held as structs (what the Jaeger and Zipkin receivers
+/// convert to); resources and scopes left without spans are dropped.
+pub fn retain_valid_otlp(request: &mut ExportTraceServiceRequest) -> Vec<Rejection> {
+    let mut rejections = Vec::new();
+    for resource_spans in &mut request.resource_spans {
+        for scope_spans in &mut resource_spans.scope_spans {
+            scope_spans.spans.retain(|span| {
+                let fields = SpanFields {
+                    trace_id: &span.trace_id,
+                    span_id: &span.span_id,
+                    name: &span.name,
+                    start: span.start_time_unix_nano,
+                    end: span.end_time_unix_nano,
+                };
+                match check(&fields) {
+                    Ok(()) => true,
+                    Err(rejection) => {
+                        rejections.push(rejection);
+                        false
+                    }
+                }
+            });
+        }
+        resource_spans.scope_spans.retain(|scope_spans| !scope_spans.spans.is_empty());
+    }
+    request.resource_spans.retain(|resource_spans| !resource_spans.scope_spans.is_empty());
+    rejections
+}
+
+/// What validation looks at, whichever form the span is in.
+struct SpanFields<'a> {
+    trace_id: &'a [u8],
+    span_id: &'a [u8],
+    name: &'a str,
+    start: u64,
+    end: u64,
+}
+
 fn check_span(span: &WireSpan<'_>) -> Result<(), Rejection> {
+    check(&SpanFields {
+        trace_id: span.trace_id,
+        span_id: span.span_id,
+        name: span.name,
+        start: span.start_time_unix_nano,
+        end: span.end_time_unix_nano,
+    })
+}
+
+fn check(span: &SpanFields<'_>) -> Result<(), Rejection> {
     if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
         return Err(Rejection {
             reason: RejectReason::InvalidTraceId,
@@ -64,15 +113,15 @@ fn check_span(span: &WireSpan<'_>) -> Result<(), Rejection> {
             ),
         });
     }
-    if span.end_time_unix_nano < span.start_time_unix_nano {
+    if span.end < span.start {
         return Err(Rejection {
             reason: RejectReason::EndBeforeStart,
             message: format!(
                 "span {} of trace {} ends ({} ns) before it starts ({} ns)",
                 hex::encode(span.span_id),
                 hex::encode(span.trace_id),
-                span.end_time_unix_nano,
-                span.start_time_unix_nano
+                span.end,
+                span.start
             ),
         });
     }
@@ -82,7 +131,6 @@ fn check_span(span: &WireSpan<'_>) -> Result<(), Rejection> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
     use prost::Message;
 
@@ -121,6 +169,22 @@ mod tests {
         assert!(rejections[0].message.contains("16 bytes"));
         assert!(rejections[2].message.contains("before it starts"));
         assert_eq!(req.span_count(), 2);
+    }
+
+    #[test]
+    fn struct_requests_are_validated_alike() {
+        let mut request = request(vec![
+            good(1),
+            Span { trace_id: vec![0; 16], ..good(2) },
+            Span { start_time_unix_nano: 30, ..good(4) },
+        ]);
+        let rejections = retain_valid_otlp(&mut request);
+        let reasons: Vec<_> = rejections.iter().map(|r| r.reason).collect();
+        assert_eq!(reasons, vec![RejectReason::InvalidTraceId, RejectReason::EndBeforeStart]);
+        assert_eq!(request.resource_spans[0].scope_spans[0].spans.len(), 1);
+        let mut empty = super::tests::request(vec![Span { span_id: vec![0; 8], ..good(1) }]);
+        retain_valid_otlp(&mut empty);
+        assert!(empty.resource_spans.is_empty());
     }
 
     #[test]

@@ -12,7 +12,7 @@ use skein_schemas::jaeger::thrift::{
     decode_agent_message, decode_batch, encode_agent_message, encode_batch, AgentMessage,
 };
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
-use skein_schemas::kafka_record::records_for_wire_request;
+use skein_schemas::kafka_record::{records_for_otlp, records_for_wire_request};
 use skein_schemas::otlp_wire::WireRequest;
 use skein_schemas::thrift::Protocol;
 use skein_schemas::zipkin;
@@ -111,10 +111,15 @@ fn main() {
         records_for_wire_request(&request, 900_000).0.len().min(1) * SPANS
     };
     measure("OTLP → Kafka records", || records(&otlp_bytes));
-    measure("Jaeger gRPC → Kafka records", || {
+    measure("Jaeger gRPC → records (re-read)", || {
         let request = api_v2::PostSpansRequest::decode(grpc.as_slice()).unwrap();
         let b = request.batch.unwrap().into_model().unwrap();
         records(&batch_to_otlp(b, Origin::Proto).encode_to_vec())
+    });
+    measure("Jaeger gRPC → records (structs)", || {
+        let request = api_v2::PostSpansRequest::decode(grpc.as_slice()).unwrap();
+        let b = request.batch.unwrap().into_model().unwrap();
+        records_for_otlp(batch_to_otlp(b, Origin::Proto), 900_000).0.len().min(1) * SPANS
     });
     let rows = [
         measure("Jaeger UDP compact", || {

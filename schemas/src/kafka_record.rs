@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::TracesData;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, TracesData};
 use prost::Message;
 
 use crate::otlp_wire::{nested_len, put_varint, WireRequest, WireSpan};
@@ -160,6 +160,132 @@ pub fn records_for_wire_request(
     (records, oversize)
 }
 
+/// [`records_for_wire_request`] for a request held as structs (what receivers that convert from
+/// another format hold): spans are moved into per-trace `TracesData` and encoded once, with the
+/// same grouping, order and size rules, instead of encoding the whole request and reading it back.
+pub fn records_for_otlp(
+    request: ExportTraceServiceRequest,
+    max_record_bytes: usize,
+) -> (Vec<TraceRecord>, Vec<OversizeSpan>) {
+    // Resource and scope shells (without their children), with their encoded sizes.
+    let mut resources: Vec<(ResourceSpans, usize)> = Vec::new();
+    let mut scopes: Vec<(usize, ScopeSpans, usize)> = Vec::new();
+    let mut traces: Vec<(Vec<u8>, Vec<SpanOf>)> = Vec::new();
+    let mut trace_index: HashMap<Vec<u8>, usize> = HashMap::new();
+    for resource_spans in request.resource_spans {
+        let ResourceSpans { resource, scope_spans, schema_url } = resource_spans;
+        let shell = ResourceSpans { resource, scope_spans: Vec::new(), schema_url };
+        let resource = resources.len();
+        resources.push((shell.clone(), shell.encoded_len()));
+        for scope_spans in scope_spans {
+            let ScopeSpans { scope, spans, schema_url } = scope_spans;
+            let shell = ScopeSpans { scope, spans: Vec::new(), schema_url };
+            let scope_index = scopes.len();
+            let shell_len = shell.encoded_len();
+            scopes.push((resource, shell, shell_len));
+            for span in spans {
+                let slot = match trace_index.get(&span.trace_id) {
+                    Some(slot) => *slot,
+                    None => {
+                        trace_index.insert(span.trace_id.clone(), traces.len());
+                        traces.push((span.trace_id.clone(), Vec::new()));
+                        traces.len() - 1
+                    }
+                };
+                traces[slot].1.push((scope_index, span));
+            }
+        }
+    }
+
+    let mut records = Vec::with_capacity(traces.len());
+    let mut oversize = Vec::new();
+    for (trace_id, spans) in traces {
+        let key = trace_key(&trace_id);
+        let mut chunk: Vec<(usize, Span)> = Vec::with_capacity(spans.len());
+        let mut chunk_bound = 0;
+        for (scope_index, span) in spans {
+            let (resource, _, scope_len) = &scopes[scope_index];
+            let span_len = span.encoded_len();
+            let alone = resources[*resource].1 + scope_len + span_len + 3 * NESTING_OVERHEAD;
+            if alone > max_record_bytes {
+                oversize.push(OversizeSpan {
+                    trace_id: key.clone(),
+                    span_id: hex::encode(&span.span_id),
+                    encoded_bytes: alone,
+                    max_record_bytes,
+                });
+                continue;
+            }
+            let growth = |chunk: &[(usize, Span)]| {
+                let mut growth = span_len + NESTING_OVERHEAD;
+                if !chunk.iter().any(|(s, _)| *s == scope_index) {
+                    growth += scope_len + NESTING_OVERHEAD;
+                }
+                if !chunk.iter().any(|(s, _)| scopes[*s].0 == *resource) {
+                    growth += resources[*resource].1 + NESTING_OVERHEAD;
+                }
+                growth
+            };
+            if chunk_bound + growth(&chunk) > max_record_bytes {
+                records.push(encode_chunk(key.clone(), std::mem::take(&mut chunk), &resources, &scopes));
+                chunk_bound = 0;
+            }
+            chunk_bound += growth(&chunk);
+            chunk.push((scope_index, span));
+        }
+        if !chunk.is_empty() {
+            records.push(encode_chunk(key, chunk, &resources, &scopes));
+        }
+    }
+    (records, oversize)
+}
+
+/// A span moved out of its request, with the index of its scope.
+type SpanOf = (usize, Span);
+
+/// One record: resources in order of first appearance, each with its scopes in order of first
+/// appearance, each with its spans in order.
+fn encode_chunk(
+    key: String,
+    chunk: Vec<(usize, Span)>,
+    resources: &[(ResourceSpans, usize)],
+    scopes: &[(usize, ScopeSpans, usize)],
+) -> TraceRecord {
+    let span_count = chunk.len();
+    // (resource index, [(scope index, ScopeSpans)])
+    let mut tree: Vec<(usize, Vec<(usize, ScopeSpans)>)> = Vec::new();
+    for (scope_index, span) in chunk {
+        let resource = scopes[scope_index].0;
+        let r = match tree.iter().position(|(r, _)| *r == resource) {
+            Some(r) => r,
+            None => {
+                tree.push((resource, Vec::new()));
+                tree.len() - 1
+            }
+        };
+        let entries = &mut tree[r].1;
+        match entries.iter_mut().find(|(s, _)| *s == scope_index) {
+            Some((_, scope_spans)) => scope_spans.spans.push(span),
+            None => {
+                let mut scope_spans = scopes[scope_index].1.clone();
+                scope_spans.spans.push(span);
+                entries.push((scope_index, scope_spans));
+            }
+        }
+    }
+    let data = TracesData {
+        resource_spans: tree
+            .into_iter()
+            .map(|(resource, entries)| {
+                let mut resource_spans = resources[resource].0.clone();
+                resource_spans.scope_spans = entries.into_iter().map(|(_, scope_spans)| scope_spans).collect();
+                resource_spans
+            })
+            .collect(),
+    };
+    TraceRecord { key, value: data.encode_to_vec(), span_count }
+}
+
 /// Decode a record value, checking the encoding header when present.
 pub fn decode_record(encoding: Option<&str>, value: &[u8]) -> Result<TracesData, RecordDecodeError> {
     match encoding {
@@ -289,6 +415,27 @@ mod tests {
 
     fn decode(record: &TraceRecord) -> TracesData {
         decode_record(Some(ENCODING_OTLP_PROTO), &record.value).expect("record decodes")
+    }
+
+    #[test]
+    fn struct_path_makes_the_records_the_wire_path_makes() {
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![
+                resource_spans("frontend", vec![span(1, 1, 10), span(2, 2, 300), span(1, 4, 300)]),
+                resource_spans("backend", vec![span(1, 3, 10), span(3, 5, 5000)]),
+            ],
+        };
+        for max in [100_000, 1_200, 700, 400] {
+            let (wire, wire_oversize) = records_for_request(request.clone(), max);
+            let (structs, struct_oversize) = records_for_otlp(request.clone(), max);
+            assert_eq!(struct_oversize, wire_oversize, "max {max}");
+            assert_eq!(structs.len(), wire.len(), "max {max}");
+            for (a, b) in structs.iter().zip(&wire) {
+                assert_eq!((a.key.as_str(), a.span_count), (b.key.as_str(), b.span_count));
+                assert_eq!(a.value, b.value, "byte-identical records, max {max}");
+                assert!(a.value.len() <= max);
+            }
+        }
     }
 
     #[test]

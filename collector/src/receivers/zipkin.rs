@@ -72,7 +72,7 @@ async fn post_spans(State(state): State<ZipkinState>, headers: HeaderMap, reques
     if spans.is_empty() {
         return StatusCode::ACCEPTED.into_response();
     }
-    match state.exporter.export_otlp(transport, &spans_to_otlp(spans), &reservation).await {
+    match state.exporter.export_otlp(transport, spans_to_otlp(spans), &reservation).await {
         Ok(_) => StatusCode::ACCEPTED.into_response(),
         Err(error) => export_refusal(error),
     }

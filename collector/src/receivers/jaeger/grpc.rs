@@ -57,7 +57,7 @@ impl UnaryService<PostSpansRequest> for PostSpans {
                 Status::invalid_argument(format!("invalid Jaeger batch: {error}"))
             })?;
             let otlp = batch_to_otlp(batch, Origin::Proto);
-            exporter.export_otlp(TRANSPORT, &otlp, &reservation).await.map_err(status_for)?;
+            exporter.export_otlp(TRANSPORT, otlp, &reservation).await.map_err(status_for)?;
             Ok(Response::new(PostSpansResponse {}))
         })
     }

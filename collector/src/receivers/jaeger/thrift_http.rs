@@ -81,7 +81,7 @@ async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, reque
             );
         }
     };
-    match state.exporter.export_otlp(TRANSPORT, &batch_to_otlp(batch, Origin::Thrift), &reservation).await {
+    match state.exporter.export_otlp(TRANSPORT, batch_to_otlp(batch, Origin::Thrift), &reservation).await {
         Ok(_) => StatusCode::ACCEPTED.into_response(),
         Err(error) => export_refusal(error),
     }

@@ -147,13 +147,14 @@ pub async fn export_batches(
 
 async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
     let spans = item.batch.spans.len();
-    let request = batch_to_otlp(item.batch, Origin::Thrift);
-    let encoded = prost::Message::encode_to_vec(&request);
+    let prepared = exporter.prepare_otlp(item.transport, batch_to_otlp(item.batch, Origin::Thrift));
+    let bytes = prepared.record_bytes();
     let deadline = Instant::now() + give_up;
     let mut delay = Duration::from_millis(100);
+    let mut attempt = prepared.clone();
     loop {
-        let result = match exporter.reserve(item.transport, encoded.len()) {
-            Ok(reservation) => exporter.export(item.transport, &encoded, &reservation).await.map(|_| ()),
+        let result = match exporter.reserve(item.transport, bytes) {
+            Ok(reservation) => exporter.publish_prepared(item.transport, attempt, &reservation).await.map(|_| ()),
             Err(error) => Err(error),
         };
         match result {
@@ -166,10 +167,12 @@ async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
             Err(error) if error.retry_after().is_some() && Instant::now() + delay < deadline => {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
+                // Refusals were counted by the first attempt.
+                attempt = prepared.for_retry();
             }
             Err(error) => {
                 tracing::warn!(transport = item.transport, %error, spans, "UDP batch dropped");
-                spans_dropped("kafka_unavailable", spans);
+                spans_dropped("kafka_unavailable", prepared.span_count());
                 return;
             }
         }
