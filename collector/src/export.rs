@@ -74,7 +74,7 @@ impl Exporter {
         telemetry::spans_received(transport, received);
         let rejections = retain_valid_spans(&mut request);
         let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
-        self.publish(transport, received, rejections, records, oversize, reservation).await
+        self.publish(transport, received, &rejections, &records, &oversize, reservation).await
     }
 
     /// What every path shares once spans are validated and cut into records: count, publish,
@@ -83,9 +83,9 @@ impl Exporter {
         &self,
         transport: &'static str,
         received: usize,
-        rejections: Vec<Rejection>,
-        records: Vec<TraceRecord>,
-        oversize: Vec<OversizeSpan>,
+        rejections: &[Rejection],
+        records: &[TraceRecord],
+        oversize: &[OversizeSpan],
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
         let mut messages: Vec<String> = Vec::new();
@@ -94,10 +94,10 @@ impl Exporter {
             telemetry::spans_invalid(rejection.reason);
             rejected += 1;
             if messages.len() < MAX_MESSAGES_REPORTED {
-                messages.push(rejection.message);
+                messages.push(rejection.message.clone());
             }
         }
-        for span in &oversize {
+        for span in oversize {
             telemetry::spans_invalid(RejectReason::SpanTooLarge);
             rejected += 1;
             if messages.len() < MAX_MESSAGES_REPORTED {
@@ -132,7 +132,7 @@ impl Exporter {
 
 /// A converted request validated and cut into records, ready to publish (and to publish again,
 /// for senders that cannot be asked to retry: UDP).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct PreparedRequest {
     received: usize,
     rejections: Vec<Rejection>,
@@ -151,9 +151,10 @@ impl PreparedRequest {
         self.records.iter().map(|r| r.span_count).sum()
     }
 
-    /// The same records without the refusals already counted (for a retry).
-    pub fn for_retry(&self) -> Self {
-        Self { received: self.received, rejections: Vec::new(), records: self.records.clone(), oversize: Vec::new() }
+    /// Forget the refusals once they were counted, so a retry does not count them again.
+    pub fn refusals_counted(&mut self) {
+        self.rejections.clear();
+        self.oversize.clear();
     }
 }
 
@@ -167,7 +168,7 @@ impl Exporter {
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
         let prepared = self.prepare_otlp(transport, request);
-        self.publish_prepared(transport, prepared, reservation).await
+        self.publish_prepared(transport, &prepared, reservation).await
     }
 
     /// Validate a converted request and cut it into records.
@@ -183,11 +184,11 @@ impl Exporter {
     pub async fn publish_prepared(
         &self,
         transport: &'static str,
-        prepared: PreparedRequest,
+        prepared: &PreparedRequest,
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
         let PreparedRequest { received, rejections, records, oversize } = prepared;
-        self.publish(transport, received, rejections, records, oversize, reservation).await
+        self.publish(transport, *received, rejections, records, oversize, reservation).await
     }
 }
 

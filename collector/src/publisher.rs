@@ -170,7 +170,7 @@ impl KafkaPublisher {
     }
 
     /// Send every record and wait until Kafka acknowledged all of them.
-    pub async fn publish(&self, records: Vec<TraceRecord>, _reservation: &InFlight) -> Result<(), PublishError> {
+    pub async fn publish(&self, records: &[TraceRecord], _reservation: &InFlight) -> Result<(), PublishError> {
         let started = Instant::now();
         let count = records.len();
         let sends = records.iter().map(|record| {

@@ -28,8 +28,8 @@ struct JsonSpan {
     remote_endpoint: Option<JsonEndpoint>,
     #[serde(default)]
     annotations: Vec<JsonAnnotation>,
-    #[serde(default)]
-    tags: Option<serde_json::Map<String, serde_json::Value>>,
+    #[serde(default, deserialize_with = "tags")]
+    tags: Vec<(String, String)>,
     #[serde(default)]
     debug: Option<bool>,
     #[serde(default)]
@@ -56,6 +56,62 @@ struct JsonAnnotation {
     value: String,
 }
 
+/// Tags in the order sent, read straight into pairs. Zipkin tags are strings; some clients send
+/// numbers or booleans, kept as their text; `null` reads as no tags.
+fn tags<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<(String, String)>, D::Error> {
+    struct Tags;
+    struct Text(String);
+
+    impl<'de> serde::Deserialize<'de> for Text {
+        fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+            struct TextVisitor;
+            impl serde::de::Visitor<'_> for TextVisitor {
+                type Value = Text;
+                fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                    f.write_str("a tag value (string, number or boolean)")
+                }
+                fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Text, E> {
+                    Ok(Text(v.to_owned()))
+                }
+                fn visit_string<E: serde::de::Error>(self, v: String) -> Result<Text, E> {
+                    Ok(Text(v))
+                }
+                fn visit_bool<E: serde::de::Error>(self, v: bool) -> Result<Text, E> {
+                    Ok(Text(v.to_string()))
+                }
+                fn visit_i64<E: serde::de::Error>(self, v: i64) -> Result<Text, E> {
+                    Ok(Text(v.to_string()))
+                }
+                fn visit_u64<E: serde::de::Error>(self, v: u64) -> Result<Text, E> {
+                    Ok(Text(v.to_string()))
+                }
+                fn visit_f64<E: serde::de::Error>(self, v: f64) -> Result<Text, E> {
+                    Ok(Text(serde_json::Number::from_f64(v).map_or_else(|| v.to_string(), |n| n.to_string())))
+                }
+            }
+            deserializer.deserialize_any(TextVisitor)
+        }
+    }
+
+    impl<'de> serde::de::Visitor<'de> for Tags {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("an object of string tags")
+        }
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> {
+            Ok(Vec::new())
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+            let mut tags = Vec::with_capacity(map.size_hint().unwrap_or(8));
+            while let Some((key, Text(value))) = map.next_entry::<String, Text>()? {
+                tags.push((key, value));
+            }
+            Ok(tags)
+        }
+    }
+    deserializer.deserialize_any(Tags)
+}
+
 /// Decode a `POST /api/v2/spans` JSON body.
 pub fn decode_spans(body: &[u8]) -> Result<Vec<Span>, ZipkinError> {
     let spans: Vec<JsonSpan> = serde_json::from_slice(body).map_err(|error| ZipkinError::Json(error.to_string()))?;
@@ -76,20 +132,7 @@ impl JsonSpan {
             Some("CONSUMER") => Some(Kind::Consumer),
             Some(other) => return Err(format!("kind '{other}' is not CLIENT, SERVER, PRODUCER or CONSUMER")),
         };
-        let tags = self
-            .tags
-            .unwrap_or_default()
-            .into_iter()
-            .map(|(key, value)| {
-                // Zipkin tags are strings; some clients send numbers or booleans, kept as their text.
-                let text = match value {
-                    serde_json::Value::String(text) => text,
-                    serde_json::Value::Number(_) | serde_json::Value::Bool(_) => value.to_string(),
-                    other => return Err(format!("tag '{key}' must be a string, got {other}")),
-                };
-                Ok((key, text))
-            })
-            .collect::<Result<_, String>>()?;
+        let tags = self.tags;
         Ok(Span {
             trace_id: parse_trace_id(&self.trace_id)?,
             parent_id: self.parent_id.as_deref().map(|id| parse_span_id("parentId", id)).transpose()?,

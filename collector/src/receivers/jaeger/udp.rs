@@ -147,15 +147,16 @@ pub async fn export_batches(
 
 async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
     let spans = item.batch.spans.len();
-    let prepared = exporter.prepare_otlp(item.transport, batch_to_otlp(item.batch, Origin::Thrift));
+    let mut prepared = exporter.prepare_otlp(item.transport, batch_to_otlp(item.batch, Origin::Thrift));
     let bytes = prepared.record_bytes();
     let deadline = Instant::now() + give_up;
     let mut delay = Duration::from_millis(100);
-    let mut attempt = prepared.clone();
     loop {
-        let result = match exporter.reserve(item.transport, bytes) {
-            Ok(reservation) => exporter.publish_prepared(item.transport, attempt, &reservation).await.map(|_| ()),
-            Err(error) => Err(error),
+        let (result, published) = match exporter.reserve(item.transport, bytes) {
+            Ok(reservation) => {
+                (exporter.publish_prepared(item.transport, &prepared, &reservation).await.map(|_| ()), true)
+            }
+            Err(error) => (Err(error), false),
         };
         match result {
             Ok(()) => return,
@@ -167,8 +168,9 @@ async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
             Err(error) if error.retry_after().is_some() && Instant::now() + delay < deadline => {
                 tokio::time::sleep(delay).await;
                 delay = (delay * 2).min(Duration::from_secs(2));
-                // Refusals were counted by the first attempt.
-                attempt = prepared.for_retry();
+                if published {
+                    prepared.refusals_counted();
+                }
             }
             Err(error) => {
                 tracing::warn!(transport = item.transport, %error, spans, "UDP batch dropped");
