@@ -31,41 +31,26 @@ PYTHON="${SKEIN_PYTHON:-python3}"
 FORCE="${SKEIN_CLIENTS_FORCE:-0}"
 GO_PROGRAMS=(jaeger-grpc sampling)
 
-LOG_TAG=skein-clients
+LOG_TAG="skein-clients"
 LOCK_NAME=clients
 # shellcheck source=scripts/lib/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/lib/setup.sh"
 
 # ------------------------------------------------------------------ python ----
 setup_python() {
-  local t0 want have logf
+  local t0 logf
   t0="$(now_ms)"
-  command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python >= 3.8 or set SKEIN_PYTHON"
-  "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 8) else 1)' \
-    || die "$PYTHON is $("$PYTHON" -V 2>&1); the pinned OpenTelemetry 1.21.0 set needs Python >= 3.8"
-  [[ -f "$REQS" ]] || die "missing $REQS"
-  # The stamp covers the pins and the interpreter the venv was made from.
-  want="$( { cat "$REQS"; "$PYTHON" -c 'import sys; print(sys.version)'; command -v "$PYTHON"; } | sha)"
-  have="$(cat "$VENV/.skein-requirements.sha256" 2>/dev/null || true)"
-  if [[ "$FORCE" != 1 && "$want" == "$have" && -x "$VENV/bin/python" ]]; then
+  if venv_current "$VENV" "$REQS" 8 "the pinned OpenTelemetry 1.21.0 set"; then
     log "python venv up to date ($VENV)"
     return 0
   fi
-  log "creating python venv $VENV from $("$PYTHON" -V 2>&1) ..."
   logf="$SKEIN_CACHE_DIR/clients-python.log"
-  : >"$logf"
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV" >>"$logf" 2>&1 \
-    || { tail -n 20 "$logf" >&2; die "'$PYTHON -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"; }
-  log "pip install -r ${REQS#"$REPO"/} ..."
-  PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install --no-input -r "$REQS" >>"$logf" 2>&1 \
-    || fail "pip install -r $REQS (is PyPI reachable? proxy settings?)" "$logf"
-  "$VENV/bin/python" -m pip check >>"$logf" 2>&1 || fail "pip check" "$logf"
+  venv_create "$VENV" "$REQS" "$logf"
   "$VENV/bin/python" -W ignore -c '
 import opentelemetry.sdk.trace, opentelemetry.exporter.jaeger.thrift
 import opentelemetry.exporter.zipkin.json, opentelemetry.exporter.zipkin.proto.http
 ' >>"$logf" 2>&1 || fail "importing the exporters" "$logf"
-  printf '%s\n' "$want" >"$VENV/.skein-requirements.sha256"
+  venv_stamp "$VENV" "$REQS"
   log "python venv ready in $(( $(now_ms) - t0 )) ms"
 }
 

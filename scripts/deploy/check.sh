@@ -80,7 +80,7 @@ SCHEMA_DIR="$SKEIN_CACHE_DIR/deploy-schemas"
 RELEASE=skein
 NAMESPACE=skein
 
-LOG_TAG=skein-deploy
+LOG_TAG="skein-deploy"
 LOCK_NAME=deploy
 # shellcheck source=scripts/lib/setup.sh
 source "$(dirname "${BASH_SOURCE[0]}")/../lib/setup.sh"
@@ -605,28 +605,14 @@ setup_helm() {
 
 # ------------------------------------------------------------------ set-up: python ---
 setup_venv() {
-  local t0 want have logf
-  command -v "$PYTHON" >/dev/null 2>&1 || die "'$PYTHON' not found; install Python >= 3.9 or set SKEIN_PYTHON"
-  [[ -f "$REQS" ]] || die "missing $REQS"
-  want="$( { cat "$REQS"; "$PYTHON" -c 'import sys; print(sys.version)'; command -v "$PYTHON"; } | sha)"
-  have="$(cat "$VENV/.skein-requirements.sha256" 2>/dev/null || true)"
-  if [[ "$FORCE" != 1 && "$want" == "$have" && -x "$VENV/bin/python" ]]; then
+  local t0 logf
+  if venv_current "$VENV" "$REQS" 9 "kubernetes-validate 1.37"; then
     log "python venv up to date ($VENV)"
     return 0
   fi
   t0="$(now_ms)"
-  "$PYTHON" -c 'import sys; sys.exit(0 if sys.version_info >= (3, 9) else 1)' \
-    || die "$PYTHON is $("$PYTHON" -V 2>&1); kubernetes-validate 1.37 needs Python >= 3.9"
   logf="$SKEIN_CACHE_DIR/deploy-python.log"
-  : >"$logf"
-  log "creating python venv $VENV ..."
-  rm -rf "$VENV"
-  "$PYTHON" -m venv "$VENV" >>"$logf" 2>&1 \
-    || { tail -n 20 "$logf" >&2; die "'$PYTHON -m venv' failed (on Debian/Ubuntu: apt-get install python3-venv)"; }
-  log "pip install -r ${REQS#"$REPO"/} ..."
-  PIP_DISABLE_PIP_VERSION_CHECK=1 "$VENV/bin/python" -m pip install --no-input -r "$REQS" >>"$logf" 2>&1 \
-    || fail "pip install -r $REQS (is PyPI reachable? proxy settings?)" "$logf"
-  "$VENV/bin/python" -m pip check >>"$logf" 2>&1 || fail "pip check" "$logf"
+  venv_create "$VENV" "$REQS" "$logf"
   "$VENV/bin/python" - "${KUBE_VERSIONS[@]}" >>"$logf" 2>&1 <<'PY' || fail "kubernetes-validate self-test" "$logf"
 import sys
 from kubernetes_validate import utils as kv
@@ -634,7 +620,7 @@ print("kubernetes-validate ships Kubernetes", ", ".join(kv.all_versions()))
 for v in sys.argv[1:]:
     kv.validate({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "x"}}, v, True)
 PY
-  printf '%s\n' "$want" >"$VENV/.skein-requirements.sha256"
+  venv_stamp "$VENV" "$REQS"
   log "python venv ready in $(( $(now_ms) - t0 )) ms"
 }
 
