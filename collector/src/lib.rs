@@ -26,7 +26,7 @@ pub use error::CollectorError;
 use export::Exporter;
 use publisher::KafkaPublisher;
 use receivers::jaeger::{grpc as jaeger_grpc, thrift_http, udp};
-use receivers::otlp::{grpc::OtlpGrpcReceiver, http};
+use receivers::otlp::{grpc as otlp_grpc, http};
 use receivers::zipkin;
 use sampling::StrategyStore;
 use skein_schemas::thrift::Protocol;
@@ -126,13 +126,13 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         }
     }
 
-    let grpc_service = OtlpGrpcReceiver::service(exporter.clone(), max_request);
+    let grpc_service = otlp_grpc::trace_service(exporter.clone(), max_request);
     let grpc_router = tonic::transport::Server::builder().add_service(grpc_service);
     tasks.spawn(serve_grpc(grpc_router, grpc_listener, "OTLP/gRPC", shutdown.clone()));
     if let Some(listener) = jaeger_grpc_listener {
         let router = tonic::transport::Server::builder()
-            .add_service(jaeger_grpc::CollectorService::new(exporter.clone(), max_request))
-            .add_service(jaeger_grpc::SamplingService::new(strategies.clone()));
+            .add_service(jaeger_grpc::collector_service(exporter.clone(), max_request))
+            .add_service(jaeger_grpc::sampling_service(strategies.clone()));
         tasks.spawn(serve_grpc(router, listener, "Jaeger gRPC", shutdown.clone()));
     }
 

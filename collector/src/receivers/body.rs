@@ -57,18 +57,19 @@ pub fn decompress(headers: &HeaderMap, raw: Bytes, limit: usize) -> Result<Bytes
     }
 }
 
+/// Headers from literal pairs, for the receivers' tests.
+#[cfg(test)]
+pub(crate) fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+    let mut map = HeaderMap::new();
+    for (name, value) in pairs {
+        map.insert(*name, axum::http::HeaderValue::from_static(value));
+    }
+    map
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::http::HeaderValue;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
 
     #[test]
     fn gzip_bomb_is_refused_as_too_large() {

@@ -1,13 +1,59 @@
-//! What the hand-wired gRPC services share: routing one method path to a unary handler with the
-//! collector's compression and message-size settings, and `UNIMPLEMENTED` for any other path.
+//! What the hand-wired gRPC services share: a service of one unary method ([`UnaryServer`]),
+//! routing its path to the handler with the collector's compression and message-size settings, and
+//! `UNIMPLEMENTED` for any other path.
+
+use std::convert::Infallible;
+use std::task::{Context, Poll};
 
 use tonic::body::Body;
 use tonic::codec::{CompressionEncoding, EnabledCompressionEncodings};
-use tonic::server::{Grpc, UnaryService};
+use tonic::server::{Grpc, NamedService, UnaryService};
 use tonic::{Code, Status};
 
+/// The one unary method of a gRPC service, handled by `Self` (cloned per call).
+pub trait UnaryMethod: UnaryService<Self::Request, Response = Self::Reply> + Clone + Send + 'static {
+    type Request: prost::Message + Default + Send + 'static;
+    type Reply: prost::Message + Send + 'static;
+    /// The service's full name, e.g. `jaeger.api_v2.CollectorService`.
+    const SERVICE: &'static str;
+    /// The method's path, e.g. `/jaeger.api_v2.CollectorService/PostSpans`.
+    const PATH: &'static str;
+    /// Largest request message accepted.
+    fn max_request_bytes(&self) -> usize;
+}
+
+/// A gRPC service serving one [`UnaryMethod`], for tonic's router.
+#[derive(Clone)]
+pub struct UnaryServer<M>(pub M);
+
+impl<M: UnaryMethod> NamedService for UnaryServer<M> {
+    const NAME: &'static str = M::SERVICE;
+}
+
+impl<M, B> tower::Service<http::Request<B>> for UnaryServer<M>
+where
+    M: UnaryMethod,
+    M::Future: Send + 'static,
+    B: http_body::Body + Send + 'static,
+    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
+{
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let handler = self.0.clone();
+        let max = handler.max_request_bytes();
+        Box::pin(async move { Ok(unary(request, M::PATH, handler, max).await) })
+    }
+}
+
 /// Serve `request` with `handler` when it calls `path`; gzip and zstd accepted, gzip sent.
-pub async fn unary<Req, Resp, H, B>(
+async fn unary<Req, Resp, H, B>(
     request: http::Request<B>,
     path: &str,
     handler: H,

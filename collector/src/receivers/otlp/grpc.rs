@@ -4,21 +4,17 @@
 //! the exporter as bytes ([`RawExportRequest`]): spans are copied into Kafka records as received,
 //! never decoded into structs and encoded again.
 
-use std::convert::Infallible;
-use std::sync::Arc;
-use std::task::{Context, Poll};
-
 use bytes::{Buf, BufMut};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::encoding::{DecodeContext, WireType};
-use tonic::body::Body;
-use tonic::server::{NamedService, UnaryService};
+use tonic::server::UnaryService;
 use tonic::{Code, Request, Response, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::error::{ExportError, PublishError};
 use crate::export::Exporter;
+use crate::receivers::grpc::{UnaryMethod, UnaryServer};
 
 const TRANSPORT: &str = "otlp_grpc";
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -63,63 +59,41 @@ impl prost::Message for RawExportRequest {
     }
 }
 
-/// The gRPC trace service.
+/// `TraceService/Export`.
 #[derive(Clone)]
-pub struct OtlpGrpcReceiver {
-    inner: Arc<Inner>,
-}
-
-struct Inner {
+pub struct Export {
     exporter: Exporter,
     max_request_bytes: usize,
 }
 
-impl OtlpGrpcReceiver {
-    /// A service accepting gzip and zstd, refusing messages above `max_request_bytes`.
-    pub fn service(exporter: Exporter, max_request_bytes: usize) -> Self {
-        Self { inner: Arc::new(Inner { exporter, max_request_bytes }) }
+/// The gRPC trace service for tonic's router: gzip and zstd accepted, messages above
+/// `max_request_bytes` refused.
+pub fn trace_service(exporter: Exporter, max_request_bytes: usize) -> UnaryServer<Export> {
+    UnaryServer(Export { exporter, max_request_bytes })
+}
+
+impl UnaryMethod for Export {
+    type Request = RawExportRequest;
+    type Reply = ExportTraceServiceResponse;
+    const SERVICE: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
+    const PATH: &'static str = EXPORT_PATH;
+
+    fn max_request_bytes(&self) -> usize {
+        self.max_request_bytes
     }
 }
-
-impl NamedService for OtlpGrpcReceiver {
-    const NAME: &'static str = "opentelemetry.proto.collector.trace.v1.TraceService";
-}
-
-struct Export(Arc<Inner>);
 
 impl UnaryService<RawExportRequest> for Export {
     type Response = ExportTraceServiceResponse;
     type Future = futures::future::BoxFuture<'static, Result<Response<Self::Response>, Status>>;
 
     fn call(&mut self, request: Request<RawExportRequest>) -> Self::Future {
-        let inner = self.0.clone();
+        let exporter = self.exporter.clone();
         Box::pin(async move {
             let encoded = request.into_inner().encoded;
-            let reservation = inner.exporter.reserve(TRANSPORT, encoded.len()).map_err(status_for)?;
-            let outcome = inner.exporter.export(TRANSPORT, &encoded, &reservation).await.map_err(status_for)?;
+            let reservation = exporter.reserve(TRANSPORT, encoded.len()).map_err(status_for)?;
+            let outcome = exporter.export(TRANSPORT, &encoded, &reservation).await.map_err(status_for)?;
             Ok(Response::new(ExportTraceServiceResponse { partial_success: outcome.partial_success() }))
-        })
-    }
-}
-
-impl<B> tower::Service<http::Request<B>> for OtlpGrpcReceiver
-where
-    B: http_body::Body + Send + 'static,
-    B::Error: Into<Box<dyn std::error::Error + Send + Sync>> + Send + 'static,
-{
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = futures::future::BoxFuture<'static, Result<Self::Response, Infallible>>;
-
-    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let inner = self.inner.clone();
-        Box::pin(async move {
-            let max = inner.max_request_bytes;
-            Ok(crate::receivers::grpc::unary(request, EXPORT_PATH, Export(inner), max).await)
         })
     }
 }

@@ -185,14 +185,7 @@ fn success(encoding: Encoding, outcome: &ExportOutcome) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, HeaderValue::from_static(value));
-        }
-        map
-    }
+    use crate::receivers::body::headers;
 
     #[test]
     fn content_type_parameters_are_ignored() {
