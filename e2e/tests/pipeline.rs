@@ -204,7 +204,7 @@ async fn poison_record_is_dead_lettered_and_later_records_are_indexed() {
         .partition(0);
     let poison_offset = producer.send(poison, Duration::from_secs(10)).await.expect("poison produced").offset;
     let trace = random_trace_id();
-    let good = skein_schemas::kafka_record::records_for_request(
+    let good = skein_schemas::kafka_record::records_for_otlp(
         request("after-poison", vec![span(trace, 1, None, "fine")]),
         1 << 20,
     )

@@ -74,17 +74,6 @@ pub fn trace_key(trace_id: &[u8]) -> String {
     hex::encode(trace_id)
 }
 
-/// Group the spans of a decoded request by trace and cut them into records of at most
-/// `max_record_bytes` (for callers holding structs; the collector uses [`records_for_wire_request`]).
-pub fn records_for_request(
-    request: ExportTraceServiceRequest,
-    max_record_bytes: usize,
-) -> (Vec<TraceRecord>, Vec<OversizeSpan>) {
-    let encoded = request.encode_to_vec();
-    let wire = WireRequest::parse(&encoded).expect("an encoded request always reads back");
-    records_for_wire_request(&wire, max_record_bytes)
-}
-
 /// Group the spans of a request by trace and cut them into records of at most
 /// `max_record_bytes`, copying each span's bytes as received. Spans keep their order within a
 /// trace; traces appear in the order their first span did.
@@ -374,6 +363,16 @@ impl Layout<'_, '_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The wire path applied to a struct request: the reference [`records_for_otlp`] must match.
+    fn records_for_request(
+        request: ExportTraceServiceRequest,
+        max_record_bytes: usize,
+    ) -> (Vec<TraceRecord>, Vec<OversizeSpan>) {
+        let encoded = request.encode_to_vec();
+        let wire = WireRequest::parse(&encoded).expect("an encoded request always reads back");
+        records_for_wire_request(&wire, max_record_bytes)
+    }
     use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
