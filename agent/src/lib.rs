@@ -13,7 +13,7 @@ pub mod forward;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use skein_collector::receivers::jaeger::udp;
+use skein_collector::receivers::jaeger::udp::UdpSockets;
 use skein_collector::sampling;
 use skein_core::telemetry::{serve_admin, Readiness};
 use skein_core::SkeinConfig;
@@ -55,19 +55,8 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         source,
     })?;
 
-    let mut sockets = Vec::new();
-    for (listen, protocol) in
-        [(agent.compact_udp_listen, Protocol::Compact), (agent.binary_udp_listen, Protocol::Binary)]
-    {
-        if let Some(addr) = listen.0 {
-            let socket = udp::bind(addr, agent.udp.socket_buffer_bytes).map_err(|source| AgentError::Bind {
-                what: "Jaeger agent UDP",
-                addr,
-                source,
-            })?;
-            sockets.push((protocol, socket));
-        }
-    }
+    let sockets = UdpSockets::bind(agent.compact_udp_listen, agent.binary_udp_listen, agent.udp.socket_buffer_bytes)
+        .map_err(|(_, addr, source)| AgentError::Bind { what: "Jaeger agent UDP", addr, source })?;
     let sampling_listener = match agent.sampling_http_listen.0 {
         Some(addr) => Some(tokio::net::TcpListener::bind(addr).await.map_err(|source| AgentError::Bind {
             what: "sampling HTTP",
@@ -76,19 +65,15 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         })?),
         None => None,
     };
-    let udp_local =
-        |protocol: Protocol| sockets.iter().find(|(p, _)| *p == protocol).map(|(_, s)| s.local_addr().expect("bound"));
     let addresses = AgentAddresses {
-        compact_udp: udp_local(Protocol::Compact),
-        binary_udp: udp_local(Protocol::Binary),
+        compact_udp: sockets.local_addr(Protocol::Compact),
+        binary_udp: sockets.local_addr(Protocol::Binary),
         sampling_http: sampling_listener.as_ref().map(|l| l.local_addr().expect("bound")),
     };
 
     let mut tasks = tokio::task::JoinSet::new();
     let (queue, batches) = tokio::sync::mpsc::channel(agent.udp.queue_batches);
-    for (protocol, socket) in sockets {
-        tasks.spawn(udp::serve(socket, protocol, agent.udp.max_packet_bytes, queue.clone(), shutdown.clone()));
-    }
+    sockets.spawn_into(&mut tasks, agent.udp.max_packet_bytes, &queue, &shutdown);
     drop(queue);
     tasks.spawn(forwarder.clone().forward_batches(
         batches,
@@ -97,13 +82,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     ));
     if let Some(listener) = sampling_listener {
         let router = sampling::http::router(forwarder.sampling_source());
-        let stop = shutdown.clone();
-        tasks.spawn(async move {
-            let served = axum::serve(listener, router).with_graceful_shutdown(stop.cancelled_owned()).await;
-            if let Err(error) = served {
-                tracing::error!(%error, "sampling HTTP server stopped");
-            }
-        });
+        tasks.spawn(skein_collector::serve_http(router, listener, "sampling HTTP", shutdown.clone()));
     }
     tracing::info!(?addresses, collector = %agent.collector_endpoint, admin = %agent.admin_listen, "agent listening");
     let task = tokio::spawn(async move {

@@ -25,7 +25,8 @@ use tokio_util::sync::CancellationToken;
 pub use error::CollectorError;
 use export::Exporter;
 use publisher::KafkaPublisher;
-use receivers::jaeger::{grpc as jaeger_grpc, thrift_http, udp};
+use receivers::jaeger::udp::{self, UdpSockets};
+use receivers::jaeger::{grpc as jaeger_grpc, thrift_http};
 use receivers::otlp::{grpc as otlp_grpc, http};
 use receivers::zipkin;
 use sampling::StrategyStore;
@@ -87,32 +88,28 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let zipkin_listener = bind_optional(collector.zipkin_listen, "Zipkin", "collector.zipkin_listen").await?;
     let sampling_listener =
         bind_optional(collector.sampling_http_listen, "sampling HTTP", "collector.sampling_http_listen").await?;
-    let mut udp_sockets = Vec::new();
-    for (listen, protocol, option) in [
-        (collector.jaeger_compact_udp_listen, Protocol::Compact, "collector.jaeger_compact_udp_listen"),
-        (collector.jaeger_binary_udp_listen, Protocol::Binary, "collector.jaeger_binary_udp_listen"),
-    ] {
-        if let Some(addr) = listen.0 {
-            let socket = udp::bind(addr, collector.udp.socket_buffer_bytes).map_err(|source| CollectorError::Bind {
-                what: "Jaeger agent UDP",
-                addr,
-                option,
-                source,
-            })?;
-            udp_sockets.push((protocol, socket));
-        }
-    }
+    let udp_sockets = UdpSockets::bind(
+        collector.jaeger_compact_udp_listen,
+        collector.jaeger_binary_udp_listen,
+        collector.udp.socket_buffer_bytes,
+    )
+    .map_err(|(protocol, addr, source)| CollectorError::Bind {
+        what: "Jaeger agent UDP",
+        addr,
+        option: match protocol {
+            Protocol::Compact => "collector.jaeger_compact_udp_listen",
+            Protocol::Binary => "collector.jaeger_binary_udp_listen",
+        },
+        source,
+    })?;
     let local = |l: &Option<tokio::net::TcpListener>| l.as_ref().map(|l| l.local_addr().expect("bound"));
-    let udp_local = |protocol: Protocol| {
-        udp_sockets.iter().find(|(p, _)| *p == protocol).map(|(_, s)| s.local_addr().expect("bound"))
-    };
     let addresses = CollectorAddresses {
         otlp_grpc: grpc_listener.local_addr().expect("bound listener has an address"),
         otlp_http: http_listener.local_addr().expect("bound listener has an address"),
         jaeger_grpc: local(&jaeger_grpc_listener),
         jaeger_thrift_http: local(&thrift_listener),
-        jaeger_compact_udp: udp_local(Protocol::Compact),
-        jaeger_binary_udp: udp_local(Protocol::Binary),
+        jaeger_compact_udp: udp_sockets.local_addr(Protocol::Compact),
+        jaeger_binary_udp: udp_sockets.local_addr(Protocol::Binary),
         zipkin: local(&zipkin_listener),
         sampling_http: local(&sampling_listener),
     };
@@ -155,9 +152,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     }
     if !udp_sockets.is_empty() {
         let (queue, batches) = tokio::sync::mpsc::channel(collector.udp.queue_batches);
-        for (protocol, socket) in udp_sockets {
-            tasks.spawn(udp::serve(socket, protocol, collector.udp.max_packet_bytes, queue.clone(), shutdown.clone()));
-        }
+        udp_sockets.spawn_into(&mut tasks, collector.udp.max_packet_bytes, &queue, &shutdown);
         drop(queue);
         let give_up = Duration::from_millis(collector.produce_timeout_ms.max(1_000) * 3);
         tasks.spawn(udp::export_batches(batches, exporter.clone(), collector.udp.workers, give_up));
@@ -205,7 +200,8 @@ async fn serve_grpc(
     }
 }
 
-async fn serve_http(
+/// Serve `router` on `listener` until `shutdown` (also the agent's sampling endpoint).
+pub async fn serve_http(
     router: axum::Router,
     listener: tokio::net::TcpListener,
     what: &'static str,

@@ -7,6 +7,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use skein_core::config::Listen;
 use skein_schemas::jaeger::model::Batch;
 use skein_schemas::jaeger::thrift::{decode_agent_message, AgentMessage};
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
@@ -52,6 +53,49 @@ pub fn bind(addr: SocketAddr, receive_buffer_bytes: usize) -> std::io::Result<Ud
     socket.set_nonblocking(true)?;
     socket.bind(&addr.into())?;
     UdpSocket::from_std(socket.into())
+}
+
+/// The agent ports' sockets: bound for each protocol whose address is set (`off` skips it).
+pub struct UdpSockets(Vec<(Protocol, UdpSocket)>);
+
+impl UdpSockets {
+    /// Bind `compact` and `binary`; a failure names the protocol and address.
+    pub fn bind(
+        compact: Listen,
+        binary: Listen,
+        receive_buffer_bytes: usize,
+    ) -> Result<Self, (Protocol, SocketAddr, std::io::Error)> {
+        let mut sockets = Vec::new();
+        for (listen, protocol) in [(compact, Protocol::Compact), (binary, Protocol::Binary)] {
+            if let Some(addr) = listen.0 {
+                let socket = bind(addr, receive_buffer_bytes).map_err(|error| (protocol, addr, error))?;
+                sockets.push((protocol, socket));
+            }
+        }
+        Ok(Self(sockets))
+    }
+
+    /// Where the socket of `protocol` listens, when bound.
+    pub fn local_addr(&self, protocol: Protocol) -> Option<SocketAddr> {
+        self.0.iter().find(|(p, _)| *p == protocol).map(|(_, s)| s.local_addr().expect("bound socket has an address"))
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+
+    /// Serve every socket into `queue` until `shutdown`.
+    pub fn spawn_into(
+        self,
+        tasks: &mut tokio::task::JoinSet<()>,
+        max_packet_bytes: usize,
+        queue: &mpsc::Sender<UdpBatch>,
+        shutdown: &CancellationToken,
+    ) {
+        for (protocol, socket) in self.0 {
+            tasks.spawn(serve(socket, protocol, max_packet_bytes, queue.clone(), shutdown.clone()));
+        }
+    }
 }
 
 /// Read datagrams until `shutdown`, decoding each and queueing its batch.
