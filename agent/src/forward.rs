@@ -1,19 +1,18 @@
 //! Forwarding to collectors over Jaeger gRPC: spans with `CollectorService/PostSpans`, sampling
 //! questions with `SamplingManager/GetSamplingStrategy`.
 
-use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use http::uri::PathAndQuery;
-use skein_collector::receivers::jaeger::udp::{spans_dropped, UdpBatch};
+use skein_collector::receivers::jaeger::udp::{self, spans_dropped, UdpBatch};
 use skein_collector::sampling::StrategySource;
 use skein_core::config::AgentConfig;
 use skein_schemas::jaeger::api_v2::{
     Batch, PostSpansRequest, PostSpansResponse, SamplingStrategyParameters, SamplingStrategyResponse,
     GET_SAMPLING_STRATEGY_PATH, POST_SPANS_PATH,
 };
-use tokio::sync::{mpsc, Semaphore};
+use tokio::sync::mpsc;
 use tonic::transport::{Channel, Endpoint};
 use tonic::Code;
 
@@ -55,25 +54,21 @@ impl Forwarder {
 
     /// Forward queued batches, `workers` at a time; each is retried while collectors are
     /// unreachable or overloaded, for at most `give_up`, then dropped and counted.
-    pub async fn forward_batches(self, mut queue: mpsc::Receiver<UdpBatch>, workers: usize, give_up: Duration) {
-        let slots = Arc::new(Semaphore::new(workers));
-        while let Some(item) = queue.recv().await {
-            let Ok(slot) = slots.clone().acquire_owned().await else { return };
+    pub async fn forward_batches(self, queue: mpsc::Receiver<UdpBatch>, workers: usize, give_up: Duration) {
+        udp::drain(queue, workers, move |item| {
             let this = self.clone();
-            tokio::spawn(async move {
-                this.forward_one(item, give_up).await;
-                drop(slot);
-            });
-        }
-        let _ = slots.acquire_many(workers as u32).await;
+            async move { this.forward_one(item, give_up).await }
+        })
+        .await
     }
 
     async fn forward_one(&self, item: UdpBatch, give_up: Duration) {
         let spans = item.batch.spans.len();
         let request = PostSpansRequest { batch: Some(Batch::from_model(&item.batch)) };
         let deadline = Instant::now() + give_up;
-        let mut delay = Duration::from_millis(100);
+        let mut attempt = 0;
         loop {
+            let delay = udp::RETRY.delay(attempt);
             match self.unary::<_, PostSpansResponse>(POST_SPANS_PATH, request.clone()).await {
                 Ok(_) => {
                     metrics::counter!("skein_agent_spans_forwarded_total").increment(spans as u64);
@@ -82,7 +77,7 @@ impl Forwarder {
                 Err(status) if retryable(status.code()) && Instant::now() + delay < deadline => {
                     tracing::debug!(code = ?status.code(), message = status.message(), "collector refused a batch; retrying");
                     tokio::time::sleep(delay).await;
-                    delay = (delay * 2).min(Duration::from_secs(5));
+                    attempt += 1;
                 }
                 Err(status) => {
                     tracing::warn!(code = ?status.code(), message = status.message(), spans, "batch dropped");

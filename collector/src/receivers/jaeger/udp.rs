@@ -8,6 +8,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use skein_core::config::Listen;
+use skein_core::retry::Backoff;
 use skein_schemas::jaeger::model::Batch;
 use skein_schemas::jaeger::thrift::{decode_agent_message, AgentMessage};
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
@@ -168,25 +169,36 @@ fn warn_now_and_then(last: &mut Option<Instant>, log: impl FnOnce()) {
     }
 }
 
-/// The collector's side of the queue: publish each batch, `workers` at a time, retrying while
-/// Kafka is unavailable or the collector is at its in-flight limit, for at most `give_up`.
-pub async fn export_batches(
-    mut queue: mpsc::Receiver<UdpBatch>,
-    exporter: Exporter,
-    workers: usize,
-    give_up: Duration,
-) {
+/// How a batch that cannot be sent yet is retried (collector and agent alike).
+pub const RETRY: Backoff = Backoff { initial: Duration::from_millis(100), max: Duration::from_secs(2) };
+
+/// Take batches off `queue`, `workers` at a time, each handled by `handle`; returns once the
+/// queue is closed (the receivers stopped) and every batch taken was handled.
+pub async fn drain<F, Fut>(mut queue: mpsc::Receiver<UdpBatch>, workers: usize, handle: F)
+where
+    F: Fn(UdpBatch) -> Fut,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
     let slots = Arc::new(Semaphore::new(workers));
     while let Some(item) = queue.recv().await {
         let Ok(slot) = slots.clone().acquire_owned().await else { return };
-        let exporter = exporter.clone();
+        let handled = handle(item);
         tokio::spawn(async move {
-            export_one(&exporter, item, give_up).await;
+            handled.await;
             drop(slot);
         });
     }
-    // Queue closed (receivers stopped): wait for the batches still being published.
     let _ = slots.acquire_many(workers as u32).await;
+}
+
+/// The collector's side of the queue: publish each batch, `workers` at a time, retrying while
+/// Kafka is unavailable or the collector is at its in-flight limit, for at most `give_up`.
+pub async fn export_batches(queue: mpsc::Receiver<UdpBatch>, exporter: Exporter, workers: usize, give_up: Duration) {
+    drain(queue, workers, move |item| {
+        let exporter = exporter.clone();
+        async move { export_one(&exporter, item, give_up).await }
+    })
+    .await
 }
 
 async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
@@ -194,8 +206,9 @@ async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
     let mut prepared = exporter.prepare_otlp(item.transport, batch_to_otlp(item.batch, Origin::Thrift));
     let bytes = prepared.record_bytes();
     let deadline = Instant::now() + give_up;
-    let mut delay = Duration::from_millis(100);
+    let mut attempt = 0;
     loop {
+        let delay = RETRY.delay(attempt);
         let (result, published) = match exporter.reserve(item.transport, bytes) {
             Ok(reservation) => {
                 (exporter.publish_prepared(item.transport, &prepared, &reservation).await.map(|_| ()), true)
@@ -211,7 +224,7 @@ async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
             }
             Err(error) if error.retry_after().is_some() && Instant::now() + delay < deadline => {
                 tokio::time::sleep(delay).await;
-                delay = (delay * 2).min(Duration::from_secs(2));
+                attempt += 1;
                 if published {
                     prepared.refusals_counted();
                 }
