@@ -28,6 +28,16 @@ pub enum ExportError {
 }
 
 impl ExportError {
+    /// The HTTP status every HTTP receiver answers this failure with.
+    pub fn http_status(&self) -> http::StatusCode {
+        match self {
+            ExportError::InvalidRequest(_) => http::StatusCode::BAD_REQUEST,
+            ExportError::Publish(PublishError::Overloaded { .. }) => http::StatusCode::TOO_MANY_REQUESTS,
+            ExportError::Publish(PublishError::Unavailable { .. }) => http::StatusCode::SERVICE_UNAVAILABLE,
+            ExportError::Publish(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
     /// Delay a client should wait before retrying, for retryable outcomes.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {

@@ -11,7 +11,7 @@ use skein_schemas::jaeger::thrift::decode_batch;
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
 use skein_schemas::thrift::Protocol;
 
-use crate::error::{ExportError, PublishError};
+use crate::error::ExportError;
 use crate::export::Exporter;
 use crate::receivers::body;
 
@@ -42,14 +42,7 @@ pub fn refusal(status: StatusCode, message: String, retry_after: Option<std::tim
 
 /// The HTTP answer to an export failure.
 pub fn export_refusal(error: ExportError) -> Response {
-    let status = match &error {
-        ExportError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-        ExportError::Publish(PublishError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
-        ExportError::Publish(PublishError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
-        ExportError::Publish(_) => StatusCode::INTERNAL_SERVER_ERROR,
-    };
-    let retry_after = error.retry_after();
-    refusal(status, error.to_string(), retry_after)
+    refusal(error.http_status(), error.to_string(), error.retry_after())
 }
 
 async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, request: Body) -> Response {

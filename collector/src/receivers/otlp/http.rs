@@ -11,7 +11,7 @@ use axum::Router;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use prost::Message;
 
-use crate::error::{ExportError, PublishError};
+use crate::error::ExportError;
 use crate::export::{ExportOutcome, Exporter};
 use crate::receivers::body;
 
@@ -89,12 +89,7 @@ impl Refusal {
 
 impl From<ExportError> for Refusal {
     fn from(error: ExportError) -> Self {
-        let status = match &error {
-            ExportError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
-            ExportError::Publish(PublishError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
-            ExportError::Publish(PublishError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
-            ExportError::Publish(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = error.http_status();
         let retry_after_seconds = error.retry_after().map(|delay| delay.as_secs().max(1));
         Refusal { status, message: error.to_string(), retry_after_seconds }
     }
