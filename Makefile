@@ -3,14 +3,14 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test up down status reset build release lint deploy-check unit e2e clients faults bench fmt clean-state
+.PHONY: run test up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults bench fmt clean-state
 
 ## Bring up Kafka + Elasticsearch, build, run every role in one process.
 run: up release
 	./target/release/skein all-in-one $(if $(CONFIG),--config $(CONFIG),)
 
-## The whole suite, servers included: lint, unit tests, end-to-end tests, fault tests.
-test: up lint deploy-check unit e2e faults
+## The whole suite, servers included: lint, unit tests (Rust and UI), end-to-end, browser and fault tests.
+test: up lint deploy-check unit ui-test e2e browser faults
 
 ## Local Kafka (127.0.0.1:9092) and Elasticsearch (127.0.0.1:9200); idempotent.
 up:
@@ -26,16 +26,31 @@ status:
 reset:
 	@bash scripts/infra/reset.sh
 
-build:
+## The web UI (ui/) built into ui/dist, which `skein query` embeds at compile time: every cargo
+## target below depends on it. npm packages come from the lockfile (cached under ~/.cache/skein).
+ui:
+	@bash scripts/ui.sh build
+
+## The UI's unit tests (Vitest).
+ui-test:
+	@bash scripts/ui.sh test
+
+## The UI in real Chromium (Debian's, installed by scripts/ui.sh) against the real stack: fixture
+## traces through a collector, each view checked; screenshots in target/ui-screenshots/.
+browser: ui clients
+	@bash scripts/ui.sh chromium >/dev/null
+	$(CARGO) test -p skein-e2e --test ui -- --nocapture
+
+build: ui
 	$(CARGO) build --workspace --all-targets
 
-release:
+release: ui
 	$(CARGO) build --release --bin skein
 
 fmt:
 	$(CARGO) fmt --all
 
-lint:
+lint: ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 
@@ -44,11 +59,11 @@ deploy-check:
 	@bash scripts/deploy/check.sh
 
 ## Pure-logic tests: no servers needed.
-unit:
+unit: ui
 	$(CARGO) test --workspace --exclude skein-e2e
 
 ## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
-e2e: clients
+e2e: ui clients
 	$(CARGO) build -p skein
 	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers
 
@@ -57,9 +72,9 @@ clients:
 	@bash scripts/clients.sh setup
 
 ## Tests that stop and restart the real servers: one at a time, after everything else.
-faults:
+faults: ui
 	$(CARGO) test -p skein-e2e --test faults -- --test-threads=1
 
 ## Throughput and latency figures (see BENCHMARKS.md).
-bench: up
+bench: up ui
 	@bash scripts/bench.sh

@@ -279,6 +279,15 @@ async fn backfill(args: ConfigArgs, from: &str, to: Option<String>) -> Result<()
     Ok(())
 }
 
+/// An address a browser can open: a wildcard listen address is reached on loopback.
+fn browsable(address: std::net::SocketAddr) -> std::net::SocketAddr {
+    match address.ip() {
+        std::net::IpAddr::V4(ip) if ip.is_unspecified() => (std::net::Ipv4Addr::LOCALHOST, address.port()).into(),
+        std::net::IpAddr::V6(ip) if ip.is_unspecified() => (std::net::Ipv6Addr::LOCALHOST, address.port()).into(),
+        _ => address,
+    }
+}
+
 fn print_endpoints(
     config: &SkeinConfig,
     collector: Option<&skein_collector::RunningCollector>,
@@ -286,6 +295,10 @@ fn print_endpoints(
     roles: &Roles,
 ) {
     let mut lines = vec!["skein is running:".to_string()];
+    if let Some(query) = query {
+        // The one URL a person opens: search, traces, service graph, monitor and pipeline health.
+        lines.push(format!("  open the UI        http://{}/", browsable(query.address)));
+    }
     if let Some(collector) = collector {
         lines.push(format!(
             "  OTLP gRPC          {}   (OTEL_EXPORTER_OTLP_ENDPOINT=http://{})",
