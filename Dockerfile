@@ -5,6 +5,17 @@
 #   docker run --rm skein collector --kafka-brokers HOST:9092
 # docker-compose.yml runs Kafka, Elasticsearch and each role from this image (docs/docker.md).
 
+# ------------------------------------------------------------------------------- ui ----
+# The web UI, built with Node (only here: the binary embeds ui/dist and needs no Node at run
+# time). npm ci holds the committed lockfile; the npm cache lives in a BuildKit cache mount.
+FROM node:20-bookworm-slim AS ui
+WORKDIR /src
+COPY ui/ ui/
+COPY scripts/ui.sh scripts/ui.sh
+COPY scripts/lib/ scripts/lib/
+RUN --mount=type=cache,id=skein-npm,target=/root/.cache/skein/npm \
+    bash scripts/ui.sh build
+
 # ---------------------------------------------------------------------------- build ----
 FROM rust:1.95-bookworm AS build
 
@@ -18,6 +29,9 @@ RUN apt-get update \
 
 WORKDIR /src
 COPY . .
+# The UI stage's ui/dist carries the hash of the sources it was built from, so `make release`
+# (scripts/ui.sh build) embeds it without rebuilding.
+COPY --from=ui /src/ui/dist ui/dist
 
 # The project's release build (`make release`: cargo build --release --bin skein), held to the
 # committed Cargo.lock. The registry and target/ live in BuildKit cache mounts, so the binary is
