@@ -7,6 +7,7 @@ use skein_schemas::analytics::{
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::span_summary::kind;
 
+use crate::links::NO_NAME;
 use crate::names::Names;
 use crate::partition::{Bucket, DependencyTotals, Series, Settings};
 
@@ -33,25 +34,27 @@ fn kind_name(k: u8) -> &'static str {
     }
 }
 
+/// The names a series document carries, by series kind.
+enum SeriesNames<'a> {
+    Operation { service: &'a str, operation: &'a str, span_kind: &'a str },
+    Link { parent: &'a str, child: &'a str },
+    OperationLink { parent: &'a str, operation: &'a str, child: &'a str, child_operation: &'a str, exemplar: u128 },
+}
+
 impl Target<'_> {
-    fn metrics_document(&self, start_ms: i64, series: SeriesKind, names: [&str; 3], s: &Series) -> Document {
-        let (service, operation, span_kind, parent, child) = match series {
-            SeriesKind::Operation => {
-                (names[0].to_string(), Some(names[1].to_string()), Some(names[2].to_string()), None, None)
-            }
-            SeriesKind::Link => {
-                (names[0].to_string(), None, None, Some(names[0].to_string()), Some(names[1].to_string()))
-            }
-        };
-        let doc = MetricsDocument {
+    fn metrics_document(&self, start_ms: i64, names: SeriesNames<'_>, s: &Series) -> Document {
+        let owned = |name: &str| Some(name.to_string());
+        let mut doc = MetricsDocument {
             timestamp: bucket_timestamp(start_ms),
             bucket_seconds: (self.settings.bucket_ms / 1000) as u32,
-            series,
-            service,
-            operation,
-            span_kind,
-            parent,
-            child,
+            series: SeriesKind::Operation,
+            service: String::new(),
+            operation: None,
+            span_kind: None,
+            parent: None,
+            child: None,
+            child_operation: None,
+            exemplar_trace_id: None,
             calls: s.calls,
             errors: s.errors,
             duration_sum_nanos: s.sum_nanos,
@@ -61,6 +64,24 @@ impl Target<'_> {
             topic: self.topic.to_string(),
             partition: self.partition,
         };
+        match names {
+            SeriesNames::Operation { service, operation, span_kind } => {
+                doc.service = service.to_string();
+                (doc.operation, doc.span_kind) = (owned(operation), owned(span_kind));
+            }
+            SeriesNames::Link { parent, child } => {
+                doc.series = SeriesKind::Link;
+                doc.service = parent.to_string();
+                (doc.parent, doc.child) = (owned(parent), owned(child));
+            }
+            SeriesNames::OperationLink { parent, operation, child, child_operation, exemplar } => {
+                doc.series = SeriesKind::OperationLink;
+                doc.service = parent.to_string();
+                doc.operation = owned(operation);
+                (doc.parent, doc.child, doc.child_operation) = (owned(parent), owned(child), owned(child_operation));
+                doc.exemplar_trace_id = Some(format!("{exemplar:032x}"));
+            }
+        }
         Document {
             index: self.indices.metrics_index(start_ms),
             id: doc.document_id(start_ms),
@@ -71,12 +92,27 @@ impl Target<'_> {
     /// Every series of a bucket.
     pub fn bucket_documents(&self, start_ms: i64, bucket: &Bucket, names: &Names, out: &mut Vec<Document>) {
         for ((service, operation, k), series) in &bucket.operations {
-            let names = [names.name(*service), names.name(*operation), kind_name(*k)];
-            out.push(self.metrics_document(start_ms, SeriesKind::Operation, names, series));
+            let names = SeriesNames::Operation {
+                service: names.name(*service),
+                operation: names.name(*operation),
+                span_kind: kind_name(*k),
+            };
+            out.push(self.metrics_document(start_ms, names, series));
         }
         for ((parent, child), series) in &bucket.links {
-            let names = [names.name(*parent), names.name(*child), ""];
-            out.push(self.metrics_document(start_ms, SeriesKind::Link, names, series));
+            let names = SeriesNames::Link { parent: names.name(*parent), child: names.name(*child) };
+            out.push(self.metrics_document(start_ms, names, series));
+        }
+        for ((parent, operation, child, child_operation), link) in &bucket.operation_links {
+            let names = SeriesNames::OperationLink {
+                parent: names.name(*parent),
+                operation: names.name(*operation),
+                child: names.name(*child),
+                // A `peer.service` leaf: the peer's operation is not known.
+                child_operation: if *child_operation == NO_NAME { "" } else { names.name(*child_operation) },
+                exemplar: link.exemplar.1,
+            };
+            out.push(self.metrics_document(start_ms, names, &link.series));
         }
     }
 

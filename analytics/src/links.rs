@@ -12,15 +12,18 @@
 //!    its service → the peer.
 //!
 //! Self-links (A → A, e.g. a client span under its own service's server span) are kept, as
-//! spark-dependencies keeps them. Beyond spark: each call carries an error flag and a duration
-//! measured on the calling side.
+//! spark-dependencies keeps them. Beyond spark: each call carries an error flag, a duration
+//! measured on the calling side, and the operations at both ends (the parent span's and the child
+//! span's names; for a `peer.service` leaf the child operation is unknown: [`NO_NAME`], written
+//! as an empty string).
 
 use skein_schemas::span_summary::kind;
 
 /// Interned name id meaning "none".
 pub const NO_NAME: u32 = u32::MAX;
 
-/// A span as buffered while its trace is open: only what links need (48 bytes).
+/// A span as buffered while its trace is open: only what links need (48 bytes: the interned
+/// operation fits in what was padding).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CompactSpan {
     pub span_id: u64,
@@ -30,6 +33,8 @@ pub struct CompactSpan {
     pub hash: u64,
     pub duration_nanos: u64,
     pub service: u32,
+    /// The span's name (its operation).
+    pub operation: u32,
     /// `peer.service`, or [`NO_NAME`].
     pub peer: u32,
     pub kind: u8,
@@ -46,11 +51,17 @@ impl CompactSpan {
     }
 }
 
-/// One call over a link.
+// Memory is bounded by counting buffered spans: keep the figure in ARCHITECTURE.md true.
+const _: () = assert!(std::mem::size_of::<CompactSpan>() == 48);
+
+/// One call over a link: services, and the operations at both ends.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct LinkCall {
     pub parent: u32,
     pub child: u32,
+    pub parent_operation: u32,
+    /// [`NO_NAME`] for a `peer.service` leaf (the peer's operation is not known).
+    pub child_operation: u32,
     pub error: bool,
     pub duration_nanos: u64,
 }
@@ -126,6 +137,8 @@ pub fn dependency_calls(
                 out.push(LinkCall {
                     parent: client.service,
                     child: server.service,
+                    parent_operation: client.operation,
+                    child_operation: server.operation,
                     error: client.error || server.error,
                     duration_nanos: client.duration_nanos,
                 });
@@ -161,6 +174,8 @@ pub fn dependency_calls(
                 out.push(LinkCall {
                     parent: parent.service,
                     child: span.service,
+                    parent_operation: parent.operation,
+                    child_operation: span.operation,
                     error: span.error || (parent.is_calling_side() && parent.error),
                     duration_nanos: calling.duration_nanos,
                 });
@@ -170,6 +185,8 @@ pub fn dependency_calls(
             out.push(LinkCall {
                 parent: span.service,
                 child: span.peer,
+                parent_operation: span.operation,
+                child_operation: NO_NAME,
                 error: span.error,
                 duration_nanos: span.duration_nanos,
             });
@@ -187,12 +204,17 @@ mod tests {
     const DB: u32 = 3;
 
     fn span(id: u64, parent: u64, service: u32, k: i32) -> CompactSpan {
+        op_span(id, parent, service, 100 + id as u32, k)
+    }
+
+    fn op_span(id: u64, parent: u64, service: u32, operation: u32, k: i32) -> CompactSpan {
         CompactSpan {
             span_id: id,
             parent,
             hash: id * 1000 + u64::from(service) * 10 + k as u64,
             duration_nanos: id * 100,
             service,
+            operation,
             peer: NO_NAME,
             kind: k as u8,
             error: false,
@@ -205,6 +227,72 @@ mod tests {
         let mut pairs: Vec<(u32, u32)> = out.iter().map(|c| (c.parent, c.child)).collect();
         pairs.sort_unstable();
         pairs
+    }
+
+    /// (parent service, parent operation, child service, child operation), sorted.
+    fn operation_pairs(spans: &[CompactSpan]) -> Vec<(u32, u32, u32, u32)> {
+        let mut out = Vec::new();
+        dependency_calls(spans, &[], &mut LinkScratch::default(), &mut out);
+        let mut pairs: Vec<_> =
+            out.iter().map(|c| (c.parent, c.parent_operation, c.child, c.child_operation)).collect();
+        pairs.sort_unstable();
+        pairs
+    }
+
+    const DISPATCH: u32 = 10;
+    const HTTP_GET: u32 = 11;
+    const CUSTOMER: u32 = 12;
+    const QUERY: u32 = 13;
+
+    #[test]
+    fn client_to_server_gives_operation_links_at_both_hops_timed_by_the_client() {
+        // A:GET /dispatch (server) → A:HTTP GET (client) → B:GET /customer (server)
+        let mut client = op_span(2, 1, A, HTTP_GET, kind::CLIENT);
+        client.error = true;
+        let spans = [op_span(1, 0, A, DISPATCH, kind::SERVER), client, op_span(3, 2, B, CUSTOMER, kind::SERVER)];
+        assert_eq!(operation_pairs(&spans), vec![(A, DISPATCH, A, HTTP_GET), (A, HTTP_GET, B, CUSTOMER)]);
+        let mut out = Vec::new();
+        dependency_calls(&spans, &[], &mut LinkScratch::default(), &mut out);
+        let call = out.iter().find(|c| c.child_operation == CUSTOMER).expect("client → server call");
+        assert_eq!(
+            (call.duration_nanos, call.error),
+            (client.duration_nanos, true),
+            "calling side's duration and error"
+        );
+    }
+
+    #[test]
+    fn shared_span_id_links_the_client_halfs_operation_to_the_server_halfs() {
+        // A:in (server 1); shared id 2: A:call client half and B:serve server half; C:work under it.
+        let spans = [
+            op_span(1, 0, A, DISPATCH, kind::SERVER),
+            op_span(2, 1, A, HTTP_GET, kind::CLIENT),
+            op_span(2, 1, B, CUSTOMER, kind::SERVER),
+            op_span(3, 2, C, QUERY, kind::SERVER),
+        ];
+        assert_eq!(
+            operation_pairs(&spans),
+            vec![(A, DISPATCH, A, HTTP_GET), (A, HTTP_GET, B, CUSTOMER), (B, CUSTOMER, C, QUERY)]
+        );
+    }
+
+    #[test]
+    fn peer_service_leaf_links_to_the_peer_with_no_operation() {
+        let mut leaf = op_span(2, 1, A, QUERY, kind::CLIENT);
+        leaf.peer = DB;
+        let spans = [op_span(1, 0, A, DISPATCH, kind::SERVER), leaf];
+        assert_eq!(operation_pairs(&spans), vec![(A, DISPATCH, A, QUERY), (A, QUERY, DB, NO_NAME)]);
+    }
+
+    #[test]
+    fn self_links_are_kept_at_operation_level_even_for_the_same_operation() {
+        // A:dispatch → A:dispatch (a recursive server call), then → A:query under it.
+        let spans = [
+            op_span(1, 0, A, DISPATCH, kind::SERVER),
+            op_span(2, 1, A, DISPATCH, kind::SERVER),
+            op_span(3, 2, A, QUERY, kind::INTERNAL),
+        ];
+        assert_eq!(operation_pairs(&spans), vec![(A, DISPATCH, A, DISPATCH), (A, DISPATCH, A, QUERY)]);
     }
 
     #[test]

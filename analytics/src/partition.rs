@@ -9,8 +9,8 @@
 //! - A span counts in the per-operation series of the bucket holding the watermark when its record
 //!   is read.
 //! - A trace closes when the watermark passes its deadline: `idle_gap` after the watermark at its
-//!   last record, capped at `max_age` after its first. Its links count in the bucket holding the
-//!   deadline. Span limit and capacity overflow close a trace at the current watermark.
+//!   last record, capped at `max_age` after its first. Its links (service and operation level)
+//!   count in the bucket holding the deadline. Span limit and capacity overflow close a trace at the current watermark.
 //! - A bucket is final (written, never changed) once the watermark reaches its end: every trace
 //!   that could still close into it has closed by then.
 //!
@@ -64,6 +64,26 @@ impl Series {
     }
 }
 
+/// An operation link's series, with the trace of its slowest call as an exemplar (for "view
+/// traces" from a graph edge).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct OperationLinkSeries {
+    pub series: Series,
+    /// (duration, trace id) of the slowest call; on a tie the smaller trace id, so the choice
+    /// does not depend on the order traces close in.
+    pub exemplar: (u64, u128),
+}
+
+impl OperationLinkSeries {
+    fn add(&mut self, duration_nanos: u64, error: bool, trace: u128) {
+        let (slowest, exemplar) = self.exemplar;
+        if self.series.calls == 0 || duration_nanos > slowest || (duration_nanos == slowest && trace < exemplar) {
+            self.exemplar = (duration_nanos, trace);
+        }
+        self.series.add(duration_nanos, error);
+    }
+}
+
 /// A record offset and the watermark just before it: where a replay starts, with what clock.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub struct Mark {
@@ -75,6 +95,8 @@ pub struct Mark {
 pub type OperationKey = (u32, u32, u8);
 /// (parent service, child service).
 pub type LinkKey = (u32, u32);
+/// (parent service, parent operation, child service, child operation).
+pub type OperationLinkKey = (u32, u32, u32, u32);
 
 /// Aggregates of one time bucket not yet final.
 #[derive(Default)]
@@ -83,6 +105,7 @@ pub struct Bucket {
     holdback: Option<Mark>,
     pub operations: FxHashMap<OperationKey, Series>,
     pub links: FxHashMap<LinkKey, Series>,
+    pub operation_links: FxHashMap<OperationLinkKey, OperationLinkSeries>,
 }
 
 impl Bucket {
@@ -200,7 +223,6 @@ pub enum Read {
 struct Parsed {
     trace: u128,
     span: CompactSpan,
-    operation: u32,
     links: std::ops::Range<usize>,
 }
 
@@ -352,9 +374,9 @@ impl PartitionState {
             let bucket = self.buckets.entry(bucket_start).or_default();
             bucket.hold(before);
             for p in &scratch.parsed {
-                let key = (p.span.service, p.operation, p.span.kind);
+                let key = (p.span.service, p.span.operation, p.span.kind);
                 bucket.operations.entry(key).or_default().add(p.span.duration_nanos, p.span.error);
-                observe(p.span.service, p.operation, p.span.kind, p.span.error, p.span.duration_nanos);
+                observe(p.span.service, p.span.operation, p.span.kind, p.span.error, p.span.duration_nanos);
             }
         }
         self.counters.spans += scratch.parsed.len() as u64;
@@ -501,6 +523,8 @@ impl PartitionState {
         bucket.hold(open.first);
         for call in &scratch.calls {
             bucket.links.entry((call.parent, call.child)).or_default().add(call.duration_nanos, call.error);
+            let key = (call.parent, call.parent_operation, call.child, call.child_operation);
+            bucket.operation_links.entry(key).or_default().add(call.duration_nanos, call.error, trace);
         }
     }
 
@@ -626,13 +650,13 @@ fn parse(bytes: &[u8], names: &mut Names, scratch: &mut Scratch) -> Result<(), S
         link_ids.extend_from_slice(links);
         parsed.push(Parsed {
             trace: trace_key(span.trace_id),
-            operation: names.id(span.name),
             span: CompactSpan {
                 span_id: span.span_id,
                 parent: span.parent_span_id,
                 hash: xxhash_rust::xxh3::xxh3_64(span.bytes),
                 duration_nanos: span.duration_nanos(),
                 service: names.id(span.service),
+                operation: names.id(span.name),
                 peer: span.peer_service.map_or(NO_NAME, |peer| names.id(peer)),
                 kind: span.kind.clamp(0, 255) as u8,
                 error: span.error,

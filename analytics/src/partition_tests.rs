@@ -63,12 +63,18 @@ fn generate(seed: u64, traces: u64) -> Vec<Record> {
         let trace_id = (t + 1).to_be_bytes().repeat(2);
         let spans = 1 + rng.below(12);
         for s in 0..spans {
+            let service = services[rng.below(5) as usize];
             let parent = if s == 0 { vec![] } else { (t * 100 + rng.below(s) + 1).to_be_bytes().to_vec() };
             let mut span = Span {
                 trace_id: trace_id.clone(),
                 span_id: (t * 100 + s + 1).to_be_bytes().to_vec(),
                 parent_span_id: parent,
-                name: format!("op{}", rng.below(3)),
+                // Several operations per service, some names shared across services.
+                name: if rng.below(3) == 0 {
+                    format!("op{}", rng.below(3))
+                } else {
+                    format!("{service}-{}", rng.below(4))
+                },
                 kind: kinds[rng.below(4) as usize] as i32,
                 start_time_unix_nano: 1_000,
                 end_time_unix_nano: 1_000 + rng.below(5_000_000),
@@ -86,7 +92,7 @@ fn generate(seed: u64, traces: u64) -> Vec<Record> {
             }
             // Mostly soon, sometimes late (past the idle gap), sometimes a duplicate.
             let delay = if rng.below(25) == 0 { 1_500 + rng.below(3_000) as i64 } else { rng.below(300) as i64 };
-            let bytes = span_record(services[rng.below(5) as usize], vec![span]);
+            let bytes = span_record(service, vec![span]);
             if rng.below(30) == 0 {
                 pending.push((now + delay + 5, now, bytes.clone()));
             }
@@ -204,6 +210,7 @@ fn restarts_from_checkpoints_write_exactly_the_uninterrupted_documents() {
         assert!(state.counters.traces_closed_span_limit > 0, "the stream exercises the span limit");
         assert!(state.counters.late_spans > 0, "the stream has late spans");
         assert!(expected.keys().any(|k| k.starts_with("jaeger-dependencies-")));
+        assert!(expected.keys().any(|k| k.contains(":oplink:")), "operation links are written");
         let (actual, restarts) = with_crashes(&records, seed);
         assert!(restarts >= 10, "seed {seed}: only {restarts} restarts");
         let missing: Vec<&String> = expected.keys().filter(|k| !actual.contains_key(*k)).collect();
@@ -231,4 +238,38 @@ fn same_records_at_any_batching_give_the_same_documents() {
     }
     write_finals(&mut state, &names, &mut b);
     assert_eq!(a, b);
+}
+
+#[test]
+fn operation_links_of_a_bucket_add_up_to_its_service_links() {
+    let records = generate(99, 1_000);
+    let (written, _) = uninterrupted(&records);
+    // (bucket, parent, child) → (calls, errors, duration sum), from each series kind.
+    type Totals = BTreeMap<(String, String, String), (u64, u64, u64)>;
+    let (mut links, mut operation_links, mut operations, mut peers) = (Totals::new(), Totals::new(), 0, 0);
+    for body in written.values() {
+        let doc: serde_json::Value = serde_json::from_slice(body).expect("documents are JSON");
+        let target = match doc["series"].as_str() {
+            Some("link") => &mut links,
+            Some("operation_link") => &mut operation_links,
+            _ => continue,
+        };
+        if doc["series"] == "operation_link" {
+            assert!(doc["operation"].is_string() && doc["childOperation"].is_string(), "{doc}");
+            assert_eq!(doc["exemplarTraceId"].as_str().map(str::len), Some(32), "{doc}");
+            if doc["child"] == "redis" {
+                assert_eq!(doc["childOperation"], "", "a peer.service leaf has no child operation");
+                peers += 1;
+            }
+            operations += 1;
+        }
+        let key = (doc["timestamp"].to_string(), doc["parent"].to_string(), doc["child"].to_string());
+        let entry = target.entry(key).or_default();
+        entry.0 += doc["calls"].as_u64().unwrap();
+        entry.1 += doc["errors"].as_u64().unwrap();
+        entry.2 += doc["durationSumNanos"].as_u64().unwrap();
+    }
+    assert!(peers > 0, "the stream has peer.service leaves");
+    assert!(operations > links.len(), "more operation links ({operations}) than service links ({})", links.len());
+    assert_eq!(operation_links, links);
 }

@@ -50,12 +50,26 @@ impl DependenciesDocument {
 
 /// What a latency series measures.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
+#[serde(rename_all = "snake_case")]
 pub enum SeriesKind {
     /// Spans of one (service, operation, span kind).
     Operation,
     /// Calls over one dependency link, timed on the calling side.
     Link,
+    /// Calls over one operation-level link (parent service:operation → child
+    /// service:operation), counted and timed like [`SeriesKind::Link`]; `operation_link`.
+    OperationLink,
+}
+
+impl SeriesKind {
+    /// The series' name in document ids.
+    fn id_tag(self) -> &'static str {
+        match self {
+            SeriesKind::Operation => "op",
+            SeriesKind::Link => "link",
+            SeriesKind::OperationLink => "oplink",
+        }
+    }
 }
 
 /// One `skein-metrics-YYYY-MM-DD` document: one series, one time bucket, one partition.
@@ -65,19 +79,26 @@ pub struct MetricsDocument {
     pub timestamp: String,
     pub bucket_seconds: u32,
     pub series: SeriesKind,
-    /// Operation series: the span's service; link series: the parent service.
+    /// Operation series: the span's service; link and operation link series: the parent service.
     pub service: String,
-    /// Operation series only.
+    /// Operation series: the span's name; operation link series: the parent span's name.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub operation: Option<String>,
     /// Operation series only: Jaeger's `span.kind` value, `unspecified` when not set.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub span_kind: Option<String>,
-    /// Link series only.
+    /// Link and operation link series: the parent and child services.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub parent: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub child: Option<String>,
+    /// Operation link series only: the child span's name; empty for a `peer.service` leaf,
+    /// whose peer's operation is not known.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub child_operation: Option<String>,
+    /// Operation link series only: the trace of the bucket's slowest call (32 hex characters).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub exemplar_trace_id: Option<String>,
     pub calls: u64,
     pub errors: u64,
     pub duration_sum_nanos: u64,
@@ -91,21 +112,21 @@ pub struct MetricsDocument {
 impl MetricsDocument {
     /// `topic:partition:bucket:series:hash-of-names`, stable across runs and releases.
     pub fn document_id(&self, start_ms: i64) -> String {
-        let names: [&str; 3] = match self.series {
-            SeriesKind::Operation => {
-                [&self.service, self.operation.as_deref().unwrap_or(""), self.span_kind.as_deref().unwrap_or("")]
+        let name = |field: &Option<String>| field.as_deref().unwrap_or("").to_string();
+        // The existing series hash three names (the link's third is empty); keep their ids.
+        let names: Vec<String> = match self.series {
+            SeriesKind::Operation => vec![self.service.clone(), name(&self.operation), name(&self.span_kind)],
+            SeriesKind::Link => vec![name(&self.parent), name(&self.child), String::new()],
+            SeriesKind::OperationLink => {
+                vec![self.service.clone(), name(&self.operation), name(&self.child), name(&self.child_operation)]
             }
-            SeriesKind::Link => [self.parent.as_deref().unwrap_or(""), self.child.as_deref().unwrap_or(""), ""],
         };
         let mut key = Vec::new();
         for name in names {
             key.extend_from_slice(name.as_bytes());
             key.push(0);
         }
-        let series = match self.series {
-            SeriesKind::Operation => "op",
-            SeriesKind::Link => "link",
-        };
+        let series = self.series.id_tag();
         format!("{}:{}:{}:{}:{:016x}", self.topic, self.partition, start_ms, series, xxhash_rust::xxh3::xxh3_64(&key))
     }
 }
@@ -154,6 +175,8 @@ mod tests {
             span_kind: Some("server".into()),
             parent: None,
             child: None,
+            child_operation: None,
+            exemplar_trace_id: None,
             calls: 1,
             errors: 0,
             duration_sum_nanos: 5,
@@ -167,5 +190,54 @@ mod tests {
         assert_eq!(first, doc.clone().document_id(60_000));
         doc.span_kind = Some("client".into());
         assert_ne!(first, doc.document_id(60_000));
+    }
+
+    #[test]
+    fn operation_link_ids_name_both_operations_and_existing_ids_stay_as_they_were() {
+        let link = MetricsDocument {
+            timestamp: bucket_timestamp(60_000),
+            bucket_seconds: 60,
+            series: SeriesKind::Link,
+            service: "a".into(),
+            operation: None,
+            span_kind: None,
+            parent: Some("a".into()),
+            child: Some("b".into()),
+            child_operation: None,
+            exemplar_trace_id: None,
+            calls: 1,
+            errors: 0,
+            duration_sum_nanos: 5,
+            duration_min_nanos: 5,
+            duration_max_nanos: 5,
+            duration_sketch: DurationSketch::new(),
+            topic: "t".into(),
+            partition: 0,
+        };
+        // Ids written before operation links existed must not move (rewrites replace them).
+        let key = b"a\0b\0\0";
+        assert_eq!(link.document_id(60_000), format!("t:0:60000:link:{:016x}", xxhash_rust::xxh3::xxh3_64(key)));
+
+        let mut op_link = MetricsDocument {
+            series: SeriesKind::OperationLink,
+            operation: Some("GET /dispatch".into()),
+            child_operation: Some("GET /customer".into()),
+            exemplar_trace_id: Some(format!("{:032x}", 7)),
+            ..link.clone()
+        };
+        let id = op_link.document_id(60_000);
+        assert!(id.starts_with("t:0:60000:oplink:"), "{id}");
+        op_link.child_operation = Some(String::new());
+        assert_ne!(id, op_link.document_id(60_000), "the child operation is part of the id");
+        op_link.child_operation = Some("GET /customer".into());
+        op_link.exemplar_trace_id = None;
+        assert_eq!(id, op_link.document_id(60_000), "the exemplar is not part of the id");
+
+        let json = serde_json::to_value(&op_link).unwrap();
+        assert_eq!(json["series"], "operation_link");
+        assert_eq!(json["childOperation"], "GET /customer");
+        assert_eq!(serde_json::to_value(&link).unwrap()["series"], "link");
+        let back: MetricsDocument = serde_json::from_value(json).unwrap();
+        assert_eq!(back, op_link);
     }
 }

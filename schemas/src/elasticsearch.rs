@@ -181,6 +181,8 @@ fn metrics_mappings() -> Value {
             "spanKind": keyword(),
             "parent": keyword(),
             "child": keyword(),
+            "childOperation": keyword(),
+            "exemplarTraceId": keyword(),
             "calls": long,
             "errors": long,
             "durationSumNanos": long,
@@ -239,5 +241,9 @@ mod tests {
         assert_eq!(templates[0].1["index_patterns"][0], "p-jaeger-dependencies-*");
         assert_eq!(templates[0].1["template"]["mappings"], json!({}));
         assert_eq!(templates[1].1["template"]["mappings"]["properties"]["durationSketch"]["enabled"], false);
+        let properties = &templates[1].1["template"]["mappings"]["properties"];
+        for field in ["series", "service", "operation", "parent", "child", "childOperation", "exemplarTraceId"] {
+            assert_eq!(properties[field]["type"], "keyword", "{field} is a keyword");
+        }
     }
 }
