@@ -459,6 +459,10 @@ pub struct QueryConfig {
     pub max_search_limit: usize,
     /// Services and operations are listed from this many days of service indices. Default `3`.
     pub services_lookback_days: u32,
+    /// Collectors' Prometheus `/metrics` URLs, scraped for the receiver counts of
+    /// `/api/skein/pipeline` (collectors are other processes). Default
+    /// `["http://127.0.0.1:14269/metrics"]` (the collector's default admin address).
+    pub collector_metrics_urls: Vec<String>,
 }
 
 impl Default for QueryConfig {
@@ -471,6 +475,7 @@ impl Default for QueryConfig {
             max_trace_duration_hours: 24,
             max_search_limit: 1500,
             services_lookback_days: 3,
+            collector_metrics_urls: vec!["http://127.0.0.1:14269/metrics".into()],
         }
     }
 }
@@ -537,6 +542,9 @@ impl SkeinConfig {
                 .prefix_separator("_")
                 .separator("__")
                 .try_parsing(true)
+                // A list from one variable: SKEIN_QUERY__COLLECTOR_METRICS_URLS=http://a/metrics,http://b/metrics
+                .list_separator(",")
+                .with_list_parse_key("query.collector_metrics_urls")
                 .source(Some(environment)),
         );
         for (key, value) in overrides {

@@ -7,9 +7,11 @@
 
 pub mod adjust;
 pub mod api;
+pub mod assets;
 pub mod error;
 pub mod metrics;
 pub mod params;
+pub mod pipeline;
 pub mod reader;
 pub mod v3;
 
@@ -50,6 +52,18 @@ async fn watch_elasticsearch(client: elasticsearch::Elasticsearch, readiness: Re
     }
 }
 
+/// Every HTTP endpoint of the query address: Jaeger's API, skein's own (`/api/skein/...`), and the
+/// embedded UI for whatever they do not match. Builds no connection: requests use `client`.
+pub fn app(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> axum::Router {
+    let api = Arc::new(api::Api {
+        reader: reader::Reader::new(client.clone(), &config.elasticsearch.index_prefix),
+        config: config.query.clone(),
+    });
+    api::router(api)
+        .merge(pipeline::router(Arc::new(pipeline::Pipeline::new(config, client))))
+        .fallback(assets::fallback)
+}
+
 /// Start the API and admin endpoints; serve until `shutdown`.
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningQuery, QueryError> {
     let readiness = Readiness::default();
@@ -60,15 +74,11 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
     tokio::spawn(watch_elasticsearch(client.clone(), readiness.clone(), shutdown.clone()));
-    let api = Arc::new(api::Api {
-        reader: reader::Reader::new(client, &config.elasticsearch.index_prefix),
-        config: query.clone(),
-    });
+    let router = app(config, client);
     let listener = tokio::net::TcpListener::bind(query.listen)
         .await
         .map_err(|source| QueryError::Bind { addr: query.listen, source })?;
     let address = listener.local_addr().map_err(|source| QueryError::Bind { addr: query.listen, source })?;
-    let router = api::router(api);
     let task = tokio::spawn(async move {
         let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
         if let Err(error) = served {
