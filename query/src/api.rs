@@ -34,6 +34,9 @@ pub fn router(api: Arc<Api>) -> Router {
         .route("/api/traces/{trace_id}", get(trace_by_id))
         .route("/api/dependencies", get(dependencies))
         .route("/api/metrics/{metric}", get(crate::metrics::metrics))
+        .route("/api/skein/graph", get(crate::graph::service_graph))
+        .route("/api/skein/graph/operations", get(crate::graph::operation_graph))
+        .route("/analytics/v1/dependencies", get(crate::graph::deep_dependencies))
         .with_state(api.clone())
         .merge(crate::v3::router(api))
 }

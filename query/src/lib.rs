@@ -9,6 +9,7 @@ pub mod adjust;
 pub mod api;
 pub mod assets;
 pub mod error;
+pub mod graph;
 pub mod metrics;
 pub mod params;
 pub mod pipeline;

@@ -266,6 +266,18 @@ impl Reader {
         sort_field: &str,
         total: usize,
     ) -> Result<Vec<Value>, QueryError> {
+        self.paged_source(indices, query, sort_field, total, json!(true)).await
+    }
+
+    /// [`Reader::paged`], keeping only what `source` (Elasticsearch's `_source` filter) selects.
+    async fn paged_source(
+        &self,
+        indices: &[String],
+        query: Value,
+        sort_field: &str,
+        total: usize,
+        source: Value,
+    ) -> Result<Vec<Value>, QueryError> {
         let refs: Vec<&str> = indices.iter().map(String::as_str).collect();
         let response = self
             .client
@@ -284,7 +296,8 @@ impl Reader {
                 "query": query,
                 "pit": {"id": pit, "keep_alive": "1m"},
                 "sort": [{sort_field: "asc"}],
-                "track_total_hits": false
+                "track_total_hits": false,
+                "_source": source
             });
             if let Some(after) = &after {
                 body["search_after"] = after.clone();
@@ -352,6 +365,42 @@ impl Reader {
             return Ok(hits);
         }
         self.paged(&indices, query, "timestamp", total).await
+    }
+}
+
+impl Reader {
+    /// `skein-metrics-*` documents of one `series` kind with a timestamp in `[start_ms, end_ms]`
+    /// that match every clause of `filters`, holding only `fields`, however many (paged through
+    /// a point in time beyond one page).
+    pub async fn series_documents(
+        &self,
+        series: &str,
+        filters: Vec<Value>,
+        fields: &[&str],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<Value>, QueryError> {
+        let indices = self.indices(Family::Metrics, start_ms, end_ms);
+        let mut filter = vec![
+            json!({"term": {"series": series}}),
+            json!({"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}),
+        ];
+        filter.extend(filters);
+        let query = json!({"bool": {"filter": filter}});
+        let body = json!({
+            "size": PAGE,
+            "track_total_hits": true,
+            "query": query.clone(),
+            "sort": [{"timestamp": "asc"}],
+            "_source": fields
+        });
+        let first = self.search(&indices, body).await?;
+        let total = first["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
+        let hits = sources(&first);
+        if total <= hits.len() {
+            return Ok(hits);
+        }
+        self.paged_source(&indices, query, "timestamp", total, json!(fields)).await
     }
 }
 
