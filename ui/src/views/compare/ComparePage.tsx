@@ -1,7 +1,7 @@
 // /compare/:a/:b (also /compare?a=&b=): two traces merged by structure, as Jaeger UI's trace
 // diff. `?only=changes` keeps just what differs (and the path to it), so that view can be shared.
 
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { EmptyState, ErrorBanner, Loading } from '../../components/Status';
 import { api } from '../../lib/api';
@@ -28,7 +28,13 @@ function TraceCard({ side, trace }: { side: 'A' | 'B'; trace: Trace }) {
         <code>{s.traceID}</code>
       </div>
       <div>
-        {s.spanCount} spans · {s.errorCount > 0 ? <span className="error-text">{s.errorCount} errors</span> : '0 errors'} ·{' '}
+        {s.spanCount} spans · {s.errorCount > 0 ? (
+          <span className="error-text">
+            {s.errorCount} {s.errorCount === 1 ? 'error' : 'errors'}
+          </span>
+        ) : (
+          '0 errors'
+        )} ·{' '}
         {formatDuration(s.duration)} · {formatTimestamp(s.start)}
       </div>
       <div className="compare-card-services">
@@ -68,7 +74,15 @@ export default function ComparePage() {
   const navigate = useNavigate();
   const a = params.a ?? query.get('a') ?? '';
   const b = params.b ?? query.get('b') ?? '';
-  const onlyChanges = query.get('only') === 'changes';
+  // Mirrored in state: the router commits URL changes in a transition, and a checkbox must
+  // show its new state at once.
+  const urlOnlyChanges = query.get('only') === 'changes';
+  const [onlyChanges, setOnlyChangesState] = useState(urlOnlyChanges);
+  const [seenOnly, setSeenOnly] = useState(urlOnlyChanges);
+  if (seenOnly !== urlOnlyChanges) {
+    setSeenOnly(urlOnlyChanges);
+    setOnlyChangesState(urlOnlyChanges);
+  }
 
   const traceA = useRequest(a && b ? (signal) => api.trace(a, signal) : undefined, [a, b]);
   const traceB = useRequest(a && b ? (signal) => api.trace(b, signal) : undefined, [a, b]);
@@ -79,7 +93,8 @@ export default function ComparePage() {
 
   const compare = (x: string, y: string) =>
     navigate({ pathname: `/compare/${x}/${y}`, search: onlyChanges ? '?only=changes' : '' });
-  const setOnlyChanges = (on: boolean) =>
+  const setOnlyChanges = (on: boolean) => {
+    setOnlyChangesState(on);
     setQuery(
       (q) => {
         const next = new URLSearchParams(q);
@@ -89,6 +104,7 @@ export default function ComparePage() {
       },
       { replace: true },
     );
+  };
 
   let body;
   if (!a || !b) {

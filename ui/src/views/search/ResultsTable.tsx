@@ -114,7 +114,7 @@ export function ResultsTable({ traces, sortBy, onSort, selected, onToggle }: Pro
                   <span style={{ width: `${Math.max(1, (t.duration / longest) * 100)}%` }} />
                 </span>
               </td>
-              <td data-testid="trace-start" data-start-us={t.start}>
+              <td className="trace-start" data-testid="trace-start" data-start-us={t.start}>
                 <div>{formatTimestamp(t.start)}</div>
                 <div className="muted">{formatRelative(t.start, now)}</div>
               </td>

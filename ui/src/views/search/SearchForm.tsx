@@ -251,7 +251,7 @@ export function SearchForm({ initial, urlKey, sortBy, problems, services, onSubm
       </div>
 
       {form.lookback === CUSTOM_LOOKBACK && (
-        <div className="field-row">
+        <div className="custom-range">
           <div className="field">
             <label htmlFor={id('start')}>
               Start <span className="muted">({zone})</span>
