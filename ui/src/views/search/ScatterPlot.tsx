@@ -39,10 +39,17 @@ function plotData(traces: readonly TraceSummary[]) {
   return { points, data: [xs, ...series] as uPlot.AlignedData, labels, colors };
 }
 
-function nearest(u: uPlot, points: readonly TraceSummary[], left: number, top: number): Hover | null {
+/** The uPlot series (1-based) a trace is drawn in. */
+function seriesOf(trace: TraceSummary, labels: readonly string[]): number {
+  return 1 + (trace.errorCount > 0 ? labels.length - 1 : labels.indexOf(trace.rootService));
+}
+
+function nearest(u: uPlot, points: readonly TraceSummary[], labels: readonly string[], left: number, top: number): Hover | null {
   let best: Hover | null = null;
   let bestDistance = PICK_RADIUS * PICK_RADIUS;
   for (const trace of points) {
+    // A series hidden from its legend entry is not clickable either.
+    if (u.series[seriesOf(trace, labels)]?.show === false) continue;
     const x = u.valToPos(trace.start / 1e6, 'x');
     const y = u.valToPos(trace.duration, 'y');
     const d = (x - left) ** 2 + (y - top) ** 2;
@@ -110,7 +117,7 @@ export function ScatterPlot({ traces, onOpen }: Props) {
         setCursor: [
           (u) => {
             const { left, top } = u.cursor;
-            const hit = left === undefined || left < 0 || top === undefined ? null : nearest(u, points, left, top);
+            const hit = left === undefined || left < 0 || top === undefined ? null : nearest(u, points, labels, left, top);
             if (!hit) return setHover(null);
             // Plot coordinates → the container's, where the tooltip is placed.
             const over = u.over.getBoundingClientRect();
@@ -124,7 +131,7 @@ export function ScatterPlot({ traces, onOpen }: Props) {
     const click = () => {
       const { left, top } = plot.cursor;
       if (left === undefined || top === undefined || left < 0) return;
-      const hit = nearest(plot, points, left, top);
+      const hit = nearest(plot, points, labels, left, top);
       if (hit) openRef.current(hit.trace.traceID);
     };
     plot.over.addEventListener('click', click);
