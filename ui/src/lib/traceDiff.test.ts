@@ -133,7 +133,7 @@ describe('trace diff', () => {
   });
 
   it('shows only what changed and its ancestors, and nothing below a collapsed node', () => {
-    const b = trace('b', BASE.map((r): Row => (r[0] === '5' || r[0] === '6' ? [...r.slice(0, 4), 50_000] as Row : r)));
+    const b = trace('b', BASE.map(([id, parent, service, op, duration]): Row => [id, parent, service, op, id === '5' || id === '6' ? 50_000 : duration]));
     const diff = diffTraces(trace('a', BASE), b);
     const changed = flattenDiff(diff.roots, { onlyChanges: true });
     expect(outline(changed)).toEqual(['frontend GET /dispatch', '  driver FindNearest', '    redis GetDriver']);
