@@ -5,6 +5,7 @@ import {
   layoutOperationGraph,
   layoutServiceGraph,
   operationId,
+  operationLabel,
   overlaps,
   serviceNodeSize,
   type Box,
@@ -59,12 +60,19 @@ describe('service graph layout', () => {
     const layout = layoutServiceGraph(graph([link('frontend', 'api'), link('api', 'db')], ['api', 'db']));
     expect(layout.nodes.map((n) => n.id).sort()).toEqual(['api', 'db', 'frontend']);
     expect(layout.nodes.find((n) => n.id === 'frontend')?.data).toMatchObject({ calls: 0, errors: 0 });
+    // A listed service keeps its served calls (20), not the sum of the links into it (10).
+    expect(layout.nodes.find((n) => n.id === 'db')?.data).toMatchObject({ calls: 20, errors: 1 });
     expect(layout.edges.map((e) => [e.source, e.target])).toEqual([
       ['frontend', 'api'],
       ['api', 'db'],
     ]);
     expectPlaced(layout);
     expectNoOverlaps(layout);
+  });
+
+  it('gives a service known only as a callee the traffic of the links into it', () => {
+    const layout = layoutServiceGraph(graph([link('api', 'redis', 7, 2), link('worker', 'redis', 3, 1)], ['api']));
+    expect(layout.nodes.find((n) => n.id === 'redis')?.data).toMatchObject({ calls: 10, errors: 3, traffic: 1 });
   });
 
   it('keeps nodes and labels apart in a wide graph', () => {
@@ -198,7 +206,17 @@ describe('operation graph layout', () => {
     expect(node('api', 'GET /users').data).toMatchObject({ focus: true, calls: 5 });
     expect(node('db', 'SELECT').data).toMatchObject({ focus: false, calls: 7, errors: 1 });
     expect(node('frontend', 'load page').data).toMatchObject({ focus: false, calls: 0 });
+    // Listed operations keep their own counts, not the sum of the links into them.
+    expect(node('api', 'GET /users').data.calls).toBe(5);
     expect(layout.edges.filter((e) => e.selfLoop)).toHaveLength(1);
+  });
+
+  it('gives an unlisted callee (a peer.service leaf) the traffic of the links into it', () => {
+    const layout = layoutOperationGraph({ operations: [], links: [opLink(['api', 'GET'], ['cache', ''], 9, 3)] }, 'api');
+    const leaf = layout.nodes.find((n) => n.data.service === 'cache')!;
+    expect(leaf.data).toMatchObject({ operation: '', calls: 9, errors: 3 });
+    expect(operationLabel(leaf.data)).toBe('(named by peer.service)');
+    expect(operationLabel({ service: 'api', operation: 'GET' })).toBe('GET');
   });
 
   it('keeps operations of the same name in different services apart', () => {

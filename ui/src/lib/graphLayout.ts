@@ -186,22 +186,37 @@ export function serviceNodeSize(service: string, calls: number, errors: number, 
   return { width: Math.max(text, Math.round(110 + 90 * scale)), height: Math.round(2 * LINE_HEIGHT + 16 + 26 * scale) };
 }
 
+/** Calls and errors of the links into each node: the traffic of a node known only from links. */
+function incoming<L extends { calls: number; errors: number }>(links: L[], child: (l: L) => string): Map<string, { calls: number; errors: number }> {
+  const totals = new Map<string, { calls: number; errors: number }>();
+  for (const link of links) {
+    const t = totals.get(child(link)) ?? { calls: 0, errors: 0 };
+    t.calls += link.calls;
+    t.errors += link.errors;
+    totals.set(child(link), t);
+  }
+  return totals;
+}
+
 /**
- * Services as nodes and analytics' links as edges. A service that appears only in links (one that
- * served no span in the range, e.g. a client-only caller) still gets a node, with no served calls.
+ * Services as nodes and analytics' links as edges. A service that appears only in links (it served
+ * no span in the range: a client-only caller, or a callee named only by `peer.service`) still gets
+ * a node, with the calls and errors of the links into it (none for a caller).
  */
 export function layoutServiceGraph(graph: ServiceGraph): GraphLayout<ServiceNode, ServiceLink> {
   const served = new Map(graph.services.map((s) => [s.service, s]));
+  const into = incoming(graph.links, (l) => l.child);
   const names = new Set(graph.services.map((s) => s.service));
   for (const link of graph.links) {
     names.add(link.parent);
     names.add(link.child);
   }
-  const maxCalls = Math.max(1, ...graph.services.map((s) => s.calls));
+  const traffic = (service: string) => served.get(service) ?? into.get(service) ?? { calls: 0, errors: 0 };
+  const maxCalls = Math.max(1, ...[...names].map((n) => traffic(n).calls));
   const nodes = [...names].sort().map((service) => {
-    const { calls = 0, errors = 0 } = served.get(service) ?? {};
-    const traffic = calls / maxCalls;
-    return { id: service, ...serviceNodeSize(service, calls, errors, traffic), data: { service, calls, errors, traffic } };
+    const { calls, errors } = traffic(service);
+    const share = calls / maxCalls;
+    return { id: service, ...serviceNodeSize(service, calls, errors, share), data: { service, calls, errors, traffic: share } };
   });
   const edges = graph.links.map((link) => ({
     id: `${link.parent}\u2192${link.child}`,
@@ -229,16 +244,26 @@ export function operationId(ref: OperationRef): string {
   return JSON.stringify([ref.service, ref.operation]);
 }
 
-/** Operations as nodes (service:operation), operation-level links as edges, left to right. */
+/** An operation's name as drawn; a callee known only by `peer.service` has none. */
+export function operationLabel(ref: OperationRef): string {
+  return ref.operation || '(named by peer.service)';
+}
+
+/**
+ * Operations as nodes (service:operation), operation-level links as edges, left to right. An
+ * operation only known from links (a `peer.service` leaf) carries the calls and errors of the
+ * links into it.
+ */
 export function layoutOperationGraph(graph: OperationGraph, focusService: string): GraphLayout<OperationNode, OperationLink> {
   const nodes = new Map<string, OperationNode>();
-  const add = (ref: OperationRef, calls = 0, errors = 0) => {
+  const into = incoming(graph.links, (l) => operationId(l.child));
+  const add = (ref: OperationRef, measured?: { calls: number; errors: number }) => {
     const id = operationId(ref);
-    if (!nodes.has(id)) {
-      nodes.set(id, { service: ref.service, operation: ref.operation, calls, errors, focus: ref.service === focusService });
-    }
+    if (nodes.has(id)) return;
+    const { calls, errors } = measured ?? into.get(id) ?? { calls: 0, errors: 0 };
+    nodes.set(id, { service: ref.service, operation: ref.operation, calls, errors, focus: ref.service === focusService });
   };
-  for (const op of graph.operations) add(op, op.calls, op.errors);
+  for (const op of graph.operations) add(op, op);
   for (const link of graph.links) {
     add(link.parent);
     add(link.child);
@@ -248,7 +273,7 @@ export function layoutOperationGraph(graph: OperationGraph, focusService: string
     .map(([id, data]) => {
       const width =
         Math.max(
-          textWidth(data.operation, NODE_FONT),
+          textWidth(operationLabel(data), NODE_FONT),
           textWidth(data.service, SMALL_FONT),
           textWidth(trafficLine(data.calls, data.errors), SMALL_FONT),
         ) + 24;

@@ -1,0 +1,138 @@
+// The service graph: analytics' exact links over the range, services sized by traffic, each edge
+// labelled with calls, error rate and latency quantiles. The selected service (`service=` in the
+// URL) opens its side panel.
+
+import { useMemo } from 'react';
+import { useNavigate } from 'react-router';
+import { EmptyState, ErrorBanner, Loading, SendSpansHint } from '../../components/Status';
+import { api, skeinApi } from '../../lib/api';
+import { serviceColor } from '../../lib/colors';
+import { formatPercent } from '../../lib/format';
+import { edgeLabelLines, layoutServiceGraph, trafficLine } from '../../lib/graphLayout';
+import { searchLink } from '../../lib/timeRange';
+import type { ServiceGraph } from '../../lib/types';
+import { useRequest } from '../../lib/useRequest';
+import { GraphCanvas } from './GraphCanvas';
+import { ServicePanel } from './ServicePanel';
+import { EdgeShape, NodeShape } from './shapes';
+import type { TimeRangeControls } from './useTimeRange';
+
+export function ServiceGraphView({ controls }: { controls: TimeRangeControls }) {
+  const { range, params, update } = controls;
+  const selected = params.get('service') ?? '';
+  const graph = useRequest((signal) => skeinApi.graph(range.endTs, range.lookbackMs, signal), [range.endTs, range.lookbackMs]);
+
+  if (graph.error) return <ErrorBanner error={graph.error} onRetry={graph.reload} />;
+  if (!graph.data) return <Loading what="service graph" />;
+  return (
+    <div className="graph-layout">
+      <div className="graph-main">
+        {graph.loading && <Loading what="service graph" />}
+        {!graph.data.links.length && <NoLinks />}
+        <ServiceGraphDrawing
+          graph={graph.data}
+          selected={selected}
+          controls={controls}
+          onSelect={(service) => update({ service: service === selected ? null : service })}
+        />
+      </div>
+      {selected && <ServicePanel service={selected} graph={graph.data} range={range} onClose={() => update({ service: null })} />}
+    </div>
+  );
+}
+
+function ServiceGraphDrawing({
+  graph,
+  selected,
+  controls,
+  onSelect,
+}: {
+  graph: ServiceGraph;
+  selected: string;
+  controls: TimeRangeControls;
+  onSelect: (service: string) => void;
+}) {
+  const navigate = useNavigate();
+  const layout = useMemo(() => layoutServiceGraph(graph), [graph]);
+  if (!layout.nodes.length) return null;
+  const { range } = controls;
+  return (
+    <div className="graph-frame">
+      <GraphCanvas bounds={layout.bounds} label="Service graph" testId="service-graph">
+        {(markers) => (
+          <>
+            <g className="graph-edges">
+              {layout.edges.map((edge) => {
+                const link = edge.data;
+                const dimmed = !!selected && link.parent !== selected && link.child !== selected;
+                return (
+                  <EdgeShape
+                    key={edge.id}
+                    edge={edge}
+                    lines={edgeLabelLines(link)}
+                    errors={link.errors}
+                    markerPrefix={markers}
+                    dimmed={dimmed}
+                    attributes={{
+                      'data-testid': 'graph-edge',
+                      'data-parent': link.parent,
+                      'data-child': link.child,
+                      'data-calls': link.calls,
+                      'data-errors': link.errors,
+                    }}
+                    ariaLabel={`${link.parent} calls ${link.child}: ${edgeLabelLines(link).join(', ')}. Opens a search for ${link.child} traces.`}
+                    // A span's tags do not say which caller it served, so "traces across this edge"
+                    // cannot be searched exactly; the child's traces in the same range hold them
+                    // all, and the service panel lists both directions' links to tell them apart.
+                    onActivate={() => navigate(searchLink(link.child, range))}
+                  />
+                );
+              })}
+            </g>
+            <g className="graph-nodes">
+              {layout.nodes.map((node) => {
+                const { service, calls, errors } = node.data;
+                return (
+                  <NodeShape
+                    key={node.id}
+                    box={node}
+                    color={serviceColor(service)}
+                    selected={service === selected}
+                    error={errors > 0}
+                    lines={[
+                      { text: service, className: 'graph-node-name' },
+                      { text: trafficLine(calls, errors), className: errors > 0 ? 'graph-node-stats error' : 'graph-node-stats' },
+                    ]}
+                    attributes={{ 'data-testid': 'graph-node', 'data-service': service, 'data-calls': calls, 'data-errors': errors }}
+                    ariaLabel={`${service}: ${trafficLine(calls, errors)} (${formatPercent(calls ? errors / calls : 0)} errors). Shows its operations.`}
+                    onActivate={() => onSelect(service)}
+                  />
+                );
+              })}
+            </g>
+          </>
+        )}
+      </GraphCanvas>
+    </div>
+  );
+}
+
+/** No links in the range: why, and whether anything was ever sent. */
+function NoLinks() {
+  const services = useRequest((signal) => api.services(signal), []);
+  if (services.data && services.data.length === 0) {
+    return (
+      <EmptyState title="No services yet">
+        <SendSpansHint />
+      </EmptyState>
+    );
+  }
+  return (
+    <EmptyState title="No dependency links in this range">
+      <p>
+        Links are written by the analytics role once a trace closes, about 10 seconds after its last span arrives.
+        Widen the range, or send traces whose spans cross services.
+      </p>
+    </EmptyState>
+  );
+}
