@@ -32,7 +32,7 @@ async fn body(response: Response) -> Vec<u8> {
     axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body").to_vec()
 }
 
-fn header<'a>(response: &'a Response, name: header::HeaderName) -> &'a str {
+fn header(response: &Response, name: header::HeaderName) -> &str {
     response.headers().get(&name).map(|v| v.to_str().unwrap()).unwrap_or("")
 }
 

@@ -73,7 +73,26 @@ impl Reader {
             .h(&["index", "docs.count", "store.size", "health"])
             .send();
         let body = self.json("index list", request).await?;
-        Ok(indices_from_cat(&body))
+        let mut indices = indices_from_cat(&body);
+        // `_cat` counts Lucene documents, nested tags and logs included (a span with three tags is
+        // four); count the documents themselves, per index, in one search.
+        let search = self
+            .client
+            .search(SearchParts::Index(&patterns))
+            .ignore_unavailable(true)
+            .allow_no_indices(true)
+            .body(json!({
+                "size": 0,
+                "track_total_hits": false,
+                "aggs": {"indices": {"terms": {"field": "_index", "size": 10_000}}},
+            }))
+            .send();
+        let counts = self.json("document counts", search).await?;
+        let counts = documents_per_index(&counts);
+        for index in &mut indices {
+            index.docs = counts.get(&index.name).copied().unwrap_or(0);
+        }
+        Ok(indices)
     }
 
     /// Per partition, the checkpoint with the highest offset of `group` on `topic`.
@@ -150,6 +169,15 @@ pub fn indices_from_cat(body: &Value) -> Vec<IndexReport> {
     indices
 }
 
+/// A terms aggregation on `_index` → documents per index.
+pub fn documents_per_index(body: &Value) -> BTreeMap<String, u64> {
+    let buckets = body["aggregations"]["indices"]["buckets"].as_array().map(Vec::as_slice).unwrap_or_default();
+    buckets
+        .iter()
+        .filter_map(|bucket| Some((bucket["key"].as_str()?.to_string(), bucket["doc_count"].as_u64()?)))
+        .collect()
+}
+
 /// The highest-offset checkpoint per partition of `group` on `topic`, from a search answer.
 pub fn latest_checkpoints(body: &Value, group: &str, topic: &str) -> BTreeMap<i32, Checkpoint> {
     let mut latest: BTreeMap<i32, Checkpoint> = BTreeMap::new();
@@ -209,6 +237,17 @@ mod tests {
         assert_eq!(names, ["p-jaeger-dependencies-2025-01-02", "p-jaeger-span-2025-01-02", "p-skein-closed"]);
         assert_eq!((indices[1].docs, indices[1].bytes, indices[1].health.as_str()), (120, 40960, "green"));
         assert_eq!((indices[2].docs, indices[2].bytes), (0, 0));
+    }
+
+    #[test]
+    fn documents_are_counted_per_index_from_the_aggregation() {
+        let body = json!({"aggregations": {"indices": {"buckets": [
+            {"key": "p-jaeger-span-2025-01-02", "doc_count": 5},
+            {"key": "p-jaeger-service-2025-01-02", "doc_count": 1},
+        ]}}});
+        let counts = documents_per_index(&body);
+        assert_eq!(counts["p-jaeger-span-2025-01-02"], 5);
+        assert_eq!(counts.len(), 2);
     }
 
     #[test]

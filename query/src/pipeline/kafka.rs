@@ -20,6 +20,8 @@ use super::report::{ConsumerGroupReport, DeadLetter, DeadLetters, GroupRole, Par
 
 /// Longest single call to Kafka.
 const CALL_TIMEOUT: Duration = Duration::from_secs(3);
+/// The group id of the record reader (see [`read_records`]).
+const READER_GROUP: &str = "skein-query-pipeline-report";
 /// How long reading records (the oldest uncommitted ones, the latest dead letters) may take.
 const READ_TIMEOUT: Duration = Duration::from_millis(1500);
 
@@ -153,7 +155,10 @@ pub fn spans_topic(kafka: &KafkaConfig, groups: &[(String, GroupRole)], budget: 
     out.partitions = marks.iter().map(|(p, _, _)| *p).collect();
     for (group, role) in groups {
         match group_report(kafka, &probe, group, *role, &marks, budget, now_ms) {
-            Ok(report) => out.groups.push(report),
+            Ok((report, warning)) => {
+                out.groups.push(report);
+                out.errors.extend(warning);
+            }
             Err(error) => out.errors.push(format!("consumer group {group}: {error}")),
         }
     }
@@ -168,7 +173,7 @@ fn group_report(
     marks: &[(i32, i64, i64)],
     budget: Budget,
     now_ms: i64,
-) -> Result<ConsumerGroupReport, String> {
+) -> Result<(ConsumerGroupReport, Option<String>), String> {
     let topic = &kafka.spans_topic;
     let member = client(kafka, Some(group))?;
     let mut list = TopicPartitionList::new();
@@ -201,10 +206,12 @@ fn group_report(
         .collect();
     let wanted: Vec<(i32, i64, i64)> =
         positions.iter().filter_map(|p| p.read_from.map(|from| (p.partition, from, from + 1))).collect();
-    let oldest: BTreeMap<i32, i64> = read_records(kafka, topic, &wanted, budget)
-        .into_iter()
-        .filter_map(|record| Some((record.partition, record.timestamp_ms?)))
-        .collect();
+    let (records, warning) = match read_records(kafka, topic, &wanted, budget) {
+        Ok(records) => (records, None),
+        Err(error) => (Vec::new(), Some(format!("consumer group {group}: lag in seconds unknown: {error}"))),
+    };
+    let oldest: BTreeMap<i32, i64> =
+        records.into_iter().filter_map(|record| Some((record.partition, record.timestamp_ms?))).collect();
     let partitions: Vec<PartitionLag> = positions
         .into_iter()
         .map(|p| PartitionLag {
@@ -219,7 +226,7 @@ fn group_report(
             },
         })
         .collect();
-    Ok(ConsumerGroupReport {
+    let report = ConsumerGroupReport {
         group: group.to_string(),
         role,
         state,
@@ -227,7 +234,8 @@ fn group_report(
         total_lag: partitions.iter().map(|p| p.lag).sum(),
         max_lag_seconds: partitions.iter().filter_map(|p| p.lag_seconds).reduce(f64::max),
         partitions,
-    })
+    };
+    Ok((report, warning))
 }
 
 /// Where a group stands on one partition.
@@ -260,21 +268,25 @@ struct Record {
 
 /// Records of `topic` in `[from, to)` per `(partition, from, to)`, for at most [`READ_TIMEOUT`].
 /// Assigned, not subscribed: no group is joined and nothing is committed.
-fn read_records(kafka: &KafkaConfig, topic: &str, ranges: &[(i32, i64, i64)], budget: Budget) -> Vec<Record> {
+fn read_records(
+    kafka: &KafkaConfig,
+    topic: &str,
+    ranges: &[(i32, i64, i64)],
+    budget: Budget,
+) -> Result<Vec<Record>, String> {
     let mut records = Vec::new();
     if ranges.is_empty() {
-        return records;
+        return Ok(records);
     }
-    let Ok(reader) = client(kafka, None) else { return records };
+    // librdkafka assigns only in a consumer with a group id; assigned at explicit offsets and never
+    // committing, it never contacts that group.
+    let reader = client(kafka, Some(READER_GROUP))?;
     let mut list = TopicPartitionList::new();
     for (partition, from, _) in ranges {
-        if list.add_partition_offset(topic, *partition, Offset::Offset(*from)).is_err() {
-            return records;
-        }
+        list.add_partition_offset(topic, *partition, Offset::Offset(*from))
+            .map_err(|error| format!("cannot read {topic}/{partition} at {from}: {error}"))?;
     }
-    if reader.assign(&list).is_err() {
-        return records;
-    }
+    reader.assign(&list).map_err(|error| format!("cannot assign {topic} to read records: {error}"))?;
     let ends: BTreeMap<i32, i64> = ranges.iter().map(|(p, _, to)| (*p, *to)).collect();
     let mut open: std::collections::BTreeSet<i32> = ends.keys().copied().collect();
     let stop = budget.deadline.min(Instant::now() + READ_TIMEOUT);
@@ -317,7 +329,7 @@ fn read_records(kafka: &KafkaConfig, topic: &str, ranges: &[(i32, i64, i64)], bu
             None => {}
         }
     }
-    records
+    Ok(records)
 }
 
 /// Most dead letters listed.
@@ -342,9 +354,13 @@ pub fn dead_letters(kafka: &KafkaConfig, budget: Budget) -> (DeadLetters, Option
         .filter(|(_, low, high)| high > low)
         .map(|&(partition, low, high)| (partition, low.max(high - LATEST_DEAD_LETTERS as i64), high))
         .collect();
-    let records = read_records(kafka, &kafka.dlq_topic, &ranges, budget);
-    out.latest = latest(records.into_iter().map(dead_letter).collect());
-    (out, None)
+    match read_records(kafka, &kafka.dlq_topic, &ranges, budget) {
+        Ok(records) => {
+            out.latest = latest(records.into_iter().map(dead_letter).collect());
+            (out, None)
+        }
+        Err(error) => (out, Some(format!("the latest reasons are unknown: {error}"))),
+    }
 }
 
 fn dead_letter(record: Record) -> DeadLetter {

@@ -113,6 +113,7 @@ pub struct ElasticsearchReport {
 #[serde(rename_all = "camelCase")]
 pub struct IndexReport {
     pub name: String,
+    /// Documents (spans, services, ...), not Lucene's count that includes nested tags and logs.
     pub docs: u64,
     /// Store size, bytes (primaries and replicas).
     pub bytes: u64,
