@@ -2,6 +2,7 @@
 
 mod loadgen;
 mod options;
+mod status;
 mod wire_formats;
 
 use anyhow::{Context, Result};
@@ -53,6 +54,10 @@ enum Command {
     Replay(ReplayArgs),
     /// Send realistic OTLP traces to a collector and report throughput and latency.
     Loadgen(loadgen::LoadgenArgs),
+    /// Print the pipeline's health (receivers, consumer lag per partition, dead letters,
+    /// Elasticsearch indices, analytics watermarks) from a running query role; exits non-zero
+    /// when it cannot be reached. --json prints the report as JSON.
+    Status(status::StatusArgs),
 }
 
 #[derive(clap::Args)]
@@ -120,6 +125,7 @@ fn main() -> Result<()> {
             Command::Probe { url } => probe(&url).await,
             Command::Replay(args) => replay(args),
             Command::Loadgen(args) => loadgen::run(args).await,
+            Command::Status(args) => status::run(args).await,
         }
     })
 }

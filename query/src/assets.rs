@@ -80,13 +80,13 @@ pub fn respond(method: &Method, path: &str, headers: &HeaderMap) -> Response {
 
 /// Jaeger's envelope with a 404, as Jaeger's query service answers an unknown API path.
 fn no_such_endpoint(method: &Method, path: &str) -> Response {
-    let body = serde_json::json!({
-        "data": null,
-        "total": 0,
-        "limit": 0,
-        "offset": 0,
-        "errors": [{ "code": 404, "msg": format!("no such endpoint: {method} {path}") }],
-    });
+    let body = crate::api::Envelope {
+        data: (),
+        total: 0,
+        limit: 0,
+        offset: 0,
+        errors: Some(vec![serde_json::json!({ "code": 404, "msg": format!("no such endpoint: {method} {path}") })]),
+    };
     (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
 }
 

@@ -142,6 +142,21 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::time::timeout(KAFKA_BUDGET + Duration::from_millis(500), receive).await.ok()?.ok()
 }
 
+/// An error with its causes: reqwest's own message ("error sending request") hides the reason
+/// (connection refused, timed out) in its source.
+pub fn with_causes(error: &dyn std::error::Error) -> String {
+    let mut message = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !message.contains(&cause_text) {
+            message = format!("{message}: {cause_text}");
+        }
+        source = cause.source();
+    }
+    message
+}
+
 /// ms since the epoch → RFC 3339 with ms, UTC.
 pub fn rfc3339(ms: i64) -> String {
     chrono::DateTime::from_timestamp_millis(ms)

@@ -129,7 +129,9 @@ impl Reader {
                     self.timeout
                 ))
             }
-            Ok(Err(error)) => return Err(format!("cannot reach Elasticsearch at {url}: {error} ({hint})")),
+            Ok(Err(error)) => {
+                return Err(format!("cannot reach Elasticsearch at {url}: {} ({hint})", super::with_causes(&error)))
+            }
             Ok(Ok(response)) => response,
         };
         let status = response.status_code();

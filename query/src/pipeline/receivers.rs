@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use super::report::{MetricsSource, ReasonCount, ReceiversReport, TransportCounts};
+use super::with_causes;
 
 const RECEIVED: &str = "skein_collector_spans_received_total";
 const ACCEPTED: &str = "skein_collector_spans_accepted_total";
@@ -135,12 +136,13 @@ pub async fn scrape(urls: &[String], timeout: Duration) -> ReceiversReport {
 
 async fn fetch(client: &reqwest::Client, url: &str) -> Result<Counters, String> {
     let hint = "is a collector running there? set query.collector_metrics_urls to its admin address";
-    let response = client.get(url).send().await.map_err(|e| format!("cannot scrape {url}: {e} ({hint})"))?;
+    let response =
+        client.get(url).send().await.map_err(|e| format!("cannot scrape {url}: {} ({hint})", with_causes(&e)))?;
     let status = response.status();
     if !status.is_success() {
         return Err(format!("{url} answered {status} ({hint})"));
     }
-    let text = response.text().await.map_err(|e| format!("cannot read {url}: {e}"))?;
+    let text = response.text().await.map_err(|e| format!("cannot read {url}: {}", with_causes(&e)))?;
     Ok(parse(&text))
 }
 
@@ -221,7 +223,8 @@ skein_ingester_records_consumed_total 7
         let report = scrape(&urls, Duration::from_secs(2)).await;
         assert!(report.sources[0].reachable, "{:?}", report.sources[0]);
         assert!(!report.sources[1].reachable);
-        assert!(report.sources[1].error.as_deref().unwrap().contains("cannot scrape"), "{:?}", report.sources[1]);
+        let error = report.sources[1].error.as_deref().unwrap();
+        assert!(error.contains("cannot scrape") && error.contains("refused"), "the cause is named: {error}");
         assert_eq!(report.transports.iter().map(|t| t.received).sum::<u64>(), 15);
     }
 }
