@@ -23,7 +23,7 @@ import { searchLink, type TimeRange } from '../../lib/timeRange';
 import type { OperationGraph } from '../../lib/types';
 import { useRequest } from '../../lib/useRequest';
 import { GraphCanvas } from './GraphCanvas';
-import { EdgeShape, NodeShape } from './shapes';
+import { EdgeShape, NodeShape, useEscape } from './shapes';
 import type { TimeRangeControls } from './useTimeRange';
 
 export function OperationGraphView({ controls, service }: { controls: TimeRangeControls; service: string }) {
@@ -154,6 +154,7 @@ function OperationPanel({
   onClose: () => void;
 }) {
   const { range } = controls;
+  useEscape(onClose);
   const incoming = graph.links.filter((l) => operationId(l.child) === id);
   const outgoing = graph.links.filter((l) => operationId(l.parent) === id);
   const rangeQuery = `lookback=${encodeURIComponent(range.lookback)}${range.live ? '' : `&endTs=${range.endTs}`}`;

@@ -10,6 +10,7 @@ import type { ServiceLink } from '../../lib/graphLayout';
 import { searchLink, type TimeRange } from '../../lib/timeRange';
 import type { ServiceGraph } from '../../lib/types';
 import { OperationTable, type Sort } from '../monitor/OperationTable';
+import { useEscape } from './shapes';
 import { useOperationRed } from '../monitor/useOperationRed';
 
 export interface ServicePanelProps {
@@ -21,6 +22,7 @@ export interface ServicePanelProps {
 
 export function ServicePanel({ service, graph, range, onClose }: ServicePanelProps) {
   const red = useOperationRed(service, 'server', range);
+  useEscape(onClose);
   const [sort, setSort] = useState<Sort>({ key: 'calls', direction: 'desc' });
   const traffic = graph.services.find((s) => s.service === service);
   const outgoing = graph.links.filter((l) => l.parent === service);

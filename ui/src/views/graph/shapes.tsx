@@ -1,7 +1,7 @@
 // The drawn pieces both graphs share: an edge (curve, arrow, label as SVG text) and a node box
 // with its lines of text. Both are focusable and answer Enter/Space like a click.
 
-import type { KeyboardEvent } from 'react';
+import { useEffect, useRef, type KeyboardEvent } from 'react';
 import { edgePath, LINE_HEIGHT, type Box, type LayoutEdge } from '../../lib/graphLayout';
 
 export function activateOnKey(action: () => void) {
@@ -91,4 +91,17 @@ export function NodeShape({ box, color, lines, selected, highlighted, error, att
       </text>
     </g>
   );
+}
+
+/** Calls `onClose` when Escape is pressed anywhere on the page (side panels). */
+export function useEscape(onClose: () => void) {
+  const ref = useRef(onClose);
+  ref.current = onClose;
+  useEffect(() => {
+    const onKey = (event: globalThis.KeyboardEvent) => {
+      if (event.key === 'Escape' && !event.defaultPrevented) ref.current();
+    };
+    document.addEventListener('keydown', onKey);
+    return () => document.removeEventListener('keydown', onKey);
+  }, []);
 }

@@ -110,7 +110,7 @@ export default function MonitorPage() {
       </div>
 
       {services.error && <ErrorBanner error={services.error} onRetry={services.reload} />}
-      {services.data && services.data.length === 0 && (
+      {services.data && services.data.length === 0 && !service && (
         <EmptyState title="No services yet">
           <SendSpansHint />
         </EmptyState>

@@ -38,7 +38,12 @@ export function TimeChart({ title, testId, data, lines, format, values, height =
           label: l.label,
           stroke: l.color,
           width: 2,
-          points: { size: 4 },
+          // uPlot draws points only where they are sparse; a value between two gaps has no line
+          // to show it, so those values always get theirs.
+          points: {
+            size: 5,
+            filter: (u: uPlot, seriesIdx: number, show: boolean) => (show ? null : isolatedValues(u.data[seriesIdx])),
+          },
           // Points without calls are gaps, not zeros.
           spanGaps: false,
           value: (_u: uPlot, v: number | null) => fmt(v),
@@ -72,4 +77,13 @@ export function TimeChart({ title, testId, data, lines, format, values, height =
       {values === 0 && <div className="monitor-chart-empty muted">No data in this range</div>}
     </section>
   );
+}
+
+/** Indices of the values with no value on either side (a line cannot show them); null if none. */
+function isolatedValues(ys: uPlot.AlignedData[number] | undefined): number[] | null {
+  if (!ys) return null;
+  const present = (i: number) => i >= 0 && i < ys.length && ys[i] !== null && ys[i] !== undefined;
+  const isolated: number[] = [];
+  for (let i = 0; i < ys.length; i++) if (present(i) && !present(i - 1) && !present(i + 1)) isolated.push(i);
+  return isolated.length ? isolated : null;
 }
