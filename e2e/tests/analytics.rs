@@ -278,6 +278,7 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
     let mut calls: BTreeMap<(String, String, String), u64> = BTreeMap::new();
     let mut d_out = DurationSketch::new();
     let mut link_de = None;
+    let mut operation_links: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for doc in metrics.values() {
         let sketch: DurationSketch = serde_json::from_value(doc["durationSketch"].clone()).expect("sketch");
         assert_eq!(sketch.count(), doc["calls"].as_u64().unwrap(), "sketch holds every call: {doc}");
@@ -291,8 +292,19 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
             if doc["operation"] == "d-out" {
                 d_out.merge(&sketch);
             }
-        } else if doc["parent"] == "D" && doc["child"] == "E" {
+        } else if doc["series"] == "link" && doc["parent"] == "D" && doc["child"] == "E" {
             link_de = Some(doc.clone());
+        } else if doc["series"] == "operation_link" {
+            let key = format!(
+                "{}:{} → {}:{}",
+                doc["service"].as_str().unwrap(),
+                doc["operation"].as_str().unwrap(),
+                doc["child"].as_str().unwrap(),
+                doc["childOperation"].as_str().unwrap()
+            );
+            let entry = operation_links.entry(key).or_default();
+            entry.0 += doc["calls"].as_u64().unwrap();
+            entry.1 += doc["errors"].as_u64().unwrap();
         }
     }
     let call = |s: &str, o: &str, k: &str| calls.get(&(s.to_string(), o.to_string(), k.to_string())).copied();
@@ -304,6 +316,31 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
     assert_eq!(calls.values().sum::<u64>(), 37, "every fixture span exactly once");
     let p50 = d_out.quantile(0.5).unwrap();
     assert!((p50 - 20e6).abs() <= 0.01 * 20e6, "p50 of 10/20/30 ms is 20 ms within 1%: {p50}");
+    // Operation-level links: the same calls as the service links, one level finer.
+    let expected_operation_links: BTreeMap<String, (u64, u64)> = [
+        ("A:a-in → A:a-out", 1, 0),
+        ("A:a-out → B:b-in", 1, 0),
+        ("B:b-in → B:b-out", 1, 0),
+        ("B:b-out → C:c-in", 1, 0),
+        ("D:d-in → D:d-out", 3, 0),
+        ("D:d-out → E:e-in", 1, 0),
+        ("D:d-out → F:f-in", 1, 0),
+        ("D:d-out → G:g-in", 1, 0),
+        ("H:h-in → H:h-out", 1, 0),
+        ("H:h-out → I:i-in", 1, 0),
+        ("J:j-out → K:k-in", 1, 0),
+        ("L:l-in → L:l-query", 1, 0),
+        ("L:l-query → postgres:", 1, 0),
+        ("M:m-in → M:m-out", 1, 1),
+        ("M:m-out → N:n-in", 1, 1),
+        ("O:o-in → O:o-again", 1, 0),
+        ("R:r-in → R:r-out", 1, 0),
+        ("U:u-in → U:u-out", 4, 0),
+    ]
+    .into_iter()
+    .map(|(key, calls, errors)| (key.to_string(), (calls, errors)))
+    .collect();
+    assert_eq!(operation_links, expected_operation_links, "operation links (calls, errors)");
     let link_de = link_de.expect("D → E latency series");
     assert_eq!(link_de["durationSumNanos"], 10 * MS, "measured on the calling side (D's 10 ms client span)");
 
