@@ -46,6 +46,13 @@ describe('span detail', () => {
     expect(d.process).toEqual({ serviceName: 'frontend', tags: [{ key: 'host.name', type: 'string', value: 'web-1' }] });
   });
 
+  it('takes a reference with the trace id zero-padded to 32 digits as within the trace', () => {
+    const padded = span('p', 120, 130, 'a');
+    padded.references[0].traceID = '00000000000000000000000000000T1';
+    const m = traceModel(trace([span('a', 100, 200), padded]));
+    expect(spanDetail(m, m.tree.byId.get('p')!).references[0]).toMatchObject({ inTrace: true, external: false });
+  });
+
   it('tells references within the trace from references to other traces', () => {
     const refs = spanDetail(model, model.tree.byId.get('b')!).references;
     expect(refs.map((r) => [r.refType, r.spanID, r.inTrace, r.external, r.operation])).toEqual([

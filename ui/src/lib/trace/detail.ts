@@ -46,7 +46,8 @@ export function spanDetail(model: TraceModel, node: SpanNode): SpanDetailModel {
   const process = model.trace.processes[span.processID];
   const warnings = [...(span.warnings ?? [])];
   const refs = span.references ?? [];
-  const sameTrace = (r: Reference) => !r.traceID || r.traceID === span.traceID;
+  // Ids may differ in case or zero padding (a 64-bit id written as 16 or 32 digits).
+  const sameTrace = (r: Reference) => !r.traceID || sameId(r.traceID, span.traceID);
   const missing = node.parent ? undefined : refs.find((r) => sameTrace(r) && !model.tree.byId.has(r.spanID));
   if (missing) {
     warnings.push(
@@ -82,4 +83,9 @@ export function spanDetail(model: TraceModel, node: SpanNode): SpanDetailModel {
     warnings,
     childCount: node.children.length,
   };
+}
+
+function sameId(a: string, b: string): boolean {
+  const norm = (id: string) => id.toLowerCase().replace(/^0+/, '');
+  return norm(a) === norm(b);
 }

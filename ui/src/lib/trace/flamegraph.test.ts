@@ -52,3 +52,48 @@ describe('flame graph layout', () => {
     expect([layout.start, layout.end]).toEqual([50, 100]);
   });
 });
+
+describe('flame graph lanes', () => {
+  it('gives siblings that overlap in time their own lanes, and reuses a lane once it is free', () => {
+    const layout = flameLayout(
+      buildSpanTree(
+        trace([
+          span('p', 0, 100),
+          span('c1', 0, 60, 'p'),
+          span('g1', 10, 20, 'c1'),
+          span('c2', 40, 80, 'p'),
+          span('c3', 70, 90, 'p'),
+        ]),
+      ),
+      null,
+      0.001,
+    );
+    const level = (id: string) => layout.rects.find((r) => r.node.span.spanID === id)!.level;
+    // c1 and c3 share lane 0 (c1 ends before c3 starts); c2 overlaps c1, so it goes below c1's subtree.
+    expect([level('p'), level('c1'), level('g1'), level('c3'), level('c2')]).toEqual([0, 1, 2, 1, 3]);
+    expect(layout.levels).toBe(4);
+  });
+
+  it('keeps sequential children one row under their parent', () => {
+    const layout = flameLayout(buildSpanTree(trace([span('p', 0, 100), span('a', 0, 50, 'p'), span('b', 50, 100, 'p')])));
+    expect(layout.rects.map((r) => r.level)).toEqual([0, 1, 1]);
+  });
+
+  it('stacks a root that overlaps another below its tree, and keeps a later one on the top row', () => {
+    const layout = flameLayout(
+      buildSpanTree(
+        trace([
+          span('a', 0, 100),
+          span('b', 10, 50, 'a'),
+          span('orphan', 20, 40, 'missing'),
+          span('late', 200, 300, 'missing'),
+        ]),
+      ),
+      null,
+      0.001,
+    );
+    const level = (id: string) => layout.rects.find((r) => r.node.span.spanID === id)!.level;
+    expect([level('a'), level('b'), level('orphan'), level('late')]).toEqual([0, 1, 2, 0]);
+    expect(layout.levels).toBe(3);
+  });
+});

@@ -1,15 +1,18 @@
-// Flame-graph layout: x is time within the window (the focused span, or the whole trace), y is the
-// span's depth. Each span is clipped to its parent's clipped interval, so boxes nest as a flame
-// graph's must even when a child outlives its parent or starts before it (clock skew). Boxes
-// narrower than `minWidth` (a fraction of the window) are dropped with their subtrees: they would
-// be sub-pixel and only cost DOM nodes.
+// Flame-graph layout: x is time within the window (the focused span, or the whole trace), y is
+// depth. Each span is clipped to its parent's clipped interval, so boxes nest as a flame graph's
+// must even when a child outlives its parent or starts before it (clock skew). Siblings that run
+// at the same time would cover each other on one row, so they are given lanes: a child goes to
+// the first lane free at its start, and each lane is as tall as the deepest subtree in it. A
+// span whose children run one after another stays exactly one row above them. Boxes narrower
+// than `minWidth` (a fraction of the window) are dropped with their subtrees: they would be
+// sub-pixel and only cost DOM nodes.
 
 import { spanEnd } from './model';
 import type { SpanNode, SpanTree } from './tree';
 
 export interface FlameRect {
   node: SpanNode;
-  /** Row from the top: the span's depth in the tree (ancestors of the focus keep theirs). */
+  /** Row from the top: depth, plus the lanes of overlapping siblings above it. */
   level: number;
   /** Fractions of the window, 0–1. */
   x: number;
@@ -32,21 +35,33 @@ export interface FlameLayout {
   focus: SpanNode | null;
 }
 
+interface Item {
+  node: SpanNode | null; // null: the virtual parent of the top spans
+  lo: number;
+  hi: number;
+  kids: Item[];
+  lane: number;
+  laneHeights: number[];
+  height: number;
+  row: number;
+}
+
 export function flameLayout(tree: SpanTree, focusId: string | null = null, minWidth = 0.0005): FlameLayout {
   const focus = (focusId && tree.byId.get(focusId)) || null;
   const rects: FlameRect[] = [];
   let start: number;
   let end: number;
   let tops: SpanNode[];
+  let base = 0;
   if (focus) {
     start = focus.span.startTime;
     end = spanEnd(focus);
     tops = [focus];
+    let level = 0;
     const ancestors: SpanNode[] = [];
     for (let p = focus.parent; p; p = p.parent) ancestors.unshift(p);
-    ancestors.forEach((node, level) =>
-      rects.push({ node, level, x: 0, width: 1, start, end, ancestor: true }),
-    );
+    for (const node of ancestors) rects.push({ node, level: level++, x: 0, width: 1, start, end, ancestor: true });
+    base = ancestors.length;
   } else {
     start = Infinity;
     end = -Infinity;
@@ -57,35 +72,64 @@ export function flameLayout(tree: SpanTree, focusId: string | null = null, minWi
     tops = tree.roots;
     if (!tops.length) return { rects, levels: 0, hidden: 0, start: 0, end: 0, focus };
   }
-  const span = end - start;
+  const length = end - start;
   let hidden = 0;
-  let levels = focus ? focus.depth : 0;
-  const stack: { node: SpanNode; lo: number; hi: number }[] = [];
-  for (let i = tops.length - 1; i >= 0; i--) {
-    const node = tops[i];
-    stack.push({ node, lo: Math.max(node.span.startTime, start), hi: Math.min(spanEnd(node), end) });
-  }
-  while (stack.length) {
-    const { node, lo, hi } = stack.pop()!;
-    const width = span > 0 ? (hi - lo) / span : 1;
-    // A zero-length window (one zero-duration span) still shows that span across the width.
-    if (span > 0 && width < minWidth) {
-      hidden += countSubtree(node);
-      continue;
-    }
-    const level = node.depth;
-    rects.push({ node, level, x: span > 0 ? (lo - start) / span : 0, width, start: lo, end: hi, ancestor: false });
-    levels = Math.max(levels, level + 1);
-    for (let i = node.children.length - 1; i >= 0; i--) {
-      const child = node.children[i];
-      const clo = Math.max(child.span.startTime, lo);
-      const chi = Math.min(spanEnd(child), hi);
-      if (chi <= clo) {
+
+  // Build the drawn tree top-down (parents before children in `all`), pruning narrow boxes.
+  const top: Item = { node: null, lo: start, hi: end, kids: [], lane: 0, laneHeights: [], height: 0, row: base - 1 };
+  const all: Item[] = [top];
+  for (let i = 0; i < all.length; i++) {
+    const item = all[i];
+    const children = item.node ? item.node.children : tops;
+    for (const child of children) {
+      const lo = Math.max(child.span.startTime, item.lo);
+      const hi = Math.min(spanEnd(child), item.hi);
+      // A zero-length window (one zero-duration span) still shows that span across the width.
+      const tooNarrow = length > 0 ? hi <= lo || (hi - lo) / length < minWidth : false;
+      if (tooNarrow) {
         hidden += countSubtree(child);
         continue;
       }
-      stack.push({ node: child, lo: clo, hi: chi });
+      const kid: Item = { node: child, lo, hi, kids: [], lane: 0, laneHeights: [], height: 1, row: 0 };
+      item.kids.push(kid);
+      all.push(kid);
     }
+  }
+  // Bottom-up: lanes and heights (children always come after their parent in `all`).
+  for (let i = all.length - 1; i >= 0; i--) {
+    const item = all[i];
+    item.kids.sort((a, b) => a.lo - b.lo || b.hi - a.hi);
+    const laneEnds: number[] = [];
+    for (const kid of item.kids) {
+      let lane = laneEnds.findIndex((e) => e <= kid.lo);
+      if (lane < 0) lane = laneEnds.push(kid.hi) - 1;
+      else laneEnds[lane] = kid.hi;
+      kid.lane = lane;
+      item.laneHeights[lane] = Math.max(item.laneHeights[lane] ?? 0, kid.height);
+    }
+    item.height = (item.node ? 1 : 0) + item.laneHeights.reduce((a, b) => a + b, 0);
+  }
+  // Top-down: rows.
+  let levels = base;
+  for (const item of all) {
+    const laneRow: number[] = [];
+    let row = item.row + 1;
+    for (const h of item.laneHeights) {
+      laneRow.push(row);
+      row += h;
+    }
+    for (const kid of item.kids) kid.row = laneRow[kid.lane];
+    if (!item.node) continue;
+    rects.push({
+      node: item.node,
+      level: item.row,
+      x: length > 0 ? (item.lo - start) / length : 0,
+      width: length > 0 ? (item.hi - item.lo) / length : 1,
+      start: item.lo,
+      end: item.hi,
+      ancestor: false,
+    });
+    levels = Math.max(levels, item.row + 1);
   }
   return { rects, levels, hidden, start, end, focus };
 }

@@ -42,4 +42,16 @@ describe('a 10,000-span trace', () => {
     expect(flame.rects.length + flame.hidden).toBe(10_000);
     expect(found!.ids.length).toBeGreaterThan(0);
   });
+
+  it('lays the flame graph out with no two boxes on a row overlapping', () => {
+    const flame = flameLayout(traceModel(trace).tree);
+    const rows = new Map<number, { x: number; width: number }[]>();
+    for (const r of flame.rects) rows.set(r.level, [...(rows.get(r.level) ?? []), r]);
+    let overlaps = 0;
+    for (const boxes of rows.values()) {
+      boxes.sort((a, b) => a.x - b.x);
+      for (let i = 1; i < boxes.length; i++) if (boxes[i - 1].x + boxes[i - 1].width > boxes[i].x + 1e-12) overlaps++;
+    }
+    expect(overlaps).toBe(0);
+  });
 });

@@ -71,7 +71,14 @@ export function Timeline({ model, collapsed, setCollapsed, selected, onSelect, f
     const index = rowIndex.get(target);
     if (index === undefined) return;
     pendingScroll.current = null;
-    virtualizer.scrollToIndex(index, { align: 'auto' });
+    // Already on screen: stay. Just past an edge (arrow keys): scroll the least. Further (find, a
+    // reference, a link): centre it, so the rows around it are seen too.
+    const el = scrollRef.current;
+    if (!el) return;
+    const top = index * ROW_HEIGHT;
+    if (top >= el.scrollTop && top + ROW_HEIGHT <= el.scrollTop + el.clientHeight) return;
+    const near = top >= el.scrollTop - 2 * ROW_HEIGHT && top <= el.scrollTop + el.clientHeight + ROW_HEIGHT;
+    virtualizer.scrollToIndex(index, { align: near ? 'auto' : 'center' });
   }, [selected, rowIndex, virtualizer]);
 
   const toggle = useCallback(
@@ -177,10 +184,10 @@ export function Timeline({ model, collapsed, setCollapsed, selected, onSelect, f
           </label>
           <span className="timeline-zoom">
             <button type="button" onClick={() => zoomBy(0.5)} aria-label="Zoom in" data-testid="zoom-in">
-              ＋
+              +
             </button>
             <button type="button" onClick={() => zoomBy(2)} aria-label="Zoom out" disabled={!zoomed} data-testid="zoom-out">
-              －
+              −
             </button>
             <button type="button" onClick={() => setZoom(full)} disabled={!zoomed} data-testid="reset-zoom">
               Reset zoom

@@ -5,14 +5,41 @@ import { Link, useParams } from 'react-router';
 import { ErrorBanner, EmptyState, Loading } from '../../components/Status';
 import { api, ApiError } from '../../lib/api';
 import { traceModel } from '../../lib/trace/model';
+import type { Trace } from '../../lib/types';
 import { useRequest } from '../../lib/useRequest';
 import { TraceView } from './TraceView';
 import { subviewOf } from './urlState';
 
+// This view's code loads on first visit, and React then holds the suspended route back for a
+// moment (Suspense throttling, ~300 ms) before it mounts and its effects run. A trace link opened
+// directly should not wait for that: the fetch of the trace the address names starts as soon as
+// this module is evaluated, and the first mount takes it over.
+let early: { id: string; answer: Promise<Trace> } | null = startEarly();
+
+function startEarly(): typeof early {
+  if (typeof window === 'undefined') return null;
+  const match = /^\/trace\/([^/?#]+)/.exec(window.location.pathname);
+  if (!match) return null;
+  const id = decodeURIComponent(match[1]);
+  const answer = api.trace(id);
+  answer.catch(() => {}); // handled by whoever takes it over; never an unhandled rejection
+  return { id, answer };
+}
+
+function loadTrace(id: string, signal: AbortSignal): Promise<Trace> {
+  if (early?.id === id) {
+    const { answer } = early;
+    early = null;
+    return answer;
+  }
+  early = null;
+  return api.trace(id, signal);
+}
+
 export default function TracePage() {
   const { id = '', view } = useParams();
   // The answer carries the id it was asked for: a trace never shows under the next id while that loads.
-  const request = useRequest((signal) => api.trace(id, signal).then((trace) => ({ id, trace })), [id]);
+  const request = useRequest((signal) => loadTrace(id, signal).then((trace) => ({ id, trace })), [id]);
   const current = request.data?.id === id ? request.data.trace : undefined;
   const model = useMemo(() => (current?.spans?.length ? traceModel(current) : null), [current]);
 
@@ -31,15 +58,18 @@ export default function TracePage() {
 function TraceNotFound({ id, malformed }: { id: string; malformed: boolean }) {
   if (malformed) {
     return (
+      <div data-testid="trace-not-found" data-reason="malformed">
       <EmptyState title={`“${id}” is not a trace id`}>
         <p>
           A trace id is up to 32 hexadecimal digits (usually 16 or 32, as your tracer prints it). Check that the link
           was copied whole, or <Link to="/search">search for the trace</Link> by service and time.
         </p>
       </EmptyState>
+      </div>
     );
   }
   return (
+    <div data-testid="trace-not-found" data-reason="not-found">
     <EmptyState title={`Trace ${id} was not found`}>
       <p>No span of this trace is stored in the time range the query service looks in (the last 72 hours by default,
         <code> query.max_span_age_hours</code>).</p>
@@ -52,5 +82,6 @@ function TraceNotFound({ id, malformed }: { id: string; malformed: boolean }) {
         <li>Is it older than the range or than the indices kept? <Link to="/search">Search</Link> with a wider time range.</li>
       </ul>
     </EmptyState>
+    </div>
   );
 }

@@ -1,6 +1,6 @@
 // One loaded trace: the header (facts, warnings, sub-view switch, download, compare, find) over
 // the chosen sub-view. Selection, find and focus live in the URL; folding and zoom are local.
-import { useCallback, useDeferredValue, useMemo, useState } from 'react';
+import { useCallback, useDeferredValue, useEffect, useMemo, useRef, useState } from 'react';
 import { findSpans, stepMatch } from '../../lib/trace/find';
 import type { TraceModel } from '../../lib/trace/model';
 import { TraceHeader } from './TraceHeader';
@@ -16,7 +16,18 @@ export function TraceView({ model, id, view }: { model: TraceModel; id: string; 
   const deferredFind = useDeferredValue(url.find);
   const found = useMemo(() => findSpans(model.trace, model.tree, deferredFind), [model, deferredFind]);
   const order = useMemo(() => new Map(model.tree.ordered.map((n, i) => [n.span.spanID, i])), [model]);
-  const selected = url.span && model.tree.byId.has(url.span) ? url.span : null;
+  // The selection is local state mirrored into the URL: router updates are transitions, and
+  // arrow keys pressed faster than they commit must move from the newest selection.
+  const [selection, setSelection] = useState<string | null>(url.span);
+  const mirrored = useRef(url.span);
+  useEffect(() => {
+    // The URL changed by itself (back, forward, a link): follow it.
+    if (url.span !== mirrored.current) {
+      mirrored.current = url.span;
+      setSelection(url.span);
+    }
+  }, [url.span]);
+  const selected = selection && model.tree.byId.has(selection) ? selection : null;
 
   /** Selects a span, unfolding its ancestors so its row is visible. */
   const select = useCallback(
@@ -33,6 +44,8 @@ export function TraceView({ model, id, view }: { model: TraceModel; id: string; 
           });
         }
       }
+      mirrored.current = spanID;
+      setSelection(spanID);
       url.set({ span: spanID });
     },
     [model, collapsed, url],
