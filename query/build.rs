@@ -11,7 +11,7 @@ const COMPRESSIBLE: &[&str] = &["html", "js", "mjs", "css", "json", "map", "svg"
 
 fn main() {
     let manifest = PathBuf::from(std::env::var("CARGO_MANIFEST_DIR").expect("cargo sets CARGO_MANIFEST_DIR"));
-    let dist = manifest.join("../ui/dist");
+    let dist = manifest.parent().expect("query/ sits in the workspace root").join("ui/dist");
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("cargo sets OUT_DIR"));
     // A directory makes cargo scan everything under it, so added, removed and rebuilt files are seen.
     println!("cargo:rerun-if-changed={}", dist.display());
