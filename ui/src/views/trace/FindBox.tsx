@@ -5,22 +5,25 @@ import { formatCount } from '../../lib/format';
 
 interface Props {
   value: string;
+  /** `value` changed by a navigation (back, a link) rather than by typing here. */
+  fromUrl: boolean;
   onChange: (text: string) => void;
   matchCount: number | null | undefined;
   onStep: (direction: 1 | -1) => void;
 }
 
-export function FindBox({ value, onChange, matchCount, onStep }: Props) {
+export function FindBox({ value, fromUrl, onChange, matchCount, onStep }: Props) {
   const [text, setText] = useState(value);
   const input = useRef<HTMLInputElement>(null);
   const sent = useRef(value);
   // The URL changed from outside (back button, a link), not by our typing: show what it says.
+  // Our own writes come back late, maybe a keystroke behind, and must not undo newer typing.
   useEffect(() => {
-    if (value !== sent.current) {
+    if (fromUrl && value !== sent.current) {
       sent.current = value;
       setText(value);
     }
-  }, [value]);
+  }, [value, fromUrl]);
   // `/` jumps to the find box from anywhere on the page, as in Jaeger UI and most viewers.
   useEffect(() => {
     const onKey = (e: KeyboardEvent) => {

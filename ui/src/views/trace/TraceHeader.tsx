@@ -13,6 +13,8 @@ interface Props {
   id: string;
   view: TraceSubview;
   find: string;
+  /** The find text in the URL came from a navigation, not from typing here. */
+  findFromUrl: boolean;
   onFind: (text: string) => void;
   /** Matches of the find text; null while matching, undefined when not finding. */
   matchCount: number | null | undefined;
@@ -20,7 +22,7 @@ interface Props {
   onSelect: (spanID: string) => void;
 }
 
-export function TraceHeader({ model, id, view, find, onFind, matchCount, onStep, onSelect }: Props) {
+export function TraceHeader({ model, id, view, find, findFromUrl, onFind, matchCount, onStep, onSelect }: Props) {
   const { search } = useLocation();
   const { trace, root } = model;
   return (
@@ -78,7 +80,7 @@ export function TraceHeader({ model, id, view, find, onFind, matchCount, onStep,
           Download JSON
         </button>
         <CompareWith id={trace.traceID} />
-        <FindBox value={find} onChange={onFind} matchCount={matchCount} onStep={onStep} />
+        <FindBox value={find} fromUrl={findFromUrl} onChange={onFind} matchCount={matchCount} onStep={onStep} />
       </div>
     </section>
   );

@@ -59,29 +59,37 @@ function TraceNotFound({ id, malformed }: { id: string; malformed: boolean }) {
   if (malformed) {
     return (
       <div data-testid="trace-not-found" data-reason="malformed">
-      <EmptyState title={`“${id}” is not a trace id`}>
-        <p>
-          A trace id is up to 32 hexadecimal digits (usually 16 or 32, as your tracer prints it). Check that the link
-          was copied whole, or <Link to="/search">search for the trace</Link> by service and time.
-        </p>
-      </EmptyState>
+        <EmptyState title={`“${id}” is not a trace id`}>
+          <p>
+            A trace id is up to 32 hexadecimal digits (usually 16 or 32, as your tracer prints it). Check that the
+            link was copied whole, or <Link to="/search">search for the trace</Link> by service and time.
+          </p>
+        </EmptyState>
       </div>
     );
   }
   return (
     <div data-testid="trace-not-found" data-reason="not-found">
-    <EmptyState title={`Trace ${id} was not found`}>
-      <p>No span of this trace is stored in the time range the query service looks in (the last 72 hours by default,
-        <code> query.max_span_age_hours</code>).</p>
-      <ul className="trace-notfound-checks">
-        <li>Is the id complete and from this system? Trace ids are 16 or 32 hexadecimal digits.</li>
-        <li>Was the trace sent here? Applications export to <code>:4317</code>/<code>:4318</code> (OTLP); spans show up within seconds.</li>
-        <li>
-          Did the spans reach storage? <Link to="/pipeline">Pipeline</Link> shows consumer lag and dead letters.
-        </li>
-        <li>Is it older than the range or than the indices kept? <Link to="/search">Search</Link> with a wider time range.</li>
-      </ul>
-    </EmptyState>
+      <EmptyState title={`Trace ${id} was not found`}>
+        <p>
+          No span of this trace is stored in the time range the query service looks in (the last 72 hours by
+          default, <code>query.max_span_age_hours</code>).
+        </p>
+        <ul className="trace-notfound-checks">
+          <li>Is the id complete and from this system? Trace ids are 16 or 32 hexadecimal digits.</li>
+          <li>
+            Was the trace sent here? Applications export to <code>:4317</code>/<code>:4318</code> (OTLP); spans show
+            up within seconds.
+          </li>
+          <li>
+            Did the spans reach storage? <Link to="/pipeline">Pipeline</Link> shows consumer lag and dead letters.
+          </li>
+          <li>
+            Is it older than the range or than the indices kept? <Link to="/search">Search</Link> with a wider time
+            range.
+          </li>
+        </ul>
+      </EmptyState>
     </div>
   );
 }

@@ -21,12 +21,13 @@ export function TraceView({ model, id, view }: { model: TraceModel; id: string; 
   const [selection, setSelection] = useState<string | null>(url.span);
   const mirrored = useRef(url.span);
   useEffect(() => {
-    // The URL changed by itself (back, forward, a link): follow it.
-    if (url.span !== mirrored.current) {
+    // The address changed by other means (back, forward, a link): follow it. Our own writes
+    // arrive late and possibly one behind the newest selection, so they are not followed.
+    if (url.external && url.span !== mirrored.current) {
       mirrored.current = url.span;
       setSelection(url.span);
     }
-  }, [url.span]);
+  }, [url.span, url.external]);
   const selected = selection && model.tree.byId.has(selection) ? selection : null;
 
   /** Selects a span, unfolding its ancestors so its row is visible. */
@@ -67,6 +68,7 @@ export function TraceView({ model, id, view }: { model: TraceModel; id: string; 
         id={id}
         view={view}
         find={url.find}
+        findFromUrl={url.external}
         onFind={(text) => url.set({ uiFind: text })}
         matchCount={found && deferredFind === url.find ? found.ids.length : found ? null : undefined}
         onStep={step}
