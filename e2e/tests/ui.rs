@@ -24,7 +24,11 @@ const MS: u64 = 1_000_000;
 const WAIT: Duration = Duration::from_secs(90);
 
 fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(V::StringValue(value.into())) }), ..Default::default() }
+    KeyValue {
+        key: key.into(),
+        value: Some(AnyValue { value: Some(V::StringValue(value.into())) }),
+        ..Default::default()
+    }
 }
 
 /// One fixture span: where it sits in its trace and what the browser should show for it.
@@ -113,8 +117,16 @@ fn big(base_ns: u64, tag: u8, spans: usize) -> FixtureTrace {
     for i in 1..spans {
         let parent = ids[(i - 1) / 10];
         let depth = (i as f64).log10().floor() as u64;
-        let id =
-            b.span("bulk", &format!("item-{i}"), SpanKind::Internal, Some(parent), depth + (i as u64 % 7), 3, false, vec![]);
+        let id = b.span(
+            "bulk",
+            &format!("item-{}", i % 20),
+            SpanKind::Internal,
+            Some(parent),
+            depth + (i as u64 % 7),
+            3,
+            false,
+            vec![],
+        );
         ids.push(id);
     }
     b.build("big")
@@ -197,6 +209,7 @@ fn trace_json(trace: &FixtureTrace) -> Value {
         "rootService": ordered[0].service,
         "rootOperation": ordered[0].span.name,
         "firstSpans": spans,
+        "lastSpanID": hex_id(&ordered[ordered.len() - 1].span.span_id),
     })
 }
 
@@ -231,6 +244,7 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
     config.query.collector_metrics_urls = vec![format!("http://{collector_admin}/metrics")];
     let pipeline = Pipeline::start_all(&config).await;
     let base_url = pipeline.query_url();
+    eprintln!("skein UI under test: {base_url}");
 
     // Spans started a minute ago, so the default search range (last hour) holds them.
     let base_ns = (chrono::Utc::now().timestamp_nanos_opt().unwrap() as u64) - 60_000 * MS;
@@ -273,7 +287,10 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
             let graph = get_json(&url).await;
             let calls = |parent: &str, child: &str| {
                 graph["links"].as_array().and_then(|links| {
-                    links.iter().find(|l| l["parent"] == parent && l["child"] == child).and_then(|l| l["calls"].as_u64())
+                    links
+                        .iter()
+                        .find(|l| l["parent"] == parent && l["child"] == child)
+                        .and_then(|l| l["calls"].as_u64())
                 })
             };
             calls("frontend", "payment") == Some(2) && calls("bulk", "bulk") == Some(9_999)
@@ -287,7 +304,10 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
         let producer: FutureProducer =
             rdkafka::ClientConfig::new().set("bootstrap.servers", &config.kafka.brokers).create().expect("producer");
         producer
-            .send(FutureRecord::to(&config.kafka.spans_topic).key("poison").payload(&b"\xffnot a span record"[..]), Duration::from_secs(10))
+            .send(
+                FutureRecord::to(&config.kafka.spans_topic).key("poison").payload(&b"\xffnot a span record"[..]),
+                Duration::from_secs(10),
+            )
             .await
             .map_err(|(e, _)| e)
             .expect("poison record produced");
@@ -359,7 +379,11 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
         .status()
         .expect("node runs the browser tests");
     eprintln!("browser tests took {:?}; screenshots in {}", started.elapsed(), screenshots.display());
-    assert!(status.success(), "browser tests failed (see their output above; screenshots in {})", screenshots.display());
+    assert!(
+        status.success(),
+        "browser tests failed (see their output above; screenshots in {})",
+        screenshots.display()
+    );
     pipeline.stop().await;
     Es::default().delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
 }

@@ -119,4 +119,212 @@ export const checks = [
       expect(!(await page.url()).includes('broken'), 'the URL must not take an invalid tag filter');
     },
   ],
+
+  [
+    'a /trace/{id} link opens the waterfall with exactly the trace spans, in tree order, with their durations',
+    async (page, t) => {
+      const trace = traceByName(t.fixture, 'checkout-declined');
+      await page.goto(t.url(`/trace/${trace.traceID}`));
+      const header = page.getByTestId('trace-header');
+      await header.waitFor();
+      expect((await header.getAttribute('data-span-count')) === String(trace.spanCount), 'span count in the header');
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="span-row"]').length === n, trace.spanCount);
+      const rows = await page.getByTestId('span-row').evaluateAll((rs) =>
+        rs.map((r) => ({
+          id: r.getAttribute('data-span-id'),
+          depth: Number(r.getAttribute('data-depth')),
+          service: r.getAttribute('data-service'),
+          duration: r.querySelector('[data-testid="span-duration"]')?.textContent?.trim(),
+        })),
+      );
+      const want = trace.firstSpans;
+      expect(
+        JSON.stringify(rows.map((r) => r.id)) === JSON.stringify(want.map((s) => s.spanID)),
+        `tree order: expected ${want.map((s) => `${s.service}:${s.operation}`).join(' > ')}, got ${rows.map((r) => r.service).join(' > ')}`,
+      );
+      // The fixture's durations are whole milliseconds below a second.
+      rows.forEach((r, i) => expect(r.duration === `${want[i].durationMicros / 1000}ms`, `duration of row ${i}: ${r.duration} ≠ ${want[i].durationMicros / 1000}ms`));
+      expect(JSON.stringify(rows.map((r) => r.depth)) === '[0,1,2,1,2]', `depths: ${rows.map((r) => r.depth)}`);
+      expect((await page.locator('[data-testid="span-row"][data-error]').count()) === 1, 'one span marked as an error');
+      await t.screenshot('trace');
+
+      // Span detail: typed tags and the process.
+      await page.getByTestId('span-row').first().click();
+      const detail = page.getByTestId('span-detail');
+      await detail.waitFor();
+      const text = await detail.innerText();
+      expect(text.includes('customer.tier') && text.includes('gold'), 'the root span detail shows its tag customer.tier=gold');
+      expect(text.includes('frontend-1'), 'the span detail shows the process (host.name)');
+      expect(page.url().includes(`span=${want[0].spanID}`), 'the selected span is in the URL');
+      await t.screenshot('trace-span-detail');
+    },
+  ],
+  [
+    'find within a trace (uiFind) marks exactly the matching spans; the critical path is drawn',
+    async (page, t) => {
+      const trace = traceByName(t.fixture, 'checkout');
+      await page.goto(t.url(`/trace/${trace.traceID}?uiFind=cart`));
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="span-row"]').length === 5);
+      const matched = await page.locator('[data-testid="span-row"][data-match="true"]').evaluateAll((rs) =>
+        rs.map((r) => `${r.getAttribute('data-service')}:${r.getAttribute('data-operation')}`),
+      );
+      sameSet(matched, ['frontend:POST /cart', 'cart:POST /cart'], 'spans matching "cart"');
+      expect((await page.getByTestId('find-count').innerText()).includes('2'), 'the match count says 2');
+      expect((await page.getByTestId('critical-segment').count()) > 0, 'critical-path segments are drawn');
+    },
+  ],
+  [
+    'the statistics and flame-graph views of a trace',
+    async (page, t) => {
+      const trace = traceByName(t.fixture, 'checkout');
+      await page.goto(t.url(`/trace/${trace.traceID}/statistics`));
+      await page.getByTestId('trace-statistics').waitFor();
+      const services = await page.locator('[data-testid="stats-row"][data-level="service"]').evaluateAll((rs) =>
+        rs.map((r) => r.getAttribute('data-service')),
+      );
+      sameSet(services, ['frontend', 'cart', 'payment'], 'services in the statistics table');
+      await t.screenshot('trace-statistics');
+      await page.goto(t.url(`/trace/${trace.traceID}/flamegraph`));
+      await page.getByTestId('flamegraph').waitFor();
+      expect((await page.getByTestId('flame-node').count()) === trace.spanCount, 'one flame-graph box per span');
+      await t.screenshot('trace-flamegraph');
+    },
+  ],
+  [
+    'the trace downloads as JSON',
+    async (page, t) => {
+      const trace = traceByName(t.fixture, 'checkout');
+      await page.goto(t.url(`/trace/${trace.traceID}`));
+      await page.getByTestId('trace-header').waitFor();
+      const [download] = await Promise.all([page.waitForEvent('download'), page.getByTestId('download-json').click()]);
+      const path = await download.path();
+      const { readFileSync } = await import('node:fs');
+      const json = JSON.parse(readFileSync(path, 'utf8'));
+      const spans = (json.data?.[0] ?? json).spans;
+      expect(spans?.length === trace.spanCount, `the download holds the ${trace.spanCount} spans`);
+    },
+  ],
+  [
+    'a 10,000-span trace renders quickly, keeps few rows in the page and scrolls to its last span',
+    async (page, t) => {
+      const trace = traceByName(t.fixture, 'big');
+      const t0 = Date.now();
+      await page.goto(t.url(`/trace/${trace.traceID}`));
+      await page.getByTestId('span-row').first().waitFor();
+      const firstRender = Date.now() - t0;
+      t.log(`10,000-span trace: first rows on screen ${firstRender} ms after navigation (aim: ≤ 1000 ms here)`);
+      expect((await page.getByTestId('trace-header').getAttribute('data-span-count')) === String(trace.spanCount), 'all spans counted');
+      const inDom = await page.getByTestId('span-row').count();
+      expect(inDom < 300, `virtualised: ${inDom} rows in the DOM`);
+      await t.screenshot('trace-10k');
+      // Scroll to the end: the last span of the tree order appears.
+      await page.getByTestId('timeline-rows').evaluate((el) => {
+        const scroller = el.closest('[data-scroll]') ?? el.parentElement;
+        let node = el;
+        while (node && node.scrollHeight <= node.clientHeight + 1) node = node.parentElement;
+        (node ?? scroller ?? document.scrollingElement).scrollTop = 1e9;
+        window.scrollTo(0, document.body.scrollHeight);
+      });
+      await page.waitForTimeout(300);
+      await page.locator(`[data-testid="span-row"][data-span-id="${trace.lastSpanID}"]`).waitFor({ timeout: 5000 });
+    },
+  ],
+  [
+    'an unknown trace id says so and what to check',
+    async (page, t) => {
+      t.allowConsole(/status of 404/);
+      await page.goto(t.url('/trace/00000000000000000000000000abcdef'));
+      await page.getByTestId('trace-not-found').first().waitFor();
+    },
+  ],
+  [
+    'compare: two checkouts share their structure; a home page and a checkout differ',
+    async (page, t) => {
+      const a = traceByName(t.fixture, 'checkout');
+      const b = traceByName(t.fixture, 'checkout-declined');
+      await page.goto(t.url(`/compare/${a.traceID}/${b.traceID}`));
+      const summary = page.getByTestId('diff-summary');
+      await summary.waitFor();
+      expect((await summary.getAttribute('data-added')) === '0' && (await summary.getAttribute('data-removed')) === '0', 'same structure');
+      expect((await page.getByTestId('diff-node').count()) === 5, 'five nodes in the merged tree');
+      await t.screenshot('compare');
+      const home = traceByName(t.fixture, 'home');
+      await page.goto(t.url(`/compare/${home.traceID}/${a.traceID}`));
+      await page.getByTestId('diff-summary').waitFor();
+      const added = Number(await page.getByTestId('diff-summary').getAttribute('data-added'));
+      const removed = Number(await page.getByTestId('diff-summary').getAttribute('data-removed'));
+      expect(added > 0 && removed > 0, `home vs checkout: added ${added}, removed ${removed}`);
+    },
+  ],
+  [
+    'the service graph shows the fixture services and links with exact calls and errors',
+    async (page, t) => {
+      await page.goto(t.url('/dependencies?lookback=1h'));
+      await page.getByTestId('graph-edge').first().waitFor();
+      const edges = await page.getByTestId('graph-edge').evaluateAll((es) =>
+        es.map((e) => `${e.getAttribute('data-parent')}→${e.getAttribute('data-child')}:${e.getAttribute('data-calls')}/${e.getAttribute('data-errors')}`),
+      );
+      sameSet(edges, t.fixture.links.map((l) => `${l.parent}→${l.child}:${l.calls}/${l.errors}`), 'graph edges (calls/errors)');
+      const nodes = await page.getByTestId('graph-node').evaluateAll((ns) => ns.map((n) => n.getAttribute('data-service')));
+      sameSet(nodes, t.fixture.services, 'graph nodes');
+      const label = await page.locator('[data-testid="graph-edge"][data-parent="frontend"][data-child="payment"]').textContent();
+      expect(/50(\.0)?%/.test(label) && /p99/.test(label), `the frontend → payment edge shows its error rate and latency: "${label}"`);
+      await t.screenshot('graph');
+      await page.locator('[data-testid="graph-node"][data-service="payment"]').click();
+      await page.getByTestId('service-panel').waitFor();
+      await t.screenshot('graph-service-panel');
+    },
+  ],
+  [
+    'the focus view draws operation-level links of a service',
+    async (page, t) => {
+      await page.goto(t.url('/deep-dependencies?service=frontend&lookback=1h'));
+      const edge = page.locator(
+        '[data-testid="op-edge"][data-parent-operation="POST /charge"][data-child-service="payment"][data-child-operation="POST /charge"]',
+      );
+      await edge.waitFor();
+      expect((await edge.getAttribute('data-calls')) === '2' && (await edge.getAttribute('data-errors')) === '1', 'POST /charge → payment: 2 calls, 1 error');
+      await t.screenshot('graph-focus');
+    },
+  ],
+  [
+    'the monitor shows the fixture call counts per operation',
+    async (page, t) => {
+      for (const service of ['frontend', 'payment']) {
+        await page.goto(t.url(`/monitor?service=${service}&lookback=1h&spanKind=server`));
+        for (const op of t.fixture.operations.filter((o) => o.service === service)) {
+          const row = page.locator(`[data-testid="monitor-op-row"][data-operation="${op.operation}"]`);
+          await row.waitFor();
+          expect((await row.getAttribute('data-calls')) === String(op.calls), `${service} ${op.operation}: ${await row.getAttribute('data-calls')} calls, want ${op.calls}`);
+        }
+        const values = Number(await page.getByTestId('monitor-chart-calls').getAttribute('data-values'));
+        expect(values > 0, 'the request-rate chart has points');
+        if (service === 'frontend') await t.screenshot('monitor');
+      }
+    },
+  ],
+  [
+    'the pipeline view shows lag 0, the dead letter, the receivers and the indices',
+    async (page, t) => {
+      await page.goto(t.url('/pipeline'));
+      // Analytics appends watermark markers to quiet partitions, so the ingester is briefly one
+      // record behind now and then: the view polls every 5 s, and must show 0 within a few polls.
+      await page.getByTestId('lag-total-ingester').waitFor();
+      await page
+        .waitForFunction(() => document.querySelector('[data-testid="lag-total-ingester"]')?.textContent?.trim() === '0', null, { timeout: 30_000 })
+        .catch(async () => {
+          throw new Error(`ingester lag shown: ${await page.getByTestId('lag-total-ingester').innerText()}, want 0`);
+        });
+      expect(
+        (await page.locator('[data-testid="group-ingester"] [data-testid="partition-row"]').count()) === t.fixture.partitions,
+        'one row per partition',
+      );
+      expect((await page.getByTestId('dlq-count').innerText()).trim() === String(t.fixture.deadLetters), 'one dead letter');
+      expect((await page.getByTestId('dlq-row').count()) >= 1, 'its reason is listed');
+      const accepted = await page.locator('[data-testid="transport-row"][data-transport="otlp_http_protobuf"] [data-testid="accepted-total"]').innerText();
+      expect(accepted.replace(/,/g, '').trim() === String(t.fixture.totalSpans), `OTLP/HTTP accepted ${accepted}, sent ${t.fixture.totalSpans}`);
+      expect((await page.getByTestId('index-row').count()) > 0, 'indices listed');
+      await t.screenshot('pipeline');
+    },
+  ],
 ];

@@ -46,8 +46,13 @@ for (const [name, check] of checks) {
   const page = await context.newPage();
   page.setDefaultTimeout(15_000);
   const pageErrors = [];
+  // Console errors a check expects (e.g. the 404 of a trace that is not there).
+  const allowed = [];
   page.on('pageerror', (error) => pageErrors.push(error.message));
-  page.on('console', (message) => message.type() === 'error' && pageErrors.push(`console: ${message.text()}`));
+  page.on('console', (message) => {
+    if (message.type() !== 'error' || allowed.some((re) => re.test(message.text()))) return;
+    pageErrors.push(`console: ${message.text()}`);
+  });
   const t0 = Date.now();
   try {
     await check(page, {
@@ -55,6 +60,7 @@ for (const [name, check] of checks) {
       url: (path) => `${fixture.baseUrl}${path}`,
       screenshot: (file) => page.screenshot({ path: join(screenshots, `${file}.png`), fullPage: false }),
       log: (line) => console.log(`    ${line}`),
+      allowConsole: (re) => allowed.push(re),
     });
     if (pageErrors.length) throw new Error(`the page reported errors:\n      ${pageErrors.join('\n      ')}`);
     passed++;

@@ -5,9 +5,10 @@ import { Navigate, NavLink, Route, Routes } from 'react-router';
 import { Loading } from './components/Status';
 import { timeZoneName } from './lib/format';
 import { SearchPage } from './views/search/SearchPage';
+// Trace links are where most people arrive (apps print them): no extra round trip before it.
+import TracePage from './views/trace/TracePage';
 
 // Views with heavy libraries (graph layout, charts) load on first visit.
-const TracePage = lazy(() => import('./views/trace/TracePage'));
 const ComparePage = lazy(() => import('./views/compare/ComparePage'));
 const DependenciesPage = lazy(() => import('./views/graph/DependenciesPage'));
 const MonitorPage = lazy(() => import('./views/monitor/MonitorPage'));

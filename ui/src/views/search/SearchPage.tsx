@@ -1,7 +1,7 @@
 // /search, on Jaeger UI's URL: the query string is the whole search, so a reload or a shared link
 // shows the same results. The form writes the URL; the results are fetched from what it says.
 
-import { useMemo, useState, type ReactNode } from 'react';
+import { lazy, Suspense, useMemo, useState, type ReactNode } from 'react';
 import { useLocation, useNavigate } from 'react-router';
 import { EmptyState, ErrorBanner, Loading, SendSpansHint } from '../../components/Status';
 import { api } from '../../lib/api';
@@ -9,10 +9,12 @@ import { formatCount } from '../../lib/format';
 import { DEFAULT_SORT, SORT_OPTIONS, apiSearch, isSortBy, parseSearchUrl, withSortBy, type SortBy } from '../../lib/searchUrl';
 import { useRequest } from '../../lib/useRequest';
 import { ResultsTable } from './ResultsTable';
-import { ScatterPlot } from './ScatterPlot';
 import { SearchForm } from './SearchForm';
 import { sortTraces, summarizeTrace } from './summary';
 import { TraceIdLookup } from './TraceIdLookup';
+
+// The plot's chart library loads after the form and the table, not before them.
+const ScatterPlot = lazy(() => import('./ScatterPlot').then((m) => ({ default: m.ScatterPlot })));
 
 export function SearchPage() {
   const location = useLocation();
@@ -82,7 +84,9 @@ export function SearchPage() {
   } else {
     body = (
       <>
-        <ScatterPlot traces={sorted} onOpen={openTrace} />
+        <Suspense fallback={<div className="scatter-placeholder" aria-hidden="true" />}>
+          <ScatterPlot traces={sorted} onOpen={openTrace} />
+        </Suspense>
         <div className="results-bar">
           <h2 data-testid="results-count" data-count={sorted.length}>
             {formatCount(sorted.length)} {sorted.length === 1 ? 'trace' : 'traces'}

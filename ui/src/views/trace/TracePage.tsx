@@ -10,10 +10,9 @@ import { useRequest } from '../../lib/useRequest';
 import { TraceView } from './TraceView';
 import { subviewOf } from './urlState';
 
-// This view's code loads on first visit, and React then holds the suspended route back for a
-// moment (Suspense throttling, ~300 ms) before it mounts and its effects run. A trace link opened
-// directly should not wait for that: the fetch of the trace the address names starts as soon as
-// this module is evaluated, and the first mount takes it over.
+// A trace link opened directly should not wait for the first render and its effects: the fetch
+// of the trace the address names starts as soon as the bundle is evaluated, and the first mount
+// takes it over.
 let early: { id: string; answer: Promise<Trace> } | null = startEarly();
 
 function startEarly(): typeof early {
