@@ -208,11 +208,18 @@ export const checks = [
     'a 10,000-span trace renders quickly, keeps few rows in the page and scrolls to its last span',
     async (page, t) => {
       const trace = traceByName(t.fixture, 'big');
+      const answer = page.waitForResponse((r) => r.url().includes(`/api/traces/${trace.traceID}`));
       const t0 = Date.now();
       await page.goto(t.url(`/trace/${trace.traceID}`));
+      const response = await answer;
+      const bytes = (await response.body()).length;
+      const answered = Date.now() - t0;
       await page.getByTestId('span-row').first().waitFor();
       const firstRender = Date.now() - t0;
-      t.log(`10,000-span trace: first rows on screen ${firstRender} ms after navigation (aim: ≤ 1000 ms here)`);
+      t.log(
+        `10,000-span trace: first rows on screen ${firstRender} ms after navigation (aim: ≤ 1000 ms here); ` +
+          `the API answered ${(bytes / 1e6).toFixed(1)} MB after ${answered} ms, the UI drew in ${firstRender - answered} ms`,
+      );
       expect((await page.getByTestId('trace-header').getAttribute('data-span-count')) === String(trace.spanCount), 'all spans counted');
       const inDom = await page.getByTestId('span-row').count();
       expect(inDom < 300, `virtualised: ${inDom} rows in the DOM`);

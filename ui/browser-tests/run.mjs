@@ -5,7 +5,7 @@
 // saves a screenshot to $SKEIN_UI_SCREENSHOTS.
 //
 //   SKEIN_UI_FIXTURE=... SKEIN_CHROMIUM=/usr/bin/chromium node browser-tests/run.mjs [name filter]
-import { readFileSync, mkdirSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { chromium } from 'playwright-core';
 import { checks } from './checks.mjs';
@@ -18,6 +18,8 @@ if (!fixturePath) {
 const fixture = JSON.parse(readFileSync(fixturePath, 'utf8'));
 const screenshots = process.env.SKEIN_UI_SCREENSHOTS ?? join(process.cwd(), '..', 'target', 'ui-screenshots');
 mkdirSync(screenshots, { recursive: true });
+// Screenshots of failures belong to this run only.
+for (const file of readdirSync(screenshots)) if (file.startsWith('FAILED-')) rmSync(join(screenshots, file));
 const filter = process.argv[2];
 
 const browser = await chromium.launch({

@@ -115,7 +115,7 @@ app.kubernetes.io/component: {{ .component }}
   "collector" $collector
   "ingester" (dict "admin_listen" "0.0.0.0:14270")
   "analytics" (dict "admin_listen" "0.0.0.0:14272")
-  "query" (dict "listen" "0.0.0.0:16686" "admin_listen" "0.0.0.0:16687")
+  "query" (dict "listen" "0.0.0.0:16686" "admin_listen" "0.0.0.0:16687" "collector_metrics_urls" (list (printf "http://%s-collector:14269/metrics" (include "skein.fullname" .))))
   "agent" (dict "compact_udp_listen" "0.0.0.0:6831" "binary_udp_listen" "0.0.0.0:6832" "sampling_http_listen" "0.0.0.0:5778" "admin_listen" "0.0.0.0:14271" "collector_endpoint" (printf "http://%s-collector:14250" (include "skein.fullname" .)))
   "log" (dict "level" .Values.logLevel "format" "json") -}}
 {{- toYaml (mustMergeOverwrite $base (deepCopy .Values.config)) -}}
