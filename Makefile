@@ -5,8 +5,12 @@ export CARGO_TERM_COLOR ?= never
 
 .PHONY: run test up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults bench fmt clean-state
 
-## Bring up Kafka + Elasticsearch, build, run every role in one process.
-run: up release
+## Bring up Kafka + Elasticsearch, build, run every role in one process. The servers start (and
+## on a fresh machine download) while the build runs: neither waits for the other.
+run:
+	@bash scripts/infra/up.sh & up=$$!; \
+	$(MAKE) --no-print-directory release || { wait $$up; exit 1; }; \
+	wait $$up || { echo "make run: Kafka or Elasticsearch did not start (see the [skein-infra] lines above)" >&2; exit 1; }
 	./target/release/skein all-in-one $(if $(CONFIG),--config $(CONFIG),)
 
 ## The whole suite, servers included: lint, unit tests (Rust and UI), end-to-end, browser and fault tests.

@@ -158,6 +158,19 @@ impl Pipeline {
         format!("http://{}/v1/traces", self.collector.as_ref().expect("collector running").addresses.otlp_http)
     }
 
+    /// POST an OTLP/protobuf body to the collector's HTTP receiver; panics unless it answers 200.
+    pub async fn send_otlp_http(&self, body: Vec<u8>) {
+        let response = reqwest::Client::new()
+            .post(self.http_url())
+            .header("content-type", "application/x-protobuf")
+            .body(body)
+            .send()
+            .await
+            .expect("collector answers");
+        let status = response.status();
+        assert_eq!(status, 200, "{}", response.text().await.unwrap_or_default());
+    }
+
     /// Stop everything and wait for the drain and final commit.
     pub async fn stop(self) {
         self.shutdown.cancel();
@@ -290,6 +303,33 @@ pub fn request(service: &str, spans: Vec<Span>) -> ExportTraceServiceRequest {
             schema_url: String::new(),
         }],
     }
+}
+
+/// An OTLP/protobuf export body with one resource per `(service, spans)` part: `service.name`
+/// and `host.name` = `<service>-host`.
+pub fn export_body(parts: Vec<(&str, Vec<Span>)>) -> Vec<u8> {
+    use prost::Message;
+    ExportTraceServiceRequest {
+        resource_spans: parts
+            .into_iter()
+            .map(|(service, spans)| ResourceSpans {
+                resource: Some(Resource {
+                    attributes: vec![attr("service.name", service), attr("host.name", &format!("{service}-host"))],
+                    ..Default::default()
+                }),
+                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                ..Default::default()
+            })
+            .collect(),
+    }
+    .encode_to_vec()
+}
+
+/// GET a URL; its status and JSON body (`null` when the body is not JSON).
+pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
+    let response = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or(serde_json::Value::Null))
 }
 
 /// A random trace id whose high half is not zero.

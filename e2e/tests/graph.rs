@@ -4,35 +4,12 @@
 
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
-use prost::Message;
+use opentelemetry_proto::tonic::trace::v1::{span, Status};
 use serde_json::{json, Value};
 use skein_e2e::*;
 
 const WAIT: Duration = Duration::from_secs(90);
 const MS: u64 = 1_000_000;
-
-fn export(parts: Vec<(&str, Vec<Span>)>) -> Vec<u8> {
-    ExportTraceServiceRequest {
-        resource_spans: parts
-            .into_iter()
-            .map(|(service, spans)| ResourceSpans {
-                resource: Some(Resource { attributes: vec![attr("service.name", service)], ..Default::default() }),
-                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
-                ..Default::default()
-            })
-            .collect(),
-    }
-    .encode_to_vec()
-}
-
-async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.expect("query answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
-}
 
 /// Calls and errors per link, latencies dropped (checked apart).
 fn counts(links: &Value) -> Vec<Value> {
@@ -73,7 +50,7 @@ async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_d
         }
         let mut sql = otlp_span(trace, 4, Some(3), "SQL SELECT", Client, t0 + 2 * MS, 5 * MS);
         sql.attributes.push(attr("peer.service", "mysql"));
-        let body = export(vec![
+        let body = export_body(vec![
             (
                 "frontend",
                 vec![
@@ -83,14 +60,7 @@ async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_d
             ),
             ("customer", vec![customer, sql]),
         ]);
-        let response = reqwest::Client::new()
-            .post(pipeline.http_url())
-            .header("content-type", "application/x-protobuf")
-            .body(body)
-            .send()
-            .await
-            .expect("collector answers");
-        assert_eq!(response.status(), 200);
+        pipeline.send_otlp_http(body).await;
     }
 
     // The service graph, once analytics has counted every trace.
@@ -107,7 +77,7 @@ async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_d
     ]);
     let deadline = std::time::Instant::now() + WAIT;
     let graph = loop {
-        let (status, graph) = get(&format!("{base}/api/skein/graph")).await;
+        let (status, graph) = get_json(&format!("{base}/api/skein/graph")).await;
         if status == 200 && counts(&graph["links"]) == expected_links && graph["services"] == expected_services {
             break graph;
         }
@@ -126,16 +96,16 @@ async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_d
     }
     // An explicit window that holds the fixture answers the same; one before it answers nothing.
     let now = chrono::Utc::now().timestamp_millis();
-    let (_, same) = get(&format!("{base}/api/skein/graph?endTs={now}&lookback=3600000")).await;
+    let (_, same) = get_json(&format!("{base}/api/skein/graph?endTs={now}&lookback=3600000")).await;
     assert_eq!(same, graph);
-    let (_, before) = get(&format!("{base}/api/skein/graph?endTs={}&lookback=60000", now - 3_600_000)).await;
+    let (_, before) = get_json(&format!("{base}/api/skein/graph?endTs={}&lookback=60000", now - 3_600_000)).await;
     assert_eq!(before, json!({"services": [], "links": []}));
-    let (status, body) = get(&format!("{base}/api/skein/graph?lookback=an-hour")).await;
+    let (status, body) = get_json(&format!("{base}/api/skein/graph?lookback=an-hour")).await;
     assert_eq!(status, 400);
     assert!(body["errors"][0]["msg"].as_str().unwrap().contains("'lookback'"), "{body}");
 
     // The operation graph of customer: links touching it, the operations at their ends.
-    let (status, customer) = get(&format!("{base}/api/skein/graph/operations?service=customer")).await;
+    let (status, customer) = get_json(&format!("{base}/api/skein/graph/operations?service=customer")).await;
     assert_eq!(status, 200, "{customer}");
     let links: Vec<Value> = customer["links"]
         .as_array()
@@ -162,7 +132,7 @@ async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_d
     );
     let p50 = customer["links"][2]["p50"].as_f64().expect("p50 measured");
     assert!((p50 - 30_000.0).abs() <= 300.0, "timed on the calling side: {p50}");
-    let (_, frontend) = get(&format!("{base}/api/skein/graph/operations?service=frontend")).await;
+    let (_, frontend) = get_json(&format!("{base}/api/skein/graph/operations?service=frontend")).await;
     assert_eq!(
         frontend["operations"],
         json!([
@@ -174,9 +144,10 @@ async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_d
     assert_eq!(frontend["links"].as_array().map(Vec::len), Some(2), "{frontend}");
 
     // Jaeger UI's deep dependency request, as it sends it (start=0&end=0).
-    let (status, ddg) =
-        get(&format!("{base}/analytics/v1/dependencies?end=0&operation=GET%20%2Fcustomer&service=customer&start=0"))
-            .await;
+    let (status, ddg) = get_json(&format!(
+        "{base}/analytics/v1/dependencies?end=0&operation=GET%20%2Fcustomer&service=customer&start=0"
+    ))
+    .await;
     assert_eq!(status, 200, "{ddg}");
     let paths: Vec<&Value> = ddg["dependencies"].as_array().unwrap().iter().map(|d| &d["path"]).collect();
     assert_eq!(
@@ -196,7 +167,7 @@ async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_d
         }
     }
     // The whole service: frontend's two operations are one path from its entry point.
-    let (_, ddg) = get(&format!("{base}/analytics/v1/dependencies?service=frontend")).await;
+    let (_, ddg) = get_json(&format!("{base}/analytics/v1/dependencies?service=frontend")).await;
     let paths: Vec<&Value> = ddg["dependencies"].as_array().unwrap().iter().map(|d| &d["path"]).collect();
     assert_eq!(
         paths,

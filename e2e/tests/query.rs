@@ -3,11 +3,8 @@
 
 use std::time::Duration;
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value as V, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
-use prost::Message;
+use opentelemetry_proto::tonic::trace::v1::{span, Span, Status};
 use serde_json::{json, Value};
 use skein_core::SkeinConfig;
 use skein_e2e::*;
@@ -16,43 +13,6 @@ const WAIT: Duration = Duration::from_secs(60);
 
 fn kv(key: &str, value: V) -> KeyValue {
     KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
-}
-
-fn export(parts: Vec<(&str, Vec<Span>)>) -> Vec<u8> {
-    ExportTraceServiceRequest {
-        resource_spans: parts
-            .into_iter()
-            .map(|(service, spans)| ResourceSpans {
-                resource: Some(Resource {
-                    attributes: vec![
-                        kv("service.name", V::StringValue(service.into())),
-                        kv("host.name", V::StringValue(format!("{service}-host"))),
-                    ],
-                    ..Default::default()
-                }),
-                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
-                ..Default::default()
-            })
-            .collect(),
-    }
-    .encode_to_vec()
-}
-
-async fn send(pipeline: &Pipeline, body: Vec<u8>) {
-    let response = reqwest::Client::new()
-        .post(pipeline.http_url())
-        .header("content-type", "application/x-protobuf")
-        .body(body)
-        .send()
-        .await
-        .expect("collector answers");
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
-}
-
-async fn get(url: &str) -> (u16, Value) {
-    let response = reqwest::get(url).await.expect("query answers");
-    let status = response.status().as_u16();
-    (status, response.json().await.expect("JSON body"))
 }
 
 fn now_ns() -> u64 {
@@ -96,18 +56,18 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     }];
     server.links =
         vec![span::Link { trace_id: vec![0x11; 16], span_id: 9u64.to_be_bytes().to_vec(), ..Default::default() }];
-    send(&pipeline, export(vec![("web", vec![root, client]), ("api", vec![server])])).await;
+    pipeline.send_otlp_http(export_body(vec![("web", vec![root, client]), ("api", vec![server])])).await;
     // Another trace, to tell searches apart.
     let other = [0x5c; 16];
     let mut slow = otlp_span(other, 1, None, "GET /slow", span::SpanKind::Server, t0 + 10_000_000, 900_000_000);
     slow.attributes = vec![kv("http.status_code", V::IntValue(503)), kv("region", V::StringValue("eu-west".into()))];
-    send(&pipeline, export(vec![("web", vec![slow])])).await;
+    pipeline.send_otlp_http(export_body(vec![("web", vec![slow])])).await;
     let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
     wait_until("4 spans indexed", WAIT, || async { es.count(&names.span_pattern()).await >= 4 }).await;
     wait_until("both services listed", WAIT, || async { es.count(&names.service_pattern()).await >= 4 }).await;
 
     let trace_id = "4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b4b";
-    let (status, body) = get(&format!("{base}/api/traces/{trace_id}")).await;
+    let (status, body) = get_json(&format!("{base}/api/traces/{trace_id}")).await;
     assert_eq!(status, 200, "{body}");
     let t0_us = t0 / 1000;
     let web_process =
@@ -162,7 +122,7 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     let search = |query: String| {
         let base = base.clone();
         async move {
-            let (status, body) = get(&format!("{base}/api/traces?{query}")).await;
+            let (status, body) = get_json(&format!("{base}/api/traces?{query}")).await;
             assert_eq!(status, 200, "{query}: {body}");
             let mut ids: Vec<String> =
                 body["data"].as_array().unwrap().iter().map(|t| t["traceID"].as_str().unwrap().to_string()).collect();
@@ -185,26 +145,26 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     assert_eq!(search(format!("service=web&start={}&end={}", end, end + 1_000_000)).await, Vec::<String>::new());
     assert_eq!(search(format!("service=web&limit=1&start={start}&end={end}")).await.len(), 1);
     let (_, by_ids) =
-        get(&format!("{base}/api/traces?traceID={trace_id}&traceID=00000000000000000000000000000abc")).await;
+        get_json(&format!("{base}/api/traces?traceID={trace_id}&traceID=00000000000000000000000000000abc")).await;
     assert_eq!(by_ids["data"].as_array().unwrap().len(), 1);
     assert_eq!(by_ids["errors"], json!([{"msg": "trace not found", "traceID": "0000000000000abc"}]));
 
     // What Grafana's Jaeger data source asks.
-    let (_, services) = get(&format!("{base}/api/services")).await;
+    let (_, services) = get_json(&format!("{base}/api/services")).await;
     assert_eq!(services["data"], json!(["api", "web"]));
     assert_eq!(services["total"], 2);
-    let (_, operations) = get(&format!("{base}/api/services/web/operations")).await;
+    let (_, operations) = get_json(&format!("{base}/api/services/web/operations")).await;
     assert_eq!(operations["data"], json!(["GET /checkout", "GET /slow", "call api"]));
-    let (_, kinds) = get(&format!("{base}/api/operations?service=web&spanKind=client")).await;
+    let (_, kinds) = get_json(&format!("{base}/api/operations?service=web&spanKind=client")).await;
     assert_eq!(kinds["data"], json!([{"name": "call api", "spanKind": "client"}]));
     let ms = t0_us / 1000;
-    let (status, _) = get(&format!("{base}/api/traces/{trace_id}?start={}&end={}", ms - 1000, ms + 1000)).await;
+    let (status, _) = get_json(&format!("{base}/api/traces/{trace_id}?start={}&end={}", ms - 1000, ms + 1000)).await;
     assert_eq!(status, 200, "a trace is found even when start/end come in ms");
-    let (status, body) = get(&format!("{base}/api/traces/{}", "ab".repeat(16))).await;
+    let (status, body) = get_json(&format!("{base}/api/traces/{}", "ab".repeat(16))).await;
     assert_eq!((status, body["errors"][0]["code"].clone()), (404, json!(404)));
 
     // API v3: OTLP JSON.
-    let (status, v3) = get(&format!("{base}/api/v3/traces/{trace_id}")).await;
+    let (status, v3) = get_json(&format!("{base}/api/v3/traces/{trace_id}")).await;
     assert_eq!(status, 200, "{v3}");
     let otlp_spans: Vec<Value> = v3["result"]["resourceSpans"]
         .as_array()
@@ -218,8 +178,8 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     assert_eq!((orders["kind"].clone(), orders["status"]["code"].clone()), (json!(2), json!(2)));
     assert_eq!(orders["parentSpanId"], "0000000000000002");
     assert_eq!(orders["traceId"], trace_id);
-    assert_eq!(get(&format!("{base}/api/v3/services")).await.1, json!({"services": ["api", "web"]}));
-    let (status, missing) = get(&format!("{base}/api/v3/traces/{}", "cd".repeat(16))).await;
+    assert_eq!(get_json(&format!("{base}/api/v3/services")).await.1, json!({"services": ["api", "web"]}));
+    let (status, missing) = get_json(&format!("{base}/api/v3/traces/{}", "cd".repeat(16))).await;
     assert_eq!((status, missing["error"]["httpCode"].clone()), (404, json!(404)));
     let rfc = |us: u64| chrono::DateTime::from_timestamp_micros(us as i64).unwrap().to_rfc3339();
     let v3_search = format!(
@@ -227,7 +187,7 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
         urlencode(&rfc(start)),
         urlencode(&rfc(end))
     );
-    let (status, found) = get(&v3_search).await;
+    let (status, found) = get_json(&v3_search).await;
     assert_eq!(status, 200, "{found}");
     assert_eq!(found["result"]["resourceSpans"].as_array().unwrap().len(), 2, "the golden trace's two processes");
 
@@ -240,7 +200,7 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     ]);
     let mut last = Value::Null;
     for _ in 0..150 {
-        last = get(&dependencies).await.1["data"].clone();
+        last = get_json(&dependencies).await.1["data"].clone();
         if last == expected {
             break;
         }
@@ -250,7 +210,7 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
 
     // Latency figures from the analytics index, in Jaeger's metrics shape.
     let metrics = format!("{base}/api/metrics/calls?service=web&spanKind=server&endTs={end_ms}&lookback=7200000&step=60000&ratePer=7200000");
-    let (status, calls) = get(&metrics).await;
+    let (status, calls) = get_json(&metrics).await;
     assert_eq!(status, 200, "{calls}");
     assert_eq!(calls["name"], "service_call_rate");
     assert_eq!(calls["metrics"][0]["labels"], json!([{"name": "service_name", "value": "web"}]));
@@ -258,7 +218,7 @@ async fn known_trace_and_dependencies_come_back_in_jaegers_json_and_every_search
     let last_rate = points.last().unwrap()["gaugeValue"]["doubleValue"].as_f64().unwrap();
     assert!((last_rate - 2.0 / 7200.0).abs() < 1e-9, "2 server spans over 2 h: {last_rate}");
     let (status, latency) =
-        get(&format!("{base}/api/metrics/latencies?service=web&quantile=0.95&endTs={end_ms}&lookback=7200000&step=60000&ratePer=7200000&groupByOperation=true")).await;
+        get_json(&format!("{base}/api/metrics/latencies?service=web&quantile=0.95&endTs={end_ms}&lookback=7200000&step=60000&ratePer=7200000&groupByOperation=true")).await;
     assert_eq!(status, 200, "{latency}");
     assert_eq!(latency["name"], "service_operation_latencies");
 
@@ -290,13 +250,14 @@ async fn a_20000_span_trace_with_tied_start_times_and_a_trace_across_midnight_co
                 otlp_span(big, id, Some(1), "work", span::SpanKind::Internal, start, 1_000_000)
             })
             .collect();
-        send(&pipeline, export(vec![("bulk", spans)])).await;
+        pipeline.send_otlp_http(export_body(vec![("bulk", spans)])).await;
     }
-    send(
-        &pipeline,
-        export(vec![("bulk", vec![otlp_span(big, 1, None, "root", span::SpanKind::Server, start, 5_000_000)])]),
-    )
-    .await;
+    pipeline
+        .send_otlp_http(export_body(vec![(
+            "bulk",
+            vec![otlp_span(big, 1, None, "root", span::SpanKind::Server, start, 5_000_000)],
+        )]))
+        .await;
 
     // Across midnight UTC: one span just before, one just after.
     let midnight = {
@@ -304,23 +265,21 @@ async fn a_20000_span_trace_with_tied_start_times_and_a_trace_across_midnight_co
         now - now % 86_400_000_000_000 - 86_400_000_000_000
     };
     let night = [0x3d; 16];
-    send(
-        &pipeline,
-        export(vec![(
+    pipeline
+        .send_otlp_http(export_body(vec![(
             "night",
             vec![
                 otlp_span(night, 1, None, "late", span::SpanKind::Server, midnight - 200_000_000, 400_000_000),
                 otlp_span(night, 2, Some(1), "early", span::SpanKind::Internal, midnight + 100_000_000, 50_000_000),
             ],
-        )]),
-    )
-    .await;
+        )]))
+        .await;
     wait_until("20,003 spans indexed", Duration::from_secs(180), || async {
         es.count(&names.span_pattern()).await >= 20_003
     })
     .await;
 
-    let (status, body) = get(&format!("{base}/api/traces/{}", "7e".repeat(16))).await;
+    let (status, body) = get_json(&format!("{base}/api/traces/{}", "7e".repeat(16))).await;
     assert_eq!(status, 200);
     let spans = body["data"][0]["spans"].as_array().unwrap();
     assert_eq!(spans.len(), 20_001, "every span, none twice");
@@ -329,7 +288,7 @@ async fn a_20000_span_trace_with_tied_start_times_and_a_trace_across_midnight_co
     ids.dedup();
     assert_eq!(ids.len(), 20_001, "no span repeated");
 
-    let (status, body) = get(&format!("{base}/api/traces/{}", "3d".repeat(16))).await;
+    let (status, body) = get_json(&format!("{base}/api/traces/{}", "3d".repeat(16))).await;
     assert_eq!(status, 200);
     let names: Vec<&str> =
         body["data"][0]["spans"].as_array().unwrap().iter().map(|s| s["operationName"].as_str().unwrap()).collect();
@@ -367,7 +326,7 @@ async fn invalid_parameters_get_400_naming_the_parameter() {
         ("/api/metrics/latencies?service=a&quantile=2", "'quantile'"),
         ("/api/metrics/calls?service=a&step=0", "'step'"),
     ] {
-        let (status, body) = get(&format!("{base}{query}")).await;
+        let (status, body) = get_json(&format!("{base}{query}")).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(body["errors"][0]["code"], 400, "{query}");
         let message = body["errors"][0]["msg"].as_str().unwrap();

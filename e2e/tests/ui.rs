@@ -12,24 +12,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{any_value::Value as V, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, ResourceSpans, ScopeSpans, Span, Status};
-use prost::Message;
+use opentelemetry_proto::tonic::common::v1::KeyValue;
+use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, Span, Status};
 use serde_json::{json, Value};
 use skein_e2e::*;
 
 const MS: u64 = 1_000_000;
 const WAIT: Duration = Duration::from_secs(90);
-
-fn kv(key: &str, value: &str) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(V::StringValue(value.into())) }),
-        ..Default::default()
-    }
-}
 
 /// One fixture span: where it sits in its trace and what the browser should show for it.
 struct FixtureSpan {
@@ -95,7 +84,7 @@ fn trace_id(tag: u8) -> [u8; 16] {
 /// frontend GET /checkout → cart POST /cart, and → payment POST /charge (an error when `declined`).
 fn checkout(base_ns: u64, tag: u8, declined: bool) -> FixtureTrace {
     let mut b = Builder::new(trace_id(tag), base_ns);
-    let attrs = if declined { vec![kv("customer.tier", "gold")] } else { vec![kv("customer.tier", "silver")] };
+    let attrs = if declined { vec![attr("customer.tier", "gold")] } else { vec![attr("customer.tier", "silver")] };
     let root = b.span("frontend", "GET /checkout", SpanKind::Server, None, 0, 120, false, attrs);
     let to_cart = b.span("frontend", "POST /cart", SpanKind::Client, Some(root), 10, 50, false, vec![]);
     b.span("cart", "POST /cart", SpanKind::Server, Some(to_cart), 12, 45, false, vec![]);
@@ -138,20 +127,7 @@ fn export(trace: &FixtureTrace) -> Vec<u8> {
     for s in &trace.spans {
         by_service.entry(s.service).or_default().push(s.span.clone());
     }
-    ExportTraceServiceRequest {
-        resource_spans: by_service
-            .into_iter()
-            .map(|(service, spans)| ResourceSpans {
-                resource: Some(Resource {
-                    attributes: vec![kv("service.name", service), kv("host.name", &format!("{service}-1"))],
-                    ..Default::default()
-                }),
-                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
-                ..Default::default()
-            })
-            .collect(),
-    }
-    .encode_to_vec()
+    export_body(by_service.into_iter().collect())
 }
 
 /// Waterfall order: depth first from the roots, children by start time (then span id), as the UI
@@ -217,13 +193,6 @@ fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root").to_path_buf()
 }
 
-async fn get_json(url: &str) -> Value {
-    match reqwest::get(url).await {
-        Ok(response) => response.json().await.unwrap_or(Value::Null),
-        Err(_) => Value::Null,
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_view_shows_the_fixture_in_real_chromium() {
     require_servers();
@@ -256,16 +225,8 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
         home(base_ns + 6_000 * MS, 5, 300),
         big(base_ns + 8_000 * MS, 6, 10_000),
     ];
-    let http = reqwest::Client::new();
     for trace in &traces {
-        let response = http
-            .post(pipeline.http_url())
-            .header("content-type", "application/x-protobuf")
-            .body(export(trace))
-            .send()
-            .await
-            .expect("collector answers");
-        assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+        pipeline.send_otlp_http(export(trace)).await;
     }
     let total_spans: usize = traces.iter().map(|t| t.spans.len()).sum();
 
@@ -275,7 +236,7 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
         let want = trace.spans.len();
         wait_until(&format!("trace {} indexed", trace.name), WAIT, || {
             let url = url.clone();
-            async move { get_json(&url).await["data"][0]["spans"].as_array().is_some_and(|s| s.len() == want) }
+            async move { get_json(&url).await.1["data"][0]["spans"].as_array().is_some_and(|s| s.len() == want) }
         })
         .await;
     }
@@ -284,7 +245,7 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
     wait_until("analytics links of every trace", WAIT, || {
         let url = graph_url.clone();
         async move {
-            let graph = get_json(&url).await;
+            let graph = get_json(&url).await.1;
             let calls = |parent: &str, child: &str| {
                 graph["links"].as_array().and_then(|links| {
                     links
@@ -316,7 +277,7 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
     wait_until("the poison record dead-lettered and the ingester caught up", WAIT, || {
         let url = pipeline_url.clone();
         async move {
-            let report = get_json(&url).await;
+            let report = get_json(&url).await.1;
             let ingester_lag = report["kafka"]["groups"]
                 .as_array()
                 .and_then(|groups| groups.iter().find(|g| g["role"] == "ingester"))

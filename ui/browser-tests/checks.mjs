@@ -154,7 +154,7 @@ export const checks = [
       await detail.waitFor();
       const text = await detail.innerText();
       expect(text.includes('customer.tier') && text.includes('gold'), 'the root span detail shows its tag customer.tier=gold');
-      expect(text.includes('frontend-1'), 'the span detail shows the process (host.name)');
+      expect(text.includes('frontend-host'), 'the span detail shows the process (host.name)');
       expect(page.url().includes(`span=${want[0].spanID}`), 'the selected span is in the URL');
       await t.screenshot('trace-span-detail');
     },
