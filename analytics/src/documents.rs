@@ -9,7 +9,7 @@ use skein_schemas::span_summary::kind;
 
 use crate::links::NO_NAME;
 use crate::names::Names;
-use crate::partition::{Bucket, DependencyTotals, Series, Settings};
+use crate::partition::{Bucket, DependencyTotals, Series, SeriesRef, Settings};
 
 /// One document to index.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -89,30 +89,42 @@ impl Target<'_> {
         }
     }
 
-    /// Every series of a bucket.
+    /// Every series of a bucket (a final bucket, written whole).
     pub fn bucket_documents(&self, start_ms: i64, bucket: &Bucket, names: &Names, out: &mut Vec<Document>) {
-        for ((service, operation, k), series) in &bucket.operations {
-            let names = SeriesNames::Operation {
-                service: names.name(*service),
-                operation: names.name(*operation),
-                span_kind: kind_name(*k),
-            };
-            out.push(self.metrics_document(start_ms, names, series));
-        }
-        for ((parent, child), series) in &bucket.links {
-            let names = SeriesNames::Link { parent: names.name(*parent), child: names.name(*child) };
-            out.push(self.metrics_document(start_ms, names, series));
-        }
-        for ((parent, operation, child, child_operation), link) in &bucket.operation_links {
-            let names = SeriesNames::OperationLink {
-                parent: names.name(*parent),
-                operation: names.name(*operation),
-                child: names.name(*child),
-                // A `peer.service` leaf: the peer's operation is not known.
-                child_operation: if *child_operation == NO_NAME { "" } else { names.name(*child_operation) },
-                exemplar: link.exemplar.1,
-            };
-            out.push(self.metrics_document(start_ms, names, &link.series));
+        bucket.for_each_series(|series| out.push(self.series_document(start_ms, series, names)));
+    }
+
+    /// The series of an open bucket changed since its last provisional documents, marked up to
+    /// date: unchanged series keep the document already written.
+    pub fn changed_documents(&self, start_ms: i64, bucket: &mut Bucket, names: &Names, out: &mut Vec<Document>) {
+        bucket.drain_changed(|series| out.push(self.series_document(start_ms, series, names)));
+    }
+
+    fn series_document(&self, start_ms: i64, series: SeriesRef<'_>, names: &Names) -> Document {
+        match series {
+            SeriesRef::Operation((service, operation, k), series) => {
+                let names = SeriesNames::Operation {
+                    service: names.name(*service),
+                    operation: names.name(*operation),
+                    span_kind: kind_name(*k),
+                };
+                self.metrics_document(start_ms, names, series)
+            }
+            SeriesRef::Link((parent, child), series) => {
+                let names = SeriesNames::Link { parent: names.name(*parent), child: names.name(*child) };
+                self.metrics_document(start_ms, names, series)
+            }
+            SeriesRef::OperationLink((parent, operation, child, child_operation), link) => {
+                let names = SeriesNames::OperationLink {
+                    parent: names.name(*parent),
+                    operation: names.name(*operation),
+                    child: names.name(*child),
+                    // A `peer.service` leaf: the peer's operation is not known.
+                    child_operation: if *child_operation == NO_NAME { "" } else { names.name(*child_operation) },
+                    exemplar: link.exemplar.1,
+                };
+                self.metrics_document(start_ms, names, &link.series)
+            }
         }
     }
 

@@ -49,10 +49,14 @@ pub struct Series {
     pub min_nanos: u64,
     pub max_nanos: u64,
     pub sketch: DurationSketch,
+    /// Changed since its document was last rendered provisionally (see [`Bucket::drain_changed`]).
+    unwritten: bool,
 }
 
 impl Series {
-    fn add(&mut self, duration_nanos: u64, error: bool) {
+    /// Count one call; true when the series was up to date before (its key must be listed as
+    /// changed).
+    fn add(&mut self, duration_nanos: u64, error: bool) -> bool {
         if self.calls == 0 || duration_nanos < self.min_nanos {
             self.min_nanos = duration_nanos;
         }
@@ -61,6 +65,7 @@ impl Series {
         self.errors += u64::from(error);
         self.sum_nanos = self.sum_nanos.saturating_add(duration_nanos);
         self.sketch.add(duration_nanos);
+        !std::mem::replace(&mut self.unwritten, true)
     }
 }
 
@@ -75,12 +80,12 @@ pub struct OperationLinkSeries {
 }
 
 impl OperationLinkSeries {
-    fn add(&mut self, duration_nanos: u64, error: bool, trace: u128) {
+    fn add(&mut self, duration_nanos: u64, error: bool, trace: u128) -> bool {
         let (slowest, exemplar) = self.exemplar;
         if self.series.calls == 0 || duration_nanos > slowest || (duration_nanos == slowest && trace < exemplar) {
             self.exemplar = (duration_nanos, trace);
         }
-        self.series.add(duration_nanos, error);
+        self.series.add(duration_nanos, error)
     }
 }
 
@@ -98,6 +103,21 @@ pub type LinkKey = (u32, u32);
 /// (parent service, parent operation, child service, child operation).
 pub type OperationLinkKey = (u32, u32, u32, u32);
 
+/// A series whose provisional document is out of date, by key.
+#[derive(Debug, Clone, Copy)]
+enum Changed {
+    Operation(OperationKey),
+    Link(LinkKey),
+    OperationLink(OperationLinkKey),
+}
+
+/// One series of a bucket, for rendering.
+pub enum SeriesRef<'a> {
+    Operation(&'a OperationKey, &'a Series),
+    Link(&'a LinkKey, &'a Series),
+    OperationLink(&'a OperationLinkKey, &'a OperationLinkSeries),
+}
+
 /// Aggregates of one time bucket not yet final.
 #[derive(Default)]
 pub struct Bucket {
@@ -106,12 +126,66 @@ pub struct Bucket {
     pub operations: FxHashMap<OperationKey, Series>,
     pub links: FxHashMap<LinkKey, Series>,
     pub operation_links: FxHashMap<OperationLinkKey, OperationLinkSeries>,
+    /// Series changed since the last provisional rendering, each listed once: a flush rewrites
+    /// only these, so its cost follows what arrived, not how many series the bucket holds
+    /// (rewriting 10,000 operation names every flush outlasted the flush interval).
+    changed: Vec<Changed>,
 }
 
 impl Bucket {
     fn hold(&mut self, mark: Mark) {
         if self.holdback.is_none_or(|held| mark.offset < held.offset) {
             self.holdback = Some(mark);
+        }
+    }
+
+    fn add_operation(&mut self, key: OperationKey, duration_nanos: u64, error: bool) {
+        if self.operations.entry(key).or_default().add(duration_nanos, error) {
+            self.changed.push(Changed::Operation(key));
+        }
+    }
+
+    fn add_call(&mut self, call: &LinkCall, trace: u128) {
+        let key = (call.parent, call.child);
+        if self.links.entry(key).or_default().add(call.duration_nanos, call.error) {
+            self.changed.push(Changed::Link(key));
+        }
+        let key = (call.parent, call.parent_operation, call.child, call.child_operation);
+        if self.operation_links.entry(key).or_default().add(call.duration_nanos, call.error, trace) {
+            self.changed.push(Changed::OperationLink(key));
+        }
+    }
+
+    /// Every series (a final bucket is written whole).
+    pub fn for_each_series(&self, mut each: impl FnMut(SeriesRef<'_>)) {
+        self.operations.iter().for_each(|(key, series)| each(SeriesRef::Operation(key, series)));
+        self.links.iter().for_each(|(key, series)| each(SeriesRef::Link(key, series)));
+        self.operation_links.iter().for_each(|(key, link)| each(SeriesRef::OperationLink(key, link)));
+    }
+
+    /// The series changed since the last call, each once, marked up to date.
+    pub fn drain_changed(&mut self, mut each: impl FnMut(SeriesRef<'_>)) {
+        for changed in self.changed.drain(..) {
+            match changed {
+                Changed::Operation(key) => {
+                    if let Some(series) = self.operations.get_mut(&key) {
+                        series.unwritten = false;
+                        each(SeriesRef::Operation(&key, series));
+                    }
+                }
+                Changed::Link(key) => {
+                    if let Some(series) = self.links.get_mut(&key) {
+                        series.unwritten = false;
+                        each(SeriesRef::Link(&key, series));
+                    }
+                }
+                Changed::OperationLink(key) => {
+                    if let Some(link) = self.operation_links.get_mut(&key) {
+                        link.series.unwritten = false;
+                        each(SeriesRef::OperationLink(&key, link));
+                    }
+                }
+            }
         }
     }
 }
@@ -374,8 +448,11 @@ impl PartitionState {
             let bucket = self.buckets.entry(bucket_start).or_default();
             bucket.hold(before);
             for p in &scratch.parsed {
-                let key = (p.span.service, p.span.operation, p.span.kind);
-                bucket.operations.entry(key).or_default().add(p.span.duration_nanos, p.span.error);
+                bucket.add_operation(
+                    (p.span.service, p.span.operation, p.span.kind),
+                    p.span.duration_nanos,
+                    p.span.error,
+                );
                 observe(p.span.service, p.span.operation, p.span.kind, p.span.error, p.span.duration_nanos);
             }
         }
@@ -522,9 +599,7 @@ impl PartitionState {
         let bucket = self.buckets.entry(bucket_start).or_default();
         bucket.hold(open.first);
         for call in &scratch.calls {
-            bucket.links.entry((call.parent, call.child)).or_default().add(call.duration_nanos, call.error);
-            let key = (call.parent, call.parent_operation, call.child, call.child_operation);
-            bucket.operation_links.entry(key).or_default().add(call.duration_nanos, call.error, trace);
+            bucket.add_call(call, trace);
         }
     }
 
@@ -566,8 +641,9 @@ impl PartitionState {
     }
 
     /// Buckets not yet final and the dependencies totals they would give, for provisional
-    /// documents (overwritten by the final ones).
-    pub fn open_buckets(&self, names: &Names) -> (Vec<(i64, &Bucket)>, Vec<DependencyTotals>) {
+    /// documents (overwritten by the final ones); render each bucket's
+    /// [`Bucket::drain_changed`] series.
+    pub fn open_buckets(&mut self, names: &Names) -> (Vec<(i64, &mut Bucket)>, Vec<DependencyTotals>) {
         let mut totals: Vec<DependencyTotals> = Vec::new();
         for (start_ms, bucket) in &self.buckets {
             let start = floor_to(*start_ms, self.settings.dependencies_bucket_ms);
@@ -578,7 +654,7 @@ impl PartitionState {
             add_links(totals.last_mut().expect("pushed above"), &bucket.links, names);
         }
         totals.retain(|t| !t.links.is_empty());
-        (self.buckets.iter().map(|(s, b)| (*s, b)).collect(), totals)
+        (self.buckets.iter_mut().map(|(s, b)| (*s, b)).collect(), totals)
     }
 
     /// The checkpoint for everything read so far; call after `take_finals`, once the final

@@ -273,3 +273,119 @@ fn operation_links_of_a_bucket_add_up_to_its_service_links() {
     assert!(operations > links.len(), "more operation links ({operations}) than service links ({})", links.len());
     assert_eq!(operation_links, links);
 }
+
+/// Provisional documents of the open buckets, as the worker renders them at a flush.
+fn provisional(state: &mut PartitionState, names: &Names) -> Vec<crate::documents::Document> {
+    let indices = IndexNames::new("");
+    let settings = state.settings().clone();
+    let target = Target { indices: &indices, topic: "t", partition: 0, settings: &settings };
+    let (buckets, _) = state.open_buckets(names);
+    let mut docs = Vec::new();
+    for (start, bucket) in buckets {
+        target.changed_documents(start, bucket, names, &mut docs);
+    }
+    docs
+}
+
+/// One record of `spans` spans of one trace, each with its own operation name `{prefix}-{i}`;
+/// span `i` is a child of span `(i − 1) / 10`.
+fn distinct_names_record(trace: u64, prefix: &str, spans: u64) -> Vec<u8> {
+    let spans = (0..spans)
+        .map(|i| Span {
+            trace_id: trace.to_be_bytes().repeat(2),
+            span_id: (trace * 100_000 + i + 1).to_be_bytes().to_vec(),
+            parent_span_id: if i == 0 { vec![] } else { (trace * 100_000 + (i - 1) / 10 + 1).to_be_bytes().to_vec() },
+            name: format!("{prefix}-{i}"),
+            kind: span::SpanKind::Internal as i32,
+            start_time_unix_nano: 1_000,
+            end_time_unix_nano: 1_000 + 3_000_000,
+            ..Default::default()
+        })
+        .collect();
+    span_record("bulk", spans)
+}
+
+#[test]
+fn a_flush_rewrites_only_the_series_changed_since_the_last_one() {
+    let settings = Settings { max_spans_per_trace: 10_000, ..settings() };
+    let mut state = PartitionState::new(settings, i64::MIN);
+    let (mut names, mut scratch) = (Names::default(), Scratch::default());
+    let t = 1_700_000_000_000;
+    // 10,000 distinct operation names in one open bucket.
+    let records: Vec<Record> = vec![(t, Some(distinct_names_record(1, "item", 10_000)))];
+    read(&mut state, &records, 0, &mut names, &mut scratch);
+    let first = provisional(&mut state, &names);
+    assert_eq!(first.len(), 10_000, "every new series once");
+    assert!(provisional(&mut state, &names).is_empty(), "nothing changed: nothing rewritten");
+
+    // Two spans: one of an existing series, one of a new one.
+    let more = span_record(
+        "bulk",
+        vec![
+            Span { name: "item-7".into(), ..distinct_span(2, 1) },
+            Span { name: "item-new".into(), ..distinct_span(3, 2) },
+        ],
+    );
+    let records = [records[0].clone(), (t + 10, Some(more))];
+    read(&mut state, &records, 1, &mut names, &mut scratch);
+    let second = provisional(&mut state, &names);
+    let rewritten: BTreeMap<String, u64> = second
+        .iter()
+        .map(|d| serde_json::from_slice::<serde_json::Value>(&d.body).expect("documents are JSON"))
+        .map(|doc| (doc["operation"].as_str().unwrap_or_default().to_string(), doc["calls"].as_u64().unwrap_or(0)))
+        .collect();
+    let expected = BTreeMap::from([("item-7".to_string(), 2), ("item-new".to_string(), 1)]);
+    assert_eq!(rewritten, expected, "only the two changed series, each whole");
+
+    // The trace closes: its 9,999 operation links and its service link are new series, and the
+    // final bucket is written whole, byte for byte as the provisional documents last said.
+    read(&mut state, &[records[0].clone(), records[1].clone(), (t + 3_000, None)], 2, &mut names, &mut scratch);
+    let mut last: Written = Written::new();
+    for doc in first.into_iter().chain(second) {
+        last.insert(format!("{}/{}", doc.index, doc.id), doc.body);
+    }
+    let mut finals = Written::new();
+    write_finals(&mut state, &names, &mut finals);
+    let metrics: Vec<&String> = finals.keys().filter(|k| !k.starts_with("jaeger-dependencies-")).collect();
+    assert_eq!(metrics.len(), 10_001 + 9_999 + 1, "operations, operation links, the service link");
+    for (id, body) in &last {
+        assert_eq!(finals.get(id), Some(body), "{id}: the final document equals the last provisional one");
+    }
+}
+
+/// A root span of `trace` with id `id`.
+fn distinct_span(trace: u64, id: u64) -> Span {
+    Span {
+        trace_id: trace.to_be_bytes().repeat(2),
+        span_id: (trace * 100_000 + id).to_be_bytes().to_vec(),
+        kind: span::SpanKind::Internal as i32,
+        start_time_unix_nano: 1_000,
+        end_time_unix_nano: 1_000 + 3_000_000,
+        ..Default::default()
+    }
+}
+
+#[test]
+fn provisional_documents_at_every_flush_end_as_the_final_documents() {
+    let records = generate(5, 800);
+    let (finals_only, _) = uninterrupted(&records);
+    let mut state = PartitionState::new(settings(), i64::MIN);
+    let (mut names, mut scratch, mut written) = (Names::default(), Scratch::default(), Written::new());
+    let mut rewritten = 0;
+    for offset in 0..records.len() {
+        read(&mut state, &records, offset, &mut names, &mut scratch);
+        if offset % 13 == 0 {
+            write_finals(&mut state, &names, &mut written);
+            for doc in provisional(&mut state, &names) {
+                rewritten += 1;
+                written.insert(format!("{}/{}", doc.index, doc.id), doc.body);
+            }
+        }
+    }
+    write_finals(&mut state, &names, &mut written);
+    assert!(rewritten > 0, "the stream has open buckets at flushes");
+    let metrics = |w: &Written| -> Written {
+        w.iter().filter(|(k, _)| !k.starts_with("jaeger-dependencies-")).map(|(k, v)| (k.clone(), v.clone())).collect()
+    };
+    assert_eq!(metrics(&written), metrics(&finals_only), "every provisional document is overwritten by its final one");
+}

@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 use std::fmt::Write;
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
 use skein_schemas::span_summary::kind;
@@ -67,7 +68,13 @@ struct Shared {
     max_series: usize,
     series: BTreeMap<SharedKey, Counts>,
     dropped_spans: u64,
+    /// Dropped spans not yet in a warning, and when the last warning was logged.
+    unreported_spans: u64,
+    warned_at: Option<Instant>,
 }
+
+/// At most one warning about the series limit per this long.
+const WARN_EVERY: Duration = Duration::from_secs(10);
 
 fn kind_label(k: u8) -> &'static str {
     match i32::from(k) {
@@ -86,7 +93,15 @@ fn escape(value: &str) -> String {
 
 impl RedMetrics {
     pub fn new(max_series: usize) -> Self {
-        Self { inner: Arc::new(Mutex::new(Shared { max_series, series: BTreeMap::new(), dropped_spans: 0 })) }
+        Self {
+            inner: Arc::new(Mutex::new(Shared {
+                max_series,
+                series: BTreeMap::new(),
+                dropped_spans: 0,
+                unreported_spans: 0,
+                warned_at: None,
+            })),
+        }
     }
 
     /// Fold the loop's counts in and reset them.
@@ -101,8 +116,20 @@ impl RedMetrics {
                 None if !at_limit => {
                     shared.series.insert(key, counts);
                 }
-                None => shared.dropped_spans += counts.calls,
+                None => {
+                    shared.dropped_spans += counts.calls;
+                    shared.unreported_spans += counts.calls;
+                }
             }
+        }
+        if shared.unreported_spans > 0 && shared.warned_at.is_none_or(|at| at.elapsed() >= WARN_EVERY) {
+            tracing::warn!(
+                max_series = shared.max_series,
+                spans = shared.unreported_spans,
+                "analytics.max_metric_series reached: spans of new series are left off /metrics (skein-metrics documents still count them)"
+            );
+            shared.unreported_spans = 0;
+            shared.warned_at = Some(Instant::now());
         }
     }
 

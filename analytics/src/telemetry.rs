@@ -14,6 +14,11 @@ pub fn write_retries(n: u64) {
     metrics::counter!("skein_analytics_write_retries_total").increment(n);
 }
 
+/// How long one live flush took (documents, checkpoints, commit).
+pub fn flush_duration(elapsed: std::time::Duration) {
+    metrics::histogram!("skein_analytics_flush_duration_seconds").record(elapsed.as_secs_f64());
+}
+
 pub fn markers_sent(partition: i32) {
     metrics::counter!("skein_analytics_watermark_markers_sent_total", "partition" => partition.to_string())
         .increment(1);

@@ -167,7 +167,7 @@ impl Engine {
             if open_buckets {
                 let (buckets, totals) = part.state.open_buckets(&self.names);
                 for (start, bucket) in buckets {
-                    target.bucket_documents(start, bucket, &self.names, &mut docs);
+                    target.changed_documents(start, bucket, &self.names, &mut docs);
                 }
                 for t in &totals {
                     docs.push(target.dependencies_document(t));
@@ -245,10 +245,17 @@ pub async fn run_live(
             _ = shutdown.cancelled() => break,
             _ = flush.tick() => {
                 drop_revoked(&mut engine, &revoked);
+                let started = Instant::now();
                 if !flush_live(&mut engine, &consumer, a.write_open_buckets, &shutdown).await {
                     break;
                 }
+                telemetry::flush_duration(started.elapsed());
                 send_markers(&mut engine, &producer, idle_after);
+                // The next flush is a whole interval after this one ended: a flush slower than
+                // the interval would otherwise find its next tick due at once and, first in this
+                // biased select, starve reading (no record, no end of partition, no marker, no
+                // trace ever closing again).
+                flush.reset();
             }
             received = consumer.recv() => {
                 drop_revoked(&mut engine, &revoked);
@@ -527,6 +534,8 @@ pub async fn run_backfill(
                 if !engine.write(documents, &shutdown).await {
                     return Err(AnalyticsError::Range("backfill interrupted".into()));
                 }
+                // As in the live loop: reading always gets a whole interval between writes.
+                flush.reset();
             }
             received = consumer.recv() => match received {
                 Ok(message) => {
