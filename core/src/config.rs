@@ -399,16 +399,19 @@ pub struct AnalyticsConfig {
     /// Length of a `jaeger-dependencies-*` document's bucket, seconds; a multiple of
     /// `bucket_seconds` that divides a day. Default `900`.
     pub dependencies_bucket_seconds: u32,
-    /// How often final documents, checkpoints and offsets are written, ms. Default `1000`.
+    /// How often final documents, checkpoints and offsets are written, ms: the next flush starts
+    /// this long after the previous one ended. Default `1000`.
     pub flush_interval_ms: u64,
-    /// Also write documents of buckets not yet final at every flush (overwritten when final), so
-    /// figures show within seconds. Default `true`.
+    /// Also write documents of buckets not yet final at every flush (only the series changed
+    /// since the previous flush; overwritten when final), so figures show within seconds.
+    /// Default `true`.
     pub write_open_buckets: bool,
     /// A partition read to its end with nothing new for this long gets a watermark marker
     /// record, so its open traces and buckets close, ms. Default `3000`.
     pub idle_partition_ms: u64,
     /// Largest number of (service, operation, kind, status) series on `/metrics`; spans of
-    /// further series are counted in `skein_analytics_red_series_dropped_total`. Default `10000`.
+    /// further series are counted in `skein_analytics_red_series_dropped_total` and logged (one
+    /// warning per 10 s). Default `10000`.
     pub max_metric_series: usize,
     /// First retry delay for Elasticsearch writes, ms; doubles up to the max. Default `100`.
     pub retry_initial_backoff_ms: u64,
