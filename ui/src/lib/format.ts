@@ -84,3 +84,12 @@ export function formatPercent(fraction: number): string {
   const pct = fraction * 100;
   return `${pct === 0 || pct >= 10 ? pct.toFixed(0) : pct.toFixed(1)}%`;
 }
+
+/**
+ * A name cut after each `/`, `.`, `?`, `&` or `,` (and before `{`), where a line may break;
+ * joined, the pieces are the name. A short name stays whole.
+ */
+export function breakPieces(text: string): string[] {
+  if (text.length <= 16) return [text];
+  return text.split(/(?<=[/.?&,])|(?=\{)/).filter((p) => p !== '');
+}

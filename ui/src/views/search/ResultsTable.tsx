@@ -3,6 +3,7 @@
 
 import type { MouseEvent } from 'react';
 import { Link, useNavigate } from 'react-router';
+import { Breakable } from '../../components/Breakable';
 import { serviceColor } from '../../lib/colors';
 import { formatDuration, formatRelative, formatTimestamp } from '../../lib/format';
 import type { SortBy } from '../../lib/searchUrl';
@@ -90,7 +91,9 @@ export function ResultsTable({ traces, sortBy, onSort, selected, onToggle }: Pro
               <td data-testid="trace-root" className="trace-root">
                 <Link to={href} className="trace-link">
                   <span className="svc-swatch" style={{ background: serviceColor(t.rootService) }} aria-hidden="true" />
-                  <span data-testid="root-service">{t.rootService}</span>: <span data-testid="root-operation">{t.rootOperation}</span>
+                  <span data-testid="root-service">{t.rootService}</span>: <span data-testid="root-operation">
+                    <Breakable text={t.rootOperation} />
+                  </span>
                 </Link>
                 <div className="trace-id muted">
                   <code>{t.traceID.slice(0, 7)}</code>
