@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  atLimit,
   apiSearch,
   emptyForm,
   formatLogfmt,
@@ -276,5 +277,18 @@ describe('search URL', () => {
     expect(withSortBy('?service=s&limit=20', 'MOST_SPANS')).toBe('?service=s&limit=20&sortBy=MOST_SPANS');
     expect(withSortBy('?service=s&sortBy=MOST_SPANS', 'MOST_RECENT')).toBe('?service=s');
     expect(parseSearchUrl('?sortBy=NONSENSE').sortBy).toBe('MOST_RECENT');
+  });
+});
+
+describe('the result limit', () => {
+  it('is reached when the search found as many traces as it asked for', () => {
+    expect(atLimit(20, '20', 0)).toBe(true);
+    expect(atLimit(19, '20', 0)).toBe(false);
+    expect(atLimit(20, ' 20 ', 0)).toBe(true);
+  });
+
+  it('is never said of a lookup by trace id or an unreadable limit', () => {
+    expect(atLimit(2, '2', 2)).toBe(false);
+    expect(atLimit(20, 'lots', 0)).toBe(false);
   });
 });

@@ -389,3 +389,8 @@ export function apiSearch(state: SearchUrlState, nowMicros: number): ApiSearch {
     },
   };
 }
+
+/** The search found as many traces as its limit: more may match (never said of a lookup by id). */
+export function atLimit(count: number, limit: string, traceIDs: number): boolean {
+  return traceIDs === 0 && /^\d+$/.test(limit.trim()) && count >= Number(limit);
+}

@@ -150,7 +150,22 @@ export function SearchForm({ initial, urlKey, sortBy, problems, services, onSubm
 
   const zone = timeZoneName();
   return (
-    <form ref={formRef} className="search-form panel" onSubmit={submit} noValidate data-testid="search-form" aria-label="Search traces">
+    <form
+      ref={formRef}
+      className="search-form panel"
+      onSubmit={submit}
+      onKeyDown={(e) => {
+        // Browsers submit on Enter in a text field but not in a <select>: a keyboard user picks a
+        // service and presses Enter, as in the text fields.
+        if (e.key === 'Enter' && !e.defaultPrevented && (e.target as HTMLElement).tagName === 'SELECT') {
+          e.preventDefault();
+          formRef.current?.requestSubmit();
+        }
+      }}
+      noValidate
+      data-testid="search-form"
+      aria-label="Search traces"
+    >
       <h2>Search</h2>
       {problems.map((p) => (
         <div key={p} className="field-error" role="alert">

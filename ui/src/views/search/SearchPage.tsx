@@ -6,7 +6,7 @@ import { useLocation, useNavigate } from 'react-router';
 import { EmptyState, ErrorBanner, Loading, SendSpansHint } from '../../components/Status';
 import { api } from '../../lib/api';
 import { formatCount } from '../../lib/format';
-import { DEFAULT_SORT, SORT_OPTIONS, apiSearch, isSortBy, parseSearchUrl, withSortBy, type SortBy } from '../../lib/searchUrl';
+import { DEFAULT_SORT, SORT_OPTIONS, apiSearch, atLimit, isSortBy, parseSearchUrl, withSortBy, type SortBy } from '../../lib/searchUrl';
 import { useRequest } from '../../lib/useRequest';
 import { ResultsTable } from './ResultsTable';
 import { SearchForm } from './SearchForm';
@@ -91,6 +91,11 @@ export function SearchPage() {
           <h2 data-testid="results-count" data-count={sorted.length}>
             {formatCount(sorted.length)} {sorted.length === 1 ? 'trace' : 'traces'}
           </h2>
+          {atLimit(sorted.length, state.form.limit, state.traceIDs.length) && (
+            <span className="muted" data-testid="results-at-limit">
+              the limit: there may be more, raise Limit results or narrow the search
+            </span>
+          )}
           <label className="inline-label">
             Sort by{' '}
             <select
