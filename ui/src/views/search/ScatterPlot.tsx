@@ -6,6 +6,7 @@ import uPlot from 'uplot';
 import 'uplot/dist/uPlot.min.css';
 import { serviceColor } from '../../lib/colors';
 import { formatDuration, formatTimestamp } from '../../lib/format';
+import { timeAxisLabels } from '../../lib/timeAxis';
 import type { TraceSummary } from './summary';
 
 const ERROR_COLOR = '#c62828';
@@ -93,12 +94,16 @@ export function ScatterPlot({ traces, onOpen }: Props) {
         y: { range: () => [0, maxY * 1.1] },
       },
       axes: [
-        { stroke: '#5b6676', grid: { stroke: '#eef0f3' } },
+        {
+          stroke: '#5b6676',
+          grid: { stroke: '#eef0f3' },
+          values: (_u, splits, _axis, _space, step) => timeAxisLabels(splits, step),
+        },
         {
           stroke: '#5b6676',
           grid: { stroke: '#eef0f3' },
           size: 64,
-          values: (_u, splits) => splits.map((v) => formatDuration(v)),
+          values: (_u, splits) => splits.map((v) => (v === 0 ? '0' : formatDuration(v))),
         },
       ],
       series: [
