@@ -1,5 +1,18 @@
 import { describe, expect, it } from 'vitest';
-import { alignSeries, chartData, familySeries, operationTable, pointValue, sortOperations } from './charts';
+import {
+  alignSeries,
+  axisDecimals,
+  axisLabels,
+  chartData,
+  chartWindow,
+  dataExtent,
+  familySeries,
+  latestValue,
+  operationTable,
+  pointValue,
+  sortOperations,
+  withoutOpenBucket,
+} from './charts';
 import type { MetricFamily } from './types';
 
 /** A family shaped as query/src/metrics.rs writes it: RFC 3339 seconds, "NaN" for no data. */
@@ -157,5 +170,75 @@ describe('operation table', () => {
     expect(sortOperations(rows, 'p99', 'asc').map((r) => r.operation)).toEqual(['c', 'a', 'b']);
     expect(sortOperations(rows, 'p99', 'desc').map((r) => r.operation)).toEqual(['a', 'c', 'b']);
     expect(sortOperations(rows, 'operation', 'asc').map((r) => r.operation)).toEqual(['a', 'b', 'c']);
+  });
+});
+
+describe('the part of the range with data', () => {
+  const xs = [0, 60, 120, 180, 240, 300, 360, 420, 480, 540, 600];
+  const calls = [0, 0, 0, 0, 0, 0, 0, 0, 2, 3, 2.5];
+  const latency = [null, null, null, null, null, null, null, null, 40, 45, null];
+
+  it('starts at the first call and ends at the last value of any line', () => {
+    expect(dataExtent([xs, calls, latency])).toEqual({ first: 480, last: 600 });
+    expect(dataExtent([xs, calls.map(() => 0)])).toBeNull();
+    expect(dataExtent([[], []])).toBeNull();
+  });
+
+  it('narrows the charts to the data when the first quarter of the range has none', () => {
+    const w = chartWindow(dataExtent([xs, calls]), { from: 0, to: 600 }, 60);
+    expect(w).toEqual({ from: 360, to: 600, narrowed: true, dataFrom: 480 });
+  });
+
+  it('keeps the whole range when asked, when data starts early, or when there is none', () => {
+    const late = dataExtent([xs, calls]);
+    expect(chartWindow(late, { from: 0, to: 600 }, 60, true)).toMatchObject({ from: 0, narrowed: false, dataFrom: 480 });
+    expect(chartWindow({ first: 120, last: 600 }, { from: 0, to: 600 }, 60)).toMatchObject({ from: 0, narrowed: false });
+    expect(chartWindow(null, { from: 0, to: 600 }, 60)).toEqual({ from: 0, to: 600, narrowed: false, dataFrom: null });
+  });
+
+  it('draws at least a tenth of the range when the data is only the last point', () => {
+    const w = chartWindow({ first: 3600, last: 3600 }, { from: 0, to: 3600 }, 30);
+    expect(w.from).toBe(3240);
+    expect(w.narrowed).toBe(true);
+  });
+});
+
+describe('axis labels', () => {
+  it('carry the decimals the step needs, so ticks read apart', () => {
+    expect(axisLabels([0, 0.025, 0.05, 0.075], 0.025, '/s')).toEqual(['0.000/s', '0.025/s', '0.050/s', '0.075/s']);
+    expect(axisLabels([0, 0.5, 1], 0.5, '%')).toEqual(['0.0%', '0.5%', '1.0%']);
+    expect(axisLabels([0, 2000, 4000], 2000, '/s')).toEqual(['0/s', '2,000/s', '4,000/s']);
+    expect(axisDecimals(0.1 + 0.2)).toBe(1);
+  });
+});
+
+describe('the legend without a pointer', () => {
+  it('shows the last value a line has', () => {
+    expect(latestValue([1, 2, null, null])).toEqual({ index: 1, value: 2 });
+    expect(latestValue([null, null])).toBeNull();
+    expect(latestValue(undefined)).toBeNull();
+  });
+});
+
+describe('the minute in progress', () => {
+  // Points every 30 s up to 14:09:03 (s since the epoch, whole minutes at multiples of 60).
+  const end = 50_943;
+  const xs = [50_853, 50_883, 50_913, end];
+
+  it('is left out of each line, since it counts only part of a minute', () => {
+    const { data, trimmed } = withoutOpenBucket([xs, [2, 2.1, 2, 0.1], [400, 410, 390, 90]], end);
+    expect(trimmed).toBe(true);
+    expect(data).toEqual([xs, [2, 2.1, 2, null], [400, 410, 390, null]]);
+  });
+
+  it('stays when it holds all a line has (a service first seen seconds ago)', () => {
+    const { data, trimmed } = withoutOpenBucket([xs, [0, 0, 0, 0.2], [null, null, null, 45]], end);
+    expect(trimmed).toBe(false);
+    expect(data).toEqual([xs, [0, 0, 0, 0.2], [null, null, null, 45]]);
+  });
+
+  it('is not there when the range ended before the current minute', () => {
+    const input: [number[], number[]] = [xs, [1, 2, 3, 4]];
+    expect(withoutOpenBucket(input, end + 3600).data).toBe(input);
   });
 });

@@ -163,3 +163,113 @@ export function sortOperations(rows: OperationRed[], key: OperationSortKey, dire
     return order !== 0 ? sign * order : a.operation.localeCompare(b.operation);
   });
 }
+
+// ---- what part of the range has data ----
+
+/**
+ * The first and last time (s) at which any line has a value other than null or 0 — for the
+ * request rate, a point without a call in its window is 0, so zeros before the first call are
+ * "nothing measured", not data. Null when no line has any.
+ */
+export function dataExtent(data: uPlot.AlignedData): { first: number; last: number } | null {
+  const xs = data[0] as readonly number[];
+  let first = Infinity;
+  let last = -Infinity;
+  for (let s = 1; s < data.length; s++) {
+    const ys = data[s] as readonly (number | null | undefined)[];
+    for (let i = 0; i < xs.length; i++) {
+      const v = ys[i];
+      if (v === null || v === undefined || v === 0) continue;
+      first = Math.min(first, xs[i]);
+      last = Math.max(last, xs[i]);
+    }
+  }
+  return Number.isFinite(first) ? { first, last } : null;
+}
+
+export interface ChartWindow {
+  /** The x range to draw, s. */
+  from: number;
+  to: number;
+  /** Narrowed to the data: the range's first part had none. */
+  narrowed: boolean;
+  /** When the data starts (s); null without data. */
+  dataFrom: number | null;
+}
+
+/**
+ * The x range the charts draw. When the data starts late in the range (the first quarter or more
+ * has none, e.g. a few minutes of traffic in a 1 h range), the charts start just before the data
+ * instead of drawing a long flat line with a spike at the end; `whole` keeps the whole range.
+ */
+export function chartWindow(
+  extent: { first: number; last: number } | null,
+  range: { from: number; to: number },
+  stepSeconds: number,
+  whole = false,
+): ChartWindow {
+  const span = range.to - range.from;
+  const dataFrom = extent ? extent.first : null;
+  if (whole || !extent || span <= 0 || extent.first - range.from < span / 4) {
+    return { from: range.from, to: range.to, narrowed: false, dataFrom };
+  }
+  // Two steps of lead-in, so the rise from nothing is seen; at least a tenth of the range drawn.
+  const from = Math.max(range.from, Math.min(extent.first - 2 * stepSeconds, range.to - span / 10));
+  return { from, to: range.to, narrowed: from > range.from, dataFrom };
+}
+
+/** Decimals an axis needs to tell its ticks apart: 0.025 steps need 3, 0.5 steps 1, 20 steps 0. */
+export function axisDecimals(step: number): number {
+  if (!Number.isFinite(step) || step <= 0) return 0;
+  for (let d = 0; d <= 6; d++) {
+    const scaled = step * 10 ** d;
+    if (Math.abs(scaled - Math.round(scaled)) < 1e-6 * Math.max(1, scaled)) return d;
+  }
+  return 6;
+}
+
+/** Tick labels with the decimals the step needs, then `unit` (`/s`, `%`). */
+export function axisLabels(splits: readonly number[], step: number, unit: string): string[] {
+  const digits = axisDecimals(step);
+  return splits.map((v) => `${v.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits })}${unit}`);
+}
+
+/** The last value of a line (its index too), for the legend while the pointer is elsewhere. */
+export function latestValue(ys: readonly (number | null | undefined)[] | undefined): { index: number; value: number } | null {
+  if (!ys) return null;
+  for (let i = ys.length - 1; i >= 0; i--) {
+    const v = ys[i];
+    if (v !== null && v !== undefined) return { index: i, value: v };
+  }
+  return null;
+}
+
+/** Analytics' bucket length (`analytics.bucket_seconds`, 60 by default): a point's newest bucket. */
+export const BUCKET_SECONDS = 60;
+
+/**
+ * The lines without their trailing points whose newest bucket is still open at `nowSeconds`:
+ * such a point counts only part of a minute, so the rate dips and quantiles jump at the right
+ * edge though nothing changed. A line whose only values are in the open bucket keeps them (a
+ * service seen for the first time seconds ago still shows). `trimmed` says whether any went.
+ */
+export function withoutOpenBucket(
+  data: uPlot.AlignedData,
+  nowSeconds: number,
+  bucketSeconds = BUCKET_SECONDS,
+): { data: uPlot.AlignedData; trimmed: boolean } {
+  const xs = data[0] as readonly number[];
+  // A point at t covers the buckets starting in [t − window, t): the newest ends at ⌈t/b⌉·b.
+  let firstOpen = xs.length;
+  while (firstOpen > 0 && Math.ceil(xs[firstOpen - 1] / bucketSeconds) * bucketSeconds > nowSeconds) firstOpen--;
+  if (firstOpen === xs.length) return { data, trimmed: false };
+  let trimmed = false;
+  const lines = data.slice(1).map((line) => {
+    const ys = line as readonly (number | null | undefined)[];
+    const before = ys.slice(0, firstOpen).some((v) => v !== null && v !== undefined && v !== 0);
+    if (!before) return ys as (number | null)[];
+    trimmed = trimmed || ys.slice(firstOpen).some((v) => v !== null && v !== undefined);
+    return ys.map((v, i) => (i >= firstOpen ? null : (v ?? null)));
+  });
+  return { data: [xs as number[], ...lines] as uPlot.AlignedData, trimmed };
+}

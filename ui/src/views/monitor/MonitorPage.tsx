@@ -5,8 +5,8 @@
 import { useEffect, useMemo } from 'react';
 import { EmptyState, ErrorBanner, Loading, SendSpansHint } from '../../components/Status';
 import { api } from '../../lib/api';
-import { chartData } from '../../lib/charts';
-import { formatCount, formatDuration } from '../../lib/format';
+import { axisLabels, chartData, chartWindow, dataExtent, withoutOpenBucket, type ChartData } from '../../lib/charts';
+import { formatCount, formatDuration, formatTimestamp } from '../../lib/format';
 import { chooseRatePer, chooseStep } from '../../lib/timeRange';
 import { useRequest } from '../../lib/useRequest';
 import { RangeControls } from '../graph/RangeControls';
@@ -61,20 +61,43 @@ export default function MonitorPage() {
   const charts = useMemo(() => {
     if (!series.data) return null;
     const [calls, errors, p50, p95, p99] = series.data;
-    return {
-      calls: chartData([{ label: 'calls/s', family: calls }], service),
-      errors: chartData([{ label: 'errors %', family: errors, scale: 100 }], service),
-      latency: chartData(
-        [
-          { label: 'p50', family: p50 },
-          { label: 'p95', family: p95 },
-          { label: 'p99', family: p99 },
-        ],
-        service,
+    // The minute in progress counts only part of its calls: left out, or every chart dips at its end.
+    const nowSeconds = Date.now() / 1000;
+    const complete = (chart: ChartData) => {
+      const { data, trimmed } = withoutOpenBucket(chart.data, nowSeconds);
+      const values = data.slice(1).reduce((n, ys) => n + (ys as (number | null)[]).filter((v) => v !== null).length, 0);
+      return { ...chart, data, values, trimmed };
+    };
+    const out = {
+      calls: complete(chartData([{ label: 'calls/s', family: calls }], service)),
+      errors: complete(chartData([{ label: 'errors %', family: errors, scale: 100 }], service)),
+      latency: complete(
+        chartData(
+          [
+            { label: 'p50', family: p50 },
+            { label: 'p95', family: p95 },
+            { label: 'p99', family: p99 },
+          ],
+          service,
+        ),
       ),
       empty: series.data.every((f) => f.metrics.length === 0),
     };
+    return { ...out, trimmed: out.calls.trimmed || out.errors.trimmed || out.latency.trimmed };
   }, [series.data, service]);
+
+  // A few minutes of data in a long range would be a flat line and a spike at the end: the charts
+  // start at the data unless the URL asks for the whole range (`chartRange=whole`).
+  const whole = params.get('chartRange') === 'whole';
+  const windows = useMemo(() => {
+    if (!charts) return null;
+    // The three charts share one x axis (the lines are aligned on the same timestamps).
+    const extent = dataExtent([charts.calls.data[0], ...charts.calls.data.slice(1), ...charts.errors.data.slice(1), ...charts.latency.data.slice(1)]);
+    const to = range.endTs / 1000;
+    const full = { from: to - range.lookbackMs / 1000, to };
+    return { auto: chartWindow(extent, full, step / 1000), whole: chartWindow(extent, full, step / 1000, true) };
+  }, [charts, range.endTs, range.lookbackMs, step]);
+  const xWindow = windows ? (whole ? windows.whole : windows.auto) : null;
 
   const serviceChoices = services.data ?? [];
   return (
@@ -125,6 +148,15 @@ export default function MonitorPage() {
           </p>
         </EmptyState>
       )}
+      {charts && !charts.empty && windows && (
+        <ChartWindowNote
+          narrowable={windows.auto.narrowed}
+          dataFrom={windows.auto.dataFrom}
+          openMinute={charts.trimmed}
+          whole={whole}
+          onWhole={(w) => update({ chartRange: w ? 'whole' : null }, true)}
+        />
+      )}
       {charts && !charts.empty && (
         <div className="monitor-charts">
           <TimeChart
@@ -134,6 +166,9 @@ export default function MonitorPage() {
             values={charts.calls.values}
             lines={[{ label: 'calls/s', color: COLORS.calls }]}
             format={(v) => `${formatCount(Number(v.toPrecision(3)))}/s`}
+            axisFormat={(splits, stepSize) => axisLabels(splits, stepSize, '/s')}
+            window={xWindow ?? undefined}
+            dataFrom={xWindow?.dataFrom}
           />
           <TimeChart
             title="Error rate"
@@ -142,6 +177,9 @@ export default function MonitorPage() {
             values={charts.errors.values}
             lines={[{ label: 'errors %', color: COLORS.errors }]}
             format={(v) => `${Number(v.toFixed(v >= 10 ? 0 : 1))}%`}
+            axisFormat={(splits, stepSize) => axisLabels(splits, stepSize, '%')}
+            window={xWindow ?? undefined}
+            dataFrom={xWindow?.dataFrom}
           />
           <TimeChart
             title="Latency"
@@ -154,6 +192,8 @@ export default function MonitorPage() {
               { label: 'p99', color: COLORS.p99 },
             ]}
             format={(ms) => (ms === 0 ? '0' : formatDuration(ms * 1000))}
+            window={xWindow ?? undefined}
+            dataFrom={xWindow?.dataFrom}
           />
         </div>
       )}
@@ -178,5 +218,37 @@ export default function MonitorPage() {
         </section>
       )}
     </div>
+  );
+}
+
+/** Says when the charts start at the data rather than at the start of the range, with the way back. */
+function ChartWindowNote({
+  narrowable,
+  dataFrom,
+  openMinute,
+  whole,
+  onWhole,
+}: {
+  narrowable: boolean;
+  dataFrom: number | null;
+  openMinute: boolean;
+  whole: boolean;
+  onWhole: (whole: boolean) => void;
+}) {
+  const open = openMinute ? 'The minute in progress is drawn once complete. ' : '';
+  if (!narrowable || dataFrom === null) {
+    return open ? <p className="monitor-note muted" data-testid="monitor-window">{open}</p> : null;
+  }
+  const since = formatTimestamp(dataFrom * 1e6).slice(11, 16);
+  return (
+    <p className="monitor-note muted" data-testid="monitor-window" data-narrowed={!whole}>
+      {whole
+        ? `No data before ${since} in this range (shaded). `
+        : `Data since ${since} only, so the charts start there; the table covers the whole range. `}
+      {open}
+      <button type="button" className="link-button" onClick={() => onWhole(!whole)}>
+        {whole ? 'Start the charts at the data' : 'Show the whole range'}
+      </button>
+    </p>
   );
 }
