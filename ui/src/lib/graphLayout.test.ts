@@ -2,6 +2,8 @@ import { describe, expect, it } from 'vitest';
 import {
   edgeLabelLines,
   edgePath,
+  errorSeverity,
+  layoutFitScale,
   layoutOperationGraph,
   layoutServiceGraph,
   operationId,
@@ -120,6 +122,31 @@ describe('service graph layout', () => {
     expect(edgePath(loop!.points, true)).toMatch(/^M[\d.,-]+ C/);
   });
 
+  it('ends the self-loop at its label, whose words say it is a call to itself', () => {
+    const layout = layoutServiceGraph(graph([link('a', 'a', 4, 1), link('a', 'b')], ['a', 'b']));
+    const loop = layout.edges.find((e) => e.selfLoop)!;
+    const [p0, c1, c2, p3] = loop.points;
+    // The curve's farthest point (t = ½) touches the label's near side.
+    const tip = { x: (p0.x + 3 * c1.x + 3 * c2.x + p3.x) / 8, y: (p0.y + 3 * c1.y + 3 * c2.y + p3.y) / 8 };
+    expect(distanceToBorder(tip, loop.label)).toBeLessThan(1);
+    expect(edgeLabelLines(loop.data, true)[0]).toBe('↻ 4 calls to itself · 25% errors');
+  });
+
+  it('lays a dense graph out so it fits the view at least as well as callers-above-callees would', () => {
+    const names = ['cart', 'checkout', 'frontend', 'inventory', 'payment', 'gateway', 'orders'];
+    const links = names.flatMap((a) => names.map((b) => link(a, b, 100, 3)));
+    const dense = graph(links, names);
+    const target = { w: 1200, h: 600 };
+    const chosen = layoutServiceGraph(dense, target);
+    expectPlaced(chosen);
+    expectNoOverlaps(chosen);
+    const plain = layoutServiceGraph(graph(links.slice(0, 2), names), target);
+    expect(layoutFitScale(plain, target)).toBeGreaterThan(0.85);
+    // What the plain top-to-bottom layout would have given for the dense graph:
+    const tb = layoutServiceGraph(dense, { w: 1e6, h: 1e6 });
+    expect(layoutFitScale(chosen, target)).toBeGreaterThanOrEqual(layoutFitScale(tb, target));
+  });
+
   it('sizes nodes by traffic', () => {
     const small = serviceNodeSize('svc', 1, 0, 0.01);
     const big = serviceNodeSize('svc', 100, 0, 1);
@@ -154,6 +181,17 @@ describe('service graph layout', () => {
     for (const p of layout.edges.flatMap((e) => e.points)) {
       expect(p.x >= minX && p.x <= maxX && p.y >= minY && p.y <= maxY).toBe(true);
     }
+  });
+});
+
+describe('error severity', () => {
+  it('is red from a 5% error rate, amber below it, plain without errors', () => {
+    expect(errorSeverity(100, 0)).toBe('ok');
+    expect(errorSeverity(100, 4)).toBe('warn');
+    expect(errorSeverity(100, 5)).toBe('error');
+    expect(errorSeverity(2, 1)).toBe('error');
+    // Errors without counted calls (a caller-only node) cannot be called rare.
+    expect(errorSeverity(0, 1)).toBe('error');
   });
 });
 

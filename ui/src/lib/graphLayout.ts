@@ -5,6 +5,7 @@
 
 import dagre from '@dagrejs/dagre';
 import { formatCount, formatDuration, formatPercent } from './format';
+import { fitScale, READABLE_SCALE } from './graphView';
 import type { Latency, OperationGraph, OperationRef, ServiceGraph } from './types';
 
 export interface Point {
@@ -50,6 +51,8 @@ export interface GraphInput<N, E> {
   edges: { id: string; source: string; target: string; labelWidth: number; labelHeight: number; data: E }[];
   /** TB: callers above callees (service graph); LR: left to right (operation graph). */
   direction: 'TB' | 'LR';
+  /** Closer spacing, for graphs with many edges (every label takes room in its rank). */
+  tight?: boolean;
 }
 
 /** Lays out any graph; every edge must join two of `nodes` (callers add the nodes links name). */
@@ -57,9 +60,9 @@ export function layoutGraph<N, E>(input: GraphInput<N, E>): GraphLayout<N, E> {
   const g = new dagre.graphlib.Graph({ multigraph: true });
   g.setGraph({
     rankdir: input.direction,
-    nodesep: 40,
-    edgesep: 20,
-    ranksep: input.direction === 'LR' ? 80 : 60,
+    nodesep: input.tight ? 20 : 40,
+    edgesep: input.tight ? 10 : 20,
+    ranksep: input.tight ? 40 : input.direction === 'LR' ? 80 : 60,
     marginx: 20,
     marginy: 20,
   });
@@ -93,14 +96,18 @@ function copy(p: Point): Point {
   return { x: p.x, y: p.y };
 }
 
-/** A loop leaving and re-entering the node on the side where dagre put the label. */
+/**
+ * A loop leaving and re-entering the node on the side where dagre put the label, its tip touching
+ * the label's near edge, so the label reads as the loop's own. (A cubic curve reaches 3/4 of the
+ * way to its control points: they sit 4/3 of the way to the label.)
+ */
 function selfLoopCurve(node: Box, label: Box): Point[] {
   const dx = label.x - node.x;
   const dy = label.y - node.y;
   if (Math.abs(dx) * node.height >= Math.abs(dy) * node.width) {
     const side = Math.sign(dx) || 1;
     const edgeX = node.x + (side * node.width) / 2;
-    const reach = label.x - (side * label.width) / 2 - side * 6;
+    const reach = edgeX + ((label.x - (side * label.width) / 2 - edgeX) * 4) / 3;
     const spread = node.height / 4;
     return [
       { x: edgeX, y: node.y - spread },
@@ -111,7 +118,7 @@ function selfLoopCurve(node: Box, label: Box): Point[] {
   }
   const side = Math.sign(dy) || 1;
   const edgeY = node.y + (side * node.height) / 2;
-  const reach = label.y - (side * label.height) / 2 - side * 6;
+  const reach = edgeY + ((label.y - (side * label.height) / 2 - edgeY) * 4) / 3;
   const spread = node.width / 6;
   return [
     { x: node.x + spread, y: edgeY },
@@ -145,14 +152,32 @@ export function textWidth(text: string, fontSize: number): number {
   return Math.ceil(text.length * fontSize * 0.6);
 }
 
-/** `3 calls · 33% errors` and `p50 1.2ms · p95 4ms · p99 9ms`: what an edge says. */
-export function edgeLabelLines(link: { calls: number; errors: number } & Latency): string[] {
+/**
+ * `3 calls · 33% errors` and `p50 1.2ms · p95 4ms · p99 9ms`: what an edge says. A self-call
+ * says so in words (`↻ 3 calls to itself`), since its label may sit near other edges too.
+ */
+export function edgeLabelLines(link: { calls: number; errors: number } & Latency, selfLoop = false): string[] {
   const errorRate = link.calls > 0 ? link.errors / link.calls : 0;
   const q = (v: number | null) => (v === null ? '—' : formatDuration(v));
+  const calls = `${formatCount(link.calls)} call${link.calls === 1 ? '' : 's'}`;
   return [
-    `${formatCount(link.calls)} call${link.calls === 1 ? '' : 's'} · ${formatPercent(errorRate)} errors`,
+    `${selfLoop ? `↻ ${calls} to itself` : calls} · ${formatPercent(errorRate)} errors`,
     `p50 ${q(link.p50)} · p95 ${q(link.p95)} · p99 ${q(link.p99)}`,
   ];
+}
+
+/** Error rates from here up draw an edge or node in red; lower, but not zero, in amber. */
+export const ERROR_RATE_ALERT = 0.05;
+
+export type Severity = 'ok' | 'warn' | 'error';
+
+/**
+ * How alarming a link's or service's errors are. Red for every error would paint a busy graph
+ * all red (a 1% error rate is common); red is kept for rates of 5% and more.
+ */
+export function errorSeverity(calls: number, errors: number): Severity {
+  if (errors <= 0) return 'ok';
+  return calls > 0 && errors / calls < ERROR_RATE_ALERT ? 'warn' : 'error';
 }
 
 /** `120 calls · 3 errors`: a node's traffic. */
@@ -203,7 +228,7 @@ function incoming<L extends { calls: number; errors: number }>(links: L[], child
  * no span in the range: a client-only caller, or a callee named only by `peer.service`) still gets
  * a node, with the calls and errors of the links into it (none for a caller).
  */
-export function layoutServiceGraph(graph: ServiceGraph): GraphLayout<ServiceNode, ServiceLink> {
+export function layoutServiceGraph(graph: ServiceGraph, target = DEFAULT_TARGET): GraphLayout<ServiceNode, ServiceLink> {
   const served = new Map(graph.services.map((s) => [s.service, s]));
   const into = incoming(graph.links, (l) => l.child);
   const names = new Set(graph.services.map((s) => s.service));
@@ -222,11 +247,33 @@ export function layoutServiceGraph(graph: ServiceGraph): GraphLayout<ServiceNode
     id: `${link.parent}\u2192${link.child}`,
     source: link.parent,
     target: link.child,
-    ...labelSize(edgeLabelLines(link)),
+    ...labelSize(edgeLabelLines(link, link.parent === link.child)),
     data: link,
   }));
-  return layoutGraph({ nodes, edges, direction: 'TB' });
+  return readableLayout({ nodes, edges, direction: 'TB' }, target);
 }
+
+/** The canvas a layout is chosen for when the view's size is not known: 1280×800 less the page. */
+export const DEFAULT_TARGET = { w: 1200, h: 600 };
+
+/** The scale at which a layout fits `target` (screen px per layout unit), as the view fits it. */
+export function layoutFitScale(layout: GraphLayout<unknown, unknown>, target: { w: number; h: number }): number {
+  return fitScale(layout.bounds, target);
+}
+
+/**
+ * The layout in its preferred direction when that fits `target` at a readable size; otherwise
+ * (many links, so many labels) the most readable of the preferred and the other direction, each
+ * tightly spaced. Callers above callees stays the rule for graphs that fit.
+ */
+export function readableLayout<N, E>(input: GraphInput<N, E>, target: { w: number; h: number } = DEFAULT_TARGET): GraphLayout<N, E> {
+  const preferred = layoutGraph(input);
+  if (layoutFitScale(preferred, target) >= READABLE_SCALE) return preferred;
+  const other = input.direction === 'TB' ? 'LR' : 'TB';
+  const candidates = [preferred, layoutGraph({ ...input, tight: true }), layoutGraph({ ...input, direction: other, tight: true })];
+  return candidates.reduce((best, c) => (layoutFitScale(c, target) > layoutFitScale(best, target) + 1e-9 ? c : best));
+}
+
 
 // ---- the operation graph (focus view) ----
 
@@ -254,7 +301,11 @@ export function operationLabel(ref: OperationRef): string {
  * operation only known from links (a `peer.service` leaf) carries the calls and errors of the
  * links into it.
  */
-export function layoutOperationGraph(graph: OperationGraph, focusService: string): GraphLayout<OperationNode, OperationLink> {
+export function layoutOperationGraph(
+  graph: OperationGraph,
+  focusService: string,
+  target = DEFAULT_TARGET,
+): GraphLayout<OperationNode, OperationLink> {
   const nodes = new Map<string, OperationNode>();
   const into = incoming(graph.links, (l) => operationId(l.child));
   const add = (ref: OperationRef, measured?: { calls: number; errors: number }) => {
@@ -283,10 +334,10 @@ export function layoutOperationGraph(graph: OperationGraph, focusService: string
     id: `${operationId(link.parent)}\u2192${operationId(link.child)}`,
     source: operationId(link.parent),
     target: operationId(link.child),
-    ...labelSize(edgeLabelLines(link)),
+    ...labelSize(edgeLabelLines(link, operationId(link.parent) === operationId(link.child))),
     data: link,
   }));
-  return layoutGraph({ nodes: nodeInputs, edges, direction: 'LR' });
+  return readableLayout({ nodes: nodeInputs, edges, direction: 'LR' }, target);
 }
 
 /** An SVG path through a polyline, its corners rounded with quadratic curves. */

@@ -1,70 +1,82 @@
-// An SVG with pan (drag, arrow keys) and zoom (wheel, +/−) by moving its viewBox, and a button that
-// fits the whole graph. Children draw in the layout's coordinates. A drag that moved the view does
-// not also count as a click on the node or edge under the pointer.
+// An SVG with pan (drag, arrow keys) and zoom (wheel, +/−), and a button that fits the whole
+// graph. The camera is a centre and a scale (lib/graphView), so labels keep their size when the
+// canvas narrows, and a graph too big to read whole opens at a readable size, to be panned.
+// Children draw in the layout's coordinates. A drag that moved the view does not also count as a
+// click on the node or edge under the pointer.
 
 import { useCallback, useEffect, useId, useLayoutEffect, useRef, useState, type ReactNode } from 'react';
 import type { GraphLayout } from '../../lib/graphLayout';
-
-interface ViewBox {
-  x: number;
-  y: number;
-  w: number;
-  h: number;
-}
-
-const PADDING = 24;
-
-function fit(bounds: GraphLayout<unknown, unknown>['bounds']): ViewBox {
-  const w = Math.max(bounds.maxX - bounds.minX, 200) + 2 * PADDING;
-  const h = Math.max(bounds.maxY - bounds.minY, 120) + 2 * PADDING;
-  const cx = (bounds.minX + bounds.maxX) / 2;
-  const cy = (bounds.minY + bounds.maxY) / 2;
-  return { x: cx - w / 2, y: cy - h / 2, w, h };
-}
+import { clampScale, ensureVisible, fitView, initialView, panBy, READABLE_SCALE, viewBox, zoomAt, type Size, type View } from '../../lib/graphView';
 
 export interface GraphCanvasProps {
   bounds: GraphLayout<unknown, unknown>['bounds'];
   label: string;
   testId: string;
-  /** Receives the id prefix for the arrow markers (`${prefix}-arrow`, `${prefix}-arrow-error`). */
+  /** A point (layout units) to keep on screen, e.g. the selected node: the view pans to it when it is off. */
+  keepInView?: { x: number; y: number } | null;
+  /** Receives the id prefix for the arrow markers (`${prefix}-arrow`, `${prefix}-arrow-error`, `${prefix}-arrow-warn`). */
   children: (markerPrefix: string) => ReactNode;
 }
 
-export function GraphCanvas({ bounds, label, testId, children }: GraphCanvasProps) {
+export function GraphCanvas({ bounds, label, testId, keepInView, children }: GraphCanvasProps) {
   const svgRef = useRef<SVGSVGElement>(null);
-  const fitted = fit(bounds);
-  const [view, setView] = useState<ViewBox>(fitted);
-  const drag = useRef<{ x: number; y: number; view: ViewBox; moved: boolean; id: number } | null>(null);
+  const [size, setSize] = useState<Size>({ w: 1200, h: 600 });
+  const { minX, minY, maxX, maxY } = bounds;
+  const [state, setState] = useState(() => initialView(bounds, size));
+  // Until the person pans or zooms, a new size or graph gets a fresh initial view.
+  const touched = useRef(false);
+  const drag = useRef<{ x: number; y: number; view: View; moved: boolean; id: number } | null>(null);
   const suppressClick = useRef(false);
   const markerPrefix = `g${useId().replace(/[^a-zA-Z0-9_-]/g, '')}`;
-  const { minX, minY, maxX, maxY } = bounds;
+  const view = state.view;
 
-  // A new graph (another range or focus) starts fitted.
   useLayoutEffect(() => {
-    setView(fit({ minX, minY, maxX, maxY }));
+    const svg = svgRef.current;
+    if (!svg) return;
+    const measure = () => {
+      const box = svg.getBoundingClientRect();
+      if (box.width > 0 && box.height > 0) setSize((s) => (s.w === box.width && s.h === box.height ? s : { w: box.width, h: box.height }));
+    };
+    measure();
+    const observer = new ResizeObserver(measure);
+    observer.observe(svg);
+    return () => observer.disconnect();
+  }, []);
+
+  // A new graph (another range or focus) starts afresh; so does a resize before any pan or zoom.
+  useLayoutEffect(() => {
+    touched.current = false;
   }, [minX, minY, maxX, maxY]);
+  useLayoutEffect(() => {
+    if (!touched.current) setState(initialView({ minX, minY, maxX, maxY }, size));
+  }, [minX, minY, maxX, maxY, size]);
 
-  const limits = useCallback(
-    (w: number) => {
-      const full = fit({ minX, minY, maxX, maxY }).w;
-      return Math.min(full * 4, Math.max(full / 12, w));
-    },
-    [minX, minY, maxX, maxY],
-  );
+  // The selected node stays on screen, also when a side panel narrows the canvas.
+  const keepX = keepInView?.x;
+  const keepY = keepInView?.y;
+  useLayoutEffect(() => {
+    if (keepX === undefined || keepY === undefined) return;
+    setState((s) => {
+      const view = ensureVisible(s.view, { x: keepX, y: keepY }, size);
+      return view === s.view ? s : { ...s, view };
+    });
+  }, [keepX, keepY, size]);
 
-  /** Zooms by `factor` (<1 in) keeping the point `at` (graph coordinates) where it is. */
+  const move = useCallback((next: (v: View) => View) => {
+    touched.current = true;
+    setState((s) => ({ view: next(s.view), cramped: s.cramped }));
+  }, []);
+
+  /** Zooms by `factor` (>1 in) about the screen point `at` (px in the canvas), the centre by default. */
   const zoom = useCallback(
-    (factor: number, at?: { x: number; y: number }) => {
-      setView((v) => {
-        const w = limits(v.w * factor);
-        const k = w / v.w;
-        const px = at?.x ?? v.x + v.w / 2;
-        const py = at?.y ?? v.y + v.h / 2;
-        return { x: px - (px - v.x) * k, y: py - (py - v.y) * k, w, h: v.h * k };
-      });
-    },
-    [limits],
+    (factor: number, at?: { x: number; y: number }) =>
+      move((v) => zoomAt(v, clampScale(v.k * factor, { minX, minY, maxX, maxY }, size), at ?? { x: size.w / 2, y: size.h / 2 }, size)),
+    [move, minX, minY, maxX, maxY, size],
   );
+  const fit = () => {
+    touched.current = true;
+    setState({ view: fitView({ minX, minY, maxX, maxY }, size), cramped: false });
+  };
 
   // React's wheel listener is passive; a native one may stop the page from scrolling instead.
   useEffect(() => {
@@ -72,13 +84,8 @@ export function GraphCanvas({ bounds, label, testId, children }: GraphCanvasProp
     if (!svg) return;
     const onWheel = (event: WheelEvent) => {
       event.preventDefault();
-      const ctm = svg.getScreenCTM();
-      let at: { x: number; y: number } | undefined;
-      if (ctm) {
-        const p = new DOMPoint(event.clientX, event.clientY).matrixTransform(ctm.inverse());
-        at = { x: p.x, y: p.y };
-      }
-      zoom(Math.exp(Math.max(-100, Math.min(100, event.deltaY)) * 0.002), at);
+      const box = svg.getBoundingClientRect();
+      zoom(Math.exp(-Math.max(-100, Math.min(100, event.deltaY)) * 0.002), { x: event.clientX - box.left, y: event.clientY - box.top });
     };
     svg.addEventListener('wheel', onWheel, { passive: false });
     return () => svg.removeEventListener('wheel', onWheel);
@@ -98,8 +105,7 @@ export function GraphCanvas({ bounds, label, testId, children }: GraphCanvasProp
     if (!d.moved && Math.hypot(dx, dy) < 4) return;
     if (!d.moved) svg.setPointerCapture(event.pointerId);
     d.moved = true;
-    const scale = svg.getScreenCTM()?.a || 1; // screen px per graph unit
-    setView({ ...d.view, x: d.view.x - dx / scale, y: d.view.y - dy / scale });
+    move(() => panBy(d.view, dx, dy));
   };
   const onPointerUp = (event: React.PointerEvent<SVGSVGElement>) => {
     const d = drag.current;
@@ -110,42 +116,51 @@ export function GraphCanvas({ bounds, label, testId, children }: GraphCanvasProp
   };
   const onKeyDown = (event: React.KeyboardEvent<SVGSVGElement>) => {
     if (event.target !== event.currentTarget) return;
-    const step = view.w / 10;
+    const step = Math.min(size.w, size.h) / 5; // screen px
     const moves: Record<string, [number, number]> = {
-      ArrowLeft: [-step, 0],
-      ArrowRight: [step, 0],
-      ArrowUp: [0, -step],
-      ArrowDown: [0, step],
+      ArrowLeft: [step, 0],
+      ArrowRight: [-step, 0],
+      ArrowUp: [0, step],
+      ArrowDown: [0, -step],
     };
     if (moves[event.key]) {
       event.preventDefault();
       const [dx, dy] = moves[event.key];
-      setView((v) => ({ ...v, x: v.x + dx, y: v.y + dy }));
-    } else if (event.key === '+' || event.key === '=') zoom(0.8);
-    else if (event.key === '-') zoom(1.25);
-    else if (event.key === '0') setView(fitted);
+      move((v) => panBy(v, dx, dy));
+    } else if (event.key === '+' || event.key === '=') zoom(1.25);
+    else if (event.key === '-') zoom(0.8);
+    else if (event.key === '0') fit();
   };
 
+  const small = view.k < READABLE_SCALE - 1e-6;
   return (
     <div className="graph-canvas">
       <div className="graph-zoom" role="group" aria-label="Zoom">
-        <button type="button" onClick={() => zoom(0.8)} aria-label="Zoom in" title="Zoom in (+)">
+        <button type="button" onClick={() => zoom(1.25)} aria-label="Zoom in" title="Zoom in (+)">
           +
         </button>
-        <button type="button" onClick={() => zoom(1.25)} aria-label="Zoom out" title="Zoom out (−)">
+        <button type="button" onClick={() => zoom(0.8)} aria-label="Zoom out" title="Zoom out (−)">
           −
         </button>
-        <button type="button" onClick={() => setView(fitted)} title="Fit the whole graph (0)">
+        <button type="button" onClick={fit} title="Fit the whole graph (0)">
           Fit to screen
         </button>
       </div>
+      {(state.cramped || small) && (
+        <div className="graph-hint muted" role="note" data-testid="graph-hint">
+          {state.cramped
+            ? 'The graph is larger than the view at a readable size: drag or use the arrow keys to see the rest, or Fit to screen.'
+            : 'Labels are small at this zoom: zoom in (+ or the wheel) to read them.'}
+        </div>
+      )}
       <svg
         ref={svgRef}
         data-testid={testId}
+        data-scale={Math.round(view.k * 100) / 100}
         role="group"
         aria-label={`${label}. Drag or use the arrow keys to pan, the wheel or + and − to zoom.`}
         tabIndex={0}
-        viewBox={`${view.x} ${view.y} ${view.w} ${view.h}`}
+        viewBox={viewBox(view, size)}
         preserveAspectRatio="xMidYMid meet"
         onPointerDown={onPointerDown}
         onPointerMove={onPointerMove}
@@ -160,20 +175,20 @@ export function GraphCanvas({ bounds, label, testId, children }: GraphCanvasProp
         onKeyDown={onKeyDown}
       >
         <defs>
-          <marker id={`${markerPrefix}-arrow`} viewBox="0 0 10 10" refX="9" refY="5" markerWidth="8" markerHeight="8" orient="auto-start-reverse">
-            <path d="M0,0 L10,5 L0,10 z" className="graph-arrow" />
-          </marker>
-          <marker
-            id={`${markerPrefix}-arrow-error`}
-            viewBox="0 0 10 10"
-            refX="9"
-            refY="5"
-            markerWidth="8"
-            markerHeight="8"
-            orient="auto-start-reverse"
-          >
-            <path d="M0,0 L10,5 L0,10 z" className="graph-arrow error" />
-          </marker>
+          {['', '-warn', '-error'].map((kind) => (
+            <marker
+              key={kind}
+              id={`${markerPrefix}-arrow${kind}`}
+              viewBox="0 0 10 10"
+              refX="9"
+              refY="5"
+              markerWidth="8"
+              markerHeight="8"
+              orient="auto-start-reverse"
+            >
+              <path d="M0,0 L10,5 L0,10 z" className={`graph-arrow${kind ? ` ${kind.slice(1)}` : ''}`} />
+            </marker>
+          ))}
         </defs>
         {children(markerPrefix)}
       </svg>

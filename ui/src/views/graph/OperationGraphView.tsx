@@ -10,6 +10,7 @@ import { serviceColor } from '../../lib/colors';
 import { formatCount, formatDuration, formatPercent } from '../../lib/format';
 import {
   edgeLabelLines,
+  errorSeverity,
   layoutOperationGraph,
   operationId,
   operationLabel,
@@ -19,6 +20,7 @@ import {
   type OperationLink,
   type OperationNode,
 } from '../../lib/graphLayout';
+import { ALL_OPERATIONS, chosenOperation, focusOperations, MAX_DRAWN_LINKS, narrowToOperation } from '../../lib/operationFocus';
 import { searchLink, type TimeRange } from '../../lib/timeRange';
 import type { OperationGraph } from '../../lib/types';
 import { useRequest } from '../../lib/useRequest';
@@ -33,7 +35,13 @@ export function OperationGraphView({ controls, service }: { controls: TimeRangeC
     [service, range.endTs, range.lookbackMs],
   );
   const [selected, setSelected] = useState<string | null>(null);
-  const layout = useMemo(() => (graph.data ? layoutOperationGraph(graph.data, service) : null), [graph.data, service]);
+  const requested = controls.params.get('operation');
+  const focus = useMemo(() => (graph.data ? chosenOperation(graph.data, service, requested) : null), [graph.data, service, requested]);
+  const drawn = useMemo(
+    () => (graph.data && focus?.operation ? narrowToOperation(graph.data, service, focus.operation) : graph.data),
+    [graph.data, service, focus],
+  );
+  const layout = useMemo(() => (drawn ? layoutOperationGraph(drawn, service) : null), [drawn, service]);
 
   if (graph.error) return <ErrorBanner error={graph.error} onRetry={graph.reload} />;
   if (!graph.data || !layout) return <Loading what={`operation graph of ${service}`} />;
@@ -46,7 +54,19 @@ export function OperationGraphView({ controls, service }: { controls: TimeRangeC
         {empty ? (
           <NoOperationLinks service={service} />
         ) : (
-          <OperationDrawing layout={layout} focus={service} range={range} selected={selected} onSelect={setSelected} />
+          <>
+            <OperationPicker
+              graph={graph.data}
+              service={service}
+              operation={focus?.operation ?? null}
+              automatic={focus?.automatic ?? false}
+              onPick={(operation) => {
+                setSelected(null);
+                controls.update({ operation });
+              }}
+            />
+            <OperationDrawing layout={layout} focus={service} range={range} selected={selected} onSelect={setSelected} />
+          </>
         )}
       </div>
       {selectedNode && (
@@ -70,23 +90,32 @@ function OperationDrawing({
   onSelect: (id: string | null) => void;
 }) {
   const navigate = useNavigate();
+  // Pointing at an operation brings out its links, as selecting it does.
+  const [hovered, setHovered] = useState<string | null>(null);
+  const spotlight = hovered ?? selected;
   return (
     <div className="graph-frame">
-      <GraphCanvas bounds={layout.bounds} label={`Operations calling and called by ${focus}`} testId="operation-graph">
+      <GraphCanvas
+        bounds={layout.bounds}
+        label={`Operations calling and called by ${focus}`}
+        testId="operation-graph"
+        keepInView={layout.nodes.find((n) => n.id === selected) ?? null}
+      >
         {(markers) => (
           <>
             <g className="graph-edges">
               {layout.edges.map((edge) => {
                 const link = edge.data;
-                const name = `${link.parent.service} ${operationLabel(link.parent)} calls ${link.child.service} ${operationLabel(link.child)}`;
+                const name = `${link.parent.service} ${operationLabel(link.parent)} calls ${edge.selfLoop ? 'itself' : `${link.child.service} ${operationLabel(link.child)}`}`;
+                const lines = edgeLabelLines(link, edge.selfLoop);
                 return (
                   <EdgeShape
                     key={edge.id}
                     edge={edge}
-                    lines={edgeLabelLines(link)}
-                    errors={link.errors}
+                    lines={lines}
+                    severity={errorSeverity(link.calls, link.errors)}
                     markerPrefix={markers}
-                    dimmed={!!selected && edge.source !== selected && edge.target !== selected}
+                    dimmed={!!spotlight && edge.source !== spotlight && edge.target !== spotlight}
                     attributes={{
                       'data-testid': 'op-edge',
                       'data-parent-service': link.parent.service,
@@ -96,7 +125,7 @@ function OperationDrawing({
                       'data-calls': link.calls,
                       'data-errors': link.errors,
                     }}
-                    ariaLabel={`${name}: ${edgeLabelLines(link).join(', ')}. Opens a search for the called operation's traces.`}
+                    ariaLabel={`${name}: ${lines.join(', ')}. Opens a search for the called operation's traces.`}
                     // As in the service graph: the callee's traces over the range hold the calls across the edge.
                     onActivate={() => navigate(searchLink(link.child.service, range, link.child.operation))}
                   />
@@ -113,7 +142,7 @@ function OperationDrawing({
                     color={serviceColor(op.service)}
                     selected={node.id === selected}
                     highlighted={op.focus}
-                    error={op.errors > 0}
+                    severity={errorSeverity(op.calls, op.errors)}
                     lines={[
                       { text: operationLabel(op), className: 'graph-node-name' },
                       { text: op.service, className: 'graph-node-service' },
@@ -129,6 +158,7 @@ function OperationDrawing({
                     }}
                     ariaLabel={`${op.service} ${operationLabel(op)}: ${trafficLine(op.calls, op.errors)}${op.focus ? ' (focus service)' : ''}`}
                     onActivate={() => onSelect(node.id === selected ? null : node.id)}
+                    onHover={(over) => setHovered((h) => (over ? node.id : h === node.id ? null : h))}
                   />
                 );
               })}
@@ -222,6 +252,48 @@ function OpLinkTable({ title, links, other }: { title: string; links: OperationL
         </table>
       )}
     </>
+  );
+}
+
+/** Which of the focus service's operations the graph shows (all of them when few enough). */
+function OperationPicker({
+  graph,
+  service,
+  operation,
+  automatic,
+  onPick,
+}: {
+  graph: OperationGraph;
+  service: string;
+  operation: string | null;
+  automatic: boolean;
+  onPick: (operation: string) => void;
+}) {
+  const operations = focusOperations(graph, service);
+  const total = graph.links.length;
+  const listed = operation && !operations.some((o) => o.operation === operation) ? [{ operation, calls: 0, links: 0 }, ...operations] : operations;
+  return (
+    <div className="op-focus-bar" data-testid="operation-picker">
+      <label>
+        Operation of {service}{' '}
+        <select value={operation ?? ALL_OPERATIONS} onChange={(e) => onPick(e.target.value)} data-testid="operation-select">
+          <option value={ALL_OPERATIONS}>
+            All operations ({formatCount(total)} link{total === 1 ? '' : 's'})
+          </option>
+          {listed.map((o) => (
+            <option key={o.operation} value={o.operation}>
+              {operationLabel({ service, operation: o.operation })} ({formatCount(o.links)} link{o.links === 1 ? '' : 's'})
+            </option>
+          ))}
+        </select>
+      </label>
+      {automatic && (
+        <span className="muted" data-testid="operation-auto">
+          {formatCount(total)} links are too many to draw readably (more than {MAX_DRAWN_LINKS}): showing those of its busiest
+          operation. Pick another, or all of them.
+        </span>
+      )}
+    </div>
   );
 }
 

@@ -2,13 +2,13 @@
 // labelled with calls, error rate and latency quantiles. The selected service (`service=` in the
 // URL) opens its side panel.
 
-import { useMemo } from 'react';
+import { useMemo, useState } from 'react';
 import { useNavigate } from 'react-router';
 import { EmptyState, ErrorBanner, Loading, SendSpansHint } from '../../components/Status';
 import { api, skeinApi } from '../../lib/api';
 import { serviceColor } from '../../lib/colors';
 import { formatPercent } from '../../lib/format';
-import { edgeLabelLines, layoutServiceGraph, trafficLine } from '../../lib/graphLayout';
+import { edgeLabelLines, errorSeverity, layoutServiceGraph, trafficLine } from '../../lib/graphLayout';
 import { searchLink } from '../../lib/timeRange';
 import type { ServiceGraph } from '../../lib/types';
 import { useRequest } from '../../lib/useRequest';
@@ -54,23 +54,32 @@ function ServiceGraphDrawing({
 }) {
   const navigate = useNavigate();
   const layout = useMemo(() => layoutServiceGraph(graph), [graph]);
+  // Pointing at a service brings out its links, as selecting it does.
+  const [hovered, setHovered] = useState<string | null>(null);
   if (!layout.nodes.length) return null;
+  const spotlight = hovered ?? (selected || null);
   const { range } = controls;
   return (
     <div className="graph-frame">
-      <GraphCanvas bounds={layout.bounds} label="Service graph" testId="service-graph">
+      <GraphCanvas
+        bounds={layout.bounds}
+        label="Service graph"
+        testId="service-graph"
+        keepInView={layout.nodes.find((n) => n.id === selected) ?? null}
+      >
         {(markers) => (
           <>
             <g className="graph-edges">
               {layout.edges.map((edge) => {
                 const link = edge.data;
-                const dimmed = !!selected && link.parent !== selected && link.child !== selected;
+                const dimmed = !!spotlight && link.parent !== spotlight && link.child !== spotlight;
+                const lines = edgeLabelLines(link, edge.selfLoop);
                 return (
                   <EdgeShape
                     key={edge.id}
                     edge={edge}
-                    lines={edgeLabelLines(link)}
-                    errors={link.errors}
+                    lines={lines}
+                    severity={errorSeverity(link.calls, link.errors)}
                     markerPrefix={markers}
                     dimmed={dimmed}
                     attributes={{
@@ -80,7 +89,7 @@ function ServiceGraphDrawing({
                       'data-calls': link.calls,
                       'data-errors': link.errors,
                     }}
-                    ariaLabel={`${link.parent} calls ${link.child}: ${edgeLabelLines(link).join(', ')}. Opens a search for ${link.child} traces.`}
+                    ariaLabel={`${link.parent} calls ${edge.selfLoop ? 'itself' : link.child}: ${lines.join(', ')}. Opens a search for ${link.child} traces.`}
                     // A span's tags do not say which caller it served, so "traces across this edge"
                     // cannot be searched exactly; the child's traces in the same range hold them
                     // all, and the service panel lists both directions' links to tell them apart.
@@ -98,7 +107,8 @@ function ServiceGraphDrawing({
                     box={node}
                     color={serviceColor(service)}
                     selected={service === selected}
-                    error={errors > 0}
+                    severity={errorSeverity(calls, errors)}
+                    onHover={(over) => setHovered((h) => (over ? service : h === service ? null : h))}
                     lines={[
                       { text: service, className: 'graph-node-name' },
                       { text: trafficLine(calls, errors), className: errors > 0 ? 'graph-node-stats error' : 'graph-node-stats' },

@@ -2,7 +2,7 @@
 // with its lines of text. Both are focusable and answer Enter/Space like a click.
 
 import { useEffect, useRef, type KeyboardEvent } from 'react';
-import { edgePath, LINE_HEIGHT, type Box, type LayoutEdge } from '../../lib/graphLayout';
+import { edgePath, LINE_HEIGHT, type Box, type LayoutEdge, type Severity } from '../../lib/graphLayout';
 
 export function activateOnKey(action: () => void) {
   return (event: KeyboardEvent) => {
@@ -16,7 +16,8 @@ export function activateOnKey(action: () => void) {
 export interface EdgeShapeProps {
   edge: LayoutEdge<unknown>;
   lines: string[];
-  errors: number;
+  /** How alarming its errors are: red, amber or plain. */
+  severity: Severity;
   markerPrefix: string;
   dimmed?: boolean;
   attributes: Record<string, string | number>;
@@ -24,13 +25,13 @@ export interface EdgeShapeProps {
   onActivate: () => void;
 }
 
-export function EdgeShape({ edge, lines, errors, markerPrefix, dimmed, attributes, ariaLabel, onActivate }: EdgeShapeProps) {
+export function EdgeShape({ edge, lines, severity, markerPrefix, dimmed, attributes, ariaLabel, onActivate }: EdgeShapeProps) {
   const d = edgePath(edge.points, edge.selfLoop);
   const { label } = edge;
-  const error = errors > 0;
+  const flagged = severity !== 'ok';
   return (
     <g
-      className={`graph-edge${error ? ' error' : ''}${dimmed ? ' dimmed' : ''}`}
+      className={`graph-edge${flagged ? ` ${severity}` : ''}${edge.selfLoop ? ' self-loop' : ''}${dimmed ? ' dimmed' : ''}`}
       role="link"
       tabIndex={0}
       aria-label={ariaLabel}
@@ -39,12 +40,12 @@ export function EdgeShape({ edge, lines, errors, markerPrefix, dimmed, attribute
       {...attributes}
     >
       <path className="graph-edge-hit" d={d} />
-      <path className="graph-edge-line" d={d} markerEnd={`url(#${markerPrefix}-arrow${error ? '-error' : ''})`} />
+      <path className="graph-edge-line" d={d} markerEnd={`url(#${markerPrefix}-arrow${flagged ? `-${severity}` : ''})`} />
       <g transform={`translate(${label.x - label.width / 2},${label.y - label.height / 2})`}>
         <rect className="graph-edge-label" width={label.width} height={label.height} rx={3} />
         <text className="graph-edge-text" x={label.width / 2} y={4}>
           {lines.map((line, i) => (
-            <tspan key={i} x={label.width / 2} dy={i === 0 ? LINE_HEIGHT - 3 : LINE_HEIGHT} className={i === 0 && error ? 'error' : undefined}>
+            <tspan key={i} x={label.width / 2} dy={i === 0 ? LINE_HEIGHT - 3 : LINE_HEIGHT} className={i === 0 && flagged ? severity : undefined}>
               {line}
             </tspan>
           ))}
@@ -60,17 +61,23 @@ export interface NodeShapeProps {
   lines: { text: string; className: string }[];
   selected?: boolean;
   highlighted?: boolean;
-  error?: boolean;
+  severity?: Severity;
   attributes: Record<string, string | number>;
   ariaLabel: string;
   onActivate: () => void;
+  /** Pointer or keyboard focus on the node (true) or off it (false): its edges stand out. */
+  onHover?: (over: boolean) => void;
 }
 
-export function NodeShape({ box, color, lines, selected, highlighted, error, attributes, ariaLabel, onActivate }: NodeShapeProps) {
+export function NodeShape({ box, color, lines, selected, highlighted, severity = 'ok', attributes, ariaLabel, onActivate, onHover }: NodeShapeProps) {
   const top = (box.height - lines.length * LINE_HEIGHT) / 2;
   return (
     <g
-      className={`graph-node${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}${error ? ' error' : ''}`}
+      className={`graph-node${selected ? ' selected' : ''}${highlighted ? ' highlighted' : ''}${severity !== 'ok' ? ` ${severity}` : ''}`}
+      onPointerEnter={onHover && (() => onHover(true))}
+      onPointerLeave={onHover && (() => onHover(false))}
+      onFocus={onHover && (() => onHover(true))}
+      onBlur={onHover && (() => onHover(false))}
       transform={`translate(${box.x - box.width / 2},${box.y - box.height / 2})`}
       role="button"
       tabIndex={0}

@@ -1,5 +1,6 @@
 // The per-operation RED table: sortable by any column, each operation a link to its traces.
 import { Link } from 'react-router';
+import { Breakable } from '../../components/Breakable';
 import { sortOperations, type OperationRed, type OperationSortKey } from '../../lib/charts';
 import { formatCount, formatDuration, formatPercent } from '../../lib/format';
 import { searchLink, type TimeRange } from '../../lib/timeRange';
@@ -99,7 +100,7 @@ function cell(row: OperationRed, key: OperationSortKey, service: string, range: 
     case 'operation':
       return (
         <Link to={searchLink(service, range, row.operation)} title={`Search traces of ${service} ${row.operation}`}>
-          {row.operation || '(no name)'}
+          {row.operation ? <Breakable text={row.operation} /> : '(no name)'}
         </Link>
       );
     case 'rate':
