@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
+  analyticsLag,
+  ANALYTICS_EXPECTED_LAG_SECONDS,
   COUNTER_RESET,
   FIRST_POLL,
   SOURCES_CHANGED,
@@ -177,5 +179,18 @@ describe('units', () => {
     expect(formatUpdated(10_000, 10_500)).toBe('updated just now');
     expect(formatUpdated(10_000, 17_000)).toBe('updated 7s ago');
     expect(formatUpdated(0, 185_000)).toBe('updated 3m ago');
+  });
+});
+
+describe('the analytics group lag', () => {
+  it('is its resting state while within what open traces and buckets hold back', () => {
+    expect(analyticsLag({ totalLag: 0, maxLagSeconds: 0 })).toBe('caught-up');
+    expect(analyticsLag({ totalLag: 168, maxLagSeconds: 44 })).toBe('expected');
+    expect(analyticsLag({ totalLag: 168, maxLagSeconds: ANALYTICS_EXPECTED_LAG_SECONDS })).toBe('expected');
+  });
+
+  it('is a backlog beyond that, and unknown without an age', () => {
+    expect(analyticsLag({ totalLag: 90_000, maxLagSeconds: 3600 })).toBe('behind');
+    expect(analyticsLag({ totalLag: 5, maxLagSeconds: null })).toBe('unknown');
   });
 });

@@ -2,7 +2,7 @@
 // (its counters are totals since each collector started, summed over the collectors it scraped),
 // the problems worth a banner, and the units the tables show.
 
-import type { PipelineReport } from './types';
+import type { ConsumerGroupReport, PipelineReport } from './types';
 
 type Transport = PipelineReport['receivers']['transports'][number];
 
@@ -163,4 +163,21 @@ export function formatUpdated(receivedAt: number, now: number): string {
   if (seconds < 2) return 'updated just now';
   if (seconds < 120) return `updated ${seconds}s ago`;
   return `updated ${Math.floor(seconds / 60)}m ago`;
+}
+
+/**
+ * Analytics commits a partition only up to its checkpoint's resume point — the earliest record
+ * still feeding an open trace (closed 10 s after its last span, at most 5 min after its first) or
+ * a bucket that is not final (60 s) — so some lag is its resting state, not a backlog. Beyond
+ * this the lag is more than those windows explain (defaults; see docs/configuration.md).
+ */
+export const ANALYTICS_EXPECTED_LAG_SECONDS = 600;
+
+export type AnalyticsLag = 'caught-up' | 'expected' | 'behind' | 'unknown';
+
+/** How to read the analytics group's lag: at rest (expected), or really behind. */
+export function analyticsLag(group: Pick<ConsumerGroupReport, 'totalLag' | 'maxLagSeconds'>): AnalyticsLag {
+  if (group.totalLag === 0) return 'caught-up';
+  if (group.maxLagSeconds === null || !Number.isFinite(group.maxLagSeconds)) return 'unknown';
+  return group.maxLagSeconds <= ANALYTICS_EXPECTED_LAG_SECONDS ? 'expected' : 'behind';
 }

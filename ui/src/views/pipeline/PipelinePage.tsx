@@ -5,12 +5,14 @@
 import { EmptyState, ErrorBanner, Loading } from '../../components/Status';
 import { formatCount, formatTimestamp } from '../../lib/format';
 import {
+  analyticsLag,
   formatBytes,
   formatLag,
   formatRate,
   formatSecondsBehind,
   formatUpdated,
   pipelineProblems,
+  type AnalyticsLag,
   type TransportRow,
 } from '../../lib/pipeline';
 import type { ConsumerGroupReport, PipelineReport } from '../../lib/types';
@@ -168,6 +170,8 @@ function Receivers({ report, transports }: { report: PipelineReport; transports:
 
 function Group({ group }: { group: ConsumerGroupReport }) {
   const caughtUp = group.totalLag === 0;
+  const analytics = group.role === 'analytics';
+  const lag = analytics ? analyticsLag(group) : null;
   return (
     <div className="pipeline-group" data-testid={`group-${group.role}`}>
       <h3>
@@ -188,7 +192,9 @@ function Group({ group }: { group: ConsumerGroupReport }) {
           <dt>Total lag</dt>
           <dd>
             <span data-testid={`lag-total-${group.role}`}>{group.totalLag}</span>{' '}
-            {caughtUp ? <Badge ok text="caught up" /> : <span className="muted">records</span>}
+            {caughtUp ? <Badge ok text="caught up" /> : <span className="muted">{group.totalLag === 1 ? 'record' : 'records'}</span>}{' '}
+            {lag === 'expected' && <Badge ok text="expected" />}
+            {lag === 'behind' && <Badge ok warn text="behind" />}
           </dd>
         </div>
         <div>
@@ -212,8 +218,17 @@ function Group({ group }: { group: ConsumerGroupReport }) {
           {group.partitions.map((p) => (
             <tr key={p.partition} data-testid="partition-row" data-partition={p.partition} data-lag={p.lag}>
               <td className="num">{p.partition}</td>
-              <td className="num" title={p.committed === null ? 'The group never committed on this partition' : undefined}>
-                {p.committed === null ? 'none' : formatCount(p.committed)}
+              <td
+                className="num"
+                title={
+                  p.committed === null
+                    ? analytics
+                      ? 'Not committed yet: analytics commits once its first bucket on this partition is final'
+                      : 'The group never committed on this partition'
+                    : undefined
+                }
+              >
+                {p.committed === null ? (analytics ? 'not yet' : 'none') : formatCount(p.committed)}
               </td>
               <td className="num">{formatCount(p.highWatermark)}</td>
               <td className={`num${p.lag ? '' : ' ok-text'}`}>{formatLag(p.lag)}</td>
@@ -222,7 +237,29 @@ function Group({ group }: { group: ConsumerGroupReport }) {
           ))}
         </tbody>
       </table>
+      {lag && !caughtUp && <AnalyticsLagNote lag={lag} neverCommitted={group.partitions.some((p) => p.committed === null)} />}
     </div>
+  );
+}
+
+/** Why the analytics group shows lag while it is healthy, and when it is a real backlog. */
+function AnalyticsLagNote({ lag, neverCommitted }: { lag: AnalyticsLag; neverCommitted: boolean }) {
+  return (
+    <p className={`pipeline-note${lag === 'behind' ? ' warn-text' : ' muted'}`} data-testid="analytics-lag-note" data-lag={lag}>
+      {lag === 'behind' ? (
+        <>
+          Further behind than open traces and buckets explain (over 10 minutes): is the analytics role running and keeping
+          up? Its dependency links and metrics lag by as much.
+        </>
+      ) : (
+        <>
+          Lag here is normal: analytics commits only up to its checkpoint&apos;s resume point, the earliest record still
+          feeding a trace that has not closed (10 s after its last span, at most 5 min) or a bucket that is not final (60 s),
+          so it stays a minute or two of records behind. Nothing is lost: a restart resumes from the checkpoint.
+          {neverCommitted && ' “not yet”: its first bucket on that partition is not final yet.'}
+        </>
+      )}
+    </p>
   );
 }
 
