@@ -64,6 +64,22 @@ describe('critical path', () => {
     ]);
   });
 
+  it('leaves out an orphaned subtree: nothing says the trace waited on it', () => {
+    expect(path(['a', 0, 100], ['b', 10, 40, 'a'], ['x', 50, 70, 'missing'])).toEqual([
+      ['a', 0, 10],
+      ['b', 10, 40],
+      ['a', 40, 100],
+    ]);
+  });
+
+  it('follows the orphan that ended last when the root span is missing', () => {
+    expect(path(['x', 0, 30, 'missing'], ['y', 20, 80, 'missing'], ['z', 30, 60, 'y'])).toEqual([
+      ['y', 20, 30],
+      ['z', 30, 60],
+      ['y', 60, 80],
+    ]);
+  });
+
   it('covers exactly the root duration, each instant once', () => {
     const segments = criticalPath(
       buildSpanTree(

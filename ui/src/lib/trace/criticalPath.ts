@@ -62,9 +62,16 @@ export function criticalPathOf(root: SpanNode): CriticalSegment[] {
   return out.reverse();
 }
 
-/** The critical path of every root (a trace with orphaned subtrees has several), in time order per root. */
+/**
+ * The trace's critical path: that of its root span. A subtree whose parent is missing (an orphan,
+ * shown as another root) is left out: nothing says the trace waited on it. When the root itself
+ * is missing, the orphan that ended last stands in, since it decided when the trace finished.
+ */
 export function criticalPath(tree: SpanTree): CriticalSegment[] {
-  return tree.roots.flatMap(criticalPathOf);
+  const roots = tree.roots.filter((r) => (r.span.references ?? []).length === 0);
+  if (roots.length) return roots.flatMap(criticalPathOf);
+  const last = tree.roots.reduce<SpanNode | null>((best, r) => (!best || spanEnd(r) > spanEnd(best) ? r : best), null);
+  return last ? criticalPathOf(last) : [];
 }
 
 /** Segments by span id, for drawing them on each span's bar. */

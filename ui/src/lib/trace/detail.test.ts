@@ -19,6 +19,18 @@ describe('span detail', () => {
   skewed.references.push({ refType: 'FOLLOWS_FROM', traceID: 'other', spanID: 'x9' });
   const model = traceModel(trace([span('a', 100, 200), skewed, span('orphan', 150, 170, 'gone')]));
 
+  it('says why a failed span failed, from its status description', () => {
+    const failed = span('f', 100, 120, undefined, {
+      tags: [
+        { key: 'error', type: 'bool', value: true },
+        { key: 'otel.status_description', type: 'string', value: 'db timeout' },
+      ],
+    });
+    const m = traceModel(trace([failed]));
+    expect(spanDetail(m, m.tree.byId.get('f')!)).toMatchObject({ error: true, statusMessage: 'db timeout' });
+    expect(spanDetail(model, model.tree.byId.get('a')!).statusMessage).toBeNull();
+  });
+
   it("surfaces the span's clock-skew warning", () => {
     expect(spanDetail(model, model.tree.byId.get('b')!).warnings).toEqual([
       "This span's timestamps were adjusted by -3.96ms",

@@ -32,6 +32,8 @@ export interface SpanDetailModel {
   endOffset: number;
   kind: string;
   error: boolean;
+  /** Why the span failed, as its status says (`otel.status_description`); null without one. */
+  statusMessage: string | null;
   tags: KeyValue[];
   process: { serviceName: string; tags: KeyValue[] };
   logs: DetailLog[];
@@ -65,6 +67,7 @@ export function spanDetail(model: TraceModel, node: SpanNode): SpanDetailModel {
     endOffset: spanEnd(node) - model.start,
     kind: spanKind(span),
     error: isError(span),
+    statusMessage: statusMessage(span),
     tags: span.tags ?? [],
     process: { serviceName: process?.serviceName ?? node.service, tags: process?.tags ?? [] },
     logs: [...(span.logs ?? [])]
@@ -83,6 +86,11 @@ export function spanDetail(model: TraceModel, node: SpanNode): SpanDetailModel {
     warnings,
     childCount: node.children.length,
   };
+}
+
+function statusMessage(span: SpanNode['span']): string | null {
+  const value = (span.tags ?? []).find((t) => t.key === 'otel.status_description')?.value;
+  return value === undefined || value === '' ? null : String(value);
 }
 
 function sameId(a: string, b: string): boolean {

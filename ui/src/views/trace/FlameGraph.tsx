@@ -9,6 +9,7 @@ import type { FindResult } from '../../lib/trace/find';
 import { flameLayout, type FlameRect } from '../../lib/trace/flamegraph';
 import type { TraceModel } from '../../lib/trace/model';
 import { selfTime } from '../../lib/trace/statistics';
+import { isError } from '../../lib/trace/tree';
 
 const LEVEL_HEIGHT = 22;
 
@@ -78,13 +79,13 @@ export function FlameGraph({ model, focus, onFocus, found }: Props) {
                 return (
                   <div
                     key={id}
-                    className={`flame-node${r.ancestor ? ' ancestor' : ''}${dimmed ? ' dimmed' : ''}${found && !dimmed ? ' match' : ''}`}
+                    className={`flame-node${r.ancestor ? ' ancestor' : ''}${dimmed ? ' dimmed' : ''}${found && !dimmed ? ' match' : ''}${isError(r.node.span) ? ' error' : ''}`}
                     data-testid="flame-node"
                     data-span-id={id}
                     data-level={r.level}
                     role="button"
                     tabIndex={0}
-                    aria-label={`${r.node.service}: ${r.node.span.operationName}, ${formatDuration(r.node.span.duration)}${r.ancestor ? ', ancestor: zoom out to it' : ''}`}
+                    aria-label={`${r.node.service}: ${r.node.span.operationName}, ${formatDuration(r.node.span.duration)}${isError(r.node.span) ? ', error' : ''}${r.ancestor ? ', ancestor: zoom out to it' : ''}`}
                     style={{ left: `${r.x * 100}%`, width: `${r.width * 100}%`, background: serviceColor(r.node.service) }}
                     onClick={() => onFocus(layout.focus?.span.spanID === id ? null : id)}
                     onKeyDown={(e) => {

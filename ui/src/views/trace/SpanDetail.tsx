@@ -66,7 +66,10 @@ export function SpanDetail({ model, node, onSelect, onClose }: Props) {
         <dt>Kind</dt>
         <dd>{d.kind || <span className="muted">unspecified</span>}</dd>
         <dt>Status</dt>
-        <dd>{d.error ? <span className="error-text">error</span> : 'ok'}</dd>
+        <dd data-testid="detail-status">
+          {d.error ? <span className="error-text">error</span> : 'ok'}
+          {d.statusMessage && <span className={d.error ? 'error-text' : undefined}>: {d.statusMessage}</span>}
+        </dd>
         <dt>Children</dt>
         <dd>{d.childCount}</dd>
       </dl>

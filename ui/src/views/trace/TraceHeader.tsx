@@ -213,7 +213,16 @@ function TraceWarnings({ model, onSelect, id, view }: { model: TraceModel; onSel
         {orphans > 0 && (
           <li>
             ⚠ {orphans} span{orphans === 1 ? "'s" : "s'"} parent is not in this trace (not arrived yet, or dropped): shown as
-            roots.
+            roots:{' '}
+            {model.tree.orphans.slice(0, SHOWN_SPAN_WARNINGS).map((node, i) => (
+              <span key={node.span.spanID}>
+                {i > 0 && '; '}
+                <button type="button" className="link-button" onClick={() => show(node.span.spanID)}>
+                  {node.service}: {node.span.operationName}
+                </button>
+              </span>
+            ))}
+            {orphans > SHOWN_SPAN_WARNINGS && ` and ${orphans - SHOWN_SPAN_WARNINGS} more`}
           </li>
         )}
         {spans.length > 0 && (
