@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Span, Trace } from './types';
-import { classifyDuration, diffTraces, flattenDiff, type DiffNode } from './traceDiff';
+import { classifyDuration, diffTraces, flattenDiff, rootsDiffer, type DiffNode } from './traceDiff';
 
 // A hand-made trace: [spanID, parentID | null, service, operation, duration µs, error?]
 type Row = [string, string | null, string, string, number, boolean?];
@@ -165,5 +165,16 @@ describe('trace diff', () => {
     expect(flat[9_999].depth).toBe(9_999);
     expect(diff.summary.unchanged).toBe(10_000);
     expect(Date.now() - started).toBeLessThan(2_000);
+  });
+});
+
+describe('traces that start differently', () => {
+  it('are told apart from traces that share their root', () => {
+    const other: Row[] = [
+      ['1', null, 'cart', 'GET /profile', 90_000],
+      ['2', '1', 'customer', 'GET /customer', 40_000],
+    ];
+    expect(rootsDiffer(diffTraces(trace('a', BASE), trace('b', other)))).toBe(true);
+    expect(rootsDiffer(diffTraces(trace('a', BASE), trace('b', BASE.slice(0, 3))))).toBe(false);
   });
 });

@@ -216,3 +216,8 @@ export function flattenDiff(
   }
   return out;
 }
+
+/** No root of A is at a root of B: the traces start at different operations and nothing lines up. */
+export function rootsDiffer(diff: TraceDiff): boolean {
+  return diff.roots.length > 0 && diff.roots.every((r) => !r.a || !r.b);
+}

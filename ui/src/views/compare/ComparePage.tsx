@@ -6,7 +6,7 @@ import { Link, useNavigate, useParams, useSearchParams } from 'react-router';
 import { EmptyState, ErrorBanner, Loading } from '../../components/Status';
 import { api } from '../../lib/api';
 import { formatDuration, formatTimestamp } from '../../lib/format';
-import { diffTraces, type DiffSummary } from '../../lib/traceDiff';
+import { diffTraces, rootsDiffer, type DiffSummary } from '../../lib/traceDiff';
 import type { Trace } from '../../lib/types';
 import { useRequest } from '../../lib/useRequest';
 import { ServiceChip } from '../search/ResultsTable';
@@ -66,6 +66,12 @@ function Summary({ summary }: { summary: DiffSummary }) {
       ))}
     </p>
   );
+}
+
+/** A search for traces with the same root service and operation as `trace`. */
+function rootSearch(trace: Trace): string {
+  const { rootService, rootOperation } = summarizeTrace(trace);
+  return `/search?${new URLSearchParams({ service: rootService, operation: rootOperation })}`;
 }
 
 export default function ComparePage() {
@@ -139,6 +145,13 @@ export default function ComparePage() {
           <TraceCard side="B" trace={traceB.data} />
         </div>
         <div className="panel">
+          {rootsDiffer(diff) && (
+            <p className="diff-note" role="note" data-testid="diff-roots-differ">
+              These traces start at different operations, so nothing lines up and every span counts as added or removed.
+              Compare two traces of the same root operation, e.g. two results of one{' '}
+              <Link to={rootSearch(traceA.data)}>search for A&apos;s root operation</Link>.
+            </p>
+          )}
           <Summary summary={diff.summary} />
           <DiffLegend />
           <label className="inline-label">
