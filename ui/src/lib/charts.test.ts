@@ -3,6 +3,7 @@ import {
   alignSeries,
   axisDecimals,
   axisLabels,
+  blankBefore,
   chartData,
   chartWindow,
   dataExtent,
@@ -240,5 +241,13 @@ describe('the minute in progress', () => {
   it('is not there when the range ended before the current minute', () => {
     const input: [number[], number[]] = [xs, [1, 2, 3, 4]];
     expect(withoutOpenBucket(input, end + 3600).data).toBe(input);
+  });
+});
+
+describe('before the data starts', () => {
+  it('zeros are gaps, not a line along the axis; later zeros stay', () => {
+    expect(blankBefore([[0, 60, 120, 180], [0, 0, 2, 0]], 120)).toEqual([[0, 60, 120, 180], [null, null, 2, 0]]);
+    const data: [number[], number[]] = [[0, 60], [0, 1]];
+    expect(blankBefore(data, null)).toBe(data);
   });
 });

@@ -273,3 +273,16 @@ export function withoutOpenBucket(
   });
   return { data: [xs as number[], ...lines] as uPlot.AlignedData, trimmed };
 }
+
+/**
+ * The lines with their zeros before `from` (s) made gaps: before the data starts, a request rate
+ * of 0 means nothing was measured, and a line along the axis would say "no traffic".
+ */
+export function blankBefore(data: uPlot.AlignedData, from: number | null): uPlot.AlignedData {
+  if (from === null) return data;
+  const xs = data[0] as readonly number[];
+  return [
+    xs as number[],
+    ...data.slice(1).map((line) => (line as readonly (number | null | undefined)[]).map((v, i) => (xs[i] < from && v === 0 ? null : (v ?? null)))),
+  ] as uPlot.AlignedData;
+}

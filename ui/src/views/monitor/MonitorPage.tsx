@@ -5,7 +5,7 @@
 import { useEffect, useMemo } from 'react';
 import { EmptyState, ErrorBanner, Loading, SendSpansHint } from '../../components/Status';
 import { api } from '../../lib/api';
-import { axisLabels, chartData, chartWindow, dataExtent, withoutOpenBucket, type ChartData } from '../../lib/charts';
+import { axisLabels, blankBefore, chartData, chartWindow, dataExtent, withoutOpenBucket, type ChartData } from '../../lib/charts';
 import { formatCount, formatDuration, formatTimestamp } from '../../lib/format';
 import { chooseRatePer, chooseStep } from '../../lib/timeRange';
 import { useRequest } from '../../lib/useRequest';
@@ -98,6 +98,7 @@ export default function MonitorPage() {
     return { auto: chartWindow(extent, full, step / 1000), whole: chartWindow(extent, full, step / 1000, true) };
   }, [charts, range.endTs, range.lookbackMs, step]);
   const xWindow = windows ? (whole ? windows.whole : windows.auto) : null;
+  const callsData = useMemo(() => (charts && windows ? blankBefore(charts.calls.data, windows.auto.dataFrom) : null), [charts, windows]);
 
   const serviceChoices = services.data ?? [];
   return (
@@ -162,7 +163,7 @@ export default function MonitorPage() {
           <TimeChart
             title="Request rate"
             testId="monitor-chart-calls"
-            data={charts.calls.data}
+            data={callsData ?? charts.calls.data}
             values={charts.calls.values}
             lines={[{ label: 'calls/s', color: COLORS.calls }]}
             format={(v) => `${formatCount(Number(v.toPrecision(3)))}/s`}

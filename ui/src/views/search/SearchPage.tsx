@@ -92,8 +92,8 @@ export function SearchPage() {
             {formatCount(sorted.length)} {sorted.length === 1 ? 'trace' : 'traces'}
           </h2>
           {atLimit(sorted.length, state.form.limit, state.traceIDs.length) && (
-            <span className="muted" data-testid="results-at-limit">
-              the limit: there may be more, raise Limit results or narrow the search
+            <span className="muted nowrap" data-testid="results-at-limit" title="The search stopped at its limit: raise Limit results or narrow the search to see the rest">
+              limit reached, more may match
             </span>
           )}
           <label className="inline-label">
