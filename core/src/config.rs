@@ -525,6 +525,9 @@ pub enum LogFormat {
     Json,
 }
 
+/// Options whose value is a list: one `SKEIN_*` variable or `--set` gives it comma-separated.
+const LIST_OPTIONS: [&str; 1] = ["query.collector_metrics_urls"];
+
 impl SkeinConfig {
     /// Load the configuration: defaults, then the YAML file (when given), then `SKEIN_*` variables
     /// (`SKEIN_KAFKA__BROKERS` sets `kafka.brokers`), then `overrides` (dotted keys from CLI flags).
@@ -547,11 +550,18 @@ impl SkeinConfig {
                 .try_parsing(true)
                 // A list from one variable: SKEIN_QUERY__COLLECTOR_METRICS_URLS=http://a/metrics,http://b/metrics
                 .list_separator(",")
-                .with_list_parse_key("query.collector_metrics_urls")
+                .with_list_parse_key(LIST_OPTIONS[0])
                 .source(Some(environment)),
         );
         for (key, value) in overrides {
-            builder = builder.set_override(key.as_str(), value.as_str())?;
+            builder = if LIST_OPTIONS.contains(&key.as_str()) {
+                // `--set query.collector_metrics_urls=http://a/metrics,http://b/metrics`, as the variable takes it.
+                let items: Vec<String> =
+                    value.split(',').map(str::trim).filter(|v| !v.is_empty()).map(str::to_string).collect();
+                builder.set_override(key.as_str(), items)?
+            } else {
+                builder.set_override(key.as_str(), value.as_str())?
+            };
         }
         let loaded: SkeinConfig = builder.build()?.try_deserialize()?;
         loaded.validate()?;
@@ -752,6 +762,14 @@ mod tests {
         let err = SkeinConfig::from_yaml_str("collector:\n  max_request_bytes: 1000000\n  max_in_flight_bytes: 10\n")
             .unwrap_err();
         assert!(err.to_string().contains("max_in_flight_bytes"), "{err}");
+    }
+
+    #[test]
+    fn a_list_option_is_set_comma_separated_by_a_flag() {
+        let overrides =
+            [("query.collector_metrics_urls".to_string(), "http://a/metrics, http://b/metrics".to_string())];
+        let config = SkeinConfig::load(None, &overrides).unwrap();
+        assert_eq!(config.query.collector_metrics_urls, ["http://a/metrics", "http://b/metrics"]);
     }
 
     #[test]
