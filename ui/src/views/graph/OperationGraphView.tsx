@@ -4,8 +4,8 @@
 
 import { useMemo, useState } from 'react';
 import { Link, useNavigate } from 'react-router';
-import { EmptyState, ErrorBanner, Loading, SendSpansHint } from '../../components/Status';
-import { api, skeinApi } from '../../lib/api';
+import { ErrorBanner, Loading } from '../../components/Status';
+import { skeinApi } from '../../lib/api';
 import { serviceColor } from '../../lib/colors';
 import { formatCount, formatDuration, formatPercent } from '../../lib/format';
 import {
@@ -25,6 +25,7 @@ import { searchLink, type TimeRange } from '../../lib/timeRange';
 import type { OperationGraph } from '../../lib/types';
 import { useRequest } from '../../lib/useRequest';
 import { GraphCanvas } from './GraphCanvas';
+import { NoLinks } from './NoLinks';
 import { EdgeShape, NodeShape, useEscape } from './shapes';
 import type { TimeRangeControls } from './useTimeRange';
 
@@ -52,7 +53,11 @@ export function OperationGraphView({ controls, service }: { controls: TimeRangeC
       <div className="graph-main">
         {graph.loading && <Loading what={`operation graph of ${service}`} />}
         {empty ? (
-          <NoOperationLinks service={service} />
+          <NoLinks title={`No operation links of ${service} in this range`}>
+            Operation links are written by the analytics role once a trace closes, about 10 seconds after its last span
+            arrives. Widen the range, pick another service, or send traces in which {service} calls or is called by
+            another service.
+          </NoLinks>
         ) : (
           <>
             <OperationPicker
@@ -297,22 +302,3 @@ function OperationPicker({
   );
 }
 
-function NoOperationLinks({ service }: { service: string }) {
-  const services = useRequest((signal) => api.services(signal), []);
-  if (services.data && services.data.length === 0) {
-    return (
-      <EmptyState title="No services yet">
-        <SendSpansHint />
-      </EmptyState>
-    );
-  }
-  return (
-    <EmptyState title={`No operation links of ${service} in this range`}>
-      <p>
-        Operation links are written by the analytics role once a trace closes, about 10 seconds after its last span
-        arrives. Widen the range, pick another service, or send traces in which {service} calls or is called by another
-        service.
-      </p>
-    </EmptyState>
-  );
-}

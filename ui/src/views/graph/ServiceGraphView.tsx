@@ -4,8 +4,8 @@
 
 import { useMemo, useState } from 'react';
 import { useNavigate } from 'react-router';
-import { EmptyState, ErrorBanner, Loading, SendSpansHint } from '../../components/Status';
-import { api, skeinApi } from '../../lib/api';
+import { ErrorBanner, Loading } from '../../components/Status';
+import { skeinApi } from '../../lib/api';
 import { serviceColor } from '../../lib/colors';
 import { formatPercent } from '../../lib/format';
 import { edgeLabelLines, errorSeverity, layoutServiceGraph, trafficLine } from '../../lib/graphLayout';
@@ -13,6 +13,7 @@ import { searchLink } from '../../lib/timeRange';
 import type { ServiceGraph } from '../../lib/types';
 import { useRequest } from '../../lib/useRequest';
 import { GraphCanvas } from './GraphCanvas';
+import { NoLinks } from './NoLinks';
 import { ServicePanel } from './ServicePanel';
 import { EdgeShape, NodeShape } from './shapes';
 import type { TimeRangeControls } from './useTimeRange';
@@ -28,7 +29,12 @@ export function ServiceGraphView({ controls }: { controls: TimeRangeControls }) 
     <div className="graph-layout">
       <div className="graph-main">
         {graph.loading && <Loading what="service graph" />}
-        {!graph.data.links.length && <NoLinks />}
+        {!graph.data.links.length && (
+          <NoLinks title="No dependency links in this range">
+            Links are written by the analytics role once a trace closes, about 10 seconds after its last span arrives.
+            Widen the range, or send traces whose spans cross services.
+          </NoLinks>
+        )}
         <ServiceGraphDrawing
           graph={graph.data}
           selected={selected}
@@ -127,22 +133,3 @@ function ServiceGraphDrawing({
   );
 }
 
-/** No links in the range: why, and whether anything was ever sent. */
-function NoLinks() {
-  const services = useRequest((signal) => api.services(signal), []);
-  if (services.data && services.data.length === 0) {
-    return (
-      <EmptyState title="No services yet">
-        <SendSpansHint />
-      </EmptyState>
-    );
-  }
-  return (
-    <EmptyState title="No dependency links in this range">
-      <p>
-        Links are written by the analytics role once a trace closes, about 10 seconds after its last span arrives.
-        Widen the range, or send traces whose spans cross services.
-      </p>
-    </EmptyState>
-  );
-}
