@@ -29,6 +29,10 @@ const KAFKA_BUDGET: Duration = Duration::from_millis(4300);
 const ELASTICSEARCH_TIMEOUT: Duration = Duration::from_secs(3);
 /// One collector's `/metrics`.
 const SCRAPE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A report younger than this is answered again: every open Pipeline view polls every 5 s, and a
+/// report costs Kafka clients and Elasticsearch searches; requests that arrive while one is being
+/// made wait for it instead of making their own.
+const SHARED_FOR: Duration = Duration::from_secs(2);
 
 /// What the report is made from.
 pub struct Pipeline {
@@ -37,6 +41,7 @@ pub struct Pipeline {
     analytics_group: String,
     elasticsearch: elasticsearch::Reader,
     metrics_urls: Vec<String>,
+    latest: tokio::sync::Mutex<Option<(Instant, Arc<PipelineReport>)>>,
 }
 
 impl Pipeline {
@@ -55,7 +60,22 @@ impl Pipeline {
                 timeout: ELASTICSEARCH_TIMEOUT,
             },
             metrics_urls: config.query.collector_metrics_urls.clone(),
+            latest: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// The latest report when it is younger than [`SHARED_FOR`], else a new one (made once for
+    /// all the requests waiting on it).
+    pub async fn shared_report(&self) -> Arc<PipelineReport> {
+        let mut latest = self.latest.lock().await;
+        if let Some((made, report)) = latest.as_ref() {
+            if made.elapsed() < SHARED_FOR {
+                return report.clone();
+            }
+        }
+        let report = Arc::new(self.report().await);
+        *latest = Some((Instant::now(), report.clone()));
+        report
     }
 
     /// Read every part (concurrently) and put the report together.
@@ -170,7 +190,7 @@ pub fn router(pipeline: Arc<Pipeline>) -> Router {
 }
 
 async fn pipeline_report(State(pipeline): State<Arc<Pipeline>>) -> Response {
-    let report = pipeline.report().await;
-    // A health report is only true now.
-    ([(header::CACHE_CONTROL, "no-store")], Json(report)).into_response()
+    let report = pipeline.shared_report().await;
+    // A health report is only true now: no cache beyond the query role's own two seconds.
+    ([(header::CACHE_CONTROL, "no-store")], Json(&*report)).into_response()
 }
