@@ -83,7 +83,7 @@ bundle_report() {
 
 unit() {
   deps
-  (cd "$UI" && npx --no-install vitest run --reporter=dot)
+  (cd "$UI" && npx --no-install vitest run)
 }
 
 chromium() {
