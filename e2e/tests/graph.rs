@@ -94,6 +94,16 @@ async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_d
     for link in graph["links"].as_array().unwrap() {
         assert!(link["p50"].is_number() && link["p95"].is_number() && link["p99"].is_number(), "{link}");
     }
+    // Traces across an edge (the UI's edge click lists them): only traces that made such a call.
+    let sent: Vec<String> = traces.iter().map(hex::encode).collect();
+    let exemplars: Vec<&str> = frontend_customer["exemplarTraceIds"]
+        .as_array()
+        .expect("exemplar traces listed")
+        .iter()
+        .map(|t| t.as_str().expect("a trace id"))
+        .collect();
+    assert!(!exemplars.is_empty(), "frontend → customer has exemplar traces: {frontend_customer}");
+    assert!(exemplars.iter().all(|t| sent.iter().any(|s| s == t)), "{exemplars:?} ⊆ {sent:?}");
     // An explicit window that holds the fixture answers the same; one before it answers nothing.
     let now = chrono::Utc::now().timestamp_millis();
     let (_, same) = get_json(&format!("{base}/api/skein/graph?endTs={now}&lookback=3600000")).await;

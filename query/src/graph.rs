@@ -59,9 +59,12 @@ pub async fn service_graph(State(api): State<Arc<Api>>, RawQuery(query): RawQuer
     let params = Params::parse(query.as_deref());
     let (start, end) = window(&params)?;
     let serving = vec![json!({"terms": {"spanKind": ["server", "consumer"]}})];
-    let operations = api.reader.series_documents("operation", serving, &OPERATION_FIELDS, start, end).await?;
-    let links = api.reader.series_documents("link", Vec::new(), &LINK_FIELDS, start, end).await?;
-    Ok(Json(aggregate::service_graph(&operations, &links)).into_response())
+    let (operations, links, exemplars) = tokio::join!(
+        api.reader.series_documents("operation", serving, &OPERATION_FIELDS, start, end),
+        api.reader.series_documents("link", Vec::new(), &LINK_FIELDS, start, end),
+        api.reader.service_link_exemplars(aggregate::EXEMPLARS_PER_SERVICE_LINK, start, end),
+    );
+    Ok(Json(aggregate::service_graph(&operations?, &links?, &exemplars?)).into_response())
 }
 
 /// Operation link documents with either end in `service`.

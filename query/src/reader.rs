@@ -404,6 +404,69 @@ impl Reader {
     }
 }
 
+impl Reader {
+    /// Up to `per_link` trace ids per (parent service, child service) from the operation link
+    /// series in `[start_ms, end_ms]`, slowest calls first: an aggregation, so the documents
+    /// themselves are not read.
+    pub async fn service_link_exemplars(
+        &self,
+        per_link: usize,
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<BTreeMap<(String, String), Vec<String>>, QueryError> {
+        let indices = self.indices(Family::Metrics, start_ms, end_ms);
+        let query = json!({"bool": {"filter": [
+            {"term": {"series": "operation_link"}},
+            {"exists": {"field": "exemplarTraceId"}},
+            {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}
+        ]}});
+        let mut out: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
+        let mut after: Option<Value> = None;
+        // A trace can be the exemplar of several operation pairs of one service pair: ask for more
+        // hits than kept, so `per_link` distinct traces usually remain.
+        let hits_per_link = per_link * 3;
+        loop {
+            let mut pairs = json!({
+                "size": 1000,
+                "sources": [{"parent": {"terms": {"field": "service"}}}, {"child": {"terms": {"field": "child"}}}]
+            });
+            if let Some(after) = &after {
+                pairs["after"] = after.clone();
+            }
+            let body = json!({
+                "size": 0,
+                "query": query,
+                "aggs": {"pairs": {"composite": pairs, "aggs": {"slowest": {"top_hits": {
+                    "size": hits_per_link,
+                    "sort": [{"durationMaxNanos": "desc"}, {"exemplarTraceId": "asc"}],
+                    "_source": ["exemplarTraceId"]
+                }}}}}
+            });
+            let result = self.search(&indices, body).await?;
+            let aggregation = &result["aggregations"]["pairs"];
+            let buckets = aggregation["buckets"].as_array().cloned().unwrap_or_default();
+            for bucket in &buckets {
+                let (Some(parent), Some(child)) = (bucket["key"]["parent"].as_str(), bucket["key"]["child"].as_str())
+                else {
+                    continue;
+                };
+                let traces = out.entry((parent.to_string(), child.to_string())).or_default();
+                for hit in bucket["slowest"]["hits"]["hits"].as_array().into_iter().flatten() {
+                    let Some(trace) = hit["_source"]["exemplarTraceId"].as_str() else { continue };
+                    if traces.len() < per_link && !traces.iter().any(|t| t == trace) {
+                        traces.push(trace.to_string());
+                    }
+                }
+            }
+            match aggregation.get("after_key") {
+                Some(key) if !buckets.is_empty() => after = Some(key.clone()),
+                _ => break,
+            }
+        }
+        Ok(out)
+    }
+}
+
 async fn read_json(response: elasticsearch::http::response::Response) -> Result<Value, QueryError> {
     let status = response.status_code().as_u16();
     let body: Value = response.json().await.map_err(|e| QueryError::Storage(format!("unreadable response: {e}")))?;

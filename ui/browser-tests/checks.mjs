@@ -277,6 +277,14 @@ export const checks = [
       const label = await page.locator('[data-testid="graph-edge"][data-parent="frontend"][data-child="payment"]').textContent();
       expect(/50(\.0)?%/.test(label) && /p99/.test(label), `the frontend → payment edge shows its error rate and latency: "${label}"`);
       await t.screenshot('graph');
+      // Enter on an edge (keyboard) opens the traces across it: the checkouts' exemplars, by id.
+      const checkouts = ['checkout', 'checkout-declined'].map((n) => traceByName(t.fixture, n).traceID);
+      await page.locator('[data-testid="graph-edge"][data-parent="frontend"][data-child="payment"]').press('Enter');
+      await page.waitForURL(/\/search\?traceID=/);
+      const across = await resultIds(page);
+      expect(across.length > 0 && across.every((id) => checkouts.includes(id)), `traces across frontend → payment: ${across}`);
+      await page.goBack();
+      await page.getByTestId('graph-node').first().waitFor();
       await page.locator('[data-testid="graph-node"][data-service="payment"]').click();
       await page.getByTestId('service-panel').waitFor();
       await t.screenshot('graph-service-panel');

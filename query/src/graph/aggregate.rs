@@ -14,6 +14,12 @@ const SERVING_KINDS: [&str; 2] = ["server", "consumer"];
 /// Exemplar traces kept per operation link (the slowest buckets').
 const EXEMPLARS_PER_LINK: usize = 3;
 
+/// Exemplar traces kept per service link: the UI's "traces across this edge" search lists them.
+pub const EXEMPLARS_PER_SERVICE_LINK: usize = 10;
+
+/// Exemplar trace ids per (parent service, child service), slowest first.
+pub type ServiceLinkExemplars = BTreeMap<(String, String), Vec<String>>;
+
 /// Latency quantiles in µs; `null` when no call was measured.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 pub struct Latency {
@@ -44,6 +50,10 @@ pub struct ServiceLink {
     pub errors: u64,
     #[serde(flatten)]
     pub latency: Latency,
+    /// Traces with a call over this link (the slowest calls of their buckets, from the operation
+    /// link series), slowest first; empty when none was recorded.
+    #[serde(rename = "exemplarTraceIds")]
+    pub exemplar_trace_ids: Vec<String>,
 }
 
 /// `GET /api/skein/graph`.
@@ -131,8 +141,9 @@ fn serving_totals(operation_docs: &[Value]) -> BTreeMap<String, (u64, u64)> {
     totals
 }
 
-/// The service graph from operation series documents and link series documents.
-pub fn service_graph(operation_docs: &[Value], link_docs: &[Value]) -> ServiceGraph {
+/// The service graph from operation series documents, link series documents and the exemplar
+/// traces of the operation link series.
+pub fn service_graph(operation_docs: &[Value], link_docs: &[Value], exemplars: &ServiceLinkExemplars) -> ServiceGraph {
     let mut services = serving_totals(operation_docs);
     let mut links: BTreeMap<(String, String), LinkTotals> = BTreeMap::new();
     for doc in link_docs {
@@ -151,6 +162,7 @@ pub fn service_graph(operation_docs: &[Value], link_docs: &[Value]) -> ServiceGr
         links: links
             .into_iter()
             .map(|((parent, child), totals)| ServiceLink {
+                exemplar_trace_ids: exemplars.get(&(parent.clone(), child.clone())).cloned().unwrap_or_default(),
                 parent,
                 child,
                 calls: totals.calls,
@@ -270,7 +282,8 @@ mod tests {
             link("frontend", "customer", &[4_000_000, 5_000_000], 0),
             link("customer", "mysql", &[500_000], 0),
         ];
-        let graph = service_graph(&ops, &links);
+        let exemplars = ServiceLinkExemplars::from([(("frontend".into(), "customer".into()), vec!["ab".repeat(16)])]);
+        let graph = service_graph(&ops, &links, &exemplars);
         let services: Vec<(&str, u64, u64)> =
             graph.services.iter().map(|s| (s.service.as_str(), s.calls, s.errors)).collect();
         assert_eq!(
@@ -284,18 +297,20 @@ mod tests {
         assert!(close(fc.latency.p50, 3_000.0), "p50 of 1..5 ms is 3 ms, in µs: {:?}", fc.latency);
         // Lower rank ⌊q·(n−1)⌋ of 1..5 ms: p95 and p99 are the 4th value.
         assert!(close(fc.latency.p95, 4_000.0) && close(fc.latency.p99, 4_000.0), "{:?}", fc.latency);
+        assert_eq!(fc.exemplar_trace_ids, ["ab".repeat(16)], "a link's exemplars come with it");
+        assert!(graph.links[0].exemplar_trace_ids.is_empty(), "a link without exemplars has none");
     }
 
     #[test]
     fn a_link_without_measurements_has_null_latencies_and_answers_in_the_ui_shape() {
         let empty = json!({"series": "link", "parent": "a", "child": "b", "calls": 0, "errors": 0});
-        let graph = service_graph(&[], &[empty]);
+        let graph = service_graph(&[], &[empty], &ServiceLinkExemplars::new());
         assert_eq!(graph.links[0].latency, Latency { p50: None, p95: None, p99: None });
         assert_eq!(
             serde_json::to_value(&graph).unwrap(),
             json!({"services": [{"service": "a", "calls": 0, "errors": 0}, {"service": "b", "calls": 0, "errors": 0}],
                    "links": [{"parent": "a", "child": "b", "calls": 0, "errors": 0,
-                              "p50": null, "p95": null, "p99": null}]})
+                              "p50": null, "p95": null, "p99": null, "exemplarTraceIds": []}]})
         );
     }
 

@@ -6,6 +6,7 @@ import {
   lookbackToMs,
   rangeFromParams,
   rangeToParams,
+  linkTracesLink,
   searchLink,
   searchRange,
 } from './timeRange';
@@ -106,5 +107,21 @@ describe('search links', () => {
     expect(url.searchParams.get('operation')).toBe('GET /users?id');
     expect(url.searchParams.get('end')).toBe('1700000000000000');
     expect(new URL(searchLink('api', range), 'http://x').searchParams.has('operation')).toBe(false);
+  });
+});
+
+describe('traces across a link', () => {
+  const range = { endTs: 1_700_000_000_000, lookbackMs: 3_600_000, lookback: '1h' };
+
+  it('lists the exemplar traces by id, as Jaeger UI searches traceID=', () => {
+    const url = new URL(linkTracesLink({ child: 'payment', exemplarTraceIds: ['aa', 'bb'] }, range), 'http://x');
+    expect(url.pathname).toBe('/search');
+    expect(url.searchParams.getAll('traceID')).toEqual(['aa', 'bb']);
+    expect(url.searchParams.has('service')).toBe(false);
+  });
+
+  it("falls back to the child's traces in the range without exemplars", () => {
+    expect(linkTracesLink({ child: 'payment', exemplarTraceIds: [] }, range)).toBe(searchLink('payment', range));
+    expect(linkTracesLink({ child: 'payment' }, range)).toBe(searchLink('payment', range));
   });
 });

@@ -83,6 +83,22 @@ export function searchRange(range: Pick<TimeRange, 'endTs' | 'lookbackMs' | 'loo
 }
 
 /** A link to the search view for a service (and operation) over the range. */
+/**
+ * "Traces across this link": the exemplar traces analytics recorded for it, listed by id as
+ * Jaeger UI's search lists `traceID=` (a span's tags do not say which caller it served, so no
+ * search by service can find them exactly); without exemplars, the child's traces in the range.
+ */
+export function linkTracesLink(
+  link: { child: string; exemplarTraceIds?: string[] },
+  range: Pick<TimeRange, 'endTs' | 'lookbackMs' | 'lookback'>,
+): string {
+  const ids = link.exemplarTraceIds ?? [];
+  if (ids.length === 0) return searchLink(link.child, range);
+  const params = new URLSearchParams();
+  for (const id of ids) params.append('traceID', id);
+  return `/search?${params.toString()}`;
+}
+
 export function searchLink(
   service: string,
   range: Pick<TimeRange, 'endTs' | 'lookbackMs' | 'lookback'>,

@@ -90,7 +90,14 @@ export interface Latency {
 export interface ServiceGraph {
   /** Per service: spans it served (server and consumer kinds), of which errors. */
   services: { service: string; calls: number; errors: number }[];
-  links: ({ parent: string; child: string; calls: number; errors: number } & Latency)[];
+  links: ({
+    parent: string;
+    child: string;
+    calls: number;
+    errors: number;
+    /** Traces with a call over this link, slowest first (from analytics' operation links). */
+    exemplarTraceIds?: string[];
+  } & Latency)[];
 }
 
 export interface OperationRef {

@@ -9,7 +9,7 @@ import { skeinApi } from '../../lib/api';
 import { serviceColor } from '../../lib/colors';
 import { formatPercent } from '../../lib/format';
 import { edgeLabelLines, errorSeverity, layoutServiceGraph, trafficLine } from '../../lib/graphLayout';
-import { searchLink } from '../../lib/timeRange';
+import { linkTracesLink } from '../../lib/timeRange';
 import type { ServiceGraph } from '../../lib/types';
 import { useRequest } from '../../lib/useRequest';
 import { GraphCanvas } from './GraphCanvas';
@@ -94,12 +94,10 @@ function ServiceGraphDrawing({
                       'data-child': link.child,
                       'data-calls': link.calls,
                       'data-errors': link.errors,
+                      'data-exemplars': link.exemplarTraceIds?.length ?? 0,
                     }}
-                    ariaLabel={`${link.parent} calls ${edge.selfLoop ? 'itself' : link.child}: ${lines.join(', ')}. Opens a search for ${link.child} traces.`}
-                    // A span's tags do not say which caller it served, so "traces across this edge"
-                    // cannot be searched exactly; the child's traces in the same range hold them
-                    // all, and the service panel lists both directions' links to tell them apart.
-                    onActivate={() => navigate(searchLink(link.child, range))}
+                    ariaLabel={`${link.parent} calls ${edge.selfLoop ? 'itself' : link.child}: ${lines.join(', ')}. Opens traces across this link.`}
+                    onActivate={() => navigate(linkTracesLink(link, range))}
                   />
                 );
               })}

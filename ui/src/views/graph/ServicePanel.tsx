@@ -7,7 +7,7 @@ import { ErrorBanner, Loading } from '../../components/Status';
 import { serviceColor } from '../../lib/colors';
 import { formatCount, formatDuration, formatPercent } from '../../lib/format';
 import type { ServiceLink } from '../../lib/graphLayout';
-import { searchLink, type TimeRange } from '../../lib/timeRange';
+import { linkTracesLink, searchLink, type TimeRange } from '../../lib/timeRange';
 import type { ServiceGraph } from '../../lib/types';
 import { OperationTable, type Sort } from '../monitor/OperationTable';
 import { useEscape } from './shapes';
@@ -113,8 +113,7 @@ function LinkList({
                 </td>
                 <td className="num">{l.p95 === null ? '—' : formatDuration(l.p95)}</td>
                 <td>
-                  {/* The traces across a link are the child's traces (see ServiceGraphView). */}
-                  <Link to={searchLink(l.child, range)} title={`Search ${l.child} traces in the range`}>
+                  <Link to={linkTracesLink(l, range)} title={`Traces across ${l.parent} → ${l.child}`}>
                     traces
                   </Link>
                 </td>
