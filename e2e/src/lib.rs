@@ -325,6 +325,12 @@ pub fn export_body(parts: Vec<(&str, Vec<Span>)>) -> Vec<u8> {
     .encode_to_vec()
 }
 
+/// A loopback address nothing listens on now (bound, then released): for a role whose address a
+/// test must know before it starts, or for a server that is not there.
+pub fn free_port() -> std::net::SocketAddr {
+    std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("address")
+}
+
 /// GET a URL; its status and JSON body (`null` when the body is not JSON).
 pub async fn get_json(url: &str) -> (u16, serde_json::Value) {
     let response = reqwest::get(url).await.unwrap_or_else(|e| panic!("GET {url}: {e}"));

@@ -75,10 +75,6 @@ async fn produce(config: &SkeinConfig, records: &[Record]) {
     }
 }
 
-fn free_port() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("address")
-}
-
 /// Start of the current minute, minus `minutes`: recent enough for the broker, old enough that
 /// a marker carrying "now" closes everything.
 fn minutes_ago(minutes: i64) -> i64 {

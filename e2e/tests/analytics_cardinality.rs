@@ -6,39 +6,11 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
 
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, ResourceSpans, ScopeSpans, Span};
-use prost::Message;
+use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, Span};
 use skein_e2e::*;
 
 const MS: u64 = 1_000_000;
 const WAIT: Duration = Duration::from_secs(60);
-
-fn export(parts: Vec<(&str, Vec<Span>)>) -> Vec<u8> {
-    ExportTraceServiceRequest {
-        resource_spans: parts
-            .into_iter()
-            .map(|(service, spans)| ResourceSpans {
-                resource: Some(Resource { attributes: vec![attr("service.name", service)], ..Default::default() }),
-                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
-                ..Default::default()
-            })
-            .collect(),
-    }
-    .encode_to_vec()
-}
-
-async fn send(pipeline: &Pipeline, body: Vec<u8>) {
-    let response = reqwest::Client::new()
-        .post(pipeline.http_url())
-        .header("content-type", "application/x-protobuf")
-        .body(body)
-        .send()
-        .await
-        .expect("collector answers");
-    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
-}
 
 /// Sum of callCount per (parent, child) over every `jaeger-dependencies` document.
 async fn dependency_calls(es: &Es, prefix: &str) -> BTreeMap<(String, String), u64> {
@@ -69,10 +41,6 @@ async fn series_counts(es: &Es, prefix: &str) -> BTreeMap<(String, String), (usi
 async fn checkpointed_partitions(es: &Es, prefix: &str) -> Vec<i64> {
     let docs = es.documents(&format!("{prefix}-skein-analytics-state")).await;
     docs.iter().filter_map(|(_, doc)| doc["partition"].as_i64()).collect()
-}
-
-fn free_port() -> std::net::SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").expect("free port").local_addr().expect("address")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,7 +87,7 @@ async fn ten_thousand_distinct_operation_names_do_not_stall_links_or_checkpoints
             let charge = otlp_span(trace, 5, Some(4), "POST /charge", SpanKind::Server, start + 26 * MS, 15 * MS);
             parts.push(("payment", vec![charge]));
         }
-        send(&pipeline, export(parts)).await;
+        pipeline.send_otlp_http(export_body(parts)).await;
     }
     // One trace of 10,000 spans with 10,000 distinct operation names, ten children per span.
     let big = random_trace_id();
@@ -131,7 +99,7 @@ async fn ten_thousand_distinct_operation_names_do_not_stall_links_or_checkpoints
             otlp_span(big, i + 1, parent, &name, kind, t0 + i * 1_000, 3 * MS)
         })
         .collect();
-    send(&pipeline, export(vec![("bulk", spans)])).await;
+    pipeline.send_otlp_http(export_body(vec![("bulk", spans)])).await;
 
     let es = Es::default();
     let prefix = config.elasticsearch.index_prefix.clone();

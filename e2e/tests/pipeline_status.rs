@@ -1,7 +1,6 @@
 //! `GET /api/skein/pipeline` against the real servers: lag after catch-up, receiver counts, a dead
 //! letter, analytics watermarks, and what it answers when a server is down.
 
-use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -11,11 +10,6 @@ use skein_query::pipeline::{ConsumerGroupReport, GroupRole, PipelineReport};
 use tokio_util::sync::CancellationToken;
 
 const WAIT: Duration = Duration::from_secs(90);
-
-/// A port nothing listens on (bound, then released).
-fn free_address() -> SocketAddr {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
-}
 
 async fn report(query_url: &str) -> PipelineReport {
     let response =
@@ -34,7 +28,7 @@ async fn report_shows_catch_up_receiver_counts_a_dead_letter_and_watermarks() {
     require_servers();
     let mut config = isolated_config("pipeline-status");
     // The collector's admin address is fixed up front so the query role can scrape it.
-    let admin = free_address();
+    let admin = free_port();
     config.collector.admin_listen = admin;
     config.query.collector_metrics_urls = vec![format!("http://{admin}/metrics")];
     // Short buckets and idle gaps, so analytics' checkpoints move past the records within seconds.
@@ -184,7 +178,7 @@ async fn report_shows_catch_up_receiver_counts_a_dead_letter_and_watermarks() {
 async fn with_elasticsearch_down_the_report_says_so_and_still_answers() {
     require_servers();
     let mut config = isolated_config("pipeline-es-down");
-    let (closed_es, closed_collector) = (free_address(), free_address());
+    let (closed_es, closed_collector) = (free_port(), free_port());
     config.elasticsearch.url = format!("http://{closed_es}");
     config.query.collector_metrics_urls = vec![format!("http://{closed_collector}/metrics")];
     let shutdown = CancellationToken::new();
@@ -215,7 +209,7 @@ async fn with_elasticsearch_down_the_report_says_so_and_still_answers() {
 async fn with_kafka_down_the_report_says_so_within_its_time_limit() {
     require_servers();
     let mut config = isolated_config("pipeline-kafka-down");
-    config.kafka.brokers = free_address().to_string();
+    config.kafka.brokers = free_port().to_string();
     let shutdown = CancellationToken::new();
     let query = skein_query::start(&config, shutdown.clone()).await.expect("query starts without Kafka");
 

@@ -208,7 +208,7 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
     config.analytics.idle_partition_ms = 300;
     config.analytics.flush_interval_ms = 200;
     // The pipeline view scrapes the collector's /metrics: give the collector a known admin port.
-    let collector_admin = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let collector_admin = free_port();
     config.collector.admin_listen = collector_admin;
     config.query.collector_metrics_urls = vec![format!("http://{collector_admin}/metrics")];
     let pipeline = Pipeline::start_all(&config).await;
