@@ -1,0 +1,51 @@
+//! `elasticsearch`: where the cluster is and how indices are named and written.
+
+use serde::{Deserialize, Serialize};
+use skein_schemas::jaeger::TraceIdFormat;
+
+/// Elasticsearch settings shared by every role.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ElasticsearchConfig {
+    /// Base URL.
+    pub url: String,
+    /// Basic-auth user name.
+    pub username: Option<String>,
+    /// Basic-auth password.
+    pub password: Option<String>,
+    /// Prefix for every index name: `<prefix>-jaeger-span-...`; empty gives Jaeger's own names.
+    pub index_prefix: String,
+    /// Primary shards per daily index.
+    pub shards: u32,
+    /// Replicas per daily index.
+    pub replicas: u32,
+    /// Install index templates at start.
+    pub create_templates: bool,
+    /// How `traceID` is written: `short` (Jaeger 1.x: 16 hex chars when the high 64 bits are zero)
+    /// or `full` (Jaeger 2.x: always 32). Use `full` when Jaeger 2's query service reads the
+    /// indices.
+    pub trace_id_format: TraceIdFormat,
+    /// Timeout of one request to Elasticsearch, ms.
+    pub request_timeout_ms: u64,
+    /// PEM file of the CA that signed the cluster's certificate, for `https` URLs with a private CA;
+    /// without one the system's trusted roots are used.
+    pub ca_file: Option<String>,
+}
+
+impl Default for ElasticsearchConfig {
+    fn default() -> Self {
+        Self {
+            url: "http://127.0.0.1:9200".into(),
+            username: None,
+            password: None,
+            index_prefix: String::new(),
+            shards: 1,
+            // No replicas, so a single-node cluster is green.
+            replicas: 0,
+            create_templates: true,
+            trace_id_format: TraceIdFormat::Short,
+            request_timeout_ms: 30_000,
+            ca_file: None,
+        }
+    }
+}
