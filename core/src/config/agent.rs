@@ -54,7 +54,7 @@ pub enum AgentConfigError {
     #[error("agent.collector_endpoint '{0}' must be a URL such as http://collector:14250")]
     EndpointNotUrl(String),
     #[error("agent.{0}")]
-    Udp(#[from] UdpConfigError),
+    Udp(UdpConfigError),
 }
 
 impl AgentConfig {
@@ -63,8 +63,8 @@ impl AgentConfig {
         if !self.collector_endpoint.starts_with("http://") && !self.collector_endpoint.starts_with("https://") {
             return Err(AgentConfigError::EndpointNotUrl(self.collector_endpoint.clone()));
         }
-        self.udp.validate()?;
-        Ok(())
+        // Wrapped, not a source: the message names the section once.
+        self.udp.validate().map_err(AgentConfigError::Udp)
     }
 }
 

@@ -98,7 +98,7 @@ pub enum CollectorConfigError {
     )]
     InFlightBelowRequest { in_flight: usize, request: usize },
     #[error("collector.{0}")]
-    Udp(#[from] UdpConfigError),
+    Udp(UdpConfigError),
 }
 
 impl CollectorConfig {
@@ -113,8 +113,8 @@ impl CollectorConfig {
                 request: self.max_request_bytes,
             });
         }
-        self.udp.validate()?;
-        Ok(())
+        // Wrapped, not a source: the message names the section once.
+        self.udp.validate().map_err(CollectorConfigError::Udp)
     }
 }
 
@@ -167,5 +167,6 @@ mod tests {
         collector.udp.workers = 0;
         let err = collector.validate().unwrap_err();
         assert_eq!(err.to_string(), "collector.udp.workers must be at least 1");
+        assert!(std::error::Error::source(&err).is_none(), "printed once, not again as a source");
     }
 }

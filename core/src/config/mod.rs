@@ -38,17 +38,17 @@ pub enum ConfigError {
     #[error("cannot read configuration: {0} (check the --config path and the SKEIN_* variables)")]
     Load(#[from] config::ConfigError),
     #[error("invalid configuration: {0}")]
-    Kafka(#[from] KafkaConfigError),
+    Kafka(KafkaConfigError),
     #[error("invalid configuration: {0}")]
-    Collector(#[from] CollectorConfigError),
+    Collector(CollectorConfigError),
     #[error("invalid configuration: {0}")]
-    Agent(#[from] AgentConfigError),
+    Agent(AgentConfigError),
     #[error("invalid configuration: {0}")]
-    Ingester(#[from] IngesterConfigError),
+    Ingester(IngesterConfigError),
     #[error("invalid configuration: {0}")]
-    Analytics(#[from] AnalyticsConfigError),
+    Analytics(AnalyticsConfigError),
     #[error(
-        "invalid configuration: analytics.group_id must differ from ingester.group_id (both are '{0}'), or the two roles would share the records"
+        "invalid configuration: analytics.group_id must differ from ingester.group_id (both are '{0}'), or each of the two roles would read only part of the records"
     )]
     SharedGroup(String),
 }
@@ -132,11 +132,12 @@ impl SkeinConfig {
 
     /// Every section's own rules, then the rules across sections.
     pub fn validate(&self) -> Result<(), ConfigError> {
-        self.kafka.validate()?;
-        self.collector.validate()?;
-        self.agent.validate()?;
-        self.ingester.validate()?;
-        self.analytics.validate()?;
+        // The section's message is the whole message (not a source too), so it is printed once.
+        self.kafka.validate().map_err(ConfigError::Kafka)?;
+        self.collector.validate().map_err(ConfigError::Collector)?;
+        self.agent.validate().map_err(ConfigError::Agent)?;
+        self.ingester.validate().map_err(ConfigError::Ingester)?;
+        self.analytics.validate().map_err(ConfigError::Analytics)?;
         if self.analytics.group_id == self.ingester.group_id {
             return Err(ConfigError::SharedGroup(self.analytics.group_id.clone()));
         }
@@ -206,6 +207,8 @@ mod tests {
     fn a_section_error_is_reported_as_invalid_configuration() {
         let err = SkeinConfig::from_yaml_str("kafka:\n  partitions: 0\n").unwrap_err();
         assert_eq!(err.to_string(), "invalid configuration: kafka.partitions must be at least 1 (it is 0)");
+        // A source would print the message a second time under `Caused by`.
+        assert!(std::error::Error::source(&err).is_none(), "the section's error is not a source");
     }
 
     #[test]
