@@ -5,9 +5,9 @@ use std::time::{Duration, Instant};
 
 use futures::future::BoxFuture;
 use http::uri::PathAndQuery;
-use skein_collector::receivers::jaeger::udp::{self, spans_dropped, UdpBatch};
-use skein_collector::sampling::StrategySource;
 use skein_core::config::AgentConfig;
+use skein_edge::sampling::StrategySource;
+use skein_edge::udp::{self, spans_dropped, UdpBatch};
 use skein_schemas::jaeger::api_v2::{
     Batch, PostSpansRequest, PostSpansResponse, SamplingStrategyParameters, SamplingStrategyResponse,
     GET_SAMPLING_STRATEGY_PATH, POST_SPANS_PATH,

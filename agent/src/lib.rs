@@ -3,9 +3,9 @@
 //! the collectors over Jaeger gRPC (`PostSpans`, `GetSamplingStrategy` on port 14250), as Jaeger's
 //! own agent does.
 //!
-//! Path of a span: [`skein_collector::receivers::jaeger::udp`] decodes a datagram into a bounded
-//! queue → [`forward::Forwarder`] sends it to a collector (retrying while collectors are
-//! unreachable or overloaded) → the collector's path to Kafka.
+//! Path of a span: [`skein_edge::udp`] decodes a datagram into a bounded queue →
+//! [`forward::Forwarder`] sends it to a collector (retrying while collectors are unreachable or
+//! overloaded) → the collector's path to Kafka.
 
 pub mod error;
 pub mod forward;
@@ -13,10 +13,10 @@ pub mod forward;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use skein_collector::receivers::jaeger::udp::UdpSockets;
-use skein_collector::sampling;
-use skein_core::telemetry::{serve_admin, Readiness};
+use skein_core::role::{RoleStart, RunningRole};
 use skein_core::SkeinConfig;
+use skein_edge::sampling;
+use skein_edge::udp::UdpSockets;
 use skein_schemas::thrift::Protocol;
 use tokio_util::sync::CancellationToken;
 
@@ -31,25 +31,15 @@ pub struct AgentAddresses {
     pub sampling_http: Option<SocketAddr>,
 }
 
-/// A started agent.
-pub struct RunningAgent {
-    pub addresses: AgentAddresses,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningAgent {
-    /// Wait until the agent has stopped and forwarded what it had queued.
-    pub async fn join(self) {
-        let _ = self.task.await;
-    }
-}
-
-/// Start the agent: bind its sockets, serve until `shutdown`, then forward what is queued.
-pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningAgent, AgentError> {
+/// Start the agent: bind its sockets, serve until `shutdown`, then forward what is queued (its
+/// join waits for that).
+pub async fn start(
+    config: &SkeinConfig,
+    shutdown: CancellationToken,
+) -> Result<RunningRole<AgentAddresses>, AgentError> {
     let agent = &config.agent;
     let forwarder = Forwarder::new(agent)?;
-    let readiness = Readiness::default();
-    serve_admin(agent.admin_listen, readiness, shutdown.clone()).await.map_err(|source| AgentError::Bind {
+    let role = RoleStart::serve_admin(agent.admin_listen, &[], &shutdown).await.map_err(|source| AgentError::Bind {
         what: "admin endpoints",
         addr: agent.admin_listen,
         source,
@@ -82,12 +72,12 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     ));
     if let Some(listener) = sampling_listener {
         let router = sampling::http::router(forwarder.sampling_source());
-        tasks.spawn(skein_collector::serve_http(router, listener, "sampling HTTP", shutdown.clone()));
+        tasks.spawn(skein_core::http::serve(router, listener, "sampling HTTP", shutdown.clone()));
     }
     tracing::info!(?addresses, collector = %agent.collector_endpoint, admin = %agent.admin_listen, "agent listening");
-    let task = tokio::spawn(async move {
+    let work = async move {
         while tasks.join_next().await.is_some() {}
         tracing::info!("agent stopped");
-    });
-    Ok(RunningAgent { addresses, task })
+    };
+    Ok(role.spawn(work).listening_on(addresses))
 }

@@ -185,45 +185,61 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
 }
 
 async fn init(args: InitArgs) -> Result<()> {
+    use skein_core::retry::{until_ok, Backoff};
+    use std::cell::RefCell;
+    use std::time::Duration;
     let config = args.config.load()?;
     skein_core::telemetry::init_logging(&config.log);
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(args.wait_secs);
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(args.wait_secs);
     let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
     let es = &config.elasticsearch;
     let mut templates = names.templates(es.shards, es.replicas);
     templates.extend(names.analytics_templates(es.shards, es.replicas));
     let client = skein_core::elasticsearch::client(es).context("cannot build the Elasticsearch client")?;
-    let mut topics_done = false;
-    loop {
-        let topics = if topics_done { Ok(()) } else { skein_core::kafka::ensure_topics(&config.kafka).await };
-        topics_done = topics.is_ok();
-        let installed = skein_core::elasticsearch::install_templates(&client, es, &templates).await;
-        match (topics, installed) {
-            (Ok(()), Ok(())) => {
-                println!(
-                    "init done: topics {} ({} partitions) and {}; {} index templates in {}",
-                    config.kafka.spans_topic,
-                    config.kafka.partitions,
-                    config.kafka.dlq_topic,
-                    templates.len(),
-                    es.url
-                );
-                return Ok(());
-            }
-            (topics, installed) => {
-                let reason = [topics.err().map(|e| e.to_string()), installed.err().map(|e| e.to_string())]
-                    .into_iter()
-                    .flatten()
-                    .collect::<Vec<_>>()
-                    .join("; ");
-                if std::time::Instant::now() > deadline {
-                    anyhow::bail!("init gave up after {} s: {reason}", args.wait_secs);
-                }
-                tracing::warn!(%reason, "servers not ready yet; retrying in 3 s");
-                tokio::time::sleep(std::time::Duration::from_secs(3)).await;
-            }
+    // Both are retried side by side until the deadline; the attempts in progress then still end.
+    let give_up = CancellationToken::new();
+    tokio::spawn({
+        let give_up = give_up.clone();
+        async move {
+            tokio::time::sleep_until(deadline).await;
+            give_up.cancel();
         }
+    });
+    let every_3_s = Backoff { initial: Duration::from_secs(3), max: Duration::from_secs(3) };
+    // The last failure of each, for the message when init gives up.
+    let (topics_error, templates_error) = (RefCell::new(String::new()), RefCell::new(String::new()));
+    let create = || async {
+        skein_core::kafka::ensure_topics(&config.kafka).await.inspect_err(|error| {
+            topics_error.replace(error.to_string());
+        })
+    };
+    let install = || async {
+        skein_core::elasticsearch::install_templates(&client, es, &templates).await.inspect_err(|error| {
+            templates_error.replace(error.to_string());
+        })
+    };
+    let (topics, installed) = tokio::join!(
+        until_ok("create topics", every_3_s, &give_up, create),
+        until_ok("install index templates", every_3_s, &give_up, install),
+    );
+    if topics.is_none() || installed.is_none() {
+        let reason = [(topics, topics_error), (installed, templates_error)]
+            .into_iter()
+            .filter(|(done, _)| done.is_none())
+            .map(|(_, error)| error.into_inner())
+            .collect::<Vec<_>>()
+            .join("; ");
+        anyhow::bail!("init gave up after {} s: {reason}", args.wait_secs);
     }
+    println!(
+        "init done: topics {} ({} partitions) and {}; {} index templates in {}",
+        config.kafka.spans_topic,
+        config.kafka.partitions,
+        config.kafka.dlq_topic,
+        templates.len(),
+        es.url
+    );
+    Ok(())
 }
 
 fn print_config(mut config: SkeinConfig) -> Result<()> {
@@ -296,14 +312,14 @@ fn browsable(address: std::net::SocketAddr) -> std::net::SocketAddr {
 
 fn print_endpoints(
     config: &SkeinConfig,
-    collector: Option<&skein_collector::RunningCollector>,
-    query: Option<&skein_query::RunningQuery>,
+    collector: Option<&skein_core::role::RunningRole<skein_collector::CollectorAddresses>>,
+    query: Option<&skein_core::role::RunningRole<skein_query::QueryAddresses>>,
     roles: &Roles,
 ) {
     let mut lines = vec!["skein is running:".to_string()];
     if let Some(query) = query {
         // The one URL a person opens: search, traces, service graph, monitor and pipeline health.
-        lines.push(format!("  open the UI        http://{}/", browsable(query.address)));
+        lines.push(format!("  open the UI        http://{}/", browsable(query.addresses.api)));
     }
     if let Some(collector) = collector {
         lines.push(format!(
@@ -339,7 +355,7 @@ fn print_endpoints(
     if let Some(query) = query {
         lines.push(format!(
             "  Jaeger query API   http://{}/api/services   (the URL for Jaeger UI and Grafana's Jaeger data source)",
-            query.address
+            query.addresses.api
         ));
         lines.push(format!("  query admin        http://{}/metrics  /healthz  /readyz", config.query.admin_listen));
     }

@@ -4,7 +4,8 @@ use std::time::Duration;
 
 use rdkafka::error::KafkaError;
 
-/// Why publishing a request failed; receivers map each to an HTTP status and a gRPC code.
+/// Why publishing a request failed; [`crate::receivers::answer`] maps each to an HTTP status and a
+/// gRPC code.
 #[derive(Debug, thiserror::Error)]
 pub enum PublishError {
     #[error("cannot create the Kafka producer for {brokers}: {source} (check kafka.brokers and kafka.librdkafka)")]
@@ -28,16 +29,6 @@ pub enum ExportError {
 }
 
 impl ExportError {
-    /// The HTTP status every HTTP receiver answers this failure with.
-    pub fn http_status(&self) -> http::StatusCode {
-        match self {
-            ExportError::InvalidRequest(_) => http::StatusCode::BAD_REQUEST,
-            ExportError::Publish(PublishError::Overloaded { .. }) => http::StatusCode::TOO_MANY_REQUESTS,
-            ExportError::Publish(PublishError::Unavailable { .. }) => http::StatusCode::SERVICE_UNAVAILABLE,
-            ExportError::Publish(_) => http::StatusCode::INTERNAL_SERVER_ERROR,
-        }
-    }
-
     /// Delay a client should wait before retrying, for retryable outcomes.
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
@@ -55,8 +46,8 @@ pub enum CollectorError {
     Publish(#[from] PublishError),
     #[error(transparent)]
     KafkaSetup(#[from] skein_core::kafka::KafkaSetupError),
-    #[error("sampling strategies: {0} (fix collector.sampling_strategies_file)")]
-    Sampling(String),
+    #[error(transparent)]
+    Sampling(#[from] skein_edge::sampling::SamplingError),
     #[error("cannot listen on {addr} for {what}: {source} (is another process using the port? change {option})")]
     Bind { what: &'static str, addr: std::net::SocketAddr, option: &'static str, source: std::io::Error },
 }

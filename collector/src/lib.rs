@@ -5,32 +5,34 @@
 //! Path of a span: a receiver decodes ([`receivers::otlp`] as is; [`receivers::jaeger`] and
 //! [`receivers::zipkin`] convert to OTLP through `skein_schemas`) → [`export::Exporter`] validates
 //! ([`validate`]) and groups by trace ([`skein_schemas::kafka_record`]) → [`publisher::KafkaPublisher`]
-//! sends to the spans topic.
+//! sends to the spans topic. The UDP sockets and the sampling answers are [`skein_edge`]'s, shared
+//! with the agent.
 
 pub mod error;
 pub mod export;
 pub mod publisher;
 pub mod receivers;
-pub mod sampling;
 pub mod telemetry;
 pub mod validate;
 
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use skein_core::telemetry::{serve_admin, Readiness};
+use skein_core::http::serve as serve_http;
+use skein_core::retry::Backoff;
+use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
+use skein_edge::sampling::{self, StrategyStore};
+use skein_edge::udp::UdpSockets;
+use skein_schemas::thrift::Protocol;
 use tokio_util::sync::CancellationToken;
 
 pub use error::CollectorError;
 use export::Exporter;
 use publisher::KafkaPublisher;
-use receivers::jaeger::udp::{self, UdpSockets};
-use receivers::jaeger::{grpc as jaeger_grpc, thrift_http};
+use receivers::jaeger::{grpc as jaeger_grpc, thrift_http, udp};
 use receivers::otlp::{grpc as otlp_grpc, http};
 use receivers::zipkin;
-use sampling::StrategyStore;
-use skein_schemas::thrift::Protocol;
 
 /// Addresses the collector is listening on (useful when ports were 0); `None` when turned off.
 #[derive(Debug, Clone, Copy)]
@@ -45,33 +47,25 @@ pub struct CollectorAddresses {
     pub sampling_http: Option<SocketAddr>,
 }
 
-/// A started collector.
-pub struct RunningCollector {
-    pub addresses: CollectorAddresses,
-    pub readiness: Readiness,
-    task: tokio::task::JoinHandle<()>,
-}
+/// How often topic creation is retried while Kafka is unreachable.
+const TOPICS_RETRY: Backoff = Backoff { initial: Duration::from_secs(2), max: Duration::from_secs(2) };
 
-impl RunningCollector {
-    /// Wait until the collector has stopped (after the shutdown token was cancelled).
-    pub async fn join(self) {
-        let _ = self.task.await;
-    }
-}
-
-/// Start the collector: bind its ports, create topics, serve until `shutdown`.
-pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningCollector, CollectorError> {
+/// Start the collector: bind its ports, serve until `shutdown`, and create the topics meanwhile
+/// (`/readyz` waits for them). Its join waits until the servers drained and the producer flushed.
+pub async fn start(
+    config: &SkeinConfig,
+    shutdown: CancellationToken,
+) -> Result<RunningRole<CollectorAddresses>, CollectorError> {
     let collector = &config.collector;
-    let readiness = Readiness::default();
-    readiness.register("kafka_topics");
-    serve_admin(collector.admin_listen, readiness.clone(), shutdown.clone()).await.map_err(|source| {
-        CollectorError::Bind {
-            what: "admin endpoints",
-            addr: collector.admin_listen,
-            option: "collector.admin_listen",
-            source,
-        }
-    })?;
+    let role =
+        RoleStart::serve_admin(collector.admin_listen, &["kafka_topics"], &shutdown).await.map_err(|source| {
+            CollectorError::Bind {
+                what: "admin endpoints",
+                addr: collector.admin_listen,
+                option: "collector.admin_listen",
+                source,
+            }
+        })?;
 
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;
     let exporter = Exporter::new(publisher.clone(), collector.max_record_bytes);
@@ -116,7 +110,6 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
 
     let mut tasks = tokio::task::JoinSet::new();
     tasks.spawn(publisher.clone().watch_health(shutdown.clone()));
-    tasks.spawn(ensure_topics_until_done(config.clone(), readiness.clone(), shutdown.clone()));
     if let (Some(path), interval) = (&collector.sampling_strategies_file, collector.sampling_reload_interval_ms) {
         if interval > 0 {
             tasks.spawn(strategies.clone().watch(path.clone(), Duration::from_millis(interval), shutdown.clone()));
@@ -129,7 +122,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     if let Some(listener) = jaeger_grpc_listener {
         let router = tonic::transport::Server::builder()
             .add_service(jaeger_grpc::collector_service(exporter.clone(), max_request))
-            .add_service(jaeger_grpc::sampling_service(strategies.clone()));
+            .add_service(sampling::grpc::service(strategies.clone()));
         tasks.spawn(serve_grpc(router, listener, "Jaeger gRPC", shutdown.clone()));
     }
 
@@ -159,13 +152,14 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     }
 
     tracing::info!(?addresses, admin = %collector.admin_listen, "collector listening");
-    let task = tokio::spawn(async move {
+    let topics = Preparation::retrying(TOPICS_RETRY).create_topics(&config.kafka).then_ready("kafka_topics");
+    let work = async move {
         while tasks.join_next().await.is_some() {}
         // Servers have drained their requests; give librdkafka a moment for anything queued.
         publisher.flush(Duration::from_secs(5));
         tracing::info!("collector stopped");
-    });
-    Ok(RunningCollector { addresses, readiness, task })
+    };
+    Ok(role.spawn_alongside(topics, work).listening_on(addresses))
 }
 
 /// Listen on `addr`; a failure names the receiver and the option that sets its address.
@@ -200,19 +194,6 @@ async fn serve_grpc(
     }
 }
 
-/// Serve `router` on `listener` until `shutdown` (also the agent's sampling endpoint).
-pub async fn serve_http(
-    router: axum::Router,
-    listener: tokio::net::TcpListener,
-    what: &'static str,
-    shutdown: CancellationToken,
-) {
-    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
-    if let Err(error) = served {
-        tracing::error!(%error, what, "HTTP server stopped");
-    }
-}
-
 /// Accepted TCP connections as the stream tonic serves.
 fn tokio_stream_from(
     listener: tokio::net::TcpListener,
@@ -224,25 +205,4 @@ fn tokio_stream_from(
         });
         Some((accepted, listener))
     })
-}
-
-/// Create the topics, retrying while Kafka is unreachable; the collector is ready once done.
-async fn ensure_topics_until_done(config: SkeinConfig, readiness: Readiness, shutdown: CancellationToken) {
-    if !config.kafka.create_topics {
-        readiness.set("kafka_topics", true);
-        return;
-    }
-    loop {
-        match skein_core::kafka::ensure_topics(&config.kafka).await {
-            Ok(()) => {
-                readiness.set("kafka_topics", true);
-                return;
-            }
-            Err(error) => tracing::warn!(%error, "cannot create topics yet; retrying in 2s"),
-        }
-        tokio::select! {
-            _ = shutdown.cancelled() => return,
-            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
-        }
-    }
 }

@@ -8,6 +8,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, InstrumentationScope, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use skein_core::role::RunningRole;
 use skein_core::SkeinConfig;
 use tokio_util::sync::CancellationToken;
 
@@ -96,10 +97,10 @@ pub fn run_client(program: &str, args: &[&str]) -> serde_json::Value {
 /// A running collector and/or ingester in this process.
 pub struct Pipeline {
     pub shutdown: CancellationToken,
-    pub collector: Option<skein_collector::RunningCollector>,
+    pub collector: Option<RunningRole<skein_collector::CollectorAddresses>>,
     pub ingester: Option<skein_ingester::RunningIngester>,
     pub analytics: Option<skein_analytics::RunningAnalytics>,
-    pub query: Option<skein_query::RunningQuery>,
+    pub query: Option<RunningRole<skein_query::QueryAddresses>>,
 }
 
 impl Pipeline {
@@ -137,7 +138,7 @@ impl Pipeline {
 
     /// Base URL of the query API.
     pub fn query_url(&self) -> String {
-        format!("http://{}", self.query.as_ref().expect("query running").address)
+        format!("http://{}", self.query.as_ref().expect("query running").addresses.api)
     }
 
     /// Only the analytics worker, in this process.

@@ -185,7 +185,7 @@ async fn with_elasticsearch_down_the_report_says_so_and_still_answers() {
     let query = skein_query::start(&config, shutdown.clone()).await.expect("query starts without Elasticsearch");
 
     let started = Instant::now();
-    let report = report(&format!("http://{}", query.address)).await;
+    let report = report(&format!("http://{}", query.addresses.api)).await;
     assert!(started.elapsed() < Duration::from_secs(6), "answered in {:?}", started.elapsed());
 
     let es = &report.elasticsearch;
@@ -214,7 +214,7 @@ async fn with_kafka_down_the_report_says_so_within_its_time_limit() {
     let query = skein_query::start(&config, shutdown.clone()).await.expect("query starts without Kafka");
 
     let started = Instant::now();
-    let report = report(&format!("http://{}", query.address)).await;
+    let report = report(&format!("http://{}", query.addresses.api)).await;
     assert!(started.elapsed() < Duration::from_secs(6), "answered in {:?}", started.elapsed());
     let kafka = &report.kafka;
     assert!(!kafka.reachable, "{kafka:?}");
@@ -244,7 +244,7 @@ async fn a_group_that_never_committed_is_behind_by_the_whole_partition_and_its_o
     let shutdown = CancellationToken::new();
     let query = skein_query::start(&config, shutdown.clone()).await.expect("query starts");
 
-    let report = report(&format!("http://{}", query.address)).await;
+    let report = report(&format!("http://{}", query.addresses.api)).await;
     assert!(report.kafka.reachable && report.kafka.error.is_none(), "{:?}", report.kafka);
     for role in [GroupRole::Ingester, GroupRole::Analytics] {
         let group = group(&report, role);

@@ -19,25 +19,18 @@ pub mod v3;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use skein_core::telemetry::{serve_admin, Readiness};
+use skein_core::role::{RoleStart, RunningRole};
+use skein_core::telemetry::Readiness;
 use skein_core::SkeinConfig;
 use tokio_util::sync::CancellationToken;
 
 pub use error::QueryError;
 
-/// A started query service.
-pub struct RunningQuery {
-    pub readiness: Readiness,
-    /// Where the API listens (the configured address, with the port chosen when it was 0).
-    pub address: SocketAddr,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningQuery {
-    /// Wait until the server has stopped (after shutdown was cancelled).
-    pub async fn join(self) {
-        let _ = self.task.await;
-    }
+/// Where a started query role listens.
+#[derive(Debug, Clone, Copy)]
+pub struct QueryAddresses {
+    /// The API and UI (the configured address, with the port chosen when it was 0).
+    pub api: SocketAddr,
 }
 
 /// Keep `/readyz` telling whether Elasticsearch answers (every 5 s).
@@ -66,26 +59,22 @@ pub fn app(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> axum::
 }
 
 /// Start the API and admin endpoints; serve until `shutdown`.
-pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningQuery, QueryError> {
-    let readiness = Readiness::default();
-    readiness.register("elasticsearch");
-    let query = config.query.clone();
-    serve_admin(query.admin_listen, readiness.clone(), shutdown.clone())
+pub async fn start(
+    config: &SkeinConfig,
+    shutdown: CancellationToken,
+) -> Result<RunningRole<QueryAddresses>, QueryError> {
+    let query = &config.query;
+    let role = RoleStart::serve_admin(query.admin_listen, &["elasticsearch"], &shutdown)
         .await
         .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
-    tokio::spawn(watch_elasticsearch(client.clone(), readiness.clone(), shutdown.clone()));
+    tokio::spawn(watch_elasticsearch(client.clone(), role.readiness().clone(), shutdown.clone()));
     let router = app(config, client);
     let listener = tokio::net::TcpListener::bind(query.listen)
         .await
         .map_err(|source| QueryError::Bind { addr: query.listen, source })?;
     let address = listener.local_addr().map_err(|source| QueryError::Bind { addr: query.listen, source })?;
-    let task = tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
-        if let Err(error) = served {
-            tracing::error!(%error, "query API stopped");
-        }
-    });
+    let running = role.spawn(skein_core::http::serve(router, listener, "query API", shutdown));
     tracing::info!(%address, "query API listening");
-    Ok(RunningQuery { readiness, address, task })
+    Ok(running.listening_on(QueryAddresses { api: address }))
 }

@@ -10,8 +10,8 @@ use axum::Router;
 use skein_schemas::zipkin::{json, proto, to_otlp::spans_to_otlp};
 
 use crate::export::Exporter;
+use crate::receivers::answer::{export_refusal, refusal};
 use crate::receivers::body;
-use crate::receivers::jaeger::thrift_http::{export_refusal, refusal};
 
 #[derive(Clone)]
 struct ZipkinState {

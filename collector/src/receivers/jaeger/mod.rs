@@ -1,5 +1,5 @@
 //! Jaeger's three ways in: gRPC `api_v2` (clients and agents), Thrift over HTTP, and the agent's
-//! UDP datagrams.
+//! UDP datagrams (sockets in [`skein_edge::udp`], publishing here).
 
 pub mod grpc;
 pub mod thrift_http;

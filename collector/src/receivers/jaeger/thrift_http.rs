@@ -3,7 +3,7 @@
 
 use axum::body::Body;
 use axum::extract::State;
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -11,8 +11,8 @@ use skein_schemas::jaeger::thrift::decode_batch;
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
 use skein_schemas::thrift::Protocol;
 
-use crate::error::ExportError;
 use crate::export::Exporter;
+use crate::receivers::answer::{export_refusal, refusal};
 use crate::receivers::body;
 
 const TRANSPORT: &str = "jaeger_thrift_http";
@@ -29,20 +29,6 @@ pub fn router(exporter: Exporter, max_request_bytes: usize) -> Router {
         .route("/api/traces", post(post_traces))
         .layer(axum::extract::DefaultBodyLimit::disable())
         .with_state(ThriftState { exporter, max_request_bytes })
-}
-
-/// A plain-text refusal, as Jaeger's collector answers; retryable ones carry `Retry-After`.
-pub fn refusal(status: StatusCode, message: String, retry_after: Option<std::time::Duration>) -> Response {
-    let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message + "\n").into_response();
-    if let Some(delay) = retry_after {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(delay.as_secs().max(1)));
-    }
-    response
-}
-
-/// The HTTP answer to an export failure.
-pub fn export_refusal(error: ExportError) -> Response {
-    refusal(error.http_status(), error.to_string(), error.retry_after())
 }
 
 async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, request: Body) -> Response {

@@ -8,13 +8,12 @@ use bytes::{Buf, BufMut};
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::encoding::{DecodeContext, WireType};
+use skein_edge::grpc::{UnaryMethod, UnaryServer};
 use tonic::server::UnaryService;
-use tonic::{Code, Request, Response, Status};
-use tonic_types::{ErrorDetails, StatusExt};
+use tonic::{Request, Response, Status};
 
-use crate::error::{ExportError, PublishError};
 use crate::export::Exporter;
-use crate::receivers::grpc::{UnaryMethod, UnaryServer};
+use crate::receivers::answer::grpc_status;
 
 const TRANSPORT: &str = "otlp_grpc";
 const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
@@ -91,25 +90,10 @@ impl UnaryService<RawExportRequest> for Export {
         let exporter = self.exporter.clone();
         Box::pin(async move {
             let encoded = request.into_inner().encoded;
-            let reservation = exporter.reserve(TRANSPORT, encoded.len()).map_err(status_for)?;
-            let outcome = exporter.export(TRANSPORT, &encoded, &reservation).await.map_err(status_for)?;
+            let reservation = exporter.reserve(TRANSPORT, encoded.len()).map_err(grpc_status)?;
+            let outcome = exporter.export(TRANSPORT, &encoded, &reservation).await.map_err(grpc_status)?;
             Ok(Response::new(ExportTraceServiceResponse { partial_success: outcome.partial_success() }))
         })
-    }
-}
-
-/// The gRPC status OTLP prescribes for each failure; retryable ones carry `RetryInfo`.
-pub fn status_for(error: ExportError) -> Status {
-    let message = error.to_string();
-    match (&error, error.retry_after()) {
-        (ExportError::Publish(PublishError::Overloaded { .. }), Some(delay)) => {
-            Status::with_error_details(Code::ResourceExhausted, message, ErrorDetails::with_retry_info(Some(delay)))
-        }
-        (_, Some(delay)) => {
-            Status::with_error_details(Code::Unavailable, message, ErrorDetails::with_retry_info(Some(delay)))
-        }
-        (ExportError::InvalidRequest(_), None) => Status::invalid_argument(message),
-        (_, None) => Status::internal(message),
     }
 }
 

@@ -13,6 +13,7 @@ use prost::Message;
 
 use crate::error::ExportError;
 use crate::export::{ExportOutcome, Exporter};
+use crate::receivers::answer::{http_status, retry_after_seconds};
 use crate::receivers::body;
 
 const PROTOBUF: &str = "application/x-protobuf";
@@ -89,8 +90,8 @@ impl Refusal {
 
 impl From<ExportError> for Refusal {
     fn from(error: ExportError) -> Self {
-        let status = error.http_status();
-        let retry_after_seconds = error.retry_after().map(|delay| delay.as_secs().max(1));
+        let status = http_status(&error);
+        let retry_after_seconds = error.retry_after().map(retry_after_seconds);
         Refusal { status, message: error.to_string(), retry_after_seconds }
     }
 }

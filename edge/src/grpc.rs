@@ -1,5 +1,5 @@
 //! What the hand-wired gRPC services share: a service of one unary method ([`UnaryServer`]),
-//! routing its path to the handler with the collector's compression and message-size settings, and
+//! routing its path to the handler with skein's compression and message-size settings, and
 //! `UNIMPLEMENTED` for any other path.
 
 use std::convert::Infallible;

@@ -1,7 +1,4 @@
-//! Remote sampling: strategies from a Jaeger strategies file, re-read when it changes, served over
-//! HTTP ([`http`]) and gRPC ([`crate::receivers::jaeger::grpc::SamplingService`]).
-
-pub mod http;
+//! The strategies in force, from a Jaeger strategies file re-read when it changes.
 
 use std::sync::{Arc, RwLock};
 use std::time::Duration;
@@ -11,13 +8,12 @@ use skein_schemas::jaeger::api_v2::SamplingStrategyResponse;
 use skein_schemas::jaeger::sampling::Strategies;
 use tokio_util::sync::CancellationToken;
 
-use crate::error::CollectorError;
+use super::StrategySource;
 
-/// Where the HTTP endpoints get a service's strategy: the collector's own store, or (in the
-/// agent) a collector asked over gRPC.
-pub trait StrategySource: Clone + Send + Sync + 'static {
-    fn strategy(&self, service: String) -> BoxFuture<'static, Result<SamplingStrategyResponse, String>>;
-}
+/// The strategies file cannot be used at start.
+#[derive(Debug, thiserror::Error)]
+#[error("sampling strategies: {0} (fix collector.sampling_strategies_file)")]
+pub struct SamplingError(String);
 
 /// The strategies in force, swapped whole when the file changes.
 #[derive(Clone, Default)]
@@ -28,14 +24,13 @@ pub struct StrategyStore {
 impl StrategyStore {
     /// Load `path` (none: Jaeger's default of probabilistic 0.001). A file that cannot be read or
     /// parsed at start is an error: the operator should know before clients do.
-    pub fn load(path: Option<&str>) -> Result<Self, CollectorError> {
+    pub fn load(path: Option<&str>) -> Result<Self, SamplingError> {
         let strategies = match path {
             None => Strategies::default(),
             Some(path) => {
-                let text = std::fs::read(path)
-                    .map_err(|error| CollectorError::Sampling(format!("cannot read {path}: {error}")))?;
-                let strategies =
-                    Strategies::parse(&text).map_err(|error| CollectorError::Sampling(format!("{path}: {error}")))?;
+                let text =
+                    std::fs::read(path).map_err(|error| SamplingError(format!("cannot read {path}: {error}")))?;
+                let strategies = Strategies::parse(&text).map_err(|error| SamplingError(format!("{path}: {error}")))?;
                 for warning in &strategies.warnings {
                     tracing::warn!(path, warning, "sampling strategies");
                 }
@@ -45,6 +40,7 @@ impl StrategyStore {
         Ok(Self { current: Arc::new(RwLock::new(Arc::new(strategies))) })
     }
 
+    /// The strategy of `service` (the default one when the file names no strategy for it).
     pub fn for_service(&self, service: &str) -> SamplingStrategyResponse {
         self.snapshot().for_service(service).clone()
     }

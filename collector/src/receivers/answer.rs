@@ -1,0 +1,95 @@
+//! How every receiver answers a request it did not accept: the HTTP status and `Retry-After` of an
+//! export failure, the plain-text refusal of the Jaeger and Zipkin ports, and the gRPC status OTLP
+//! prescribes. OTLP/HTTP wraps the same status and delay in its own body.
+
+use std::time::Duration;
+
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use tonic::{Code, Status};
+use tonic_types::{ErrorDetails, StatusExt};
+
+use crate::error::{ExportError, PublishError};
+
+/// The HTTP status every HTTP receiver answers an export failure with.
+pub fn http_status(error: &ExportError) -> StatusCode {
+    match error {
+        ExportError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+        ExportError::Publish(PublishError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
+        ExportError::Publish(PublishError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
+        ExportError::Publish(_) => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// `Retry-After` in whole seconds, at least 1 (0 would invite an immediate retry).
+pub fn retry_after_seconds(delay: Duration) -> u64 {
+    delay.as_secs().max(1)
+}
+
+/// A plain-text refusal, as Jaeger's collector and Zipkin answer; retryable ones carry
+/// `Retry-After`.
+pub fn refusal(status: StatusCode, message: String, retry_after: Option<Duration>) -> Response {
+    let mut response = (status, [(header::CONTENT_TYPE, "text/plain; charset=utf-8")], message + "\n").into_response();
+    if let Some(delay) = retry_after {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds(delay)));
+    }
+    response
+}
+
+/// The plain-text answer to an export failure.
+pub fn export_refusal(error: ExportError) -> Response {
+    refusal(http_status(&error), error.to_string(), error.retry_after())
+}
+
+/// The gRPC status OTLP prescribes for an export failure; retryable ones carry `RetryInfo`.
+pub fn grpc_status(error: ExportError) -> Status {
+    let message = error.to_string();
+    match (&error, error.retry_after()) {
+        (ExportError::Publish(PublishError::Overloaded { .. }), Some(delay)) => {
+            Status::with_error_details(Code::ResourceExhausted, message, ErrorDetails::with_retry_info(Some(delay)))
+        }
+        (_, Some(delay)) => {
+            Status::with_error_details(Code::Unavailable, message, ErrorDetails::with_retry_info(Some(delay)))
+        }
+        (ExportError::InvalidRequest(_), None) => Status::invalid_argument(message),
+        (_, None) => Status::internal(message),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn overloaded() -> ExportError {
+        ExportError::Publish(PublishError::Overloaded { retry_after: Duration::from_millis(200) })
+    }
+
+    #[test]
+    fn overload_is_429_with_a_retry_after_of_at_least_a_second() {
+        let response = export_refusal(overloaded());
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn an_invalid_request_is_400_without_retry_after() {
+        let response = export_refusal(ExportError::InvalidRequest("no spans".into()));
+        assert_eq!(response.status(), StatusCode::BAD_REQUEST);
+        assert!(response.headers().get(header::RETRY_AFTER).is_none());
+    }
+
+    #[test]
+    fn grpc_codes_follow_otlp_and_retryable_ones_say_when() {
+        let status = grpc_status(overloaded());
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert_eq!(status.get_details_retry_info().and_then(|info| info.retry_delay), Some(Duration::from_millis(200)));
+        let unavailable = ExportError::Publish(PublishError::Unavailable {
+            reason: "broker down".into(),
+            retry_after: Duration::from_secs(2),
+        });
+        assert_eq!(grpc_status(unavailable).code(), Code::Unavailable);
+        assert_eq!(grpc_status(ExportError::InvalidRequest("bad".into())).code(), Code::InvalidArgument);
+        let too_large = ExportError::Publish(PublishError::RecordTooLarge { reason: "10 MB".into() });
+        assert_eq!(grpc_status(too_large).code(), Code::Internal);
+    }
+}
