@@ -1,7 +1,9 @@
 //! Machinery every skein role shares: configuration, telemetry endpoints, Kafka and Elasticsearch
-//! set-up, and the offset tracking that decides what a consumer may commit.
+//! set-up, the consumer scaffold and offset tracking that decide what a consumer may commit, and
+//! the Elasticsearch bulk writer.
 
 pub mod config;
+pub mod consumer;
 pub mod elasticsearch;
 pub mod kafka;
 pub mod offsets;
