@@ -87,10 +87,10 @@ impl ConsumerSettings {
 
     /// Create the consumer with `role`'s callbacks, without giving it partitions.
     pub fn create<R: ConsumerRole>(&self, kafka: &KafkaConfig, role: R) -> Result<RoleConsumer<R>, ConsumerError> {
-        let consumer: StreamConsumer<RoleContext<R>> =
-            self.client_config(kafka).create_with_context(RoleContext::new(role)).map_err(|source| {
-                ConsumerError::Create { group: self.group_id.clone(), brokers: kafka.brokers.clone(), source }
-            })?;
+        let consumer: StreamConsumer<RoleContext<R>> = self
+            .client_config(kafka)
+            .create_with_context(RoleContext::new(role))
+            .map_err(|source| ConsumerError::Create { brokers: kafka.brokers.clone(), source })?;
         Ok(consumer)
     }
 
@@ -102,9 +102,7 @@ impl ConsumerSettings {
         role: R,
     ) -> Result<RoleConsumer<R>, ConsumerError> {
         let consumer = self.create(kafka, role)?;
-        consumer
-            .subscribe(&[topic])
-            .map_err(|source| ConsumerError::Subscribe { topic: topic.to_string(), source })?;
+        consumer.subscribe(&[topic]).map_err(|source| ConsumerError::Subscribe { topic: topic.to_string(), source })?;
         Ok(consumer)
     }
 }

@@ -83,11 +83,8 @@ mod tests {
 
     #[test]
     fn index_action_pairs_action_and_source_lines() {
-        let body = BulkBody::of([BulkAction::Index {
-            index: "p-jaeger-span-2023-11-14",
-            id: "a\"b",
-            source: br#"{"x":1}"#,
-        }]);
+        let body =
+            BulkBody::of([BulkAction::Index { index: "p-jaeger-span-2023-11-14", id: "a\"b", source: br#"{"x":1}"# }]);
         assert_eq!(body.actions(), 1);
         let text = String::from_utf8(body.into_bytes()).unwrap();
         assert_eq!(text, "{\"index\":{\"_index\":\"p-jaeger-span-2023-11-14\",\"_id\":\"a\\\"b\"}}\n{\"x\":1}\n");
