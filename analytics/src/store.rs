@@ -61,7 +61,7 @@ const METRICS: BulkMetrics =
 
 impl Store {
     pub fn new(client: Elasticsearch, state_index: String, backoff: Backoff) -> Self {
-        let bulk = BulkWriter::new(client.clone(), backoff, METRICS).with_max_actions(BULK_DOCUMENTS);
+        let bulk = BulkWriter::new("analytics", client.clone(), backoff, METRICS).with_max_actions(BULK_DOCUMENTS);
         Self { client, bulk, state_index, backoff }
     }
 

@@ -37,7 +37,7 @@ pub struct BatchWriter {
 
 impl BatchWriter {
     pub fn new(client: Elasticsearch, dead_letters: DeadLetterQueue, backoff: Backoff) -> Self {
-        Self { bulk: BulkWriter::new(client, backoff, METRICS), dead_letters, services: Arc::default() }
+        Self { bulk: BulkWriter::new("ingester", client, backoff, METRICS), dead_letters, services: Arc::default() }
     }
 
     /// Make a batch durable. Returns the records now done, or `None` when shutdown interrupted

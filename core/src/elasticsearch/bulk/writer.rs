@@ -89,6 +89,8 @@ pub struct Interrupted;
 /// Writes items through `_bulk`.
 #[derive(Clone)]
 pub struct BulkWriter {
+    /// The writing role, in log lines.
+    role: &'static str,
     client: Elasticsearch,
     backoff: Backoff,
     metrics: BulkMetrics,
@@ -96,9 +98,10 @@ pub struct BulkWriter {
 }
 
 impl BulkWriter {
-    /// A writer that sends every pending item in one request per round.
-    pub fn new(client: Elasticsearch, backoff: Backoff, metrics: BulkMetrics) -> Self {
-        Self { client, backoff, metrics, max_actions: usize::MAX }
+    /// A writer for `role` (named in its log lines) that sends every pending item in one request
+    /// per round.
+    pub fn new(role: &'static str, client: Elasticsearch, backoff: Backoff, metrics: BulkMetrics) -> Self {
+        Self { role, client, backoff, metrics, max_actions: usize::MAX }
     }
 
     /// Split each round into requests of at most `max_actions` actions (at least one).
@@ -137,7 +140,7 @@ impl BulkWriter {
                         (self.metrics.durable)(durable);
                     }
                     Err(error) => {
-                        tracing::warn!(%error, attempt, items = chunk.len(), "bulk request failed; retrying");
+                        tracing::warn!(role = self.role, %error, attempt, items = chunk.len(), "bulk request failed; retrying");
                         cause.get_or_insert(error.cause());
                         retry.extend_from_slice(chunk);
                     }
@@ -147,7 +150,12 @@ impl BulkWriter {
                 break;
             }
             let cause = cause.unwrap_or_else(|| {
-                tracing::warn!(items = retry.len(), attempt, "elasticsearch refused items for now; retrying them");
+                tracing::warn!(
+                    role = self.role,
+                    items = retry.len(),
+                    attempt,
+                    "elasticsearch refused items for now; retrying them"
+                );
                 RetryCause::Items
             });
             (self.metrics.retrying)(cause);
@@ -260,7 +268,7 @@ mod tests {
         let backoff = Backoff { initial: Duration::from_millis(1), max: Duration::from_millis(2) };
         RETRIES.with(|retries| retries.borrow_mut().clear());
         DURABLE.with(|durable| *durable.borrow_mut() = 0);
-        (BulkWriter::new(Elasticsearch::new(transport), backoff, METRICS), fake)
+        (BulkWriter::new("test", Elasticsearch::new(transport), backoff, METRICS), fake)
     }
 
     fn documents(ids: &[&'static str]) -> Vec<BulkAction<'static>> {
