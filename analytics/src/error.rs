@@ -10,12 +10,12 @@ pub enum AnalyticsError {
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Elasticsearch(#[from] skein_core::elasticsearch::ElasticsearchSetupError),
-    #[error("cannot create the analytics consumer for {brokers}: {source} (check kafka.brokers and kafka.librdkafka)")]
-    Consumer { brokers: String, source: KafkaError },
+    #[error(transparent)]
+    Consumer(#[from] skein_core::consumer::ConsumerError),
     #[error("cannot create the watermark marker producer for {brokers}: {source}")]
     Producer { brokers: String, source: KafkaError },
-    #[error("cannot consume topic {topic}: {source} (does it exist? is kafka.spans_topic right?)")]
-    Subscribe { topic: String, source: KafkaError },
+    #[error(transparent)]
+    Checkpoint(#[from] crate::store::CheckpointError),
     #[error("{0}")]
     Range(String),
 }

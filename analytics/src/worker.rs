@@ -9,12 +9,13 @@ use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use rdkafka::config::RDKafkaLogLevel;
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::error::KafkaError;
 use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
+use skein_core::consumer::{commit_offsets, ConsumerError, ConsumerRole, ConsumerSettings, RoleConsumer};
+use skein_core::offsets::TopicPartition;
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::kafka_record::{ENCODING_HEADER, ENCODING_WATERMARK};
@@ -25,7 +26,7 @@ use crate::error::AnalyticsError;
 use crate::names::Names;
 use crate::partition::{PartitionState, Payload, Read, Scratch, Settings};
 use crate::red::{RedLocal, RedMetrics};
-use crate::store::{checkpoint_id, Store, StoredCheckpoint};
+use crate::store::{checkpoint_id, CheckpointError, Store, StoredCheckpoint};
 use crate::telemetry;
 
 /// The trace and bucket settings of a configuration.
@@ -45,46 +46,32 @@ fn floor_to(t: i64, width: i64) -> i64 {
     t - t.rem_euclid(width)
 }
 
-/// librdkafka callbacks: remember revoked partitions so the loop drops their state.
-struct AnalyticsContext {
+/// The analytics hooks of core's consumer scaffold: remember revoked partitions so the loop drops
+/// their state. Nothing is committed on revoke: the committed offset already points at a saved
+/// checkpoint, from which the next owner resumes.
+struct AnalyticsRole {
     revoked: Arc<Mutex<Vec<i32>>>,
 }
 
-impl ClientContext for AnalyticsContext {
-    fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        skein_core::kafka::forward_log(level, fac, log_message);
+impl ConsumerRole for AnalyticsRole {
+    fn name(&self) -> &'static str {
+        "analytics"
     }
 
-    fn error(&self, error: KafkaError, reason: &str) {
-        // End of partition is how idle partitions are noticed, not a failure.
-        let end_of_partition = matches!(
-            error,
-            KafkaError::PartitionEOF(_) | KafkaError::Global(rdkafka::types::RDKafkaErrorCode::PartitionEOF)
-        );
-        if !end_of_partition {
-            tracing::warn!(%error, reason, "kafka client error");
-        }
+    fn revoking(&self, partitions: &[TopicPartition]) -> Vec<(TopicPartition, i64)> {
+        self.revoked.lock().unwrap_or_else(|p| p.into_inner()).extend(partitions.iter().map(|(_, p)| *p));
+        Vec::new()
+    }
+
+    fn committed(&self, count: u64) {
+        telemetry::commits(count);
     }
 }
 
-impl ConsumerContext for AnalyticsContext {
-    fn pre_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Revoke(partitions) = rebalance {
-            let ids: Vec<i32> = partitions.elements().iter().map(|e| e.partition()).collect();
-            tracing::info!(partitions = ?ids, "analytics partitions revoked");
-            self.revoked.lock().unwrap_or_else(|p| p.into_inner()).extend(ids);
-        }
-    }
+type AnalyticsConsumer = RoleConsumer<AnalyticsRole>;
 
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        if let Rebalance::Assign(partitions) = rebalance {
-            let ids: Vec<i32> = partitions.elements().iter().map(|e| e.partition()).collect();
-            tracing::info!(partitions = ?ids, "analytics partitions assigned");
-        }
-    }
-}
-
-type AnalyticsConsumer = StreamConsumer<AnalyticsContext>;
+/// The prefetch queue holds records while a flush writes: bound it.
+const PREFETCH_KBYTES: u32 = 65536;
 
 struct Part {
     state: PartitionState,
@@ -209,25 +196,10 @@ pub async fn run_live(
 ) -> Result<(), AnalyticsError> {
     let a = config.analytics.clone();
     let revoked = Arc::new(Mutex::new(Vec::new()));
-    let mut client = skein_core::kafka::client_config(&config.kafka);
-    client
-        .set("group.id", &a.group_id)
-        .set("enable.auto.commit", "false")
-        .set("enable.auto.offset.store", "false")
-        .set("enable.partition.eof", "true")
-        .set("auto.offset.reset", a.start_from.as_librdkafka())
-        .set("session.timeout.ms", "30000")
-        .set("partition.assignment.strategy", "range,roundrobin")
-        .set("queued.max.messages.kbytes", "65536");
-    for (key, value) in &config.kafka.librdkafka {
-        client.set(key, value);
-    }
-    let consumer: AnalyticsConsumer = client
-        .create_with_context(AnalyticsContext { revoked: revoked.clone() })
-        .map_err(|source| AnalyticsError::Consumer { brokers: config.kafka.brokers.clone(), source })?;
-    consumer
-        .subscribe(&[&config.kafka.spans_topic])
-        .map_err(|source| AnalyticsError::Subscribe { topic: config.kafka.spans_topic.clone(), source })?;
+    let consumer: AnalyticsConsumer = ConsumerSettings::member(&a.group_id, a.start_from)
+        .partition_eof()
+        .prefetch_kbytes(PREFETCH_KBYTES)
+        .subscribe(&config.kafka, &config.kafka.spans_topic, AnalyticsRole { revoked: revoked.clone() })?;
     let producer: FutureProducer = skein_core::kafka::client_config(&config.kafka)
         .set("linger.ms", "0")
         .create()
@@ -246,7 +218,7 @@ pub async fn run_live(
             _ = flush.tick() => {
                 drop_revoked(&mut engine, &revoked);
                 let started = Instant::now();
-                if !flush_live(&mut engine, &consumer, a.write_open_buckets, &shutdown).await {
+                if !flush_live(&mut engine, &consumer, a.write_open_buckets, &shutdown).await? {
                     break;
                 }
                 telemetry::flush_duration(started.elapsed());
@@ -280,10 +252,13 @@ pub async fn run_live(
     }
     // Graceful stop: what is final is written and checkpointed; the rest is re-read next time.
     let stop = CancellationToken::new();
-    let _ = tokio::time::timeout(Duration::from_secs(15), flush_live(&mut engine, &consumer, false, &stop)).await;
+    let flushed = tokio::time::timeout(Duration::from_secs(15), flush_live(&mut engine, &consumer, false, &stop)).await;
     consumer.unsubscribe();
     tracing::info!("analytics stopped");
-    Ok(())
+    match flushed {
+        Ok(Err(refused)) => Err(refused),
+        _ => Ok(()),
+    }
 }
 
 fn drop_revoked(engine: &mut Engine, revoked: &Mutex<Vec<i32>>) {
@@ -357,13 +332,14 @@ async fn init_partition(
 }
 
 /// Write final (and open) documents, save checkpoints, commit, forget old checkpoints. False when
-/// shutdown interrupted a write.
+/// shutdown interrupted a write; an error when Elasticsearch refused a checkpoint for good, so
+/// that the worker stops without committing an offset that points at no checkpoint.
 async fn flush_live(
     engine: &mut Engine,
     consumer: &AnalyticsConsumer,
     open_buckets: bool,
     shutdown: &CancellationToken,
-) -> bool {
+) -> Result<bool, AnalyticsError> {
     let documents = engine.documents(open_buckets, i64::MAX);
     let mut checkpoints = Vec::new();
     for (partition, part) in &mut engine.parts {
@@ -381,24 +357,24 @@ async fn flush_live(
         }
     }
     if !engine.write(documents, shutdown).await {
-        return false;
+        return Ok(false);
     }
     if checkpoints.is_empty() {
-        return true;
+        return Ok(true);
     }
     let to_save: Vec<(String, StoredCheckpoint)> =
         checkpoints.iter().map(|(_, id, stored)| (id.clone(), stored.clone())).collect();
-    if !engine.store.save_checkpoints(&to_save, shutdown).await {
-        return false;
+    match engine.store.save_checkpoints(&to_save, shutdown).await {
+        Ok(()) => {}
+        Err(CheckpointError::Interrupted) => return Ok(false),
+        Err(refused) => return Err(refused.into()),
     }
-    let mut offsets = TopicPartitionList::new();
-    for (partition, _, stored) in &checkpoints {
-        let _ =
-            offsets.add_partition_offset(&engine.topic, *partition, Offset::Offset(stored.checkpoint.resume.offset));
-    }
-    match consumer.commit(&offsets, CommitMode::Sync) {
+    let offsets: Vec<(TopicPartition, i64)> = checkpoints
+        .iter()
+        .map(|(partition, _, stored)| ((engine.topic.clone(), *partition), stored.checkpoint.resume.offset))
+        .collect();
+    match commit_offsets(consumer, &offsets, CommitMode::Sync) {
         Ok(()) => {
-            telemetry::commits(checkpoints.len() as u64);
             let mut obsolete = Vec::new();
             for (partition, id, _) in checkpoints {
                 if let Some(part) = engine.parts.get_mut(&partition) {
@@ -412,7 +388,7 @@ async fn flush_live(
         // Not fatal: the checkpoint is saved and the commit is tried again next flush.
         Err(error) => tracing::warn!(%error, "analytics offset commit failed; will retry"),
     }
-    true
+    Ok(true)
 }
 
 /// Append a marker to each partition read to its end, idle, with traces or buckets waiting for
@@ -467,11 +443,9 @@ pub async fn run_backfill(
         )));
     }
     let group = format!("{}-backfill", a.group_id);
-    let mut client = skein_core::kafka::client_config(&config.kafka);
-    client.set("group.id", &group).set("enable.auto.commit", "false").set("enable.partition.eof", "true");
-    let consumer: AnalyticsConsumer = client
-        .create_with_context(AnalyticsContext { revoked: Arc::default() })
-        .map_err(|source| AnalyticsError::Consumer { brokers: config.kafka.brokers.clone(), source })?;
+    let consumer: AnalyticsConsumer = ConsumerSettings::assigned(&group)
+        .partition_eof()
+        .create(&config.kafka, AnalyticsRole { revoked: Arc::default() })?;
     let topic = config.kafka.spans_topic.clone();
     let (positions, ends) = tokio::task::block_in_place(|| -> Result<_, AnalyticsError> {
         let timeout = Duration::from_secs(30);
@@ -520,7 +494,7 @@ pub async fn run_backfill(
     let report_partitions = engine.parts.len();
     let mut report = BackfillReport { partitions: report_partitions, ..Default::default() };
     if remaining > 0 {
-        consumer.assign(&assignment).map_err(|source| AnalyticsError::Subscribe { topic: topic.clone(), source })?;
+        consumer.assign(&assignment).map_err(|source| ConsumerError::Assign { topic: topic.clone(), source })?;
     }
     let mut done: HashMap<i32, bool> = engine.parts.keys().map(|p| (*p, false)).collect();
     let mut flush = tokio::time::interval(Duration::from_millis(a.flush_interval_ms));

@@ -1,8 +1,10 @@
 //! Machinery every skein role shares: configuration, telemetry endpoints, start-up ([`role`]) and
-//! HTTP serving, Kafka and Elasticsearch set-up, and the offset tracking that decides what a
-//! consumer may commit.
+//! HTTP serving, Kafka and Elasticsearch set-up, the consumer scaffold and offset tracking that
+//! decide what a consumer may commit, and the Elasticsearch bulk writer.
 
 pub mod config;
+#[cfg(feature = "kafka")]
+pub mod consumer;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
 pub mod http;

@@ -1,6 +1,7 @@
 //! Bulk batches: the documents of several records, and which records they came from, so a batch
 //! that became durable can mark exactly those records done.
 
+use skein_core::elasticsearch::bulk::{BulkAction, BulkItem};
 use skein_core::offsets::{Epoch, TopicPartition};
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::{fnv1a64, ConvertedSpan};
@@ -28,9 +29,9 @@ pub struct Document {
     pub record: Option<usize>,
 }
 
-impl Document {
-    fn encoded_len(&self) -> usize {
-        self.index.len() + self.id.len() + self.body.len() + 40
+impl BulkItem for Document {
+    fn action(&self) -> BulkAction<'_> {
+        BulkAction::Index { index: &self.index, id: &self.id, source: &self.body }
     }
 }
 
@@ -87,21 +88,6 @@ impl Batch {
     /// Remove service documents already written (per `seen`).
     pub fn dedupe_service_documents(&mut self, seen: &ServiceCache) {
         self.documents.retain(|doc| doc.record.is_some() || !seen.contains(&doc.index, &doc.id));
-    }
-
-    /// The NDJSON body of a `_bulk` request for the given documents.
-    pub fn ndjson(documents: &[&Document]) -> Vec<u8> {
-        let mut body = Vec::with_capacity(documents.iter().map(|d| d.encoded_len()).sum());
-        for doc in documents {
-            body.extend_from_slice(b"{\"index\":{\"_index\":");
-            body.extend_from_slice(serde_json::to_string(&doc.index).expect("string").as_bytes());
-            body.extend_from_slice(b",\"_id\":");
-            body.extend_from_slice(serde_json::to_string(&doc.id).expect("string").as_bytes());
-            body.extend_from_slice(b"}}\n");
-            body.extend_from_slice(&doc.body);
-            body.push(b'\n');
-        }
-        body
     }
 }
 
@@ -163,12 +149,14 @@ mod tests {
     }
 
     #[test]
-    fn ndjson_pairs_action_and_source_lines() {
+    fn span_document_is_indexed_under_its_daily_index_and_id() {
         let names = IndexNames::new("p");
         let mut batch = Batch::default();
-        batch.add(origin(0), vec![span("a\"b", "svc")], &names);
-        let docs: Vec<&Document> = batch.documents.iter().filter(|d| d.record.is_some()).collect();
-        let text = String::from_utf8(Batch::ndjson(&docs)).unwrap();
-        assert_eq!(text, "{\"index\":{\"_index\":\"p-jaeger-span-2023-11-14\",\"_id\":\"a\\\"b\"}}\n{\"x\":1}\n");
+        batch.add(origin(0), vec![span("a", "svc")], &names);
+        let span = batch.documents.iter().find(|d| d.record.is_some()).unwrap();
+        assert_eq!(
+            span.action(),
+            BulkAction::Index { index: "p-jaeger-span-2023-11-14", id: "a", source: br#"{"x":1}"# }
+        );
     }
 }

@@ -5,10 +5,8 @@ use rdkafka::error::KafkaError;
 /// Start-up failures of the ingester role.
 #[derive(Debug, thiserror::Error)]
 pub enum IngesterError {
-    #[error("cannot create the Kafka consumer for {brokers}: {source} (check kafka.brokers and kafka.librdkafka)")]
-    Consumer { brokers: String, source: KafkaError },
-    #[error("cannot subscribe to topic {topic}: {source}")]
-    Subscribe { topic: String, source: KafkaError },
+    #[error(transparent)]
+    Consumer(#[from] skein_core::consumer::ConsumerError),
     #[error("cannot create the dead-letter producer: {0} (check kafka.brokers and kafka.librdkafka)")]
     DeadLetterProducer(KafkaError),
     #[error(transparent)]

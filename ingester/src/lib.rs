@@ -2,27 +2,27 @@
 //! offset only up to where every earlier record is durable (or dead-lettered).
 //!
 //! Path of a record: [`consumer`] reads it → [`pipeline`] gathers and hands it to a bulk task →
-//! [`skein_schemas::jaeger`] converts → [`elasticsearch::writer`] indexes (retrying) or
-//! [`dead_letter`] parks it → [`pipeline`] marks it done and commits.
+//! [`skein_schemas::jaeger`] converts → [`writer`] indexes it (through core's bulk writer,
+//! retrying) or [`dead_letter`] parks it → [`pipeline`] marks it done and commits.
 
 pub mod batch;
 pub mod consumer;
 pub mod dead_letter;
-pub mod elasticsearch;
 pub mod error;
 pub mod pipeline;
 pub mod replay;
 pub use skein_core::retry;
 pub mod telemetry;
+pub mod writer;
 
 use std::time::Duration;
 
+use skein_core::consumer::SharedTracker;
 use skein_core::telemetry::{serve_admin, Readiness};
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
 use tokio_util::sync::CancellationToken;
 
-use consumer::SharedTracker;
 use dead_letter::DeadLetterQueue;
 pub use error::IngesterError;
 use retry::{until_ok, Backoff};
@@ -60,7 +60,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let dead_letters = DeadLetterQueue::new(&config.kafka, backoff)?;
     let sinks = pipeline::Sinks {
         bulk_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(ingester.bulk_concurrency)),
-        writer: elasticsearch::writer::BulkWriter::new(client.clone(), dead_letters.clone(), backoff),
+        writer: writer::BatchWriter::new(client.clone(), dead_letters.clone(), backoff),
         dead_letters,
         names: names.clone(),
         trace_ids: config.elasticsearch.trace_id_format,

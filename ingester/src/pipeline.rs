@@ -1,6 +1,6 @@
 //! The ingester pipeline, downstream first:
 //!
-//! Elasticsearch `_bulk` ← [`BulkWriter`] (retries until durable, DLQ for the never-indexable)
+//! Elasticsearch `_bulk` ← [`BatchWriter`] (retries until durable, DLQ for the never-indexable)
 //! ← [`index_records`] (decode the Kafka record, convert to Jaeger documents)
 //! ← [`run`]'s poll loop (reads records, gathers them into bulk-sized groups, at most
 //! `bulk_concurrency` + 1 groups in flight, one converting while the others are indexed; when all
@@ -14,8 +14,8 @@ use futures::stream::FuturesUnordered;
 use futures::StreamExt;
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Headers, Message};
-use rdkafka::{Offset, TopicPartitionList};
 use skein_core::config::IngesterConfig;
+use skein_core::consumer::{commit_durable, SharedTracker};
 use skein_schemas::dlq::DeadLetterKind;
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::span_documents;
@@ -24,10 +24,10 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Batch, RecordOrigin};
-use crate::consumer::{IngesterConsumer, SharedTracker};
+use crate::consumer::IngesterConsumer;
 use crate::dead_letter::DeadLetterQueue;
-use crate::elasticsearch::writer::{BulkWriter, DoneRecords};
 use crate::telemetry;
+use crate::writer::{BatchWriter, DoneRecords};
 
 /// How long shutdown waits for bulk requests in flight before giving up on them (their records
 /// stay uncommitted and are read again).
@@ -65,7 +65,7 @@ pub struct Sinks {
     /// `bulk_concurrency` permits: one per `_bulk` request in flight. Converting records does
     /// not hold one, so the next group is ready when a request finishes.
     pub bulk_slots: std::sync::Arc<tokio::sync::Semaphore>,
-    pub writer: BulkWriter,
+    pub writer: BatchWriter,
     pub trace_ids: skein_schemas::jaeger::TraceIdFormat,
     pub dead_letters: DeadLetterQueue,
     pub names: IndexNames,
@@ -120,7 +120,7 @@ pub async fn run(
             biased;
             _ = shutdown.cancelled() => break,
             Some(finished) = in_flight.next(), if !in_flight.is_empty() => mark_done(&tracker, finished),
-            _ = commit_tick.tick() => commit(&consumer, &tracker, CommitMode::Async),
+            _ = commit_tick.tick() => commit_durable(&consumer, &tracker, CommitMode::Async),
             _ = flush_tick.tick() => {
                 let due = gathering.since.is_some_and(|since| since.elapsed() >= flush_interval);
                 if due && can_flush {
@@ -175,7 +175,7 @@ pub async fn run(
             mark_done(&tracker, finished);
         }
     }
-    commit(&consumer, &tracker, CommitMode::Sync);
+    commit_durable(&consumer, &tracker, CommitMode::Sync);
     consumer.unsubscribe();
     tracing::info!("ingester stopped");
 }
@@ -243,24 +243,6 @@ fn mark_done(tracker: &SharedTracker, finished: Result<Option<DoneRecords>, toki
         }
         Ok(None) => {}
         Err(error) => tracing::error!(%error, "bulk task failed; its records will be read again"),
-    }
-}
-
-fn commit(consumer: &IngesterConsumer, tracker: &SharedTracker, mode: CommitMode) {
-    let commits = tracker.lock().take_commits();
-    if commits.is_empty() {
-        return;
-    }
-    let mut list = TopicPartitionList::new();
-    for ((topic, partition), offset) in &commits {
-        let _ = list.add_partition_offset(topic, *partition, Offset::Offset(*offset));
-    }
-    match consumer.commit(&list, mode) {
-        Ok(()) => telemetry::commits(commits.len() as u64),
-        Err(error) => {
-            tracing::warn!(%error, "offset commit failed; will retry");
-            tracker.lock().commit_failed(&commits);
-        }
     }
 }
 

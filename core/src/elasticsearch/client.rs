@@ -1,4 +1,4 @@
-//! The Elasticsearch client every role builds the same way, and index template installation.
+//! The Elasticsearch client every role builds the same way.
 
 use std::time::Duration;
 
@@ -6,7 +6,6 @@ use elasticsearch::auth::Credentials;
 use elasticsearch::cert::{Certificate, CertificateValidation};
 use elasticsearch::http::transport::{SingleNodeConnectionPool, TransportBuilder};
 use elasticsearch::http::Url;
-use elasticsearch::indices::IndicesPutIndexTemplateParts;
 use elasticsearch::Elasticsearch;
 
 use crate::config::ElasticsearchConfig;
@@ -46,31 +45,4 @@ pub fn client(config: &ElasticsearchConfig) -> Result<Elasticsearch, Elasticsear
         .build()
         .map_err(|error| ElasticsearchSetupError::Url { url: config.url.clone(), reason: error.to_string() })?;
     Ok(Elasticsearch::new(transport))
-}
-
-/// Install (or overwrite) composable index templates.
-pub async fn install_templates(
-    client: &Elasticsearch,
-    config: &ElasticsearchConfig,
-    templates: &[(String, serde_json::Value)],
-) -> Result<(), ElasticsearchSetupError> {
-    for (name, body) in templates {
-        let response = client
-            .indices()
-            .put_index_template(IndicesPutIndexTemplateParts::Name(name))
-            .body(body.clone())
-            .send()
-            .await
-            .map_err(|error| ElasticsearchSetupError::Unreachable {
-                url: config.url.clone(),
-                reason: error.to_string(),
-            })?;
-        let status = response.status_code().as_u16();
-        if status >= 300 {
-            let body = response.text().await.unwrap_or_default();
-            return Err(ElasticsearchSetupError::Template { name: name.clone(), status, body });
-        }
-        tracing::info!(template = %name, "installed index template");
-    }
-    Ok(())
 }

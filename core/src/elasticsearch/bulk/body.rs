@@ -1,0 +1,113 @@
+//! The NDJSON body of a `_bulk` request: an action line per action, followed by the document's
+//! source line for an index action.
+
+/// One `_bulk` action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BulkAction<'a> {
+    /// Create or overwrite document `id` of `index` with `source` (one line of JSON).
+    Index { index: &'a str, id: &'a str, source: &'a [u8] },
+    /// Remove document `id` of `index`; a document already absent counts as removed.
+    Delete { index: &'a str, id: &'a str },
+}
+
+/// Something a role sends through `_bulk`: the action it stands for.
+pub trait BulkItem {
+    /// The action that makes this item durable in Elasticsearch.
+    fn action(&self) -> BulkAction<'_>;
+}
+
+impl BulkItem for BulkAction<'_> {
+    fn action(&self) -> BulkAction<'_> {
+        *self
+    }
+}
+
+/// A `_bulk` request body being built, and how many actions it holds (the answer has one item
+/// per action, in this order).
+#[derive(Debug, Default)]
+pub struct BulkBody {
+    bytes: Vec<u8>,
+    actions: usize,
+}
+
+impl BulkBody {
+    /// A body of these actions, in order.
+    pub fn of<'a>(actions: impl IntoIterator<Item = BulkAction<'a>>) -> Self {
+        let mut body = Self::default();
+        for action in actions {
+            body.push(action);
+        }
+        body
+    }
+
+    /// Append an action.
+    pub fn push(&mut self, action: BulkAction<'_>) {
+        let (verb, index, id, source) = match action {
+            BulkAction::Index { index, id, source } => ("index", index, id, Some(source)),
+            BulkAction::Delete { index, id } => ("delete", index, id, None),
+        };
+        self.bytes.reserve(index.len() + id.len() + source.map_or(0, <[u8]>::len) + 32);
+        self.bytes.extend_from_slice(b"{\"");
+        self.bytes.extend_from_slice(verb.as_bytes());
+        self.bytes.extend_from_slice(b"\":{\"_index\":");
+        serde_json::to_writer(&mut self.bytes, index).expect("a string serializes");
+        self.bytes.extend_from_slice(b",\"_id\":");
+        serde_json::to_writer(&mut self.bytes, id).expect("a string serializes");
+        self.bytes.extend_from_slice(b"}}\n");
+        if let Some(source) = source {
+            self.bytes.extend_from_slice(source);
+            self.bytes.push(b'\n');
+        }
+        self.actions += 1;
+    }
+
+    /// Actions in the body.
+    pub fn actions(&self) -> usize {
+        self.actions
+    }
+
+    /// True when the body holds no action (Elasticsearch refuses an empty `_bulk` request).
+    pub fn is_empty(&self) -> bool {
+        self.actions == 0
+    }
+
+    /// The NDJSON bytes to send with `Content-Type: application/x-ndjson`.
+    pub fn into_bytes(self) -> Vec<u8> {
+        self.bytes
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn index_action_pairs_action_and_source_lines() {
+        let body =
+            BulkBody::of([BulkAction::Index { index: "p-jaeger-span-2023-11-14", id: "a\"b", source: br#"{"x":1}"# }]);
+        assert_eq!(body.actions(), 1);
+        let text = String::from_utf8(body.into_bytes()).unwrap();
+        assert_eq!(text, "{\"index\":{\"_index\":\"p-jaeger-span-2023-11-14\",\"_id\":\"a\\\"b\"}}\n{\"x\":1}\n");
+    }
+
+    #[test]
+    fn delete_action_has_no_source_line() {
+        let body = BulkBody::of([
+            BulkAction::Delete { index: "skein-analytics-state", id: "g:t:0:10" },
+            BulkAction::Index { index: "i", id: "1", source: b"{}" },
+        ]);
+        assert_eq!(body.actions(), 2);
+        let text = String::from_utf8(body.into_bytes()).unwrap();
+        assert_eq!(
+            text,
+            "{\"delete\":{\"_index\":\"skein-analytics-state\",\"_id\":\"g:t:0:10\"}}\n{\"index\":{\"_index\":\"i\",\"_id\":\"1\"}}\n{}\n"
+        );
+    }
+
+    #[test]
+    fn empty_body_is_reported_empty() {
+        let body = BulkBody::default();
+        assert!(body.is_empty());
+        assert!(body.into_bytes().is_empty());
+    }
+}

@@ -1,0 +1,166 @@
+//! What a `_bulk` answer means: for the whole request (its HTTP status) and for each action
+//! (durable, worth retrying, or never accepted). An answer that does not account for every action
+//! is an error, never a success: treating it as written would lose documents.
+
+use serde_json::Value;
+
+/// The parts of a `_bulk` answer the classification reads; send it as the request's
+/// `filter_path` so Elasticsearch leaves out the rest.
+pub const FILTER_PATH: &[&str] = &["errors", "items.*.status", "items.*.error.type", "items.*.error.reason"];
+
+/// The fate of one bulk action.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ItemOutcome {
+    Durable,
+    /// Retry later: overload (429), node trouble (5xx), timeouts.
+    Transient(String),
+    /// Elasticsearch will never accept this action (mapping conflict, malformed value).
+    Permanent(String),
+}
+
+/// Why a `_bulk` answer cannot be read item by item; the whole request is to be sent again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ResponseError {
+    #[error("unreadable bulk response: {0}")]
+    Unreadable(String),
+    #[error("bulk response has no boolean `errors` field, so nothing in it can be trusted as written")]
+    NoErrorsFlag,
+    #[error("bulk response reports errors but has no items array")]
+    NoItems,
+    #[error("bulk response has {found} items for {expected} actions")]
+    ItemCount { found: usize, expected: usize },
+}
+
+/// Whether a whole `_bulk` request refused with `status` is worth sending again as it is.
+pub fn request_is_retryable(status: u16) -> bool {
+    matches!(status, 408 | 429 | 500..=599)
+}
+
+/// Per-action outcomes of the body of a 2xx `_bulk` answer to `expected` actions, in request
+/// order. `errors: false` without items (filter_path leaves them out when all succeeded) means
+/// every action is durable.
+pub fn item_outcomes(body: &[u8], expected: usize) -> Result<Vec<ItemOutcome>, ResponseError> {
+    let body: Value = serde_json::from_slice(body).map_err(|error| ResponseError::Unreadable(error.to_string()))?;
+    let errors = body.get("errors").and_then(Value::as_bool).ok_or(ResponseError::NoErrorsFlag)?;
+    let items = match body.get("items") {
+        None if !errors => return Ok(vec![ItemOutcome::Durable; expected]),
+        items => items.and_then(Value::as_array).ok_or(ResponseError::NoItems)?,
+    };
+    if items.len() != expected {
+        return Err(ResponseError::ItemCount { found: items.len(), expected });
+    }
+    Ok(items.iter().map(item_outcome).collect())
+}
+
+/// One item: `{"<action>": {"status": …, "error": {"type": …, "reason": …}}}`.
+fn item_outcome(item: &Value) -> ItemOutcome {
+    let (action, result) = match item.as_object().and_then(|o| o.iter().next()) {
+        Some((action, result)) => (action.as_str(), result),
+        None => ("", &Value::Null),
+    };
+    let status = result.get("status").and_then(Value::as_u64).unwrap_or(0) as u16;
+    let reason = || {
+        let error = result.get("error");
+        let kind = error.and_then(|e| e.get("type")).and_then(Value::as_str).unwrap_or("unknown");
+        let reason = error.and_then(|e| e.get("reason")).and_then(Value::as_str).unwrap_or("no reason given");
+        format!("elasticsearch refused the document with HTTP {status}: {kind}: {reason}")
+    };
+    match status {
+        200..=299 => ItemOutcome::Durable,
+        // Deleting a document that is already gone leaves the index as asked.
+        404 if action == "delete" => ItemOutcome::Durable,
+        408 | 429 | 500..=599 => ItemOutcome::Transient(reason()),
+        _ => ItemOutcome::Permanent(reason()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn handles_partial_error_response() {
+        let body = br#"{"took":3,"errors":true,"items":[
+              {"index":{"_index":"jaeger-span-2024-01-01","_id":"a","status":201,"result":"created"}},
+              {"index":{"_index":"jaeger-span-2024-01-01","_id":"b","status":429,"error":{"type":"es_rejected_execution_exception","reason":"rejected execution of coordinating operation"}}},
+              {"index":{"_index":"jaeger-span-2024-01-01","_id":"c","status":400,"error":{"type":"document_parsing_exception","reason":"[1:20] failed to parse field [startTime] of type [long]"}}},
+              {"index":{"_index":"jaeger-span-2024-01-01","_id":"d","status":503,"error":{"type":"unavailable_shards_exception","reason":"primary shard is not active"}}}
+            ]}"#;
+        let outcomes = item_outcomes(body, 4).unwrap();
+        assert_eq!(outcomes[0], ItemOutcome::Durable);
+        assert!(matches!(&outcomes[1], ItemOutcome::Transient(m) if m.contains("es_rejected_execution_exception")));
+        assert!(
+            matches!(&outcomes[2], ItemOutcome::Permanent(m) if m.contains("document_parsing_exception") && m.contains("startTime"))
+        );
+        assert!(matches!(&outcomes[3], ItemOutcome::Transient(_)));
+    }
+
+    #[test]
+    fn short_items_array_is_an_error() {
+        let body = br#"{"errors":true,"items":[{"index":{"status":201}}]}"#;
+        assert_eq!(item_outcomes(body, 2), Err(ResponseError::ItemCount { found: 1, expected: 2 }));
+        let body = br#"{"errors":false,"items":[]}"#;
+        assert_eq!(item_outcomes(body, 1), Err(ResponseError::ItemCount { found: 0, expected: 1 }));
+    }
+
+    #[test]
+    fn long_items_array_is_an_error() {
+        let body = br#"{"errors":false,"items":[{"index":{"status":201}},{"index":{"status":201}}]}"#;
+        assert_eq!(item_outcomes(body, 1), Err(ResponseError::ItemCount { found: 2, expected: 1 }));
+    }
+
+    #[test]
+    fn missing_items_with_errors_is_an_error() {
+        assert_eq!(item_outcomes(br#"{"errors":true}"#, 1), Err(ResponseError::NoItems));
+        assert_eq!(item_outcomes(br#"{"errors":true,"items":{"index":{}}}"#, 1), Err(ResponseError::NoItems));
+    }
+
+    #[test]
+    fn missing_errors_flag_is_an_error() {
+        let body = br#"{"items":[{"index":{"status":201}}]}"#;
+        assert_eq!(item_outcomes(body, 1), Err(ResponseError::NoErrorsFlag));
+        assert_eq!(item_outcomes(br#"{"error":"x"}"#, 1), Err(ResponseError::NoErrorsFlag));
+        assert_eq!(item_outcomes(br#"{"errors":"false"}"#, 1), Err(ResponseError::NoErrorsFlag));
+    }
+
+    #[test]
+    fn unreadable_body_is_an_error() {
+        assert!(matches!(item_outcomes(b"<html>bad gateway</html>", 1), Err(ResponseError::Unreadable(_))));
+    }
+
+    #[test]
+    fn no_errors_without_items_is_all_durable() {
+        assert_eq!(item_outcomes(br#"{"errors":false}"#, 3).unwrap(), vec![ItemOutcome::Durable; 3]);
+    }
+
+    #[test]
+    fn deleting_an_absent_document_is_durable() {
+        let body = br#"{"errors":true,"items":[
+              {"delete":{"_index":"skein-analytics-state","_id":"g:t:0:5","status":404,"result":"not_found"}},
+              {"delete":{"_index":"skein-analytics-state","_id":"g:t:0:9","status":200,"result":"deleted"}},
+              {"index":{"_index":"skein-analytics-state","_id":"g:t:0:12","status":404,"error":{"type":"index_not_found_exception","reason":"no such index [skein-analytics-state]"}}},
+              {"delete":{"_index":"skein-analytics-state","_id":"g:t:0:14","status":503,"error":{"type":"unavailable_shards_exception","reason":"primary shard is not active"}}}
+            ]}"#;
+        let outcomes = item_outcomes(body, 4).unwrap();
+        assert_eq!(outcomes[0], ItemOutcome::Durable);
+        assert_eq!(outcomes[1], ItemOutcome::Durable);
+        assert!(matches!(&outcomes[2], ItemOutcome::Permanent(m) if m.contains("index_not_found_exception")));
+        assert!(matches!(&outcomes[3], ItemOutcome::Transient(_)));
+    }
+
+    #[test]
+    fn item_without_status_is_refused() {
+        let outcomes = item_outcomes(br#"{"errors":true,"items":[{"index":{}}, 7]}"#, 2).unwrap();
+        assert!(matches!(&outcomes[0], ItemOutcome::Permanent(m) if m.contains("HTTP 0")));
+        assert!(matches!(&outcomes[1], ItemOutcome::Permanent(_)));
+    }
+
+    #[test]
+    fn whole_request_retry_follows_status() {
+        assert!(request_is_retryable(429));
+        assert!(request_is_retryable(408));
+        assert!(request_is_retryable(503));
+        assert!(!request_is_retryable(400));
+        assert!(!request_is_retryable(413));
+    }
+}
