@@ -22,8 +22,9 @@ mod partition_tests;
 use std::sync::OnceLock;
 use std::time::Duration;
 
-use skein_core::retry::{until_ok, Backoff};
-use skein_core::telemetry::{serve_admin, Readiness};
+use skein_core::retry::Backoff;
+use skein_core::role::{Preparation, RoleStart, RunningRole};
+use skein_core::telemetry::Readiness;
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
 use tokio_util::sync::CancellationToken;
@@ -43,19 +44,6 @@ fn red_metrics(max_series: usize) -> red::RedMetrics {
     .clone()
 }
 
-/// A started analytics worker.
-pub struct RunningAnalytics {
-    pub readiness: Readiness,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningAnalytics {
-    /// Wait until the worker has flushed and stopped (after shutdown was cancelled).
-    pub async fn join(self) {
-        let _ = self.task.await;
-    }
-}
-
 fn backoff(config: &SkeinConfig) -> Backoff {
     Backoff {
         initial: Duration::from_millis(config.analytics.retry_initial_backoff_ms),
@@ -64,27 +52,12 @@ fn backoff(config: &SkeinConfig) -> Backoff {
 }
 
 /// Install the analytics index templates and create the topics, retrying until the servers answer.
-async fn prepare(
-    config: &SkeinConfig,
-    store_client: &elasticsearch::Elasticsearch,
-    shutdown: &CancellationToken,
-) -> bool {
-    let backoff = backoff(config);
-    let names = IndexNames::new(&config.elasticsearch.index_prefix);
-    if config.elasticsearch.create_templates {
-        let templates = names.analytics_templates(config.elasticsearch.shards, config.elasticsearch.replicas);
-        let install = || skein_core::elasticsearch::install_templates(store_client, &config.elasticsearch, &templates);
-        if until_ok("install analytics index templates", backoff, shutdown, install).await.is_none() {
-            return false;
-        }
-    }
-    if config.kafka.create_topics {
-        let create = || skein_core::kafka::ensure_topics(&config.kafka);
-        if until_ok("create topics", backoff, shutdown, create).await.is_none() {
-            return false;
-        }
-    }
-    true
+fn preparation(config: &SkeinConfig, store_client: &elasticsearch::Elasticsearch) -> Preparation {
+    let es = &config.elasticsearch;
+    let templates = IndexNames::new(&es.index_prefix).analytics_templates(es.shards, es.replicas);
+    Preparation::retrying(backoff(config))
+        .install_templates("install analytics index templates", store_client, es, templates)
+        .create_topics(&config.kafka)
 }
 
 fn store(config: &SkeinConfig) -> Result<(elasticsearch::Elasticsearch, store::Store), AnalyticsError> {
@@ -94,25 +67,18 @@ fn store(config: &SkeinConfig) -> Result<(elasticsearch::Elasticsearch, store::S
 }
 
 /// Start the live worker: admin endpoints, templates, then consume → assemble → write → commit
-/// until `shutdown`.
-pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningAnalytics, AnalyticsError> {
-    let readiness = Readiness::default();
-    readiness.register("index_templates");
-    readiness.register("kafka_subscription");
+/// until `shutdown`; its join waits until the worker has flushed and stopped.
+pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, AnalyticsError> {
     let addr = config.analytics.admin_listen;
-    serve_admin(addr, readiness.clone(), shutdown.clone())
+    let role = RoleStart::serve_admin(addr, &["index_templates", "kafka_subscription"], &shutdown)
         .await
         .map_err(|source| AnalyticsError::Bind { addr, source })?;
     let (client, store) = store(config)?;
     let red = red_metrics(config.analytics.max_metric_series);
+    let preparation = preparation(config, &client).then_ready("index_templates");
     let config = config.clone();
-    let task_readiness = readiness.clone();
-    let task = tokio::spawn(async move {
-        if !prepare(&config, &client, &shutdown).await {
-            return;
-        }
-        task_readiness.set("index_templates", true);
-        let subscribed = task_readiness.clone();
+    let subscribed = role.readiness().clone();
+    let work = async move {
         let stop = shutdown.clone();
         let run = worker::run_live(config, store, red, shutdown, move || subscribed.set("kafka_subscription", true));
         // A worker that stops by itself takes the process down, so that it is restarted (from
@@ -128,8 +94,8 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
                 stop.cancel();
             }
         }
-    });
-    Ok(RunningAnalytics { readiness, task })
+    };
+    Ok(role.spawn_after(preparation, work))
 }
 
 /// Recompute links and aggregates of `[from_ms, to_ms)` from Kafka (consumer group
@@ -141,7 +107,7 @@ pub async fn backfill(
     shutdown: CancellationToken,
 ) -> Result<BackfillReport, AnalyticsError> {
     let (client, store) = store(config)?;
-    if !prepare(config, &client, &shutdown).await {
+    if !preparation(config, &client).run(&Readiness::default(), &shutdown).await {
         return Err(AnalyticsError::Range("backfill interrupted".into()));
     }
     let red = red_metrics(config.analytics.max_metric_series);

@@ -98,8 +98,8 @@ pub fn run_client(program: &str, args: &[&str]) -> serde_json::Value {
 pub struct Pipeline {
     pub shutdown: CancellationToken,
     pub collector: Option<RunningRole<skein_collector::CollectorAddresses>>,
-    pub ingester: Option<skein_ingester::RunningIngester>,
-    pub analytics: Option<skein_analytics::RunningAnalytics>,
+    pub ingester: Option<RunningRole>,
+    pub analytics: Option<RunningRole>,
     pub query: Option<RunningRole<skein_query::QueryAddresses>>,
 }
 

@@ -18,36 +18,21 @@ pub mod writer;
 use std::time::Duration;
 
 use skein_core::consumer::SharedTracker;
-use skein_core::telemetry::{serve_admin, Readiness};
+use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
 use tokio_util::sync::CancellationToken;
 
 use dead_letter::DeadLetterQueue;
 pub use error::IngesterError;
-use retry::{until_ok, Backoff};
-
-/// A started ingester.
-pub struct RunningIngester {
-    pub readiness: Readiness,
-    task: tokio::task::JoinHandle<()>,
-}
-
-impl RunningIngester {
-    /// Wait until the ingester has drained and committed (after shutdown was cancelled).
-    pub async fn join(self) {
-        let _ = self.task.await;
-    }
-}
+use retry::Backoff;
 
 /// Start the ingester: admin endpoints, index templates (retried until Elasticsearch answers),
-/// then the consume → index → commit loop until `shutdown`.
-pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningIngester, IngesterError> {
+/// then the consume → index → commit loop until `shutdown`; its join waits until the ingester has
+/// drained and committed.
+pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, IngesterError> {
     let ingester = config.ingester.clone();
-    let readiness = Readiness::default();
-    readiness.register("index_templates");
-    readiness.register("kafka_subscription");
-    serve_admin(ingester.admin_listen, readiness.clone(), shutdown.clone())
+    let role = RoleStart::serve_admin(ingester.admin_listen, &["index_templates", "kafka_subscription"], &shutdown)
         .await
         .map_err(|source| IngesterError::Bind { addr: ingester.admin_listen, source })?;
 
@@ -66,25 +51,16 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         trace_ids: config.elasticsearch.trace_id_format,
     };
 
+    let es = &config.elasticsearch;
+    // Subscribing to a topic that does not exist yet would wait for librdkafka's next metadata
+    // refresh (minutes); create both topics first when the collector has not yet.
+    let preparation = Preparation::retrying(backoff)
+        .install_templates("install index templates", &client, es, names.templates(es.shards, es.replicas))
+        .then_ready("index_templates")
+        .create_topics(&config.kafka);
     let config = config.clone();
-    let task_readiness = readiness.clone();
-    let task = tokio::spawn(async move {
-        if config.elasticsearch.create_templates {
-            let templates = names.templates(config.elasticsearch.shards, config.elasticsearch.replicas);
-            let install = || skein_core::elasticsearch::install_templates(&client, &config.elasticsearch, &templates);
-            if until_ok("install index templates", backoff, &shutdown, install).await.is_none() {
-                return;
-            }
-        }
-        task_readiness.set("index_templates", true);
-        // Subscribing to a topic that does not exist yet would wait for librdkafka's next metadata
-        // refresh (minutes); create both topics first when the collector has not yet.
-        if config.kafka.create_topics {
-            let create = || skein_core::kafka::ensure_topics(&config.kafka);
-            if until_ok("create topics", backoff, &shutdown, create).await.is_none() {
-                return;
-            }
-        }
+    let task_readiness = role.readiness().clone();
+    let work = async move {
         let tracker = SharedTracker::default();
         let consumer = match consumer::subscribe(&config.kafka, &config.ingester, tracker.clone()) {
             Ok(consumer) => consumer,
@@ -96,6 +72,6 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         task_readiness.set("kafka_subscription", true);
         tracing::info!(topic = %config.kafka.spans_topic, group = %config.ingester.group_id, "ingester consuming");
         pipeline::run(consumer, tracker, sinks, config.ingester.clone(), shutdown).await;
-    });
-    Ok(RunningIngester { readiness, task })
+    };
+    Ok(role.spawn_after(preparation, work))
 }
