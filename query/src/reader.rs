@@ -465,7 +465,7 @@ struct SearchHits {
 
 #[derive(Deserialize)]
 struct Hits {
-    /// Only when the search asked for `track_total_hits`.
+    /// Absent when the search set `track_total_hits: false`.
     total: Option<Total>,
     #[serde(default)]
     hits: Vec<Hit>,
