@@ -14,6 +14,7 @@ use std::collections::{HashMap, HashSet};
 
 use serde_json::Value;
 use skein_schemas::jaeger::ui::{UiReference, UiSpan};
+use skein_schemas::span_kind::{self, SpanKind};
 
 use crate::params::go_duration;
 
@@ -41,19 +42,22 @@ fn deduplicate(spans: &mut Vec<UiSpan>) -> usize {
     before - spans.len()
 }
 
-fn kind(span: &UiSpan) -> Option<&str> {
-    span.tags.iter().find(|t| t.key == "span.kind").and_then(|t| t.value.as_str())
+fn kind(span: &UiSpan) -> Option<SpanKind> {
+    span.tags.iter().find(|t| t.key == "span.kind").and_then(|t| t.value.as_str()).and_then(span_kind::from_name)
 }
 
 fn unshare_span_ids(spans: &mut [UiSpan]) -> Vec<String> {
     let clients: HashSet<String> =
-        spans.iter().filter(|s| kind(s) == Some("client")).map(|s| s.span_id.clone()).collect();
+        spans.iter().filter(|s| kind(s) == Some(SpanKind::Client)).map(|s| s.span_id.clone()).collect();
     let mut used: HashSet<u64> = spans.iter().filter_map(|s| u64::from_str_radix(&s.span_id, 16).ok()).collect();
     let mut next = 1u64;
     let mut renamed: HashMap<String, String> = HashMap::new();
     let mut warnings = Vec::new();
     for span in spans.iter_mut() {
-        if kind(span) != Some("server") || !clients.contains(&span.span_id) || renamed.contains_key(&span.span_id) {
+        if kind(span) != Some(SpanKind::Server)
+            || !clients.contains(&span.span_id)
+            || renamed.contains_key(&span.span_id)
+        {
             continue;
         }
         while used.contains(&next) {
@@ -193,7 +197,7 @@ mod tests {
             "tags": [{"key": "span.kind", "type": "string", "value": kind}],
             "process": {"serviceName": host, "tags": [{"key": "host.name", "type": "string", "value": host}]}
         });
-        span_from_document(&doc).unwrap()
+        span_from_document(serde_json::from_value(doc).unwrap()).unwrap()
     }
 
     #[test]

@@ -14,6 +14,8 @@ use axum::body::Body;
 use axum::http::{header, HeaderMap, HeaderValue, Method, StatusCode, Uri};
 use axum::response::{IntoResponse, Response};
 
+use crate::envelope::error_envelope;
+
 /// One embedded file.
 pub struct Asset {
     /// URL path, e.g. `/assets/index-C8Qfi0j8.js`.
@@ -80,14 +82,7 @@ pub fn respond(method: &Method, path: &str, headers: &HeaderMap) -> Response {
 
 /// Jaeger's envelope with a 404, as Jaeger's query service answers an unknown API path.
 fn no_such_endpoint(method: &Method, path: &str) -> Response {
-    let body = crate::api::Envelope {
-        data: (),
-        total: 0,
-        limit: 0,
-        offset: 0,
-        errors: Some(vec![serde_json::json!({ "code": 404, "msg": format!("no such endpoint: {method} {path}") })]),
-    };
-    (StatusCode::NOT_FOUND, axum::Json(body)).into_response()
+    error_envelope(StatusCode::NOT_FOUND, format!("no such endpoint: {method} {path}"))
 }
 
 fn has_static_extension(path: &str) -> bool {

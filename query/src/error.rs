@@ -4,6 +4,8 @@
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 
+use crate::envelope::error_envelope;
+
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     /// A parameter a client sent is wrong; the message names it (Jaeger's wording).
@@ -40,13 +42,6 @@ impl IntoResponse for QueryError {
         if status.is_server_error() {
             tracing::warn!(error = %self, "query failed");
         }
-        let body = crate::api::Envelope {
-            data: (),
-            total: 0,
-            limit: 0,
-            offset: 0,
-            errors: Some(vec![serde_json::json!({"code": status.as_u16(), "msg": self.to_string()})]),
-        };
-        (status, axum::Json(body)).into_response()
+        error_envelope(status, self.to_string())
     }
 }

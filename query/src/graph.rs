@@ -14,16 +14,16 @@
 pub mod aggregate;
 pub mod paths;
 
-use std::sync::Arc;
-
 use axum::extract::{RawQuery, State};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
-use serde_json::{json, Value};
+use serde_json::json;
+use skein_schemas::analytics::{MetricsFields, SeriesKind};
+use skein_schemas::span_kind::{self, SERVING};
 
-use crate::api::Api;
 use crate::error::{bad_param, QueryError};
 use crate::params::Params;
+use crate::state::{QueryState, Shared};
 
 /// Window when the client names none: the last hour.
 const DEFAULT_LOOKBACK_MS: i64 = 3_600_000;
@@ -55,43 +55,50 @@ fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, QueryError> {
 }
 
 /// `GET /api/skein/graph?endTs=<ms>&lookback=<ms>`.
-pub async fn service_graph(State(api): State<Arc<Api>>, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn service_graph(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let (start, end) = window(&params)?;
-    let serving = vec![json!({"terms": {"spanKind": ["server", "consumer"]}})];
+    let serving = vec![json!({"terms": {"spanKind": SERVING.map(span_kind::name)}})];
+    let reader = &state.reader;
     let (operations, links, exemplars) = tokio::join!(
-        api.reader.series_documents("operation", serving, &OPERATION_FIELDS, start, end),
-        api.reader.series_documents("link", Vec::new(), &LINK_FIELDS, start, end),
-        api.reader.service_link_exemplars(aggregate::EXEMPLARS_PER_SERVICE_LINK, start, end),
+        reader.series_documents(SeriesKind::Operation, serving, &OPERATION_FIELDS, start, end),
+        reader.series_documents(SeriesKind::Link, Vec::new(), &LINK_FIELDS, start, end),
+        reader.service_link_exemplars(aggregate::EXEMPLARS_PER_SERVICE_LINK, start, end),
     );
     Ok(Json(aggregate::service_graph(&operations?, &links?, &exemplars?)).into_response())
 }
 
 /// Operation link documents with either end in `service`.
-async fn operation_link_documents(api: &Api, service: &str, start: i64, end: i64) -> Result<Vec<Value>, QueryError> {
+async fn operation_link_documents(
+    state: &QueryState,
+    service: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<MetricsFields>, QueryError> {
     let either_end = json!({"bool": {"should": [
         {"term": {"service": service}},
         {"term": {"child": service}}
     ], "minimum_should_match": 1}});
-    api.reader.series_documents("operation_link", vec![either_end], &OPERATION_LINK_FIELDS, start, end).await
+    state.reader.series_documents(SeriesKind::OperationLink, vec![either_end], &OPERATION_LINK_FIELDS, start, end).await
 }
 
 /// `GET /api/skein/graph/operations?service=<name>&endTs=<ms>&lookback=<ms>`.
-pub async fn operation_graph(State(api): State<Arc<Api>>, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn operation_graph(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let service = required(&params, "service")?;
     let (start, end) = window(&params)?;
-    let links = operation_link_documents(&api, service, start, end).await?;
+    let links = operation_link_documents(&state, service, start, end).await?;
     let services = aggregate::involved_services(service, &aggregate::operation_links(&links));
     let filter = vec![json!({"terms": {"service": services}})];
-    let operations = api.reader.series_documents("operation", filter, &OPERATION_FIELDS, start, end).await?;
+    let operations =
+        state.reader.series_documents(SeriesKind::Operation, filter, &OPERATION_FIELDS, start, end).await?;
     Ok(Json(aggregate::operation_graph(service, &links, &operations)).into_response())
 }
 
 /// `GET /analytics/v1/dependencies?service=<name>[&operation=<name>][&start=<ms>&end=<ms>]`:
 /// Jaeger UI's deep dependency graph. Jaeger UI sends `start=0&end=0`: 0 or nothing means the
 /// last hour.
-pub async fn deep_dependencies(State(api): State<Arc<Api>>, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn deep_dependencies(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let service = required(&params, "service")?;
     let operation = params.get("operation");
@@ -101,63 +108,14 @@ pub async fn deep_dependencies(State(api): State<Arc<Api>>, RawQuery(query): Raw
         return Err(bad_param("start", "must not be after 'end'"));
     }
     // Paths may run through any service: read every operation link of the window.
-    let docs = api.reader.series_documents("operation_link", Vec::new(), &PATH_FIELDS, start, end).await?;
+    let docs = state.reader.series_documents(SeriesKind::OperationLink, Vec::new(), &PATH_FIELDS, start, end).await?;
     let links = aggregate::operation_links(&docs);
     Ok(Json(paths::deep_dependencies(&links, service, operation, paths::Bounds::default())).into_response())
 }
 
 #[cfg(test)]
 mod tests {
-    use axum::body::Body;
-    use axum::http::{Request, StatusCode};
-    use tower::ServiceExt;
-
     use super::*;
-
-    /// The router, with an Elasticsearch nothing listens on: parameters are checked before any
-    /// read, and a read would fail loudly.
-    async fn get(uri: &str) -> (StatusCode, Value) {
-        let mut config = skein_core::SkeinConfig::default();
-        config.elasticsearch.url = "http://127.0.0.1:1".into();
-        let client = skein_core::elasticsearch::client(&config.elasticsearch).expect("client builds");
-        let request = Request::builder().uri(uri).body(Body::empty()).unwrap();
-        let response = crate::app(&config, client).oneshot(request).await.expect("the router answers");
-        let status = response.status();
-        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
-        (status, serde_json::from_slice(&body).expect("a JSON answer"))
-    }
-
-    #[tokio::test]
-    async fn bad_parameters_get_400_naming_the_parameter_on_every_graph_endpoint() {
-        for (uri, named) in [
-            ("/api/skein/graph?lookback=1h", "'lookback'"),
-            ("/api/skein/graph?endTs=yesterday", "'endTs'"),
-            ("/api/skein/graph/operations?endTs=1", "'service'"),
-            ("/api/skein/graph/operations?service=a&lookback=-5", "'lookback'"),
-            ("/analytics/v1/dependencies?operation=x", "'service'"),
-            ("/analytics/v1/dependencies?service=a&start=20&end=10", "'start'"),
-            ("/analytics/v1/dependencies?service=a&end=x", "'end'"),
-        ] {
-            let (status, body) = get(uri).await;
-            assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
-            let message = body["errors"][0]["msg"].as_str().unwrap_or_default();
-            assert!(message.contains(named), "{uri}: {message}");
-        }
-    }
-
-    #[tokio::test]
-    async fn the_graph_routes_are_api_routes_not_the_ui_fallback() {
-        // Elasticsearch is unreachable: a route that reads answers 500 with Jaeger's envelope.
-        for uri in [
-            "/api/skein/graph",
-            "/api/skein/graph/operations?service=a",
-            "/analytics/v1/dependencies?service=a&start=0&end=0",
-        ] {
-            let (status, body) = get(uri).await;
-            assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}: {body}");
-            assert!(body["errors"][0]["msg"].as_str().unwrap_or_default().contains("Elasticsearch"), "{body}");
-        }
-    }
 
     #[test]
     fn the_window_defaults_to_the_last_hour_and_names_a_bad_parameter() {

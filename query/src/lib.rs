@@ -1,23 +1,28 @@
 //! The query role: Jaeger's HTTP API (`/api/...`) over the indices the ingester and analytics
 //! write, so Jaeger UI and Grafana's Jaeger data source work against skein.
 //!
-//! A request goes: [`api`] (or [`metrics`]) parses it ([`params`]) → [`reader`] queries the daily
-//! indices of the time range → [`skein_schemas::jaeger::ui`] renders Jaeger's JSON → [`adjust`]
-//! applies Jaeger's adjusters.
+//! A request goes: [`router`] → a handler ([`api`], [`v3`], [`metrics`], [`graph`],
+//! [`pipeline`]) parses it ([`params`]) → [`reader`] queries the daily indices of the time range
+//! and reads the documents as `skein_schemas` types → [`traces`] renders Jaeger's JSON
+//! ([`skein_schemas::jaeger::ui`]) and applies Jaeger's adjusters ([`adjust`]) → the answer, in
+//! Jaeger's [`envelope`] or as an [`error`]. Handlers share [`state`].
 
 pub mod adjust;
 pub mod api;
 pub mod assets;
+pub mod envelope;
 pub mod error;
 pub mod graph;
 pub mod metrics;
 pub mod params;
 pub mod pipeline;
 pub mod reader;
+pub mod router;
+pub mod state;
+pub mod traces;
 pub mod v3;
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 
 use skein_core::role::{RoleStart, RunningRole};
 use skein_core::telemetry::Readiness;
@@ -25,6 +30,7 @@ use skein_core::SkeinConfig;
 use tokio_util::sync::CancellationToken;
 
 pub use error::QueryError;
+pub use router::app;
 
 /// Where a started query role listens.
 #[derive(Debug, Clone, Copy)]
@@ -44,18 +50,6 @@ async fn watch_elasticsearch(client: elasticsearch::Elasticsearch, readiness: Re
             _ = tokio::time::sleep(std::time::Duration::from_secs(if up { 5 } else { 1 })) => {}
         }
     }
-}
-
-/// Every HTTP endpoint of the query address: Jaeger's API, skein's own (`/api/skein/...`), and the
-/// embedded UI for whatever they do not match. Builds no connection: requests use `client`.
-pub fn app(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> axum::Router {
-    let api = Arc::new(api::Api {
-        reader: reader::Reader::new(client.clone(), &config.elasticsearch.index_prefix),
-        config: config.query.clone(),
-    });
-    api::router(api)
-        .merge(pipeline::router(Arc::new(pipeline::Pipeline::new(config, client))))
-        .fallback(assets::fallback)
 }
 
 /// Start the API and admin endpoints; serve until `shutdown`.

@@ -6,7 +6,6 @@
 //! `rate(...[ratePer])` evaluated at `t` would.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
@@ -14,10 +13,11 @@ use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde_json::json;
 use skein_schemas::sketch::DurationSketch;
+use skein_schemas::span_kind::{self, SpanKind};
 
-use crate::api::Api;
 use crate::error::{bad_param, QueryError};
 use crate::params::Params;
+use crate::state::Shared;
 
 /// Most points one answer may hold.
 const MAX_POINTS: i64 = 10_000;
@@ -45,8 +45,9 @@ struct Totals {
     sketch: DurationSketch,
 }
 
+/// `GET /api/metrics/{latencies|calls|errors}`.
 pub async fn metrics(
-    State(api): State<Arc<Api>>,
+    State(state): Shared,
     Path(metric): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, QueryError> {
@@ -67,14 +68,15 @@ pub async fn metrics(
     }
     let mut kinds = Vec::new();
     for kind in params.all("spanKind") {
+        // Jaeger UI sends OTLP's names (`SPAN_KIND_SERVER`).
         let kind = kind.trim_start_matches("SPAN_KIND_").to_ascii_lowercase();
-        if !["unspecified", "internal", "server", "client", "producer", "consumer"].contains(&kind.as_str()) {
+        if span_kind::from_name(&kind).is_none() {
             return Err(bad_param("spanKind", format!("unsupported span kind: '{kind}'")));
         }
         kinds.push(kind);
     }
     if kinds.is_empty() {
-        kinds.push("server".into());
+        kinds.push(span_kind::name(SpanKind::Server).into());
     }
     let quantile = match metric {
         Metric::Latencies => {
@@ -101,21 +103,21 @@ pub async fn metrics(
         return Err(bad_param("step", format!("too small for the lookback: more than {MAX_POINTS} points")));
     }
 
-    let documents = api.reader.metrics(&services, &kinds, end - lookback - rate_per, end).await?;
+    let documents = state.reader.metrics(&services, &kinds, end - lookback - rate_per, end).await?;
     // group → bucket start → totals
     let mut groups: BTreeMap<(String, Option<String>), BTreeMap<i64, Totals>> = BTreeMap::new();
     for doc in documents {
-        let Some(start) = doc["timestamp"].as_str().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) else {
+        let Some(start) = doc.timestamp.as_deref().and_then(|t| DateTime::parse_from_rfc3339(t).ok()) else {
             continue;
         };
-        let service = doc["service"].as_str().unwrap_or_default().to_string();
-        let operation = by_operation.then(|| doc["operation"].as_str().unwrap_or_default().to_string());
+        let service = doc.service.unwrap_or_default();
+        let operation = by_operation.then(|| doc.operation.unwrap_or_default());
         let totals = groups.entry((service, operation)).or_default().entry(start.timestamp_millis()).or_default();
-        totals.calls += doc["calls"].as_u64().unwrap_or(0);
-        totals.errors += doc["errors"].as_u64().unwrap_or(0);
+        totals.calls += doc.calls;
+        totals.errors += doc.errors;
         if metric == Metric::Latencies {
-            if let Ok(sketch) = serde_json::from_value::<DurationSketch>(doc["durationSketch"].clone()) {
-                totals.sketch.merge(&sketch);
+            if let Some(sketch) = &doc.duration_sketch {
+                totals.sketch.merge(sketch);
             }
         }
     }

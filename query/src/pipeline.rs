@@ -4,6 +4,7 @@
 //! timeout; a part that fails says why (`reachable: false`, `error`) and the answer is still 200.
 
 pub mod elasticsearch;
+pub mod format;
 pub mod kafka;
 pub mod receivers;
 pub mod report;
@@ -14,12 +15,12 @@ use std::time::{Duration, Instant};
 use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use skein_core::config::KafkaConfig;
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
 
+pub use format::{rfc3339, with_causes};
 pub use kafka::LATEST_DEAD_LETTERS;
 pub use report::*;
 
@@ -162,34 +163,8 @@ async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) 
     tokio::time::timeout(KAFKA_BUDGET + Duration::from_millis(500), receive).await.ok()?.ok()
 }
 
-/// An error with its causes: reqwest's own message ("error sending request") hides the reason
-/// (connection refused, timed out) in its source.
-pub fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut message = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !message.contains(&cause_text) {
-            message = format!("{message}: {cause_text}");
-        }
-        source = cause.source();
-    }
-    message
-}
-
-/// ms since the epoch → RFC 3339 with ms, UTC.
-pub fn rfc3339(ms: i64) -> String {
-    chrono::DateTime::from_timestamp_millis(ms)
-        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
-        .unwrap_or_default()
-}
-
 /// `GET /api/skein/pipeline`.
-pub fn router(pipeline: Arc<Pipeline>) -> Router {
-    Router::new().route("/api/skein/pipeline", get(pipeline_report)).with_state(pipeline)
-}
-
-async fn pipeline_report(State(pipeline): State<Arc<Pipeline>>) -> Response {
+pub async fn pipeline_report(State(pipeline): State<Arc<Pipeline>>) -> Response {
     let report = pipeline.shared_report().await;
     // A health report is only true now: no cache beyond the query role's own two seconds.
     ([(header::CACHE_CONTROL, "no-store")], Json(&*report)).into_response()

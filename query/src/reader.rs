@@ -1,14 +1,22 @@
 //! Reads Jaeger's indices: services and operations, trace search, spans of traces (whole, however
 //! many), dependency links, latency documents. Index names always come from the time range asked
 //! about: nothing scans every index.
+//!
+//! Documents come back as `skein_schemas`' types, each read on its own: one that does not read is
+//! skipped with a warning, the others are answered. Aggregations are read where they are asked.
 
 use std::collections::{BTreeMap, BTreeSet};
 
 use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
 use elasticsearch::{Elasticsearch, OpenPointInTimeParts, SearchParts};
+use serde::de::DeserializeOwned;
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use skein_schemas::analytics::{DependencyLinks, MetricsFields, SeriesKind};
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::ui::parse_trace_id;
+use skein_schemas::jaeger::SpanDocument;
 
 use crate::error::QueryError;
 
@@ -99,7 +107,9 @@ impl Reader {
             .collect()
     }
 
-    async fn search(&self, indices: &[String], body: Value) -> Result<Value, QueryError> {
+    /// One search over `indices`; the answer read as `R` (a [`Value`] for aggregations, a
+    /// [`SearchHits`] for documents).
+    async fn search<R: DeserializeOwned>(&self, indices: &[String], body: Value) -> Result<R, QueryError> {
         let refs: Vec<&str> = indices.iter().map(String::as_str).collect();
         let response = self
             .client
@@ -110,14 +120,14 @@ impl Reader {
             .send()
             .await
             .map_err(|e| QueryError::Storage(e.to_string()))?;
-        read_json(response).await
+        read_body(response).await
     }
 
     /// Services seen over the last `days` days.
     pub async fn services(&self, now_ms: i64, days: u32) -> Result<Vec<String>, QueryError> {
         let indices = self.indices(Family::Service, now_ms - i64::from(days) * 86_400_000, now_ms);
         let body = json!({"size": 0, "aggs": {"services": {"terms": {"field": "serviceName", "size": 10000}}}});
-        let result = self.search(&indices, body).await?;
+        let result: Value = self.search(&indices, body).await?;
         let mut services: Vec<String> = buckets(&result["aggregations"]["services"]);
         services.sort();
         Ok(services)
@@ -131,7 +141,7 @@ impl Reader {
             "query": {"term": {"serviceName": service}},
             "aggs": {"operations": {"terms": {"field": "operationName", "size": 10000}}}
         });
-        let result = self.search(&indices, body).await?;
+        let result: Value = self.search(&indices, body).await?;
         let mut operations = buckets(&result["aggregations"]["operations"]);
         operations.sort();
         Ok(operations)
@@ -159,7 +169,7 @@ impl Reader {
                 {"kind": {"terms": {"field": "tag.span@kind", "missing_bucket": true}}}
             ]}}}
         });
-        let result = self.search(&indices, body).await?;
+        let result: Value = self.search(&indices, body).await?;
         let mut out: Vec<(String, String)> = result["aggregations"]["pairs"]["buckets"]
             .as_array()
             .map(|b| {
@@ -222,7 +232,7 @@ impl Reader {
             "sort": [{"startTime": "desc"}],
             "collapse": {"field": "traceID"}
         });
-        let result = self.search(&indices, body).await?;
+        let result: Value = self.search(&indices, body).await?;
         Ok(result["hits"]["hits"]
             .as_array()
             .map(|hits| {
@@ -231,10 +241,13 @@ impl Reader {
             .unwrap_or_default())
     }
 
-    /// Every span document of the given traces with a start in `[start_ms, end_ms]`, however many:
-    /// one request when they fit a page, else a point in time paged with `search_after` (its
-    /// `_shard_doc` tie-breaker is unique, so equal start times never drop or repeat a span).
-    pub async fn spans(&self, trace_ids: &[String], start_ms: i64, end_ms: i64) -> Result<Vec<Value>, QueryError> {
+    /// Every span document of the given traces with a start in `[start_ms, end_ms]`, however many.
+    pub async fn spans(
+        &self,
+        trace_ids: &[String],
+        start_ms: i64,
+        end_ms: i64,
+    ) -> Result<Vec<SpanDocument>, QueryError> {
         if trace_ids.is_empty() {
             return Ok(Vec::new());
         }
@@ -244,18 +257,33 @@ impl Reader {
             {"terms": {"traceID": forms}},
             {"range": {"startTimeMillis": {"gte": start_ms, "lte": end_ms}}}
         ]}});
-        let first = self
-            .search(
-                &indices,
-                json!({"size": PAGE, "track_total_hits": true, "query": query, "sort": [{"startTime": "asc"}]}),
-            )
-            .await?;
-        let total = first["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
-        let hits = sources(&first);
-        if total <= hits.len() {
-            return Ok(hits);
+        self.documents(&indices, query, "startTime", json!(true)).await
+    }
+
+    /// Every document matching `query`, sorted by `sort_field`, holding what `source` (an
+    /// `_source` filter) selects, however many: one request when they fit a page, else a point in
+    /// time paged with `search_after` (its `_shard_doc` tie-breaker is unique, so equal sort
+    /// values never drop or repeat a document).
+    async fn documents<T: DeserializeOwned>(
+        &self,
+        indices: &[String],
+        query: Value,
+        sort_field: &str,
+        source: Value,
+    ) -> Result<Vec<T>, QueryError> {
+        let body = json!({
+            "size": PAGE,
+            "track_total_hits": true,
+            "query": query,
+            "sort": [{sort_field: "asc"}],
+            "_source": source
+        });
+        let first: SearchHits = self.search(indices, body).await?;
+        let total = first.hits.total.map_or(0, |total| total.value) as usize;
+        if total <= first.hits.hits.len() {
+            return Ok(read_sources(first.hits.hits));
         }
-        self.paged(&indices, query, "startTime", total).await
+        self.paged(indices, query, sort_field, total, source).await.map(read_sources)
     }
 
     /// All hits of `query`, sorted by `sort_field`, through a point in time.
@@ -265,19 +293,8 @@ impl Reader {
         query: Value,
         sort_field: &str,
         total: usize,
-    ) -> Result<Vec<Value>, QueryError> {
-        self.paged_source(indices, query, sort_field, total, json!(true)).await
-    }
-
-    /// [`Reader::paged`], keeping only what `source` (Elasticsearch's `_source` filter) selects.
-    async fn paged_source(
-        &self,
-        indices: &[String],
-        query: Value,
-        sort_field: &str,
-        total: usize,
         source: Value,
-    ) -> Result<Vec<Value>, QueryError> {
+    ) -> Result<Vec<Hit>, QueryError> {
         let refs: Vec<&str> = indices.iter().map(String::as_str).collect();
         let response = self
             .client
@@ -287,7 +304,7 @@ impl Reader {
             .send()
             .await
             .map_err(|e| QueryError::Storage(e.to_string()))?;
-        let pit = read_json(response).await?["id"].as_str().unwrap_or_default().to_string();
+        let pit = read_body::<Value>(response).await?["id"].as_str().unwrap_or_default().to_string();
         let mut out = Vec::with_capacity(total);
         let mut after: Option<Value> = None;
         let result = loop {
@@ -310,97 +327,70 @@ impl Reader {
                 .await
                 .map_err(|e| QueryError::Storage(e.to_string()));
             let page = match response {
-                Ok(response) => read_json(response).await,
+                Ok(response) => read_body::<SearchHits>(response).await,
                 Err(error) => Err(error),
             };
-            let page = match page {
-                Ok(page) => page,
+            let hits = match page {
+                Ok(page) => page.hits.hits,
                 Err(error) => break Err(error),
             };
-            let hits = page["hits"]["hits"].as_array().cloned().unwrap_or_default();
             if hits.is_empty() {
                 break Ok(());
             }
-            after = hits.last().map(|h| h["sort"].clone());
-            out.extend(hits.into_iter().map(|h| h["_source"].clone()));
+            after = hits.last().map(|h| h.sort.clone());
+            out.extend(hits);
         };
         let _ = self.client.close_point_in_time().body(json!({"id": pit})).send().await;
         result.map(|()| out)
     }
 
     /// `jaeger-dependencies-*` documents with a timestamp in `[start_ms, end_ms]`.
-    pub async fn dependencies(&self, start_ms: i64, end_ms: i64) -> Result<Vec<Value>, QueryError> {
+    pub async fn dependencies(&self, start_ms: i64, end_ms: i64) -> Result<Vec<DependencyLinks>, QueryError> {
         let indices = self.indices(Family::Dependencies, start_ms, end_ms);
         let body = json!({
             "size": 10000,
             "query": {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}
         });
-        Ok(sources(&self.search(&indices, body).await?))
+        let result: SearchHits = self.search(&indices, body).await?;
+        Ok(read_sources(result.hits.hits))
     }
 
-    /// `skein-metrics-*` documents of the given series kind and services in `[start_ms, end_ms)`.
+    /// `skein-metrics-*` operation series documents of the given services and span kinds in
+    /// `[start_ms, end_ms)`.
     pub async fn metrics(
         &self,
         services: &[String],
         span_kinds: &[String],
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Vec<Value>, QueryError> {
+    ) -> Result<Vec<MetricsFields>, QueryError> {
         let indices = self.indices(Family::Metrics, start_ms, end_ms);
         let query = json!({"bool": {"filter": [
-            {"term": {"series": "operation"}},
+            {"term": {"series": SeriesKind::Operation}},
             {"terms": {"service": services}},
             {"terms": {"spanKind": span_kinds}},
             {"range": {"timestamp": {"gte": start_ms, "lt": end_ms, "format": "epoch_millis"}}}
         ]}});
-        let first = self
-            .search(
-                &indices,
-                json!({"size": PAGE, "track_total_hits": true, "query": query.clone(), "sort": [{"timestamp": "asc"}]}),
-            )
-            .await?;
-        let total = first["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
-        let hits = sources(&first);
-        if total <= hits.len() {
-            return Ok(hits);
-        }
-        self.paged(&indices, query, "timestamp", total).await
+        self.documents(&indices, query, "timestamp", json!(true)).await
     }
-}
 
-impl Reader {
     /// `skein-metrics-*` documents of one `series` kind with a timestamp in `[start_ms, end_ms]`
-    /// that match every clause of `filters`, holding only `fields`, however many (paged through
-    /// a point in time beyond one page).
+    /// that match every clause of `filters`, holding only `fields`, however many.
     pub async fn series_documents(
         &self,
-        series: &str,
+        series: SeriesKind,
         filters: Vec<Value>,
         fields: &[&str],
         start_ms: i64,
         end_ms: i64,
-    ) -> Result<Vec<Value>, QueryError> {
+    ) -> Result<Vec<MetricsFields>, QueryError> {
         let indices = self.indices(Family::Metrics, start_ms, end_ms);
         let mut filter = vec![
             json!({"term": {"series": series}}),
             json!({"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}),
         ];
         filter.extend(filters);
-        let query = json!({"bool": {"filter": filter}});
-        let body = json!({
-            "size": PAGE,
-            "track_total_hits": true,
-            "query": query.clone(),
-            "sort": [{"timestamp": "asc"}],
-            "_source": fields
-        });
-        let first = self.search(&indices, body).await?;
-        let total = first["hits"]["total"]["value"].as_u64().unwrap_or(0) as usize;
-        let hits = sources(&first);
-        if total <= hits.len() {
-            return Ok(hits);
-        }
-        self.paged_source(&indices, query, "timestamp", total, json!(fields)).await
+        self.documents(&indices, json!({"bool": {"filter": filter}}), "timestamp", json!(fields)).await
     }
 }
 
@@ -416,7 +406,7 @@ impl Reader {
     ) -> Result<BTreeMap<(String, String), Vec<String>>, QueryError> {
         let indices = self.indices(Family::Metrics, start_ms, end_ms);
         let query = json!({"bool": {"filter": [
-            {"term": {"series": "operation_link"}},
+            {"term": {"series": SeriesKind::OperationLink}},
             {"exists": {"field": "exemplarTraceId"}},
             {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}
         ]}});
@@ -442,7 +432,7 @@ impl Reader {
                     "_source": ["exemplarTraceId"]
                 }}}}}
             });
-            let result = self.search(&indices, body).await?;
+            let result: Value = self.search(&indices, body).await?;
             let aggregation = &result["aggregations"]["pairs"];
             let buckets = aggregation["buckets"].as_array().cloned().unwrap_or_default();
             for bucket in &buckets {
@@ -467,14 +457,57 @@ impl Reader {
     }
 }
 
-async fn read_json(response: elasticsearch::http::response::Response) -> Result<Value, QueryError> {
+/// The hits of a search answer, each `_source` left unread until [`read_sources`].
+#[derive(Deserialize)]
+struct SearchHits {
+    hits: Hits,
+}
+
+#[derive(Deserialize)]
+struct Hits {
+    /// Absent when the search set `track_total_hits: false`.
+    total: Option<Total>,
+    #[serde(default)]
+    hits: Vec<Hit>,
+}
+
+#[derive(Deserialize)]
+struct Total {
+    value: u64,
+}
+
+#[derive(Deserialize)]
+struct Hit {
+    #[serde(rename = "_source")]
+    source: Option<Box<RawValue>>,
+    /// The hit's sort values, where a `search_after` continues.
+    #[serde(default)]
+    sort: Value,
+}
+
+/// The hits' documents as `T`; one that does not read is skipped with a warning.
+fn read_sources<T: DeserializeOwned>(hits: Vec<Hit>) -> Vec<T> {
+    hits.into_iter()
+        .filter_map(|hit| {
+            let source = hit.source?;
+            serde_json::from_str(source.get())
+                .map_err(|error| tracing::warn!(%error, "skipping an unreadable document"))
+                .ok()
+        })
+        .collect()
+}
+
+/// An answer's body as `R`, or Elasticsearch's reason when it refused the request.
+async fn read_body<R: DeserializeOwned>(response: elasticsearch::http::response::Response) -> Result<R, QueryError> {
     let status = response.status_code().as_u16();
-    let body: Value = response.json().await.map_err(|e| QueryError::Storage(format!("unreadable response: {e}")))?;
+    let unreadable = |e: &dyn std::fmt::Display| QueryError::Storage(format!("unreadable response: {e}"));
+    let bytes = response.bytes().await.map_err(|e| unreadable(&e))?;
     if status >= 300 {
+        let body: Value = serde_json::from_slice(&bytes).map_err(|e| unreadable(&e))?;
         let reason = body["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| body.to_string());
         return Err(QueryError::Storage(format!("Elasticsearch answered {status}: {reason}")));
     }
-    Ok(body)
+    serde_json::from_slice(&bytes).map_err(|e| unreadable(&e))
 }
 
 fn buckets(aggregation: &Value) -> Vec<String> {
@@ -482,10 +515,6 @@ fn buckets(aggregation: &Value) -> Vec<String> {
         .as_array()
         .map(|b| b.iter().filter_map(|bucket| bucket["key"].as_str().map(str::to_string)).collect())
         .unwrap_or_default()
-}
-
-fn sources(result: &Value) -> Vec<Value> {
-    result["hits"]["hits"].as_array().map(|h| h.iter().map(|hit| hit["_source"].clone()).collect()).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -499,6 +528,21 @@ mod tests {
             vec!["00000000000000000af7651916cd43dd", "0af7651916cd43dd", "af7651916cd43dd"]
         );
         assert_eq!(stored_forms("10000000000000000af7651916cd43dd"), vec!["10000000000000000af7651916cd43dd"]);
+    }
+
+    #[test]
+    fn documents_are_read_one_by_one_and_an_unreadable_one_costs_only_itself() {
+        let answer = json!({"hits": {"total": {"value": 3}, "hits": [
+            {"_source": {"dependencies": [{"parent": "a", "child": "b", "callCount": 2}]}, "sort": [1]},
+            {"_source": {"dependencies": [{"parent": "a"}]}, "sort": [2]},
+            {"sort": [3]}
+        ]}});
+        let page: SearchHits = serde_json::from_value(answer).unwrap();
+        assert_eq!(page.hits.total.map(|t| t.value), Some(3));
+        assert_eq!(page.hits.hits.last().map(|h| h.sort.clone()), Some(json!([3])));
+        let links: Vec<DependencyLinks> = read_sources(page.hits.hits);
+        assert_eq!(links.len(), 1, "a link without a child and a hit without a source are skipped");
+        assert_eq!(links[0].dependencies[0].call_count, 2);
     }
 
     #[test]

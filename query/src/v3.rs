@@ -2,20 +2,20 @@
 //! services and operations; errors as `{"error": {"httpCode", "message"}}`.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
+use axum::Json;
 use chrono::DateTime;
 use serde_json::{json, Value};
 use skein_schemas::jaeger::otlp_json::traces_data;
+use skein_schemas::jaeger::ui::UiTrace;
 
-use crate::api::{assemble, id_window, max_skew, parse_id, Api};
 use crate::error::QueryError;
 use crate::params::{parse_go_duration, Params};
 use crate::reader::TraceQuery;
+use crate::state::Shared;
+use crate::traces::{assemble, id_window, parse_id};
 
 /// A v3 error.
 pub struct V3Error(QueryError);
@@ -41,15 +41,6 @@ fn malformed(name: &str, reason: impl std::fmt::Display) -> V3Error {
     V3Error(QueryError::BadParameter(format!("malformed parameter {name}: {reason}")))
 }
 
-pub fn router(api: Arc<Api>) -> Router {
-    Router::new()
-        .route("/api/v3/services", get(services))
-        .route("/api/v3/operations", get(operations))
-        .route("/api/v3/traces", get(find_traces))
-        .route("/api/v3/traces/{trace_id}", get(get_trace))
-        .with_state(api)
-}
-
 /// The first value among a parameter's accepted spellings.
 fn first<'a>(params: &'a Params, names: &[&str]) -> Option<&'a str> {
     names.iter().find_map(|n| params.get(n))
@@ -59,17 +50,19 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-async fn services(State(api): State<Arc<Api>>) -> Result<Response, V3Error> {
-    let services = api.reader.services(now_ms(), api.config.services_lookback_days).await?;
+/// `GET /api/v3/services`.
+pub async fn services(State(state): Shared) -> Result<Response, V3Error> {
+    let services = state.reader.services(now_ms(), state.config.services_lookback_days).await?;
     Ok(Json(json!({"services": services})).into_response())
 }
 
-async fn operations(State(api): State<Arc<Api>>, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
+/// `GET /api/v3/operations?service=<name>[&spanKind=<kind>]`.
+pub async fn operations(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
     let params = Params::parse(query.as_deref());
     let service = first(&params, &["service"])
         .ok_or_else(|| V3Error(QueryError::BadParameter("parameter service is required".into())))?;
     let kind = first(&params, &["spanKind", "span_kind"]);
-    let pairs = api.reader.operations_with_kind(service, kind, now_ms(), api.config.services_lookback_days).await?;
+    let pairs = state.reader.operations_with_kind(service, kind, now_ms(), state.config.services_lookback_days).await?;
     let operations: Vec<Value> =
         pairs.into_iter().map(|(name, kind)| json!({"name": name, "spanKind": kind})).collect();
     Ok(Json(json!({"operations": operations})).into_response())
@@ -83,33 +76,35 @@ fn rfc3339_micros(params: &Params, names: &[&str]) -> Result<Option<i64>, V3Erro
         .transpose()
 }
 
-fn result(traces: &[skein_schemas::jaeger::ui::UiTrace]) -> Result<Response, V3Error> {
+fn result(traces: &[UiTrace]) -> Result<Response, V3Error> {
     if traces.is_empty() {
         return Err(V3Error(QueryError::TraceNotFound));
     }
     Ok(Json(json!({"result": traces_data(traces)})).into_response())
 }
 
-async fn get_trace(
-    State(api): State<Arc<Api>>,
+/// `GET /api/v3/traces/{trace_id}`.
+pub async fn get_trace(
+    State(state): Shared,
     Path(trace_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, V3Error> {
     let params = Params::parse(query.as_deref());
     let id = parse_id(&trace_id).map_err(|e| malformed("trace_id", e))?;
     let raw = matches!(first(&params, &["rawTraces", "raw_traces"]), Some("true" | "1"));
-    let margin = api.config.max_trace_duration_hours as i64 * 3_600_000;
+    let margin = state.trace_margin_ms();
     let start = rfc3339_micros(&params, &["startTime", "start_time"])?;
     let end = rfc3339_micros(&params, &["endTime", "end_time"])?;
     let (start, end) = match (start, end) {
         (Some(s), Some(e)) => (s / 1000 - margin, e / 1000 + margin),
-        _ => id_window(&api, &Params::default())?,
+        _ => id_window(&state, &Params::default())?,
     };
-    let documents = api.reader.spans(std::slice::from_ref(&id), start, end).await?;
-    result(&assemble(documents, &[id], raw, max_skew(&api)))
+    let documents = state.reader.spans(std::slice::from_ref(&id), start, end).await?;
+    result(&assemble(documents, &[id], raw, state.max_skew_micros()))
 }
 
-async fn find_traces(State(api): State<Arc<Api>>, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
+/// `GET /api/v3/traces?query.serviceName=...`: a search.
+pub async fn find_traces(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
     let params = Params::parse(query.as_deref());
     let start = rfc3339_micros(&params, &["query.startTimeMin", "query.start_time_min"])?;
     let end = rfc3339_micros(&params, &["query.startTimeMax", "query.start_time_max"])?;
@@ -130,8 +125,8 @@ async fn find_traces(State(api): State<Arc<Api>>, RawQuery(query): RawQuery) -> 
         Some(text) => text.parse::<usize>().map_err(|e| malformed("query.searchDepth", e))?,
         None => 100,
     };
-    if limit > api.config.max_search_limit {
-        return Err(malformed("query.searchDepth", format!("must be at most {}", api.config.max_search_limit)));
+    if limit > state.config.max_search_limit {
+        return Err(malformed("query.searchDepth", format!("must be at most {}", state.config.max_search_limit)));
     }
     let tags: BTreeMap<String, String> = match first(&params, &["query.attributes"]) {
         Some(text) => serde_json::from_str(text).map_err(|e| malformed("query.attributes", e))?,
@@ -148,8 +143,8 @@ async fn find_traces(State(api): State<Arc<Api>>, RawQuery(query): RawQuery) -> 
         limit: limit.max(1),
     };
     let raw = matches!(first(&params, &["query.rawTraces", "query.raw_traces"]), Some("true" | "1"));
-    let ids = api.reader.find_trace_ids(&query).await?;
-    let margin = api.config.max_trace_duration_hours as i64 * 3_600_000;
-    let documents = api.reader.spans(&ids, start / 1000 - margin, end / 1000 + margin).await?;
-    result(&assemble(documents, &ids, raw, max_skew(&api)))
+    let ids = state.reader.find_trace_ids(&query).await?;
+    let margin = state.trace_margin_ms();
+    let documents = state.reader.spans(&ids, start / 1000 - margin, end / 1000 + margin).await?;
+    result(&assemble(documents, &ids, raw, state.max_skew_micros()))
 }

@@ -35,9 +35,21 @@ pub struct DependencyLink {
     pub parent: String,
     pub child: String,
     pub call_count: u64,
+    /// Read as empty when absent: not every writer of Jaeger's index names itself.
+    #[serde(default)]
     pub source: String,
-    /// skein: calls that were errors (span status ERROR or `error=true`).
+    /// skein: calls that were errors (span status ERROR or `error=true`); 0 in the links of other
+    /// writers (Jaeger's spark-dependencies), which do not count errors.
+    #[serde(default)]
     pub error_count: u64,
+}
+
+/// The links of one `jaeger-dependencies-*` document as a reader takes them, whoever wrote it:
+/// Jaeger's spark-dependencies writes only `timestamp` and `dependencies`, none of skein's fields.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Deserialize)]
+pub struct DependencyLinks {
+    #[serde(default)]
+    pub dependencies: Vec<DependencyLink>,
 }
 
 impl DependenciesDocument {
@@ -109,6 +121,25 @@ pub struct MetricsDocument {
     pub partition: i32,
 }
 
+/// A [`MetricsDocument`] as a reader gets it back: a search may select only some fields
+/// (Elasticsearch's `_source` filter), so any may be missing; counts then read as 0.
+#[derive(Debug, Clone, Default, PartialEq, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct MetricsFields {
+    pub timestamp: Option<String>,
+    pub service: Option<String>,
+    pub operation: Option<String>,
+    pub span_kind: Option<String>,
+    pub parent: Option<String>,
+    pub child: Option<String>,
+    pub child_operation: Option<String>,
+    pub exemplar_trace_id: Option<String>,
+    pub calls: u64,
+    pub errors: u64,
+    pub duration_max_nanos: u64,
+    pub duration_sketch: Option<DurationSketch>,
+}
+
 impl MetricsDocument {
     /// `topic:partition:bucket:series:hash-of-names`, stable across runs and releases.
     pub fn document_id(&self, start_ms: i64) -> String {
@@ -162,6 +193,69 @@ mod tests {
                 "callCount":3,"source":"skein","errorCount":1}],"bucketSeconds":900,"topic":"t","partition":2})
         );
         assert_eq!(doc.document_id(0), "t:2:0");
+    }
+
+    #[test]
+    fn dependency_links_read_from_skein_and_from_jaegers_own_writer() {
+        let skein = serde_json::json!({"timestamp": "1970-01-01T00:00:00Z", "bucketSeconds": 900, "topic": "t",
+            "partition": 2, "dependencies": [{"parent": "a", "child": "b", "callCount": 3, "source": "skein",
+            "errorCount": 1}]});
+        let links: DependencyLinks = serde_json::from_value(skein).unwrap();
+        assert_eq!((links.dependencies[0].call_count, links.dependencies[0].error_count), (3, 1));
+        let spark = serde_json::json!({"timestamp": "1970-01-01T00:00:00Z",
+            "dependencies": [{"parent": "a", "child": "b", "callCount": 5}]});
+        let links: DependencyLinks = serde_json::from_value(spark).unwrap();
+        let link = &links.dependencies[0];
+        assert_eq!((link.parent.as_str(), link.child.as_str(), link.call_count, link.error_count), ("a", "b", 5, 0));
+        assert!(
+            serde_json::from_value::<DependencyLinks>(serde_json::json!({"dependencies": [{"parent": "a"}]})).is_err()
+        );
+    }
+
+    #[test]
+    fn metrics_fields_read_what_the_writer_wrote_and_default_what_a_search_left_out() {
+        let mut sketch = DurationSketch::new();
+        sketch.add(1_000);
+        let written = MetricsDocument {
+            timestamp: bucket_timestamp(60_000),
+            bucket_seconds: 60,
+            series: SeriesKind::OperationLink,
+            service: "a".into(),
+            operation: Some("GET /".into()),
+            span_kind: Some("client".into()),
+            parent: Some("a".into()),
+            child: Some("b".into()),
+            child_operation: Some("GET /b".into()),
+            exemplar_trace_id: Some("ab".repeat(16)),
+            calls: 4,
+            errors: 1,
+            duration_sum_nanos: 9,
+            duration_min_nanos: 1,
+            duration_max_nanos: 7,
+            duration_sketch: sketch.clone(),
+            topic: "t".into(),
+            partition: 0,
+        };
+        let read: MetricsFields = serde_json::from_value(serde_json::to_value(&written).unwrap()).unwrap();
+        assert_eq!(
+            read,
+            MetricsFields {
+                timestamp: Some(written.timestamp.clone()),
+                service: Some("a".into()),
+                operation: Some("GET /".into()),
+                span_kind: Some("client".into()),
+                parent: Some("a".into()),
+                child: Some("b".into()),
+                child_operation: Some("GET /b".into()),
+                exemplar_trace_id: Some("ab".repeat(16)),
+                calls: 4,
+                errors: 1,
+                duration_max_nanos: 7,
+                duration_sketch: Some(sketch),
+            }
+        );
+        let selected: MetricsFields = serde_json::from_value(serde_json::json!({"service": "a", "calls": 2})).unwrap();
+        assert_eq!(selected, MetricsFields { service: Some("a".into()), calls: 2, ..Default::default() });
     }
 
     #[test]

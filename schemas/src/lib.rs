@@ -10,6 +10,7 @@ pub mod jaeger;
 pub mod kafka_record;
 pub mod otlp_wire;
 pub mod sketch;
+pub mod span_kind;
 pub mod span_summary;
 pub mod thrift;
 pub mod zipkin;

@@ -5,25 +5,20 @@
 use crate::jaeger::NO_SERVICE_NAME;
 use crate::otlp_wire::{Field, Fields, WireError, FIXED64, LEN, VARINT};
 
-/// OTLP `Span.SpanKind` values.
+/// OTLP `Span.SpanKind` values, as the integers a summary holds.
 pub mod kind {
-    pub const UNSPECIFIED: i32 = 0;
-    pub const INTERNAL: i32 = 1;
-    pub const SERVER: i32 = 2;
-    pub const CLIENT: i32 = 3;
-    pub const PRODUCER: i32 = 4;
-    pub const CONSUMER: i32 = 5;
+    use crate::span_kind::{self, SpanKind};
 
-    /// The `span.kind` tag value Jaeger gives a kind (`""` for unspecified).
+    pub const UNSPECIFIED: i32 = SpanKind::Unspecified as i32;
+    pub const INTERNAL: i32 = SpanKind::Internal as i32;
+    pub const SERVER: i32 = SpanKind::Server as i32;
+    pub const CLIENT: i32 = SpanKind::Client as i32;
+    pub const PRODUCER: i32 = SpanKind::Producer as i32;
+    pub const CONSUMER: i32 = SpanKind::Consumer as i32;
+
+    /// The `span.kind` tag value Jaeger gives a kind (`""` for unspecified or unknown).
     pub fn jaeger_name(kind: i32) -> &'static str {
-        match kind {
-            INTERNAL => "internal",
-            SERVER => "server",
-            CLIENT => "client",
-            PRODUCER => "producer",
-            CONSUMER => "consumer",
-            _ => "",
-        }
+        span_kind::jaeger_tag(span_kind::from_otlp(kind)).unwrap_or("")
     }
 }
 
@@ -324,6 +319,14 @@ mod tests {
         let mut links = Vec::new();
         for_each_span(bytes, &mut links, |span, links| out.push((span.clone(), links.to_vec())))?;
         Ok(out)
+    }
+
+    #[test]
+    fn kind_numbers_get_jaegers_tag_values_and_unspecified_or_unknown_none() {
+        assert_eq!(kind::jaeger_name(kind::SERVER), "server");
+        assert_eq!(kind::jaeger_name(kind::CONSUMER), "consumer");
+        assert_eq!(kind::jaeger_name(kind::UNSPECIFIED), "");
+        assert_eq!(kind::jaeger_name(42), "");
     }
 
     #[test]

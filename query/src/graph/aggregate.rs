@@ -5,11 +5,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use serde::Serialize;
-use serde_json::Value;
+use skein_schemas::analytics::MetricsFields;
 use skein_schemas::sketch::DurationSketch;
-
-/// Span kinds that count as a service serving a call.
-const SERVING_KINDS: [&str; 2] = ["server", "consumer"];
+use skein_schemas::span_kind::{self, SERVING};
 
 /// Exemplar traces kept per operation link (the slowest buckets').
 const EXEMPLARS_PER_LINK: usize = 3;
@@ -106,14 +104,14 @@ pub struct LinkTotals {
 }
 
 impl LinkTotals {
-    fn add(&mut self, doc: &Value) {
-        self.calls += doc["calls"].as_u64().unwrap_or(0);
-        self.errors += doc["errors"].as_u64().unwrap_or(0);
-        if let Ok(sketch) = serde_json::from_value::<DurationSketch>(doc["durationSketch"].clone()) {
-            self.sketch.merge(&sketch);
+    fn add(&mut self, doc: &MetricsFields) {
+        self.calls += doc.calls;
+        self.errors += doc.errors;
+        if let Some(sketch) = &doc.duration_sketch {
+            self.sketch.merge(sketch);
         }
-        if let Some(trace) = doc["exemplarTraceId"].as_str().filter(|t| !t.is_empty()) {
-            let slowest = doc["durationMaxNanos"].as_u64().unwrap_or(0);
+        if let Some(trace) = doc.exemplar_trace_id.as_deref().filter(|t| !t.is_empty()) {
+            let slowest = doc.duration_max_nanos;
             if !self.exemplars.iter().any(|(_, t)| t == trace) {
                 self.exemplars.push((slowest, trace.to_string()));
                 // Slowest first; the trace id breaks ties so the answer does not depend on order.
@@ -124,30 +122,30 @@ impl LinkTotals {
     }
 }
 
-fn text(doc: &Value, field: &str) -> Option<String> {
-    doc[field].as_str().map(str::to_string)
-}
-
-/// Calls and errors per service of the operation series' serving spans (server, consumer).
-fn serving_totals(operation_docs: &[Value]) -> BTreeMap<String, (u64, u64)> {
+/// Calls and errors per service of the operation series' serving spans ([`SERVING`]).
+fn serving_totals(operation_docs: &[MetricsFields]) -> BTreeMap<String, (u64, u64)> {
     let mut totals: BTreeMap<String, (u64, u64)> = BTreeMap::new();
     for doc in operation_docs {
-        let serving = doc["spanKind"].as_str().is_some_and(|k| SERVING_KINDS.contains(&k));
-        let Some(service) = text(doc, "service").filter(|_| serving) else { continue };
+        let serving = doc.span_kind.as_deref().and_then(span_kind::from_name).is_some_and(|k| SERVING.contains(&k));
+        let Some(service) = doc.service.clone().filter(|_| serving) else { continue };
         let entry = totals.entry(service).or_default();
-        entry.0 += doc["calls"].as_u64().unwrap_or(0);
-        entry.1 += doc["errors"].as_u64().unwrap_or(0);
+        entry.0 += doc.calls;
+        entry.1 += doc.errors;
     }
     totals
 }
 
 /// The service graph from operation series documents, link series documents and the exemplar
 /// traces of the operation link series.
-pub fn service_graph(operation_docs: &[Value], link_docs: &[Value], exemplars: &ServiceLinkExemplars) -> ServiceGraph {
+pub fn service_graph(
+    operation_docs: &[MetricsFields],
+    link_docs: &[MetricsFields],
+    exemplars: &ServiceLinkExemplars,
+) -> ServiceGraph {
     let mut services = serving_totals(operation_docs);
     let mut links: BTreeMap<(String, String), LinkTotals> = BTreeMap::new();
     for doc in link_docs {
-        let (Some(parent), Some(child)) = (text(doc, "parent"), text(doc, "child")) else { continue };
+        let (Some(parent), Some(child)) = (doc.parent.clone(), doc.child.clone()) else { continue };
         links.entry((parent, child)).or_default().add(doc);
     }
     for (parent, child) in links.keys() {
@@ -174,12 +172,12 @@ pub fn service_graph(operation_docs: &[Value], link_docs: &[Value], exemplars: &
 }
 
 /// Operation link series documents summed per (parent, child) operation.
-pub fn operation_links(docs: &[Value]) -> BTreeMap<(OperationRef, OperationRef), LinkTotals> {
+pub fn operation_links(docs: &[MetricsFields]) -> BTreeMap<(OperationRef, OperationRef), LinkTotals> {
     let mut links: BTreeMap<(OperationRef, OperationRef), LinkTotals> = BTreeMap::new();
     for doc in docs {
-        let (Some(service), Some(child)) = (text(doc, "service"), text(doc, "child")) else { continue };
-        let parent = OperationRef { service, operation: text(doc, "operation").unwrap_or_default() };
-        let child = OperationRef { service: child, operation: text(doc, "childOperation").unwrap_or_default() };
+        let (Some(service), Some(child)) = (doc.service.clone(), doc.child.clone()) else { continue };
+        let parent = OperationRef { service, operation: doc.operation.clone().unwrap_or_default() };
+        let child = OperationRef { service: child, operation: doc.child_operation.clone().unwrap_or_default() };
         links.entry((parent, child)).or_default().add(doc);
     }
     links
@@ -197,7 +195,7 @@ pub fn involved_services(service: &str, links: &BTreeMap<(OperationRef, Operatio
 /// The operation graph of `service`: the operation links with either end in it (from
 /// `link_docs`, which may hold more), and the operations at their ends plus every operation of
 /// `service`, with their calls and errors over every span kind (from `operation_docs`).
-pub fn operation_graph(service: &str, link_docs: &[Value], operation_docs: &[Value]) -> OperationGraph {
+pub fn operation_graph(service: &str, link_docs: &[MetricsFields], operation_docs: &[MetricsFields]) -> OperationGraph {
     let mut links = operation_links(link_docs);
     links.retain(|(parent, child), _| parent.service == service || child.service == service);
     let mut operations: BTreeMap<OperationRef, (u64, u64)> = BTreeMap::new();
@@ -206,13 +204,13 @@ pub fn operation_graph(service: &str, link_docs: &[Value], operation_docs: &[Val
         operations.entry(child.clone()).or_default();
     }
     for doc in operation_docs {
-        let (Some(s), Some(operation)) = (text(doc, "service"), text(doc, "operation")) else { continue };
+        let (Some(s), Some(operation)) = (doc.service.clone(), doc.operation.clone()) else { continue };
         let key = OperationRef { service: s, operation };
         let counted =
             if key.service == service { Some(operations.entry(key).or_default()) } else { operations.get_mut(&key) };
         if let Some(entry) = counted {
-            entry.0 += doc["calls"].as_u64().unwrap_or(0);
-            entry.1 += doc["errors"].as_u64().unwrap_or(0);
+            entry.0 += doc.calls;
+            entry.1 += doc.errors;
         }
     }
     OperationGraph {
@@ -235,9 +233,14 @@ pub fn operation_graph(service: &str, link_docs: &[Value], operation_docs: &[Val
 
 #[cfg(test)]
 mod tests {
-    use serde_json::json;
+    use serde_json::{json, Value};
 
     use super::*;
+
+    /// A document as the metrics index holds it.
+    fn stored(document: Value) -> MetricsFields {
+        serde_json::from_value(document).expect("a metrics document")
+    }
 
     fn sketch(durations_ns: &[u64]) -> Value {
         let mut sketch = DurationSketch::new();
@@ -247,21 +250,27 @@ mod tests {
         serde_json::to_value(&sketch).unwrap()
     }
 
-    fn operation(service: &str, operation: &str, kind: &str, calls: u64, errors: u64) -> Value {
-        json!({"series": "operation", "service": service, "operation": operation, "spanKind": kind,
-               "calls": calls, "errors": errors})
+    fn operation(service: &str, operation: &str, kind: &str, calls: u64, errors: u64) -> MetricsFields {
+        stored(json!({"series": "operation", "service": service, "operation": operation, "spanKind": kind,
+                      "calls": calls, "errors": errors}))
     }
 
-    fn link(parent: &str, child: &str, durations_ns: &[u64], errors: u64) -> Value {
-        json!({"series": "link", "service": parent, "parent": parent, "child": child,
-               "calls": durations_ns.len(), "errors": errors, "durationSketch": sketch(durations_ns)})
+    fn link(parent: &str, child: &str, durations_ns: &[u64], errors: u64) -> MetricsFields {
+        stored(json!({"series": "link", "service": parent, "parent": parent, "child": child,
+                      "calls": durations_ns.len(), "errors": errors, "durationSketch": sketch(durations_ns)}))
     }
 
-    fn op_link(parent: (&str, &str), child: (&str, &str), durations_ns: &[u64], errors: u64, trace: &str) -> Value {
-        json!({"series": "operation_link", "service": parent.0, "operation": parent.1, "parent": parent.0,
-               "child": child.0, "childOperation": child.1, "calls": durations_ns.len(), "errors": errors,
-               "durationSketch": sketch(durations_ns), "durationMaxNanos": durations_ns.iter().max(),
-               "exemplarTraceId": trace})
+    fn op_link(
+        parent: (&str, &str),
+        child: (&str, &str),
+        durations_ns: &[u64],
+        errors: u64,
+        trace: &str,
+    ) -> MetricsFields {
+        stored(json!({"series": "operation_link", "service": parent.0, "operation": parent.1, "parent": parent.0,
+                      "child": child.0, "childOperation": child.1, "calls": durations_ns.len(), "errors": errors,
+                      "durationSketch": sketch(durations_ns), "durationMaxNanos": durations_ns.iter().max(),
+                      "exemplarTraceId": trace}))
     }
 
     fn close(actual: Option<f64>, expected_us: f64) -> bool {
@@ -303,7 +312,7 @@ mod tests {
 
     #[test]
     fn a_link_without_measurements_has_null_latencies_and_answers_in_the_ui_shape() {
-        let empty = json!({"series": "link", "parent": "a", "child": "b", "calls": 0, "errors": 0});
+        let empty = stored(json!({"series": "link", "parent": "a", "child": "b", "calls": 0, "errors": 0}));
         let graph = service_graph(&[], &[empty], &ServiceLinkExemplars::new());
         assert_eq!(graph.links[0].latency, Latency { p50: None, p95: None, p99: None });
         assert_eq!(

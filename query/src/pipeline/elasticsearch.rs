@@ -11,6 +11,7 @@ use elasticsearch::{Elasticsearch, SearchParts};
 use serde_json::{json, Value};
 use skein_schemas::elasticsearch::IndexNames;
 
+use super::format::with_causes;
 use super::report::{ElasticsearchReport, IndexReport};
 
 /// Most checkpoint documents read. Each flush replaces a partition's checkpoint and deletes the old
@@ -130,7 +131,7 @@ impl Reader {
                 ))
             }
             Ok(Err(error)) => {
-                return Err(format!("cannot reach Elasticsearch at {url}: {} ({hint})", super::with_causes(&error)))
+                return Err(format!("cannot reach Elasticsearch at {url}: {} ({hint})", with_causes(&error)))
             }
             Ok(Ok(response)) => response,
         };

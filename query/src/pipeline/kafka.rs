@@ -16,6 +16,7 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use skein_core::config::KafkaConfig;
 use skein_schemas::dlq;
 
+use super::format::rfc3339;
 use super::report::{ConsumerGroupReport, DeadLetter, DeadLetters, GroupRole, PartitionLag};
 
 /// Longest single call to Kafka.
@@ -368,7 +369,7 @@ fn dead_letter(record: Record) -> DeadLetter {
     DeadLetter {
         partition: record.partition,
         offset: record.offset,
-        timestamp: record.timestamp_ms.map(super::rfc3339).unwrap_or_default(),
+        timestamp: record.timestamp_ms.map(rfc3339).unwrap_or_default(),
         error: header(dlq::ERROR_HEADER).unwrap_or_default().to_string(),
         error_kind: header(dlq::ERROR_KIND_HEADER).unwrap_or_default().to_string(),
         origin_partition: header(dlq::ORIGIN_PARTITION_HEADER).and_then(|v| v.parse().ok()),

@@ -77,7 +77,7 @@ pub struct DeadLetters {
     pub topic: String,
     /// Records in the topic now (end − start offsets, summed over partitions).
     pub records: i64,
-    /// The latest dead letters, newest first, at most [`crate::pipeline::LATEST_DEAD_LETTERS`].
+    /// The latest dead letters, newest first, at most [`super::kafka::LATEST_DEAD_LETTERS`].
     pub latest: Vec<DeadLetter>,
 }
 

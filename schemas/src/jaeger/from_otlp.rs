@@ -6,12 +6,13 @@ use std::collections::BTreeMap;
 
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, InstrumentationScope};
 use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span::SpanKind, status::StatusCode, Span, TracesData};
+use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span, TracesData};
 use serde_json::value::RawValue;
 
 use super::documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
 use super::json;
 use super::{format_span_id, TraceIdFormat};
+use crate::span_kind;
 
 /// The service name Jaeger gives a resource without attributes.
 pub const NO_SERVICE_NAME: &str = "OTLPResourceNoServiceName";
@@ -157,15 +158,7 @@ fn span_tags(span: &Span, scope: Option<&InstrumentationScope>) -> Vec<KeyValue>
     for attribute in &span.attributes {
         tags.push(key_value(&attribute.key, attribute.value.as_ref()));
     }
-    let kind = match SpanKind::try_from(span.kind).unwrap_or(SpanKind::Unspecified) {
-        SpanKind::Unspecified => None,
-        SpanKind::Internal => Some("internal"),
-        SpanKind::Server => Some("server"),
-        SpanKind::Client => Some("client"),
-        SpanKind::Producer => Some("producer"),
-        SpanKind::Consumer => Some("consumer"),
-    };
-    if let Some(kind) = kind {
+    if let Some(kind) = span_kind::jaeger_tag(span_kind::from_otlp(span.kind)) {
         tags.push(string_tag("span.kind", kind));
     }
     if let Some(status) = &span.status {
@@ -258,7 +251,7 @@ mod tests {
     use super::super::fnv1a64;
     use super::*;
     use opentelemetry_proto::tonic::common::v1::KeyValue as OtlpKeyValue;
-    use opentelemetry_proto::tonic::trace::v1::span::{Event, Link};
+    use opentelemetry_proto::tonic::trace::v1::span::{Event, Link, SpanKind};
     use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Status};
 
     fn attr(key: &str, value: Value) -> OtlpKeyValue {

@@ -6,6 +6,7 @@
 use serde_json::{json, Map, Value};
 
 use super::ui::{UiKeyValue, UiSpan, UiTrace};
+use crate::span_kind::{self, SpanKind};
 
 fn any_value(kv: &UiKeyValue) -> Value {
     match (kv.value_type, &kv.value) {
@@ -23,15 +24,9 @@ fn attribute(kv: &UiKeyValue) -> Value {
     json!({"key": kv.key, "value": any_value(kv)})
 }
 
-fn kind_number(kind: Option<&str>) -> u8 {
-    match kind {
-        Some("internal") => 1,
-        Some("server") => 2,
-        Some("client") => 3,
-        Some("producer") => 4,
-        Some("consumer") => 5,
-        _ => 0,
-    }
+/// OTLP's number of a `span.kind` tag; no tag or an unknown one is unspecified (0).
+fn kind_number(kind: Option<&str>) -> i32 {
+    kind.and_then(span_kind::from_name).unwrap_or(SpanKind::Unspecified) as i32
 }
 
 /// Tags that are OTLP fields rather than attributes.
@@ -146,7 +141,7 @@ mod tests {
             "logs": [{"timestamp": 12, "fields": [{"key": "event", "type": "string", "value": "retry"}]}],
             "process": {"serviceName": "web", "tags": []}
         });
-        let trace = UiTrace::new(vec![span_from_document(&doc).unwrap()], vec![]);
+        let trace = UiTrace::new(vec![span_from_document(serde_json::from_value(doc).unwrap()).unwrap()], vec![]);
         let data = traces_data(&[trace]);
         let resource = &data["resourceSpans"][0];
         assert_eq!(

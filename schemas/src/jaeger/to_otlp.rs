@@ -20,6 +20,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as O
 
 use super::model::{Batch, Log, Process, RefType, Span, Tag, TagValue};
 use super::NO_SERVICE_NAME;
+use crate::span_kind;
 
 /// Which wire form a batch came in; the two translations differ in small ways.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,14 +101,9 @@ fn span_to_otlp(span: Span, origin: Origin) -> (InstrumentationScope, OtlpSpan) 
     let mut attributes = Vec::with_capacity(tags.len());
     put_tags(&mut attributes, tags);
 
-    let kind = match remove(&mut attributes, "span.kind").map(|v| str_of(&v).to_string()).as_deref() {
-        Some("client") => SpanKind::Client,
-        Some("server") => SpanKind::Server,
-        Some("producer") => SpanKind::Producer,
-        Some("consumer") => SpanKind::Consumer,
-        Some("internal") => SpanKind::Internal,
-        _ => SpanKind::Unspecified,
-    };
+    let kind = remove(&mut attributes, "span.kind")
+        .and_then(|v| span_kind::from_name(str_of(&v)))
+        .unwrap_or(SpanKind::Unspecified);
     let status = status(&mut attributes, kind);
     let trace_state = if origin == Origin::Proto {
         remove(&mut attributes, "w3c.tracestate").map(|v| str_of(&v).to_string()).unwrap_or_default()

@@ -12,7 +12,10 @@ use std::collections::BTreeMap;
 
 use base64::Engine;
 use serde::Serialize;
+use serde_json::value::RawValue;
 use serde_json::Value;
+
+use super::documents::{KeyValue, SpanDocument};
 
 /// Largest integer a JSON reader (JavaScript) holds exactly.
 const MAX_SAFE_INTEGER: i64 = (1 << 53) - 1;
@@ -205,75 +208,61 @@ fn from_field(key: &str, value: &Value) -> UiKeyValue {
     }
 }
 
-fn key_values(list: &Value, fields: &Value) -> Vec<UiKeyValue> {
-    let mut out: Vec<UiKeyValue> = list
-        .as_array()
-        .map(|items| {
-            items
-                .iter()
-                .map(|kv| {
-                    typed(kv["key"].as_str().unwrap_or_default(), kv["type"].as_str().unwrap_or("string"), &kv["value"])
-                })
-                .collect()
-        })
-        .unwrap_or_default();
-    if let Some(map) = fields.as_object() {
-        let sorted: BTreeMap<&String, &Value> = map.iter().collect();
-        out.extend(sorted.into_iter().map(|(k, v)| from_field(k, v)));
-    }
+/// A stored tag value as JSON (a [`RawValue`] is always valid JSON).
+fn stored_value(raw: &RawValue) -> Value {
+    serde_json::from_str(raw.get()).unwrap_or(Value::Null)
+}
+
+/// The tags of a list (`tags`) then of the fields (`tag`, in key order).
+fn key_values(list: &[KeyValue], fields: &BTreeMap<String, Box<RawValue>>) -> Vec<UiKeyValue> {
+    let mut out: Vec<UiKeyValue> =
+        list.iter().map(|kv| typed(&kv.key, &kv.value_type, &stored_value(&kv.value))).collect();
+    out.extend(fields.iter().map(|(k, v)| from_field(k, &stored_value(v))));
     out
 }
 
 /// Convert one span document (`_source` of `jaeger-span-*`).
-pub fn span_from_document(doc: &Value) -> Result<UiSpan, String> {
-    let stored_trace = doc["traceID"].as_str().ok_or("span document without traceID")?;
-    let trace_id = normalize_trace_id(stored_trace).ok_or_else(|| format!("bad traceID {stored_trace:?}"))?;
-    let span_id = normalize_span_id(doc["spanID"].as_str().ok_or("span document without spanID")?);
-    let mut references: Vec<UiReference> = doc["references"]
-        .as_array()
-        .map(|refs| {
-            refs.iter()
-                .map(|r| UiReference {
-                    ref_type: if r["refType"] == "FOLLOWS_FROM" { "FOLLOWS_FROM" } else { "CHILD_OF" },
-                    trace_id: r["traceID"].as_str().and_then(normalize_trace_id).unwrap_or_else(|| trace_id.clone()),
-                    span_id: normalize_span_id(r["spanID"].as_str().unwrap_or_default()),
-                })
-                .collect()
+pub fn span_from_document(doc: SpanDocument) -> Result<UiSpan, String> {
+    let trace_id = normalize_trace_id(&doc.trace_id).ok_or_else(|| format!("bad traceID {:?}", doc.trace_id))?;
+    let span_id = normalize_span_id(&doc.span_id);
+    let mut references: Vec<UiReference> = doc
+        .references
+        .unwrap_or_default()
+        .iter()
+        .map(|r| UiReference {
+            ref_type: if r.ref_type == "FOLLOWS_FROM" { "FOLLOWS_FROM" } else { "CHILD_OF" },
+            trace_id: normalize_trace_id(&r.trace_id).unwrap_or_else(|| trace_id.clone()),
+            span_id: normalize_span_id(&r.span_id),
         })
-        .unwrap_or_default();
+        .collect();
     // Jaeger 2 stores the parent as a field too; older documents only as a reference.
-    if let Some(parent) = doc["parentSpanID"].as_str().filter(|p| !p.is_empty()) {
-        let parent = normalize_span_id(parent);
+    if !doc.parent_span_id.is_empty() {
+        let parent = normalize_span_id(&doc.parent_span_id);
         if !references.iter().any(|r| r.ref_type == "CHILD_OF" && r.span_id == parent) {
             references.insert(0, UiReference { ref_type: "CHILD_OF", trace_id: trace_id.clone(), span_id: parent });
         }
     }
-    let logs = doc["logs"]
-        .as_array()
-        .map(|logs| {
-            logs.iter()
-                .map(|l| UiLog {
-                    timestamp: l["timestamp"].as_u64().unwrap_or_default(),
-                    fields: key_values(&l["fields"], &Value::Null),
-                })
-                .collect()
-        })
-        .unwrap_or_default();
+    let logs = doc
+        .logs
+        .unwrap_or_default()
+        .iter()
+        .map(|l| UiLog { timestamp: l.timestamp, fields: key_values(&l.fields, &BTreeMap::new()) })
+        .collect();
     Ok(UiSpan {
         trace_id,
         span_id,
-        flags: doc["flags"].as_u64().unwrap_or(0) as u32,
-        operation_name: doc["operationName"].as_str().unwrap_or_default().to_string(),
+        flags: doc.flags,
+        operation_name: doc.operation_name,
         references,
-        start_time: doc["startTime"].as_u64().unwrap_or_default(),
-        duration: doc["duration"].as_u64().unwrap_or_default(),
-        tags: key_values(&doc["tags"], &doc["tag"]),
+        start_time: doc.start_time,
+        duration: doc.duration,
+        tags: key_values(&doc.tags, &doc.tag),
         logs,
         process_id: String::new(),
         warnings: None,
         process: UiProcess {
-            service_name: doc["process"]["serviceName"].as_str().unwrap_or_default().to_string(),
-            tags: key_values(&doc["process"]["tags"], &doc["process"]["tag"]),
+            tags: key_values(&doc.process.tags, &doc.process.tag),
+            service_name: doc.process.service_name,
         },
     })
 }
@@ -283,8 +272,8 @@ mod tests {
     use super::*;
     use serde_json::json;
 
-    fn doc() -> Value {
-        json!({
+    fn doc() -> SpanDocument {
+        read(json!({
             "traceID": "00000000000000000af7651916cd43dd",
             "spanID": "00f067aa0ba902b7",
             "parentSpanID": "1111111111111111",
@@ -303,12 +292,16 @@ mod tests {
             "tag": {"span@kind": "server", "error": true},
             "logs": null,
             "process": {"serviceName": "web", "tags": [{"key": "host", "type": "string", "value": "h1"}]}
-        })
+        }))
+    }
+
+    fn read(stored: Value) -> SpanDocument {
+        serde_json::from_value(stored).expect("a readable span document")
     }
 
     #[test]
     fn span_documents_become_jaeger_ui_spans() {
-        let span = span_from_document(&doc()).unwrap();
+        let span = span_from_document(doc()).unwrap();
         let json = serde_json::to_value(&span).unwrap();
         assert_eq!(json["traceID"], "0af7651916cd43dd", "16 characters when the high half is zero");
         assert_eq!(
@@ -330,8 +323,33 @@ mod tests {
     }
 
     #[test]
+    fn a_sparse_document_reads_with_empty_lists_and_untyped_tags_as_strings() {
+        let sparse = read(json!({
+            "traceID": "aa", "spanID": "1", "references": [{"spanID": "2"}], "tags": null, "logs": [{"fields": null}],
+            "process": {"serviceName": "old", "tags": [{"key": "host", "value": "h"}, {"key": "none", "type": "bool"}]}
+        }));
+        let span = span_from_document(sparse).unwrap();
+        let json = serde_json::to_value(&span).unwrap();
+        assert_eq!(json["spanID"], "0000000000000001");
+        assert_eq!(json["operationName"], "");
+        assert_eq!(
+            json["references"],
+            json!([{"refType":"CHILD_OF","traceID":"00000000000000aa","spanID":"0000000000000002"}])
+        );
+        assert_eq!(json["tags"], json!([]));
+        assert_eq!(json["logs"], json!([{"timestamp": 0, "fields": []}]));
+        assert_eq!(
+            serde_json::to_value(&span.process.tags).unwrap(),
+            json!([{"key":"host","type":"string","value":"h"}, {"key":"none","type":"string","value":""}])
+        );
+        assert!(serde_json::from_value::<SpanDocument>(json!({"spanID": "1"})).is_err(), "a span needs its trace id");
+        let bad_id = read(json!({"traceID": "not hex", "spanID": "1"}));
+        assert_eq!(span_from_document(bad_id).unwrap_err(), "bad traceID \"not hex\"");
+    }
+
+    #[test]
     fn identical_processes_share_a_key_in_order_of_appearance() {
-        let a = span_from_document(&doc()).unwrap();
+        let a = span_from_document(doc()).unwrap();
         let mut b = a.clone();
         b.process.service_name = "api".into();
         let c = a.clone();

@@ -5,7 +5,8 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::Deserialize;
 
-use super::{parse_span_id, parse_trace_id, Annotation, Endpoint, Kind, Span, ZipkinError};
+use super::{parse_span_id, parse_trace_id, Annotation, Endpoint, Span, ZipkinError};
+use crate::span_kind;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
@@ -126,11 +127,10 @@ impl JsonSpan {
     fn into_model(self) -> Result<Span, String> {
         let kind = match self.kind.as_deref() {
             None => None,
-            Some("CLIENT") => Some(Kind::Client),
-            Some("SERVER") => Some(Kind::Server),
-            Some("PRODUCER") => Some(Kind::Producer),
-            Some("CONSUMER") => Some(Kind::Consumer),
-            Some(other) => return Err(format!("kind '{other}' is not CLIENT, SERVER, PRODUCER or CONSUMER")),
+            Some(name) => Some(
+                span_kind::zipkin_from_name(name)
+                    .ok_or_else(|| format!("kind '{name}' is not CLIENT, SERVER, PRODUCER or CONSUMER"))?,
+            ),
         };
         let tags = self.tags;
         Ok(Span {
@@ -175,6 +175,7 @@ impl JsonEndpoint {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::zipkin::Kind;
 
     #[test]
     fn a_full_span_is_read_with_sixty_four_bit_trace_ids_right_aligned() {

@@ -10,8 +10,9 @@ use opentelemetry_proto::tonic::trace::v1::span::{Event, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan, Status};
 
-use super::{Endpoint, Kind, Span};
+use super::{Endpoint, Span};
 use crate::jaeger::to_otlp::{put, remove, str_of, string_value};
+use crate::span_kind;
 
 /// Tag keys that describe the process rather than the span, moved to the resource.
 const RESOURCE_KEYS: &[&str] = &[
@@ -104,15 +105,13 @@ fn span_to_otlp(span: Span) -> (ResourceTags, InstrumentationScope, OtlpSpan) {
         scope.version = library.version;
     }
 
+    // Zipkin has no internal kind: without a kind, only a `span.kind` tag of `internal` names one.
     let kind = match span.kind {
-        Some(Kind::Client) => SpanKind::Client,
-        Some(Kind::Server) => SpanKind::Server,
-        Some(Kind::Producer) => SpanKind::Producer,
-        Some(Kind::Consumer) => SpanKind::Consumer,
-        None => match remove(&mut attributes, "span.kind").map(|v| str_of(&v).to_string()).as_deref() {
-            Some("internal") => SpanKind::Internal,
-            _ => SpanKind::Unspecified,
-        },
+        Some(kind) => span_kind::from_zipkin(kind),
+        None => remove(&mut attributes, "span.kind")
+            .and_then(|v| span_kind::from_name(str_of(&v)))
+            .filter(|kind| *kind == SpanKind::Internal)
+            .unwrap_or(SpanKind::Unspecified),
     };
     let status = status(&mut attributes);
     let trace_state = remove(&mut attributes, "w3c.tracestate").map(|v| str_of(&v).to_string()).unwrap_or_default();

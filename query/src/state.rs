@@ -1,0 +1,35 @@
+//! What every query handler shares: the reader of the indices and the query settings.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use skein_core::config::QueryConfig;
+use skein_core::SkeinConfig;
+
+use crate::reader::Reader;
+
+/// The query handlers' state.
+pub struct QueryState {
+    pub reader: Reader,
+    pub config: QueryConfig,
+}
+
+/// How a handler takes the state.
+pub type Shared = State<Arc<QueryState>>;
+
+impl QueryState {
+    /// Requests read through `client` (no connection is made here).
+    pub fn new(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> Self {
+        Self { reader: Reader::new(client, &config.elasticsearch.index_prefix), config: config.query.clone() }
+    }
+
+    /// The most the clock-skew adjuster may move a span, in µs (0: it only warns).
+    pub fn max_skew_micros(&self) -> i64 {
+        self.config.max_clock_skew_adjust_ms as i64 * 1000
+    }
+
+    /// How far beyond a search's window a trace's other spans may start, in ms.
+    pub fn trace_margin_ms(&self) -> i64 {
+        self.config.max_trace_duration_hours as i64 * 3_600_000
+    }
+}
