@@ -5,7 +5,7 @@ use skein_schemas::analytics::{
     bucket_timestamp, DependenciesDocument, DependencyLink, MetricsDocument, SeriesKind, LINK_SOURCE,
 };
 use skein_schemas::elasticsearch::IndexNames;
-use skein_schemas::span_summary::kind;
+use skein_schemas::span_kind;
 
 use crate::links::NO_NAME;
 use crate::names::Names;
@@ -28,10 +28,7 @@ pub struct Target<'a> {
 }
 
 fn kind_name(k: u8) -> &'static str {
-    match kind::jaeger_name(i32::from(k)) {
-        "" => "unspecified",
-        name => name,
-    }
+    span_kind::name(span_kind::from_otlp(i32::from(k)))
 }
 
 /// The names a series document carries, by series kind.

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rustc_hash::FxHashMap;
-use skein_schemas::span_summary::kind;
+use skein_schemas::span_kind;
 
 use crate::names::Names;
 
@@ -77,14 +77,7 @@ struct Shared {
 const WARN_EVERY: Duration = Duration::from_secs(10);
 
 fn kind_label(k: u8) -> &'static str {
-    match i32::from(k) {
-        kind::INTERNAL => "SPAN_KIND_INTERNAL",
-        kind::SERVER => "SPAN_KIND_SERVER",
-        kind::CLIENT => "SPAN_KIND_CLIENT",
-        kind::PRODUCER => "SPAN_KIND_PRODUCER",
-        kind::CONSUMER => "SPAN_KIND_CONSUMER",
-        _ => "SPAN_KIND_UNSPECIFIED",
-    }
+    span_kind::from_otlp(i32::from(k)).as_str_name()
 }
 
 fn escape(value: &str) -> String {
@@ -183,9 +176,9 @@ mod tests {
         let mut names = Names::default();
         let (svc, op) = (names.id("web"), names.id("GET \"/\""));
         let mut local = RedLocal::default();
-        local.observe(svc, op, kind::SERVER as u8, false, 3_000_000);
-        local.observe(svc, op, kind::SERVER as u8, false, 70_000_000);
-        local.observe(svc, op, kind::SERVER as u8, true, 20_000_000_000);
+        local.observe(svc, op, span_kind::SpanKind::Server as u8, false, 3_000_000);
+        local.observe(svc, op, span_kind::SpanKind::Server as u8, false, 70_000_000);
+        local.observe(svc, op, span_kind::SpanKind::Server as u8, true, 20_000_000_000);
         let metrics = RedMetrics::new(10);
         metrics.fold(&mut local, &names);
         let text = metrics.render();
