@@ -31,6 +31,7 @@ pub enum Protocol {
     ZipkinProto,
 }
 
+/// The options of `skein loadgen`: what to send, where, how fast, and what to measure.
 #[derive(clap::Args, Debug)]
 pub struct LoadgenArgs {
     /// Target URL. Default http://127.0.0.1:4317 (gRPC), http://127.0.0.1:4318 (HTTP; `/v1/traces`
