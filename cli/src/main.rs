@@ -1,9 +1,7 @@
 //! The `skein` command: runs any role of the pipeline, or all of them in one process.
 
-mod loadgen;
 mod options;
 mod status;
-mod wire_formats;
 
 use anyhow::{Context, Result};
 use clap::{Parser, Subcommand};
@@ -53,7 +51,7 @@ enum Command {
     /// Reset the ingester group's offsets so the spans topic is indexed again.
     Replay(ReplayArgs),
     /// Send realistic OTLP traces to a collector and report throughput and latency.
-    Loadgen(loadgen::LoadgenArgs),
+    Loadgen(skein_loadgen::LoadgenArgs),
     /// Print the pipeline's health (receivers, consumer lag per partition, dead letters,
     /// Elasticsearch indices, analytics watermarks) from a running query role; exits non-zero
     /// when it cannot be reached. --json prints the report as JSON.
@@ -124,7 +122,7 @@ fn main() -> Result<()> {
             Command::Config(args) => print_config(args.load()?),
             Command::Probe { url } => probe(&url).await,
             Command::Replay(args) => replay(args),
-            Command::Loadgen(args) => loadgen::run(args).await,
+            Command::Loadgen(args) => Ok(skein_loadgen::run(args).await?),
             Command::Status(args) => status::run(args).await,
         }
     })

@@ -6,6 +6,7 @@ mod documents;
 mod from_otlp;
 mod json;
 pub mod model;
+pub mod model_from_otlp;
 pub mod otlp_json;
 pub mod sampling;
 pub mod thrift;

@@ -3,7 +3,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr};
 
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::{parse_span_id, parse_trace_id, Annotation, Endpoint, Span, ZipkinError};
 use crate::span_kind;
@@ -172,6 +172,103 @@ impl JsonEndpoint {
     }
 }
 
+/// Encode spans as a `POST /api/v2/spans` JSON body, the form [`decode_spans`] reads. Unset fields
+/// are left out; `annotations` and `tags` are always written, tags in their order.
+pub fn encode_spans(spans: &[Span]) -> Vec<u8> {
+    let list: Vec<JsonSpanOut<'_>> = spans.iter().map(JsonSpanOut::from).collect();
+    serde_json::to_vec(&list).expect("Zipkin spans serialize")
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonSpanOut<'a> {
+    trace_id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    parent_id: Option<String>,
+    id: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    kind: Option<&'static str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    timestamp: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    duration: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    local_endpoint: Option<JsonEndpointOut<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    remote_endpoint: Option<JsonEndpointOut<'a>>,
+    annotations: Vec<JsonAnnotationOut<'a>>,
+    #[serde(serialize_with = "tags_out")]
+    tags: &'a [(String, String)],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    debug: bool,
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    shared: bool,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct JsonEndpointOut<'a> {
+    service_name: Option<&'a str>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv4: Option<Ipv4Addr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    ipv6: Option<Ipv6Addr>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    port: Option<u16>,
+}
+
+#[derive(Serialize)]
+struct JsonAnnotationOut<'a> {
+    timestamp: u64,
+    value: &'a str,
+}
+
+fn tags_out<S: serde::Serializer>(tags: &&[(String, String)], serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.collect_map(tags.iter().map(|(key, value)| (key, value)))
+}
+
+impl<'a> From<&'a Span> for JsonSpanOut<'a> {
+    fn from(span: &'a Span) -> Self {
+        JsonSpanOut {
+            trace_id: hex::encode(span.trace_id),
+            parent_id: span.parent_id.map(hex::encode),
+            id: hex::encode(span.id),
+            kind: span.kind.map(|kind| match kind {
+                Kind::Client => "CLIENT",
+                Kind::Server => "SERVER",
+                Kind::Producer => "PRODUCER",
+                Kind::Consumer => "CONSUMER",
+            }),
+            name: span.name.as_deref(),
+            timestamp: span.timestamp,
+            duration: span.duration,
+            local_endpoint: span.local_endpoint.as_ref().map(JsonEndpointOut::from),
+            remote_endpoint: span.remote_endpoint.as_ref().map(JsonEndpointOut::from),
+            annotations: span
+                .annotations
+                .iter()
+                .map(|a| JsonAnnotationOut { timestamp: a.timestamp, value: &a.value })
+                .collect(),
+            tags: &span.tags,
+            debug: span.debug,
+            shared: span.shared,
+        }
+    }
+}
+
+impl<'a> From<&'a Endpoint> for JsonEndpointOut<'a> {
+    fn from(endpoint: &'a Endpoint) -> Self {
+        JsonEndpointOut {
+            service_name: endpoint.service_name.as_deref(),
+            ipv4: endpoint.ipv4,
+            ipv6: endpoint.ipv6,
+            port: endpoint.port,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -216,5 +313,52 @@ mod tests {
             let error = decode_spans(body).unwrap_err().to_string();
             assert!(error.contains(expected), "{error} should contain {expected}");
         }
+    }
+
+    #[test]
+    fn encoded_spans_read_back_unchanged() {
+        let full = Span {
+            trace_id: [7; 16],
+            parent_id: Some([1; 8]),
+            id: [2; 8],
+            kind: Some(Kind::Producer),
+            name: Some("send order".into()),
+            timestamp: Some(1_556_604_172_355_737),
+            duration: Some(10),
+            local_endpoint: Some(Endpoint {
+                service_name: Some("api".into()),
+                ipv4: Some(Ipv4Addr::new(10, 0, 0, 1)),
+                ipv6: None,
+                port: Some(80),
+            }),
+            remote_endpoint: Some(Endpoint {
+                service_name: None,
+                ipv4: None,
+                ipv6: Some(Ipv6Addr::LOCALHOST),
+                port: Some(9092),
+            }),
+            annotations: vec![Annotation { timestamp: 1_556_604_172_355_740, value: "ws".into() }],
+            tags: vec![("z".into(), "1".into()), ("a".into(), "2".into())],
+            debug: true,
+            shared: true,
+        };
+        let bare =
+            Span { trace_id: [0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8], id: [3; 8], ..Default::default() };
+        let spans = vec![full, bare];
+        assert_eq!(decode_spans(&encode_spans(&spans)).unwrap(), spans);
+    }
+
+    #[test]
+    fn unset_fields_are_left_out_and_tags_keep_their_order() {
+        let span = Span {
+            trace_id: [1; 16],
+            id: [2; 8],
+            tags: vec![("z".into(), "1".into()), ("a".into(), "2".into())],
+            ..Default::default()
+        };
+        assert_eq!(
+            String::from_utf8(encode_spans(&[span])).unwrap(),
+            r#"[{"traceId":"01010101010101010101010101010101","id":"0202020202020202","annotations":[],"tags":{"z":"1","a":"2"}}]"#
+        );
     }
 }

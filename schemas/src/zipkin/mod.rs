@@ -1,6 +1,7 @@
 //! Zipkin v2 spans as `POST /api/v2/spans` carries them (JSON or proto3), read into one model and
-//! converted to OTLP by [`to_otlp`].
+//! converted to OTLP by [`to_otlp`]; [`from_otlp`] goes the other way, as a Zipkin reporter would.
 
+pub mod from_otlp;
 pub mod json;
 pub mod proto;
 pub mod to_otlp;
