@@ -3,9 +3,9 @@
 //! kind as a `span.kind` tag, ERROR status as `error=true`, events as logs led by an `event`
 //! field), not Jaeger v2's translation into stored documents, which `span_documents` follows.
 
+use crate::span_kind;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 
@@ -40,7 +40,7 @@ fn process(attributes: &[KeyValue]) -> Process {
 
 fn span(span: &OtlpSpan) -> Span {
     let mut span_tags = tags(&span.attributes);
-    if let Some(kind) = kind_name(span.kind) {
+    if let Some(kind) = span_kind::jaeger_tag(span_kind::from_otlp(span.kind)) {
         span_tags.push(Tag::string("span.kind", kind));
     }
     if span.status.as_ref().is_some_and(|s| s.code == StatusCode::Error as i32) {
@@ -69,17 +69,6 @@ fn span(span: &OtlpSpan) -> Span {
     }
 }
 
-fn kind_name(kind: i32) -> Option<&'static str> {
-    match SpanKind::try_from(kind).unwrap_or(SpanKind::Unspecified) {
-        SpanKind::Server => Some("server"),
-        SpanKind::Client => Some("client"),
-        SpanKind::Producer => Some("producer"),
-        SpanKind::Consumer => Some("consumer"),
-        SpanKind::Internal => Some("internal"),
-        SpanKind::Unspecified => None,
-    }
-}
-
 fn tags(attributes: &[KeyValue]) -> Vec<Tag> {
     attributes.iter().map(|a| Tag { key: a.key.clone(), value: tag_value(a.value.as_ref()) }).collect()
 }
@@ -99,6 +88,7 @@ fn tag_value(value: Option<&AnyValue>) -> TagValue {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::span_kind::SpanKind;
     use opentelemetry_proto::tonic::common::v1::ArrayValue;
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::span::Event;

@@ -2,13 +2,13 @@
 //! `service.name` as local endpoint, attributes as string tags (plus `error=true` for an ERROR
 //! status), events as annotations, times in µs. INTERNAL spans have no Zipkin kind.
 
+use crate::span_kind;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{any_value::Value, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::Span as OtlpSpan;
 
-use super::{Annotation, Endpoint, Kind, Span};
+use super::{Annotation, Endpoint, Span};
 
 /// Every span of `request`, in order.
 pub fn spans_from_otlp(request: &ExportTraceServiceRequest) -> Vec<Span> {
@@ -44,13 +44,7 @@ fn span(span: &OtlpSpan, service: &str) -> Span {
         trace_id: span.trace_id.as_slice().try_into().unwrap_or([0; 16]),
         parent_id: span.parent_span_id.as_slice().try_into().ok(),
         id: span.span_id.as_slice().try_into().unwrap_or([0; 8]),
-        kind: match SpanKind::try_from(span.kind).unwrap_or(SpanKind::Unspecified) {
-            SpanKind::Server => Some(Kind::Server),
-            SpanKind::Client => Some(Kind::Client),
-            SpanKind::Producer => Some(Kind::Producer),
-            SpanKind::Consumer => Some(Kind::Consumer),
-            SpanKind::Internal | SpanKind::Unspecified => None,
-        },
+        kind: span_kind::to_zipkin(span_kind::from_otlp(span.kind)),
         name: Some(span.name.clone()),
         timestamp: Some(span.start_time_unix_nano / 1_000),
         duration: Some(span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano) / 1_000),
@@ -81,6 +75,8 @@ fn tag_text(attribute: &KeyValue) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::span_kind::SpanKind;
+    use crate::zipkin::Kind;
     use opentelemetry_proto::tonic::common::v1::AnyValue;
     use opentelemetry_proto::tonic::resource::v1::Resource;
     use opentelemetry_proto::tonic::trace::v1::span::Event;

@@ -235,12 +235,7 @@ impl<'a> From<&'a Span> for JsonSpanOut<'a> {
             trace_id: hex::encode(span.trace_id),
             parent_id: span.parent_id.map(hex::encode),
             id: hex::encode(span.id),
-            kind: span.kind.map(|kind| match kind {
-                Kind::Client => "CLIENT",
-                Kind::Server => "SERVER",
-                Kind::Producer => "PRODUCER",
-                Kind::Consumer => "CONSUMER",
-            }),
+            kind: span.kind.map(crate::span_kind::zipkin_name),
             name: span.name.as_deref(),
             timestamp: span.timestamp,
             duration: span.duration,
