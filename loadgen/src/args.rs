@@ -2,6 +2,8 @@
 
 use std::path::PathBuf;
 
+use skein_core::elasticsearch::bulk::FILTER_PATH;
+
 use crate::error::LoadgenError;
 
 /// Where requests go and how they are encoded.
@@ -126,7 +128,7 @@ impl LoadgenArgs {
         match self.protocol {
             Protocol::HttpProtobuf | Protocol::HttpJson => with_path(&base, "/v1/traces"),
             Protocol::EsBulk => {
-                format!("{}/_bulk?filter_path=errors,items.*.status,items.*.error.type", base.trim_end_matches('/'))
+                format!("{}/_bulk?filter_path={}", base.trim_end_matches('/'), FILTER_PATH.join(","))
             }
             Protocol::JaegerThriftHttp => with_path(&base, "/api/traces"),
             Protocol::ZipkinJson | Protocol::ZipkinProto => with_path(&base, "/api/v2/spans"),
@@ -182,7 +184,7 @@ mod tests {
         );
         assert_eq!(
             endpoint(&["--protocol", "es-bulk", "--endpoint", "http://es:9200/"]),
-            "http://es:9200/_bulk?filter_path=errors,items.*.status,items.*.error.type"
+            "http://es:9200/_bulk?filter_path=errors,items.*.status,items.*.error.type,items.*.error.reason"
         );
         assert_eq!(endpoint(&["--protocol", "jaeger-udp-binary"]), "udp://127.0.0.1:6832");
     }

@@ -29,6 +29,11 @@ use crate::error::LoadgenError;
 pub(crate) enum Payload {
     OtlpGrpc(ExportTraceServiceRequest),
     Body(reqwest::Body),
+    /// A `_bulk` body and how many actions it holds (the answer must list as many items).
+    Bulk {
+        body: reqwest::Body,
+        actions: usize,
+    },
     /// Several HTTP bodies sent one after the other (Thrift: one per service).
     Bodies(Vec<Vec<u8>>),
     JaegerGrpc(Vec<PostSpansRequest>),
@@ -111,7 +116,7 @@ impl Sender {
         let result = match (self, payload) {
             (Sender::OtlpGrpc(sender), Payload::OtlpGrpc(request)) => sender.send(request).await,
             (Sender::OtlpHttp(sender), Payload::Body(body)) => sender.send(body).await,
-            (Sender::EsBulk(sender), Payload::Body(body)) => sender.send(body).await,
+            (Sender::EsBulk(sender), Payload::Bulk { body, actions }) => sender.send(body, actions).await,
             (Sender::JaegerGrpc(sender), Payload::JaegerGrpc(requests)) => sender.send(requests).await,
             (Sender::JaegerThriftHttp(sender), Payload::Bodies(bodies)) => sender.send(bodies).await,
             (Sender::JaegerUdp(sender), Payload::Datagrams(datagrams)) => sender.send(datagrams).await,
