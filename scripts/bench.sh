@@ -19,8 +19,9 @@
 # BENCH_INGEST_SPANS (200000), BENCH_BULK_DOCS (2000), BENCH_BULK_CONCURRENCY (2),
 # BENCH_E2E_RATE (2000 spans/s), BENCH_E2E_SECS (20), BENCH_ANALYTICS_SPANS (2000000),
 # BENCH_QUERY_SPANS (10000000; 0 skips f), BENCH_ONLY_QUERY (set: run f alone),
-# BENCH_ONLY_COLLECTOR (set: run a alone), SKEIN_ES_URL,
-# SKEIN_KAFKA_BROKERS.
+# BENCH_ONLY_COLLECTOR (set: run a alone), BENCH_SKIP_ANALYTICS (set: skip e), SKEIN_ES_URL,
+# SKEIN_KAFKA_BROKERS, SKEIN_BIN (the skein binary measured; default target/release/skein, so an
+# older build can be measured beside the current one in the same session).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 REPO="$PWD"
@@ -39,7 +40,7 @@ QUERY_SPANS="${BENCH_QUERY_SPANS:-10000000}"
 ES="${SKEIN_ES_URL:-http://127.0.0.1:9200}"
 KAFKA="${SKEIN_KAFKA_BROKERS:-127.0.0.1:9092}"
 STATE_DIR="${SKEIN_STATE_DIR:-$REPO/.skein}"
-SKEIN="$REPO/target/release/skein"
+SKEIN="${SKEIN_BIN:-$REPO/target/release/skein}"
 CLK_TCK="$(getconf CLK_TCK)"
 
 RUN="skein-bench-$(date +%s)"
@@ -174,12 +175,16 @@ accepted_spans() {
 need python3 "for JSON and free ports"
 need curl "to talk to Elasticsearch"
 bash scripts/infra/status.sh >/dev/null 2>&1 || die "Kafka and Elasticsearch must be running: make up"
-say "building the release binary"
-cargo build --release --bin skein >&2
+if [[ -z "${SKEIN_BIN:-}" ]]; then
+  say "building the release binary"
+  cargo build --release --bin skein >&2
+fi
+[[ -x "$SKEIN" ]] || die "SKEIN_BIN=$SKEIN is not an executable skein binary"
 mkdir -p "$RESULTS_DIR"
 : >"$RESULTS"
 
 result "skein benchmark $RUN — $(date -u +%Y-%m-%dT%H:%M:%SZ)"
+result "binary: $SKEIN"
 result "machine: $(nproc) cores ($(awk -F': ' '/model name/ { print $2; exit }' /proc/cpuinfo)), $(awk '/MemTotal/ { printf "%.0f GB", $2/1048576 }' /proc/meminfo) RAM, loopback only"
 es_node="$(curl -fsS "$ES/_nodes/_local/jvm?filter_path=nodes.*.version,nodes.*.jvm.mem.heap_max_in_bytes" \
   | python3 -c 'import json,sys; n=list(json.load(sys.stdin)["nodes"].values())[0]; print(n["version"], n["jvm"]["mem"]["heap_max_in_bytes"]//1048576)')"
@@ -391,6 +396,7 @@ result "  (Elasticsearch makes documents searchable at its refresh, every 1 s by
 result ""
 
 # --- e. analytics ------------------------------------------------------------------------------
+if [[ -z "${BENCH_SKIP_ANALYTICS:-}" ]]; then
 say "e. analytics: trace assembly in memory ($ANALYTICS_SPANS spans, one core)"
 cargo build --release -p skein-analytics --example analytics_bench >&2
 result "e. analytics"
@@ -415,6 +421,7 @@ result "$(printf '  analytics worker (Kafka fetch, assembly, documents to ES, ch
   "$(calc "${read_spans:-0} / (($ca1 - $ca0) / $CLK_TCK + 0.000001)")")"
 for index in $(curl -fsS "$ES/_cat/indices/$RUN-analytics-*?h=index"); do curl -fsS -XDELETE "$ES/$index" >/dev/null; done
 result ""
+fi # BENCH_SKIP_ANALYTICS
 
 fi # BENCH_ONLY_QUERY
 
