@@ -69,7 +69,8 @@ fn item_outcome(item: &Value) -> ItemOutcome {
         200..=299 => ItemOutcome::Durable,
         // Deleting a document that is already gone leaves the index as asked.
         404 if action == "delete" => ItemOutcome::Durable,
-        408 | 429 | 500..=599 => ItemOutcome::Transient(reason()),
+        // An item is worth retrying for the same reasons a whole request is.
+        status if request_is_retryable(status) => ItemOutcome::Transient(reason()),
         _ => ItemOutcome::Permanent(reason()),
     }
 }
