@@ -121,13 +121,7 @@ pub async fn serve_admin(
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, std::io::Error> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    let router = admin_router(readiness);
-    Ok(tokio::spawn(async move {
-        let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
-        if let Err(error) = served {
-            tracing::warn!(%error, "admin endpoint stopped");
-        }
-    }))
+    Ok(tokio::spawn(crate::http::serve(admin_router(readiness), listener, "admin endpoints", shutdown)))
 }
 
 #[cfg(test)]
