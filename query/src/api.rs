@@ -91,8 +91,8 @@ fn parse_search(state: &QueryState, params: &Params) -> Result<TraceQuery, Query
     let service =
         params.get("service").ok_or_else(|| QueryError::BadParameter("parameter 'service' is required".into()))?;
     let now = now_micros();
-    let end = params.int("end")?.unwrap_or(now);
-    let start = params.int("start")?.unwrap_or(end - 48 * 3_600_000_000);
+    let end = params.epoch_micros("end")?.unwrap_or(now);
+    let start = params.epoch_micros("start")?.unwrap_or(end.saturating_sub(48 * 3_600_000_000));
     if start > end {
         return Err(QueryError::BadParameter("'start' should be before 'end'".into()));
     }
@@ -188,14 +188,11 @@ struct Link {
 /// `GET /api/dependencies?endTs=<ms>&lookback=<ms>[&service=<name>]`.
 pub async fn dependencies(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
-    let end = params.int("endTs")?.unwrap_or(now_micros() / 1000);
-    let lookback = params.int("lookback")?.unwrap_or(24 * 3_600_000);
-    if lookback < 0 {
-        return Err(bad_param("lookback", "must not be negative"));
-    }
+    let end = params.epoch_ms("endTs")?.unwrap_or(now_micros() / 1000);
+    let lookback = params.span_ms("lookback")?.unwrap_or(24 * 3_600_000);
     let service = params.get("service");
     let mut links: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
-    for doc in state.reader.dependencies(end - lookback, end).await? {
+    for doc in state.reader.dependencies(end.saturating_sub(lookback), end).await? {
         for link in doc.dependencies {
             if service.is_some_and(|s| s != link.parent && s != link.child) {
                 continue;

@@ -42,11 +42,8 @@ fn now_ms() -> i64 {
 
 /// `[endTs − lookback, endTs]` in ms (defaults: now, one hour).
 fn window(params: &Params) -> Result<(i64, i64), QueryError> {
-    let end = params.int("endTs")?.unwrap_or_else(now_ms);
-    let lookback = params.int("lookback")?.unwrap_or(DEFAULT_LOOKBACK_MS);
-    if lookback < 0 {
-        return Err(bad_param("lookback", "must not be negative"));
-    }
+    let end = params.epoch_ms("endTs")?.unwrap_or_else(now_ms);
+    let lookback = params.span_ms("lookback")?.unwrap_or(DEFAULT_LOOKBACK_MS);
     Ok((end.saturating_sub(lookback), end))
 }
 
@@ -102,8 +99,8 @@ pub async fn deep_dependencies(State(state): Shared, RawQuery(query): RawQuery) 
     let params = Params::parse(query.as_deref());
     let service = required(&params, "service")?;
     let operation = params.get("operation");
-    let end = params.int("end")?.filter(|t| *t > 0).unwrap_or_else(now_ms);
-    let start = params.int("start")?.filter(|t| *t > 0).unwrap_or(end - DEFAULT_LOOKBACK_MS);
+    let end = params.epoch_ms("end")?.filter(|t| *t > 0).unwrap_or_else(now_ms);
+    let start = params.epoch_ms("start")?.filter(|t| *t > 0).unwrap_or(end.saturating_sub(DEFAULT_LOOKBACK_MS));
     if start > end {
         return Err(bad_param("start", "must not be after 'end'"));
     }

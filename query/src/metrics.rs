@@ -90,10 +90,10 @@ pub async fn metrics(
         _ => 0.0,
     };
     let by_operation = params.boolean("groupByOperation")?;
-    let end = params.int("endTs")?.unwrap_or_else(|| Utc::now().timestamp_millis());
-    let lookback = params.int("lookback")?.unwrap_or(3_600_000);
-    let step = params.int("step")?.unwrap_or(5_000);
-    let rate_per = params.int("ratePer")?.unwrap_or(600_000);
+    let end = params.epoch_ms("endTs")?.unwrap_or_else(|| Utc::now().timestamp_millis());
+    let lookback = params.span_ms("lookback")?.unwrap_or(3_600_000);
+    let step = params.span_ms("step")?.unwrap_or(5_000);
+    let rate_per = params.span_ms("ratePer")?.unwrap_or(600_000);
     for (name, value) in [("lookback", lookback), ("step", step), ("ratePer", rate_per)] {
         if value <= 0 {
             return Err(bad_param(name, "must be positive"));
@@ -103,7 +103,8 @@ pub async fn metrics(
         return Err(bad_param("step", format!("too small for the lookback: more than {MAX_POINTS} points")));
     }
 
-    let documents = state.reader.metrics(&services, &kinds, end - lookback - rate_per, end).await?;
+    let documents =
+        state.reader.metrics(&services, &kinds, end.saturating_sub(lookback).saturating_sub(rate_per), end).await?;
     // group → bucket start → totals
     let mut groups: BTreeMap<(String, Option<String>), BTreeMap<i64, Totals>> = BTreeMap::new();
     for doc in documents {
@@ -125,10 +126,10 @@ pub async fn metrics(
     let mut series = Vec::new();
     for ((service, operation), buckets) in &groups {
         let mut points = Vec::new();
-        let mut t = end - lookback;
+        let mut t = end.saturating_sub(lookback);
         while t <= end {
             let mut window = Totals::default();
-            for (_, totals) in buckets.range(t - rate_per..t) {
+            for (_, totals) in buckets.range(t.saturating_sub(rate_per)..t) {
                 window.calls += totals.calls;
                 window.errors += totals.errors;
                 if metric == Metric::Latencies {

@@ -5,6 +5,10 @@ use std::collections::BTreeMap;
 
 use crate::error::{bad_param, QueryError};
 
+/// The latest instant a time parameter may name, in ms: the end of the year 9999, the last day
+/// Elasticsearch dates and the daily index names can hold.
+pub const MAX_EPOCH_MS: i64 = 253_402_300_799_999;
+
 /// All values of every key, in order.
 #[derive(Debug, Default)]
 pub struct Params(BTreeMap<String, Vec<String>>);
@@ -33,6 +37,31 @@ impl Params {
 
     pub fn int(&self, key: &str) -> Result<Option<i64>, QueryError> {
         self.get(key).map(|v| v.trim().parse::<i64>().map_err(|e| bad_param(key, format!("{e} ({v:?})")))).transpose()
+    }
+
+    /// A time in ms since 1970, no later than [`MAX_EPOCH_MS`].
+    pub fn epoch_ms(&self, key: &str) -> Result<Option<i64>, QueryError> {
+        self.bounded(key, MAX_EPOCH_MS, "milliseconds since 1970")
+    }
+
+    /// A time in µs since 1970, no later than [`MAX_EPOCH_MS`].
+    pub fn epoch_micros(&self, key: &str) -> Result<Option<i64>, QueryError> {
+        self.bounded(key, MAX_EPOCH_MS * 1000 + 999, "microseconds since 1970")
+    }
+
+    /// A length of time in ms (a lookback), no longer than the whole range of times.
+    pub fn span_ms(&self, key: &str) -> Result<Option<i64>, QueryError> {
+        self.bounded(key, MAX_EPOCH_MS, "milliseconds")
+    }
+
+    fn bounded(&self, key: &str, max: i64, unit: &str) -> Result<Option<i64>, QueryError> {
+        match self.int(key)? {
+            Some(value) if !(0..=max).contains(&value) => Err(bad_param(
+                key,
+                format!("{value} is out of range: {unit} from 0 to {max} (the end of the year 9999)"),
+            )),
+            value => Ok(value),
+        }
     }
 
     pub fn boolean(&self, key: &str) -> Result<bool, QueryError> {
@@ -124,6 +153,17 @@ fn trim_fraction(value: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn times_beyond_the_year_9999_or_before_1970_are_bad_parameters() {
+        let params = Params::parse(Some("endTs=253402300800000&lookback=-1&end=253402300799999999&start=5"));
+        let far = params.epoch_ms("endTs").unwrap_err().to_string();
+        assert!(far.contains("'endTs'") && far.contains("out of range"), "{far}");
+        assert!(params.span_ms("lookback").unwrap_err().to_string().contains("'lookback'"));
+        assert_eq!(params.epoch_micros("end").unwrap(), Some(253_402_300_799_999_999));
+        assert_eq!(params.epoch_ms("start").unwrap(), Some(5));
+        assert_eq!(params.epoch_ms("absent").unwrap(), None);
+    }
 
     #[test]
     fn go_durations_parse_like_go() {

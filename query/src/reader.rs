@@ -7,7 +7,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveTime, Utc};
+use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use elasticsearch::{Elasticsearch, OpenPointInTimeParts, SearchParts};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
@@ -50,7 +50,11 @@ fn days(start_ms: i64, end_ms: i64) -> Vec<NaiveDate> {
     let mut d = first;
     while d <= last && out.len() < 3660 {
         out.push(d);
-        d += Duration::days(1);
+        // The last day chrono can name has no successor: stop there rather than overflow.
+        match d.succ_opt() {
+            Some(next) => d = next,
+            None => break,
+        }
     }
     out
 }
@@ -543,6 +547,12 @@ mod tests {
         let links: Vec<DependencyLinks> = read_sources(page.hits.hits);
         assert_eq!(links.len(), 1, "a link without a child and a hit without a source are skipped");
         assert_eq!(links[0].dependencies[0].call_count, 2);
+    }
+
+    #[test]
+    fn the_last_day_chrono_can_name_ends_the_range_without_overflowing() {
+        let last = NaiveDate::MAX.and_time(NaiveTime::MIN).and_utc().timestamp_millis();
+        assert_eq!(days(last - 86_400_000, last + 1), [NaiveDate::MAX.pred_opt().unwrap(), NaiveDate::MAX]);
     }
 
     #[test]
