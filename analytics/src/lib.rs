@@ -78,6 +78,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let preparation = preparation(config, &client).then_ready("index_templates");
     let config = config.clone();
     let subscribed = role.readiness().clone();
+    let failure = role.failure();
     let work = async move {
         let stop = shutdown.clone();
         let run = worker::run_live(config, store, red, shutdown, move || subscribed.set("kafka_subscription", true));
@@ -87,10 +88,12 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
                 tracing::error!(%error, "analytics failed; stopping");
+                failure.report(format!("analytics failed: {error}"));
                 stop.cancel();
             }
             Err(_) => {
                 tracing::error!("analytics worker panicked; stopping");
+                failure.report("the analytics worker panicked (see the log above)");
                 stop.cancel();
             }
         }

@@ -167,17 +167,23 @@ async fn run_roles(config: SkeinConfig, roles: Roles) -> Result<()> {
     };
     print_endpoints(&config, collector.as_ref(), query.as_ref(), &roles);
 
+    // Every role is waited for (each drains what it holds); the first that failed decides the
+    // exit status, so a supervisor restarts the process.
+    let mut failed = Vec::new();
     if let Some(collector) = collector {
-        collector.join().await;
+        failed.extend(collector.join().await.err().map(|e| format!("collector: {e}")));
     }
     if let Some(ingester) = ingester {
-        ingester.join().await;
+        failed.extend(ingester.join().await.err().map(|e| format!("ingester: {e}")));
     }
     if let Some(analytics) = analytics {
-        analytics.join().await;
+        failed.extend(analytics.join().await.err().map(|e| format!("analytics: {e}")));
     }
     if let Some(query) = query {
-        query.join().await;
+        failed.extend(query.join().await.err().map(|e| format!("query: {e}")));
+    }
+    if !failed.is_empty() {
+        anyhow::bail!("stopped because a role failed: {}", failed.join("; "));
     }
     Ok(())
 }
@@ -276,7 +282,7 @@ async fn run_agent(config: SkeinConfig) -> Result<()> {
     lines.push(format!("  forwarding to       {} (Jaeger gRPC)", config.agent.collector_endpoint));
     lines.push(format!("  admin               http://{}/metrics  /healthz  /readyz", config.agent.admin_listen));
     println!("{}", lines.join("\n"));
-    agent.join().await;
+    agent.join().await.context("agent failed")?;
     Ok(())
 }
 

@@ -5,6 +5,7 @@
 
 use std::future::Future;
 use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
 
 use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
@@ -107,10 +108,33 @@ impl Preparation {
     }
 }
 
+/// Why a role stopped by itself instead of because shutdown was asked for: the process exits
+/// non-zero with it, so a supervisor restarts the role rather than leaving it stopped.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct RoleFailed(pub String);
+
+/// Where a role's work says it cannot go on (the first report is kept). The work still cancels
+/// shutdown itself, so that the process's other roles stop too.
+#[derive(Debug, Clone, Default)]
+pub struct FailureReport(Arc<Mutex<Option<String>>>);
+
+impl FailureReport {
+    /// Record why the role stopped.
+    pub fn report(&self, why: impl Into<String>) {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get_or_insert_with(|| why.into());
+    }
+
+    fn take(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).take()
+    }
+}
+
 /// A role whose admin endpoints are up, about to start its work.
 pub struct RoleStart {
     readiness: Readiness,
     shutdown: CancellationToken,
+    failure: FailureReport,
 }
 
 impl RoleStart {
@@ -127,7 +151,12 @@ impl RoleStart {
             readiness.register(condition);
         }
         serve_admin(admin, readiness.clone(), shutdown.clone()).await?;
-        Ok(Self { readiness, shutdown: shutdown.clone() })
+        Ok(Self { readiness, shutdown: shutdown.clone(), failure: FailureReport::default() })
+    }
+
+    /// Where the work reports that it failed; [`RunningRole::join`] then returns the reason.
+    pub fn failure(&self) -> FailureReport {
+        self.failure.clone()
     }
 
     /// The conditions `/readyz` reports, for work that keeps one up to date.
@@ -137,7 +166,7 @@ impl RoleStart {
 
     /// Run `work` (which stops by itself once shutdown is cancelled).
     pub fn spawn(self, work: impl Future<Output = ()> + Send + 'static) -> RunningRole {
-        RunningRole { readiness: self.readiness, addresses: (), work: tokio::spawn(work) }
+        RunningRole { readiness: self.readiness, addresses: (), work: tokio::spawn(work), failure: self.failure }
     }
 
     /// Prepare, then run `work`; when shutdown comes during the preparation, `work` never runs.
@@ -170,20 +199,28 @@ pub struct RunningRole<A = ()> {
     pub readiness: Readiness,
     pub addresses: A,
     work: JoinHandle<()>,
+    failure: FailureReport,
 }
 
 impl RunningRole {
     /// The same role, reporting `addresses`.
     pub fn listening_on<A>(self, addresses: A) -> RunningRole<A> {
-        RunningRole { readiness: self.readiness, addresses, work: self.work }
+        RunningRole { readiness: self.readiness, addresses, work: self.work, failure: self.failure }
     }
 }
 
 impl<A> RunningRole<A> {
-    /// Wait until the role has stopped (after shutdown was cancelled) and finished what it had
-    /// in hand.
-    pub async fn join(self) {
-        let _ = self.work.await;
+    /// Wait until the role has stopped and finished what it had in hand: `Ok` after a shutdown
+    /// that was asked for, the reason when its work failed or panicked.
+    pub async fn join(self) -> Result<(), RoleFailed> {
+        let finished = self.work.await;
+        if let Some(why) = self.failure.take() {
+            return Err(RoleFailed(why));
+        }
+        match finished {
+            Err(error) if error.is_panic() => Err(RoleFailed("its work panicked (see the log above)".into())),
+            _ => Ok(()),
+        }
     }
 }
 
@@ -233,7 +270,7 @@ mod tests {
         assert!(readiness.is_ready(), "met while the next step is still failing");
         assert_eq!(template_attempts.load(Ordering::SeqCst), 3, "the step was retried until it succeeded");
         shutdown.cancel();
-        running.join().await;
+        running.join().await.unwrap();
         assert!(!worked.load(Ordering::SeqCst), "shutdown during the preparation skips the work");
     }
 
@@ -247,7 +284,7 @@ mod tests {
         let worked = Arc::new(AtomicBool::new(false));
         let flag = worked.clone();
         let running = role.spawn_after(preparation, async move { flag.store(readiness.is_ready(), Ordering::SeqCst) });
-        running.join().await;
+        running.join().await.unwrap();
         assert!(worked.load(Ordering::SeqCst), "work ran, after the condition was met");
     }
 
@@ -266,7 +303,7 @@ mod tests {
         tokio::time::timeout(Duration::from_secs(5), started_seen).await.expect("work started").unwrap();
         assert!(!running.readiness.is_ready());
         shutdown.cancel();
-        running.join().await;
+        running.join().await.unwrap();
     }
 
     #[tokio::test]
@@ -275,5 +312,27 @@ mod tests {
         let shutdown = CancellationToken::new();
         let result = RoleStart::serve_admin(taken.local_addr().unwrap(), &[], &shutdown).await;
         assert_eq!(result.err().map(|error| error.kind()), Some(std::io::ErrorKind::AddrInUse));
+    }
+
+    #[tokio::test]
+    async fn a_role_whose_work_failed_joins_with_the_reason() {
+        let shutdown = CancellationToken::new();
+        let role = start(&[], &shutdown).await;
+        let failure = role.failure();
+        let stop = shutdown.clone();
+        let running = role.spawn(async move {
+            failure.report("analytics cannot write its checkpoint");
+            failure.report("a later reason is not kept");
+            stop.cancel();
+        });
+        assert_eq!(running.join().await, Err(RoleFailed("analytics cannot write its checkpoint".into())));
+        assert!(shutdown.is_cancelled(), "the failing work stopped the process's other roles");
+    }
+
+    #[tokio::test]
+    async fn a_role_whose_work_panicked_joins_with_an_error() {
+        let shutdown = CancellationToken::new();
+        let running = start(&[], &shutdown).await.spawn(async { panic!("bug") });
+        assert!(running.join().await.is_err());
     }
 }

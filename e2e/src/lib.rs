@@ -172,21 +172,24 @@ impl Pipeline {
         assert_eq!(status, 200, "{}", response.text().await.unwrap_or_default());
     }
 
-    /// Stop everything and wait for the drain and final commit.
+    /// Stop everything and wait for the drain and final commit; a role that had failed by
+    /// itself fails the test.
     pub async fn stop(self) {
         self.shutdown.cancel();
+        let mut failed = Vec::new();
         if let Some(collector) = self.collector {
-            collector.join().await;
+            failed.extend(collector.join().await.err().map(|e| format!("collector: {e}")));
         }
         if let Some(ingester) = self.ingester {
-            ingester.join().await;
+            failed.extend(ingester.join().await.err().map(|e| format!("ingester: {e}")));
         }
         if let Some(analytics) = self.analytics {
-            analytics.join().await;
+            failed.extend(analytics.join().await.err().map(|e| format!("analytics: {e}")));
         }
         if let Some(query) = self.query {
-            query.join().await;
+            failed.extend(query.join().await.err().map(|e| format!("query: {e}")));
         }
+        assert!(failed.is_empty(), "roles failed while the test ran: {}", failed.join("; "));
     }
 }
 

@@ -570,3 +570,42 @@ async fn sigkilled_worker_writes_exactly_what_an_uninterrupted_one_writes_and_ba
         es.delete(&format!("{prefix}-*")).await;
     }
 }
+
+/// A checkpoint Elasticsearch refuses for good is never taken as written: the worker stops with a
+/// failure exit (so a supervisor restarts it and someone looks) and commits no offset past it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refused_checkpoint_stops_the_worker_with_a_failure_exit_and_commits_nothing() {
+    require_servers();
+    let config = crash_config("analytics-refused");
+    // A state index that takes no field at all: every checkpoint is refused with a 400.
+    let state =
+        skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).analytics_state_index();
+    let created = reqwest::Client::new()
+        .put(format!("{ELASTICSEARCH}/{state}"))
+        .json(&serde_json::json!({"mappings": {"dynamic": "strict", "properties": {}}}))
+        .send()
+        .await
+        .expect("elasticsearch answers");
+    assert!(created.status().is_success(), "cannot create {state}: {}", created.text().await.unwrap_or_default());
+    produce(&config, &generated_stream(minutes_ago(25), 300)).await;
+
+    let mut worker = spawn_analytics(&config, &[]);
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = worker.try_wait().expect("worker status") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = worker.kill();
+            panic!("the worker kept running although it cannot save a checkpoint");
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    assert!(!status.success(), "a failed worker exits non-zero, not {status}");
+    assert_eq!(
+        group_committed_total(&config, &config.analytics.group_id),
+        0,
+        "no offset is committed past an unsaved checkpoint"
+    );
+    Es::default().delete(&format!("{}*", config.elasticsearch.index_prefix)).await;
+}

@@ -202,7 +202,7 @@ async fn with_elasticsearch_down_the_report_says_so_and_still_answers() {
     assert!(!source.reachable && source.error.as_deref().unwrap().contains("cannot scrape"), "{source:?}");
 
     shutdown.cancel();
-    query.join().await;
+    query.join().await.expect("query stopped cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -224,7 +224,7 @@ async fn with_kafka_down_the_report_says_so_within_its_time_limit() {
     assert!(report.elasticsearch.reachable, "Elasticsearch still reported: {:?}", report.elasticsearch);
 
     shutdown.cancel();
-    query.join().await;
+    query.join().await.expect("query stopped cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -262,7 +262,7 @@ async fn a_group_that_never_committed_is_behind_by_the_whole_partition_and_its_o
     }
 
     shutdown.cancel();
-    query.join().await;
+    query.join().await.expect("query stopped cleanly");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

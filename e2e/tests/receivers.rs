@@ -184,7 +184,7 @@ async fn skein_agent_forwards_udp_spans_to_the_collector_over_grpc() {
             .await;
     assert_python_trace(&docs, &sent, true);
     pipeline.stop().await;
-    agent.join().await;
+    agent.join().await.expect("agent stopped cleanly");
 }
 
 fn write_strategies(path: &std::path::Path, rate: f64) {
@@ -273,7 +273,7 @@ async fn sampling_clients_read_strategies_from_the_file_and_see_it_change() {
         }
     }
     pipeline.stop().await;
-    agent.join().await;
+    agent.join().await.expect("agent stopped cleanly");
     std::fs::remove_dir_all(&dir).unwrap();
 }
 

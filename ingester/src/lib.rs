@@ -60,12 +60,16 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         .create_topics(&config.kafka);
     let config = config.clone();
     let task_readiness = role.readiness().clone();
+    let failure = role.failure();
     let work = async move {
         let tracker = SharedTracker::default();
         let consumer = match consumer::subscribe(&config.kafka, &config.ingester, tracker.clone()) {
             Ok(consumer) => consumer,
             Err(error) => {
-                tracing::error!(%error, "ingester cannot start consuming");
+                // Running on without consuming would look healthy and index nothing: stop.
+                tracing::error!(%error, "ingester cannot start consuming; stopping");
+                failure.report(format!("ingester cannot start consuming: {error}"));
+                shutdown.cancel();
                 return;
             }
         };
