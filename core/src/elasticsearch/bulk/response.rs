@@ -16,6 +16,10 @@ pub enum ItemOutcome {
     Transient(String),
     /// Elasticsearch will never accept this action (mapping conflict, malformed value).
     Permanent(String),
+    /// Elasticsearch denies the write (401/403: credentials, privileges, or an index block such as
+    /// the read-only block of a full disk). Not the document's fault, so it is never parked as
+    /// undeliverable: it is retried, loudly, until an operator fixes the cause.
+    Denied(String),
 }
 
 /// Why a `_bulk` answer cannot be read item by item; the whole request is to be sent again.
@@ -69,6 +73,7 @@ fn item_outcome(item: &Value) -> ItemOutcome {
         200..=299 => ItemOutcome::Durable,
         // Deleting a document that is already gone leaves the index as asked.
         404 if action == "delete" => ItemOutcome::Durable,
+        401 | 403 => ItemOutcome::Denied(reason()),
         // An item is worth retrying for the same reasons a whole request is.
         status if request_is_retryable(status) => ItemOutcome::Transient(reason()),
         _ => ItemOutcome::Permanent(reason()),
@@ -78,6 +83,20 @@ fn item_outcome(item: &Value) -> ItemOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_denied_write_is_neither_durable_nor_permanently_refused() {
+        let body = br#"{"errors":true,"items":[
+              {"index":{"status":403,"error":{"type":"cluster_block_exception","reason":"index [jaeger-span-2024-01-01] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block]"}}},
+              {"index":{"status":401,"error":{"type":"security_exception","reason":"missing authentication credentials"}}}
+            ]}"#;
+        let outcomes = item_outcomes(body, 2).unwrap();
+        assert!(
+            matches!(&outcomes[0], ItemOutcome::Denied(m) if m.contains("cluster_block_exception")),
+            "{outcomes:?}"
+        );
+        assert!(matches!(&outcomes[1], ItemOutcome::Denied(m) if m.contains("security_exception")), "{outcomes:?}");
+    }
 
     #[test]
     fn handles_partial_error_response() {

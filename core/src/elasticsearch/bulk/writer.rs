@@ -34,6 +34,8 @@ pub enum RetryCause {
     Status,
     /// Elasticsearch refused some items for now.
     Items,
+    /// Elasticsearch denied writing some items (401/403) until an operator acts.
+    Denied,
 }
 
 impl RetryCause {
@@ -43,6 +45,7 @@ impl RetryCause {
             RetryCause::Transport => "transport",
             RetryCause::Status => "status",
             RetryCause::Items => "items",
+            RetryCause::Denied => "denied",
         }
     }
 }
@@ -126,6 +129,7 @@ impl BulkWriter {
         while !pending.is_empty() {
             let mut retry = Vec::new();
             let mut cause = None;
+            let mut denied: Option<String> = None;
             for chunk in pending.chunks(self.max_actions) {
                 match self.send(chunk.iter().map(|&item| items[item].action())).await {
                     Ok(outcomes) => {
@@ -135,6 +139,10 @@ impl BulkWriter {
                                 ItemOutcome::Durable => durable += 1,
                                 ItemOutcome::Transient(_) => retry.push(item),
                                 ItemOutcome::Permanent(reason) => refused.push(Refused { item, reason }),
+                                ItemOutcome::Denied(reason) => {
+                                    denied.get_or_insert(reason);
+                                    retry.push(item);
+                                }
                             }
                         }
                         (self.metrics.durable)(durable);
@@ -148,6 +156,18 @@ impl BulkWriter {
             }
             if retry.is_empty() {
                 break;
+            }
+            if let Some(reason) = &denied {
+                // Nothing is dead-lettered for this: the cause is the cluster's, and writes
+                // resume once it is fixed. Until then the role applies backpressure.
+                tracing::error!(
+                    role = self.role,
+                    items = retry.len(),
+                    attempt,
+                    %reason,
+                    "elasticsearch denies writing: check the user's privileges and the index blocks (a full disk sets a read-only block); retrying"
+                );
+                cause.get_or_insert(RetryCause::Denied);
             }
             let cause = cause.unwrap_or_else(|| {
                 tracing::warn!(
@@ -301,6 +321,22 @@ mod tests {
         assert_eq!(fake.lock().unwrap().requests.len(), 3);
         assert_eq!(retries(), vec![RetryCause::Status, RetryCause::Status]);
         assert_eq!(durable(), 2);
+    }
+
+    #[tokio::test]
+    async fn denied_items_are_retried_and_never_refused_for_good() {
+        let denied = r#"{"errors":true,"items":[
+            {"index":{"status":201}},
+            {"index":{"status":403,"error":{"type":"security_exception","reason":"action [indices:data/write/bulk[s]] is unauthorized"}}}
+        ]}"#;
+        let denied_again = r#"{"errors":true,"items":[
+            {"index":{"status":403,"error":{"type":"security_exception","reason":"action [indices:data/write/bulk[s]] is unauthorized"}}}
+        ]}"#;
+        let (writer, fake) = writer(&[(200, denied), (200, denied_again)]).await;
+        let refused = writer.write(&documents(&["a", "b"]), &CancellationToken::new()).await.unwrap();
+        assert!(refused.is_empty(), "a denied item is not handed back as undeliverable: {refused:?}");
+        assert_eq!(fake.lock().unwrap().requests.len(), 3, "sent again until Elasticsearch allowed it");
+        assert_eq!(retries(), vec![RetryCause::Denied, RetryCause::Denied]);
     }
 
     #[tokio::test]
