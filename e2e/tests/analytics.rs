@@ -582,7 +582,10 @@ async fn a_refused_checkpoint_stops_the_worker_with_a_failure_exit_and_commits_n
         skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).analytics_state_index();
     let created = reqwest::Client::new()
         .put(format!("{ELASTICSEARCH}/{state}"))
-        .json(&serde_json::json!({"mappings": {"dynamic": "strict", "properties": {}}}))
+        .json(&serde_json::json!({
+            "settings": {"number_of_replicas": 0},
+            "mappings": {"dynamic": "strict", "properties": {}}
+        }))
         .send()
         .await
         .expect("elasticsearch answers");
