@@ -36,7 +36,7 @@ pub async fn run(args: StatusArgs) -> Result<()> {
         Err(error) => bail!(
             "cannot reach the query role at {base}: {}\n\
              start it (`skein query`, or `skein all-in-one`), or pass --url to point at a running one",
-            skein_query::pipeline::with_causes(&error)
+            skein_core::errors::with_causes(&error)
         ),
     };
     let status = response.status();

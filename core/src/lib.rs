@@ -7,6 +7,7 @@ pub mod config;
 pub mod consumer;
 #[cfg(feature = "elasticsearch")]
 pub mod elasticsearch;
+pub mod errors;
 pub mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;

@@ -5,6 +5,7 @@ use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use serde::Serialize;
+use skein_core::errors::with_causes;
 use skein_schemas::elasticsearch::IndexNames;
 use tokio::sync::mpsc;
 
@@ -136,18 +137,6 @@ impl Prober {
     }
 }
 
-/// The error and each of its causes, `: `-separated: a failed connection says why it failed.
-fn with_causes(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
-    }
-    text
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -176,14 +165,5 @@ mod tests {
         let summary = prober.run(rx).await;
         assert_eq!((summary.probed, summary.found, summary.timed_out), (1, 0, 1));
         assert!(summary.query_errors >= 1);
-    }
-
-    #[test]
-    fn causes_follow_the_error() {
-        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        #[derive(Debug, thiserror::Error)]
-        #[error("search failed")]
-        struct Outer(#[source] std::io::Error);
-        assert_eq!(with_causes(&Outer(io)), "search failed: refused");
     }
 }

@@ -20,7 +20,7 @@ use skein_core::config::KafkaConfig;
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
 
-pub use format::{rfc3339, with_causes};
+pub use format::rfc3339;
 pub use kafka::LATEST_DEAD_LETTERS;
 pub use report::*;
 

@@ -11,8 +11,8 @@ use elasticsearch::{Elasticsearch, SearchParts};
 use serde_json::{json, Value};
 use skein_schemas::elasticsearch::IndexNames;
 
-use super::format::with_causes;
 use super::report::{ElasticsearchReport, IndexReport};
+use skein_core::errors::with_causes;
 
 /// Most checkpoint documents read. Each flush replaces a partition's checkpoint and deletes the old
 /// one, so there are a few per partition per group.

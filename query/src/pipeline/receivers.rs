@@ -4,8 +4,8 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use super::format::with_causes;
 use super::report::{MetricsSource, ReasonCount, ReceiversReport, TransportCounts};
+use skein_core::errors::with_causes;
 
 const RECEIVED: &str = "skein_collector_spans_received_total";
 const ACCEPTED: &str = "skein_collector_spans_accepted_total";
