@@ -48,6 +48,12 @@ pub struct LoadgenArgs {
     /// Spans to send in all.
     #[arg(long, default_value_t = 100_000)]
     pub total: u64,
+    /// Resend a request refused with backpressure (429/503, RESOURCE_EXHAUSTED/UNAVAILABLE) or
+    /// not answered (connection refused, broken, timed out) for up to this many seconds after its
+    /// first attempt, pausing 100 ms doubling to 2 s; 0 sends every request once. With it, "acked"
+    /// counts every span a collector took, through its restarts.
+    #[arg(long, default_value_t = 0.0)]
+    pub retry_secs: f64,
     /// Stop sending new requests after this many seconds, even if --total is not reached.
     #[arg(long)]
     pub duration_secs: Option<f64>,

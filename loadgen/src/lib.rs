@@ -76,6 +76,7 @@ pub async fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
     let mut generator = Generator::new(workload.clone(), seed ^ 0x5eed);
     let mut pregenerated = pregenerated.map(Vec::into_iter);
     let deadline = args.duration_secs.map(Duration::from_secs_f64);
+    let retry_for = (args.retry_secs > 0.0).then(|| Duration::from_secs_f64(args.retry_secs));
     let panicked = |source| LoadgenError::Panicked { task: "send", source };
     let cpu_before = cpu::process_cpu_ticks();
     let started = Instant::now();
@@ -98,12 +99,12 @@ pub async fn run(args: LoadgenArgs) -> Result<(), LoadgenError> {
         let sender = sender.clone();
         let probe_tx = probe_tx.clone();
         tasks.spawn(async move {
-            let outcome = sender.send(prepared.payload).await;
+            let (outcome, resends) = sender.send_retrying(prepared.payload, retry_for).await;
             drop(permit);
             if let (Some(tx), Some(trace), Outcome::Acked { .. }) = (&probe_tx, prepared.probe, &outcome.result) {
                 let _ = tx.send(Probe { trace_id: trace.trace_id, spans: trace.spans, acked: outcome.finished });
             }
-            (prepared.spans, outcome)
+            (prepared.spans, outcome, resends)
         });
         while let Some(done) = tasks.try_join_next() {
             stats.add(done.map_err(panicked)?);

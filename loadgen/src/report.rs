@@ -37,7 +37,11 @@ pub(crate) struct Summary {
     rejected_spans: u64,
     failed_429: u64,
     failed_503: u64,
+    failed_unreachable: u64,
     failed_other: u64,
+    /// Resends after backpressure or no answer (`--retry-secs`); the failures above are the
+    /// requests that still failed after them.
+    resends: u64,
     first_error: Option<String>,
     elapsed_secs: f64,
     spans_per_sec: f64,
@@ -80,7 +84,9 @@ impl Summary {
             rejected_spans: stats.rejected_spans,
             failed_429: stats.too_many_requests,
             failed_503: stats.unavailable,
+            failed_unreachable: stats.unreachable,
             failed_other: stats.other,
+            resends: stats.resends,
             first_error: stats.first_error.clone(),
             elapsed_secs: secs,
             spans_per_sec: stats.acked_spans as f64 / secs,
@@ -113,8 +119,14 @@ impl Summary {
                 "  acked        {} requests, {} spans ({} spans rejected inside acked requests)",
                 self.acked_requests, self.acked_spans, self.rejected_spans
             ),
-            format!("  failed       429: {}  503: {}  other: {}", self.failed_429, self.failed_503, self.failed_other),
+            format!(
+                "  failed       429: {}  503: {}  unreachable: {}  other: {}",
+                self.failed_429, self.failed_503, self.failed_unreachable, self.failed_other
+            ),
         ];
+        if self.resends > 0 {
+            lines.push(format!("  resent       {} times after backpressure or no answer", self.resends));
+        }
         if let Some(error) = &self.first_error {
             lines.push(format!("  first error  {error}"));
         }
@@ -157,7 +169,7 @@ mod tests {
         let mut stats = Stats::new();
         stats.sent_bytes = 250_000;
         for result in [Outcome::Acked { rejected: 0 }, Outcome::Other("HTTP 400: bad".into())] {
-            stats.add((500, SendOutcome { result, latency: Duration::from_millis(4), finished: Instant::now() }));
+            stats.add((500, SendOutcome { result, latency: Duration::from_millis(4), finished: Instant::now() }, 0));
         }
         let timing = Timing { elapsed: Duration::from_secs(2), generation_secs: 0.0, cpu_ticks: Some(12) };
         Summary::new(&args, "http://127.0.0.1:4317", &Plan::new(&args), &stats, timing, probe)
@@ -174,7 +186,7 @@ mod tests {
         );
         assert_eq!(lines[2], "  sent         1000 spans in 2 requests (250 bytes per span encoded)");
         assert_eq!(lines[3], "  acked        1 requests, 500 spans (0 spans rejected inside acked requests)");
-        assert_eq!(lines[4], "  failed       429: 0  503: 0  other: 1");
+        assert_eq!(lines[4], "  failed       429: 0  503: 0  unreachable: 0  other: 1");
         assert_eq!(lines[5], "  first error  HTTP 400: bad");
         assert_eq!(lines[6], "  elapsed      2.00 s (generation before the clock: 0.00 s)");
         assert_eq!(lines[7], "  throughput   250 acked spans/s");
@@ -208,7 +220,9 @@ mod tests {
             "elapsed_secs",
             "failed_429",
             "failed_503",
+            "failed_unreachable",
             "failed_other",
+            "resends",
             "latency_p50_ms",
             "latency_p99_ms",
             "cpu_ticks",

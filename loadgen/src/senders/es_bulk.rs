@@ -67,7 +67,7 @@ impl EsBulkSender {
         Ok(Self { http })
     }
 
-    pub(super) async fn send(&self, body: reqwest::Body, actions: usize) -> Outcome {
+    pub(super) async fn send(&self, body: bytes::Bytes, actions: usize) -> Outcome {
         match self.http.post("application/x-ndjson", body).await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -77,7 +77,7 @@ impl EsBulkSender {
                     other => refusal(other, &body),
                 }
             }
-            Err(error) => Outcome::Other(format!("bulk request failed: {error}")),
+            Err(error) => Outcome::Unreachable(format!("bulk request failed: {error}")),
         }
     }
 }

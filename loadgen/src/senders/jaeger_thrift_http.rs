@@ -36,7 +36,7 @@ impl ThriftHttpSender {
                 Ok(response) => {
                     Outcome::Other(format!("HTTP {}: {}", response.status(), response.text().await.unwrap_or_default()))
                 }
-                Err(error) => Outcome::Other(format!("HTTP request failed: {error}")),
+                Err(error) => Outcome::Unreachable(format!("HTTP request failed: {error}")),
             };
             return outcome;
         }

@@ -31,7 +31,7 @@ impl OtlpHttpSender {
         Self { http, json: true }
     }
 
-    pub(super) async fn send(&self, body: reqwest::Body) -> Outcome {
+    pub(super) async fn send(&self, body: bytes::Bytes) -> Outcome {
         let content_type = if self.json { "application/json" } else { "application/x-protobuf" };
         match self.http.post(content_type, body).await {
             Ok(response) => {
@@ -43,7 +43,7 @@ impl OtlpHttpSender {
                     other => refusal(other, &body),
                 }
             }
-            Err(error) => Outcome::Other(format!("HTTP request failed: {error}")),
+            Err(error) => Outcome::Unreachable(format!("HTTP request failed: {error}")),
         }
     }
 }

@@ -16,5 +16,15 @@ pub(crate) enum Outcome {
     },
     TooManyRequests,
     Unavailable,
+    /// No answer: the connection was refused, broke or timed out (a collector restarting).
+    Unreachable(String),
     Other(String),
+}
+
+impl Outcome {
+    /// Worth sending again unchanged: the receiver pushed back or could not be reached. A refusal
+    /// of the request itself (400, INVALID_ARGUMENT, ...) would be refused again.
+    pub(crate) fn is_retryable(&self) -> bool {
+        matches!(self, Outcome::TooManyRequests | Outcome::Unavailable | Outcome::Unreachable(_))
+    }
 }

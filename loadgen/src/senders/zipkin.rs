@@ -34,7 +34,7 @@ impl ZipkinSender {
     }
 
     /// Zipkin answers 202 with no body: every span of an accepted request counts as acked.
-    pub(super) async fn send(&self, body: reqwest::Body) -> Outcome {
+    pub(super) async fn send(&self, body: bytes::Bytes) -> Outcome {
         match self.http.post(self.content_type, body).await {
             Ok(response) => {
                 let status = response.status().as_u16();
@@ -44,7 +44,7 @@ impl ZipkinSender {
                     other => refusal(other, &body),
                 }
             }
-            Err(error) => Outcome::Other(format!("HTTP request failed: {error}")),
+            Err(error) => Outcome::Unreachable(format!("HTTP request failed: {error}")),
         }
     }
 }
