@@ -349,23 +349,29 @@ pub fn random_trace_id() -> [u8; 16] {
     id
 }
 
-/// Talks to the real Elasticsearch.
+/// Talks to the real Elasticsearch (the dev one from `make up`, or another at [`Es::at`]).
 pub struct Es {
     http: reqwest::Client,
+    base: String,
 }
 
 impl Default for Es {
     fn default() -> Self {
-        Self { http: reqwest::Client::new() }
+        Self::at(ELASTICSEARCH)
     }
 }
 
 impl Es {
+    /// The Elasticsearch at `base` (`http://host:port`).
+    pub fn at(base: &str) -> Self {
+        Self { http: reqwest::Client::new(), base: base.trim_end_matches('/').to_string() }
+    }
+
     /// Documents matching an index pattern, after a refresh (0 when no index exists yet).
     pub async fn count(&self, pattern: &str) -> u64 {
-        let _ = self.http.post(format!("{ELASTICSEARCH}/{pattern}/_refresh?allow_no_indices=true")).send().await;
+        let _ = self.http.post(format!("{}/{pattern}/_refresh?allow_no_indices=true", self.base)).send().await;
         let Ok(response) =
-            self.http.get(format!("{ELASTICSEARCH}/{pattern}/_count?allow_no_indices=true")).send().await
+            self.http.get(format!("{}/{pattern}/_count?allow_no_indices=true", self.base)).send().await
         else {
             return 0;
         };
@@ -383,11 +389,11 @@ impl Es {
         &self,
         pattern: &str,
     ) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
-        let _ = self.http.post(format!("{ELASTICSEARCH}/{pattern}/_refresh?allow_no_indices=true")).send().await;
+        let _ = self.http.post(format!("{}/{pattern}/_refresh?allow_no_indices=true", self.base)).send().await;
         let mut out = std::collections::BTreeMap::new();
         let mut body: serde_json::Value = self
             .http
-            .post(format!("{ELASTICSEARCH}/{pattern}/_search?scroll=1m&allow_no_indices=true"))
+            .post(format!("{}/{pattern}/_search?scroll=1m&allow_no_indices=true", self.base))
             .json(&serde_json::json!({"size": 5000, "query": {"match_all": {}}}))
             .send()
             .await
@@ -410,7 +416,7 @@ impl Es {
             let Some(scroll_id) = body["_scroll_id"].as_str().map(str::to_string) else { break };
             body = self
                 .http
-                .post(format!("{ELASTICSEARCH}/_search/scroll"))
+                .post(format!("{}/_search/scroll", self.base))
                 .json(&serde_json::json!({"scroll": "1m", "scroll_id": scroll_id}))
                 .send()
                 .await
@@ -422,9 +428,25 @@ impl Es {
         out
     }
 
+    /// The analytics documents of an index prefix (dependency links and latency aggregates,
+    /// checkpoints left out), keyed by index name without the prefix and id: two runs into two
+    /// prefixes compare equal when they wrote the same figures.
+    pub async fn analytics_documents(
+        &self,
+        prefix: &str,
+    ) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
+        let mut out = std::collections::BTreeMap::new();
+        for pattern in ["jaeger-dependencies-*", "skein-metrics-*"] {
+            for ((index, id), doc) in self.all_documents(&format!("{prefix}-{pattern}")).await {
+                out.insert((index.trim_start_matches(&format!("{prefix}-")).to_string(), id), doc);
+            }
+        }
+        out
+    }
+
     /// Delete this test's indices.
     pub async fn delete(&self, pattern: &str) {
-        let _ = self.http.delete(format!("{ELASTICSEARCH}/{pattern}")).send().await;
+        let _ = self.http.delete(format!("{}/{pattern}", self.base)).send().await;
     }
 }
 

@@ -461,17 +461,6 @@ async fn wait_caught_up(config: &SkeinConfig, group: &str, timeout: Duration) {
     panic!("analytics group {group} did not catch up within {timeout:?}");
 }
 
-/// Documents of a prefix keyed without the prefix, checkpoints left out.
-async fn analytics_documents(es: &Es, prefix: &str) -> BTreeMap<(String, String), serde_json::Value> {
-    let mut out = BTreeMap::new();
-    for pattern in ["jaeger-dependencies-*", "skein-metrics-*"] {
-        for ((index, id), doc) in es.all_documents(&format!("{prefix}-{pattern}")).await {
-            out.insert((index.trim_start_matches(&format!("{prefix}-")).to_string(), id), doc);
-        }
-    }
-    out
-}
-
 fn crash_config(name: &str) -> SkeinConfig {
     let mut config = isolated_config(name);
     config.analytics.trace_idle_ms = 2_000;
@@ -498,7 +487,7 @@ async fn sigkilled_worker_writes_exactly_what_an_uninterrupted_one_writes_and_ba
     wait_caught_up(&clean, &clean.analytics.group_id, Duration::from_secs(240)).await;
     let _ = worker.kill();
     let _ = worker.wait();
-    let expected = analytics_documents(&es, &clean.elasticsearch.index_prefix).await;
+    let expected = es.analytics_documents(&clean.elasticsearch.index_prefix).await;
     assert!(expected.len() > 1000, "the stream produces many documents: {}", expected.len());
 
     // Same topic, another group and prefix, killed with SIGKILL while it works.
@@ -537,7 +526,7 @@ async fn sigkilled_worker_writes_exactly_what_an_uninterrupted_one_writes_and_ba
     wait_caught_up(&crashing, &crashing.analytics.group_id, Duration::from_secs(240)).await;
     let _ = worker.kill();
     let _ = worker.wait();
-    let actual = analytics_documents(&es, &crashing.elasticsearch.index_prefix).await;
+    let actual = es.analytics_documents(&crashing.elasticsearch.index_prefix).await;
     let missing: Vec<_> = expected.keys().filter(|k| !actual.contains_key(*k)).take(5).collect();
     let extra: Vec<_> = actual.keys().filter(|k| !expected.contains_key(*k)).take(5).collect();
     assert!(missing.is_empty() && extra.is_empty(), "missing {missing:?}, extra {extra:?}");
@@ -550,7 +539,7 @@ async fn sigkilled_worker_writes_exactly_what_an_uninterrupted_one_writes_and_ba
     let to = (base + 21 * 60_000).to_string();
     let status = spawn_analytics(&clean, &["--from", &from, "--to", &to]).wait().expect("backfill runs");
     assert!(status.success(), "backfill exits cleanly");
-    let after = analytics_documents(&es, &clean.elasticsearch.index_prefix).await;
+    let after = es.analytics_documents(&clean.elasticsearch.index_prefix).await;
     assert_eq!(after.len(), expected.len(), "backfill overwrote, it did not add");
     assert!(after == expected, "backfill recomputed the same figures");
 
@@ -559,7 +548,7 @@ async fn sigkilled_worker_writes_exactly_what_an_uninterrupted_one_writes_and_ba
     fresh.elasticsearch.index_prefix = format!("{}-backfill", clean.elasticsearch.index_prefix);
     let status = spawn_analytics(&fresh, &["--from", &from, "--to", &to]).wait().expect("backfill runs");
     assert!(status.success());
-    let recomputed = analytics_documents(&es, &fresh.elasticsearch.index_prefix).await;
+    let recomputed = es.analytics_documents(&fresh.elasticsearch.index_prefix).await;
     assert!(recomputed.len() > 1000);
     for (key, doc) in &recomputed {
         assert_eq!(expected.get(key), Some(doc), "backfilled {key:?} differs from the live run");
