@@ -56,6 +56,11 @@ impl Children {
         Ok(pid)
     }
 
+    /// Whether `name` was started and has not exited yet.
+    pub fn alive(&mut self, name: &str) -> bool {
+        self.running.get_mut(name).is_some_and(|child| matches!(child.try_wait(), Ok(None)))
+    }
+
     /// SIGKILL `name` and reap it.
     pub fn kill(&mut self, name: &str) -> Result<()> {
         let mut child = self.running.remove(name).with_context(|| format!("{name} is not running"))?;

@@ -34,6 +34,11 @@ const ANALYTICS: usize = 1;
 const REFERENCE: usize = 2;
 /// How long a load generator resends a request it could not deliver: longer than any fault.
 const LOADGEN_RETRY_SECS: u64 = 120;
+/// Longest wait for every partition to be consumed again after a stage of faults; longer is a
+/// violation (a take-over that does not happen).
+const RECOVERY_CAP: Duration = Duration::from_secs(90);
+/// Pause between one stage's recovery and the next stage.
+const STAGE_GAP: Duration = Duration::from_secs(3);
 
 /// The current-thread runtime is deliberate: every child is spawned from the main thread, which
 /// `PR_SET_PDEATHSIG` ties the children's lives to (see `children`).
@@ -83,6 +88,8 @@ struct Event {
     analytics: bool,
     writes: bool,
     note: Option<String>,
+    /// Applied while the load generators were still sending.
+    under_load: bool,
 }
 
 /// Figures of the load generators, from their `--summary-json`.
@@ -120,7 +127,7 @@ impl Run {
         if !binary.exists() {
             bail!("{} is missing: run `cargo build -p skein` first (make chaos does)", binary.display());
         }
-        plan::ingester_groups(&profile.faults).map_err(|e| anyhow::anyhow!("the {} profile is inconsistent: {e}", profile.name))?;
+        plan::ingester_groups(&profile.faults()).map_err(|e| anyhow::anyhow!("the {} profile is inconsistent: {e}", profile.name))?;
         let tag = format!("chaos-{:x}", chrono::Utc::now().timestamp());
         let dir = repo.join("target/chaos").join(&tag);
         std::fs::create_dir_all(&dir)?;
@@ -280,7 +287,35 @@ impl Run {
 
     fn event(&mut self, label: String, ingesters: bool, analytics: bool, writes: bool, note: Option<String>) {
         self.say(&format!("{label}{}", note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()));
-        self.events.push(Event { t: self.now(), label, ingesters, analytics, writes, note });
+        let under_load = (1..=self.profile.collectors).any(|w| self.children.alive(&format!("loadgen-{w}")));
+        self.events.push(Event { t: self.now(), label, ingesters, analytics, writes, note, under_load });
+    }
+
+    /// Wait until the partitions are consumed (and written) again after `events[first..]`, as
+    /// each asks; past [`RECOVERY_CAP`] that is a violation.
+    async fn wait_recovered(&mut self, first: usize) {
+        let started = Instant::now();
+        loop {
+            let samples = self.sampler.as_ref().map(Sampler::samples).unwrap_or_default();
+            let pending: Vec<String> = self.events[first..]
+                .iter()
+                .filter(|e| {
+                    (e.ingesters && consumed_again(&samples, INGESTERS, e.t).is_none())
+                        || (e.analytics && consumed_again(&samples, ANALYTICS, e.t).is_none())
+                        || (e.writes && written_again(&samples, e.t).is_none())
+                })
+                .map(|e| e.label.clone())
+                .collect();
+            if pending.is_empty() {
+                return;
+            }
+            if started.elapsed() > RECOVERY_CAP {
+                self.violations.push(format!("not recovered within {RECOVERY_CAP:?}: {}", pending.join("; ")));
+                return;
+            }
+            self.check_roles();
+            tokio::time::sleep(Duration::from_millis(500)).await;
+        }
     }
 
     fn check_roles(&mut self) {
@@ -331,13 +366,17 @@ impl Run {
         for which in 1..=self.profile.collectors {
             self.start_loadgen(which)?;
         }
-        for (at, fault) in self.profile.faults.clone() {
-            let due = self.load_started + at as f64;
-            if due > self.now() {
-                tokio::time::sleep(Duration::from_secs_f64(due - self.now())).await;
-            }
+        for stage in self.profile.stages.clone() {
             self.check_roles();
-            self.apply(fault).await?;
+            let first = self.events.len();
+            for fault in stage {
+                self.apply(fault).await?;
+            }
+            self.wait_recovered(first).await;
+            tokio::time::sleep(STAGE_GAP).await;
+        }
+        if self.events.iter().any(|e| !e.under_load) {
+            self.figures.push("note         some faults came after the load had ended (see the table)".into());
         }
 
         let load = self.wait_load().await?;
@@ -412,26 +451,24 @@ impl Run {
                 };
                 self.event(label, true, false, false, None);
             }
-            Fault::KillBroker(node) => {
+            Fault::BrokerCrash { node, down_secs } => {
                 self.servers.kill_broker(node).await?;
                 self.event(format!("SIGKILL Kafka node {node}"), true, true, true, None);
-            }
-            Fault::StartBroker(node) => {
+                tokio::time::sleep(Duration::from_secs(down_secs)).await;
                 let started = Instant::now();
                 self.servers.start_broker(node).await?;
-                let note = format!("answering metadata after {:.1} s", started.elapsed().as_secs_f64());
+                let note = format!("down {down_secs} s; answering metadata {:.1} s after its start", started.elapsed().as_secs_f64());
                 self.event(format!("Kafka node {node} started again"), true, true, true, Some(note));
             }
-            Fault::StopElasticsearch => {
+            Fault::ElasticsearchOutage { secs } => {
+                let stopping = Instant::now();
                 self.servers.stop_es().await?;
-                self.event("Elasticsearch stopped".into(), false, false, false, None);
-            }
-            Fault::StartElasticsearch => {
+                let note = format!("stopping took {:.1} s", stopping.elapsed().as_secs_f64());
+                self.event("Elasticsearch stopped".into(), false, false, false, Some(note));
+                tokio::time::sleep(Duration::from_secs(secs)).await;
                 let started = Instant::now();
-                let stopped_at = self.events.iter().rev().find(|e| e.label == "Elasticsearch stopped").map(|e| e.t);
                 self.servers.start_es().await?;
-                let down = stopped_at.map(|t| self.now() - t).unwrap_or_default();
-                let note = format!("down {down:.0} s; healthy {:.1} s after its start", started.elapsed().as_secs_f64());
+                let note = format!("down {secs} s; healthy {:.1} s after its start", started.elapsed().as_secs_f64());
                 self.event("Elasticsearch back".into(), true, true, false, Some(note));
             }
             Fault::RestartCollector { which, sigkill } => {
@@ -607,6 +644,10 @@ impl Run {
             (true, None) => "never".to_string(),
         };
         for e in &self.events {
+            let mut notes: Vec<&str> = e.note.iter().map(String::as_str).collect();
+            if !e.under_load {
+                notes.push("after the load ended");
+            }
             lines.push(format!(
                 "{:>7.1}  {:<50} {:>10} {:>10} {:>10}{}",
                 e.t - t0,
@@ -614,7 +655,7 @@ impl Run {
                 figure(e.ingesters, consumed_again(samples, INGESTERS, e.t)),
                 figure(e.analytics, consumed_again(samples, ANALYTICS, e.t)),
                 figure(e.writes, written_again(samples, e.t)),
-                e.note.as_ref().map(|n| format!("  ({n})")).unwrap_or_default()
+                if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) }
             ));
         }
         lines.push(String::new());

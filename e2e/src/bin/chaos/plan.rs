@@ -1,6 +1,7 @@
-//! What a chaos run does and when: the load, and the faults on a timeline in seconds after the
-//! load started. Pure data, checked by unit tests (every kill names a running ingester, the group
-//! goes 1 → 3 → 1, everything happens while the load runs).
+//! What a chaos run does: the load, and the faults in stages. The faults of a stage are applied
+//! together; the next stage starts once every partition is consumed (and written) again after
+//! them, so each take-over is measured on its own. Pure data, checked by unit tests (every kill
+//! names a running ingester, the group goes 1 → 3 → 1, every kind of fault is there).
 
 /// How an ingester killed with SIGKILL is replaced.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,13 +20,10 @@ pub enum Fault {
     ScaleIngestersTo(usize),
     /// SIGKILL ingester N.
     KillIngester(usize, Then),
-    /// SIGKILL Kafka node N (1..3).
-    KillBroker(u8),
-    /// Start Kafka node N again.
-    StartBroker(u8),
-    /// Stop the chaos Elasticsearch (SIGTERM).
-    StopElasticsearch,
-    StartElasticsearch,
+    /// SIGKILL Kafka node N (1..3), start it again after `down_secs`.
+    BrokerCrash { node: u8, down_secs: u64 },
+    /// Stop the chaos Elasticsearch (SIGTERM), start it again after `secs`.
+    ElasticsearchOutage { secs: u64 },
     /// Restart collector N: SIGTERM (a drain) or SIGKILL, then start it on the same ports.
     RestartCollector { which: usize, sigkill: bool },
     /// SIGKILL the analytics worker and start it again at once.
@@ -42,7 +40,7 @@ pub struct Profile {
     pub total: u64,
     /// Collectors, each fed by its own load generator.
     pub collectors: usize,
-    pub faults: Vec<(u64, Fault)>,
+    pub stages: Vec<Vec<Fault>>,
     /// The whole run must end within this many seconds (set-up and checks included).
     pub budget_secs: u64,
 }
@@ -53,76 +51,66 @@ impl Profile {
         self.total / self.rate
     }
 
-    /// `make chaos`: five minutes of load, every fault, a 60 s Elasticsearch outage.
+    /// `make chaos`: seven minutes of load, every fault, a 60 s Elasticsearch outage.
     pub fn full() -> Self {
         use Fault::*;
         use Then::*;
         Profile {
             name: "full",
-            rate: 2_000,
-            total: 600_000,
+            rate: 1_000,
+            total: 420_000,
             collectors: 2,
-            faults: vec![
-                (5, ScaleIngestersTo(3)),
-                (15, KillIngester(2, Same)),
-                (25, KillIngester(3, New)),
-                (35, KillAnalytics),
-                (45, KillBroker(2)),
-                (65, StartBroker(2)),
-                (75, KillIngester(1, Same)),
-                (85, RestartCollector { which: 1, sigkill: false }),
-                (95, KillIngester(4, Same)),
-                (105, StopElasticsearch),
-                (165, StartElasticsearch),
-                (185, KillAnalytics),
-                (195, KillIngester(2, Same)),
-                (205, RestartCollector { which: 2, sigkill: true }),
-                (215, KillIngester(1, New)),
-                (230, KillIngester(4, Gone)),
-                (230, KillIngester(5, Gone)),
-                (245, KillAnalytics),
-                (255, KillIngester(2, Same)),
-                (275, KillIngester(2, Same)),
+            stages: vec![
+                vec![ScaleIngestersTo(3)],
+                vec![KillIngester(2, Same)],
+                vec![KillIngester(3, New), KillAnalytics],
+                vec![BrokerCrash { node: 2, down_secs: 20 }],
+                vec![KillIngester(1, Same), RestartCollector { which: 1, sigkill: false }],
+                vec![KillIngester(4, Same), KillAnalytics],
+                vec![ElasticsearchOutage { secs: 60 }],
+                vec![RestartCollector { which: 2, sigkill: true }, KillIngester(2, Same)],
+                vec![KillIngester(4, Gone), KillIngester(1, Gone), KillAnalytics],
+                vec![KillIngester(2, Same)],
             ],
             budget_secs: 600,
         }
     }
 
-    /// `make chaos-short` (part of `make test`): 90 s of load, one of each fault, a 20 s outage.
+    /// `make chaos-short` (part of `make test`): two and a half minutes of load, one of each
+    /// fault, a 15 s outage.
     pub fn short() -> Self {
         use Fault::*;
         use Then::*;
         Profile {
             name: "short",
-            rate: 2_000,
-            total: 180_000,
+            rate: 1_000,
+            total: 150_000,
             collectors: 2,
-            faults: vec![
-                (5, ScaleIngestersTo(3)),
-                (15, KillIngester(2, Same)),
-                (22, KillBroker(2)),
-                (28, KillAnalytics),
-                (37, StartBroker(2)),
-                (42, RestartCollector { which: 1, sigkill: true }),
-                (47, StopElasticsearch),
-                (67, StartElasticsearch),
-                (72, KillIngester(3, New)),
-                (80, KillIngester(4, Gone)),
-                (80, KillIngester(2, Gone)),
-                (85, KillAnalytics),
+            stages: vec![
+                vec![ScaleIngestersTo(3)],
+                vec![KillIngester(2, Same), KillAnalytics],
+                vec![BrokerCrash { node: 2, down_secs: 10 }],
+                vec![RestartCollector { which: 1, sigkill: true }],
+                vec![ElasticsearchOutage { secs: 15 }],
+                vec![KillIngester(3, Gone), KillIngester(2, Gone), KillAnalytics],
             ],
             budget_secs: 300,
         }
+    }
+
+    /// Every fault, in order.
+    pub fn faults(&self) -> Vec<Fault> {
+        self.stages.iter().flatten().cloned().collect()
     }
 }
 
 /// The ingesters running after each fault of `faults`, starting from ingester 1 alone; `Err`
 /// names a fault that refers to an ingester not running.
-pub fn ingester_groups(faults: &[(u64, Fault)]) -> Result<Vec<Vec<usize>>, String> {
+pub fn ingester_groups(faults: &[Fault]) -> Result<Vec<Vec<usize>>, String> {
     let mut running = vec![1];
     let mut next = 2;
     let mut after = Vec::new();
-    for (at, fault) in faults {
+    for (index, fault) in faults.iter().enumerate() {
         match fault {
             Fault::ScaleIngestersTo(n) => {
                 while running.len() < *n {
@@ -132,7 +120,7 @@ pub fn ingester_groups(faults: &[(u64, Fault)]) -> Result<Vec<Vec<usize>>, Strin
             }
             Fault::KillIngester(n, then) => {
                 let Some(position) = running.iter().position(|r| r == n) else {
-                    return Err(format!("at {at} s: ingester {n} is not running ({running:?})"));
+                    return Err(format!("fault {}: ingester {n} is not running ({running:?})", index + 1));
                 };
                 match then {
                     Then::Same => {}
@@ -157,33 +145,37 @@ mod tests {
     use super::*;
 
     fn check(profile: &Profile) {
-        let groups = ingester_groups(&profile.faults).unwrap_or_else(|e| panic!("{}: {e}", profile.name));
+        let faults = profile.faults();
+        let groups = ingester_groups(&faults).unwrap_or_else(|e| panic!("{}: {e}", profile.name));
         let sizes: Vec<usize> = groups.iter().map(Vec::len).collect();
         assert_eq!(sizes.iter().max(), Some(&3), "{}: the group grows to 3", profile.name);
         assert_eq!(sizes.last(), Some(&1), "{}: and ends with 1", profile.name);
         assert!(sizes.iter().all(|&s| s >= 1), "{}: never without an ingester", profile.name);
-        let times: Vec<u64> = profile.faults.iter().map(|(at, _)| *at).collect();
-        assert!(times.windows(2).all(|w| w[0] <= w[1]), "{}: in order", profile.name);
-        assert!(*times.last().unwrap() + 5 <= profile.load_secs(), "{}: every fault while the load runs", profile.name);
-        for fault in [Fault::KillAnalytics, Fault::StopElasticsearch, Fault::StartElasticsearch] {
-            assert!(profile.faults.iter().any(|(_, f)| *f == fault), "{}: {fault:?}", profile.name);
+        let has = |wanted: fn(&Fault) -> bool| faults.iter().any(wanted);
+        assert!(has(|f| matches!(f, Fault::KillAnalytics)), "{}", profile.name);
+        assert!(has(|f| matches!(f, Fault::ElasticsearchOutage { .. })), "{}", profile.name);
+        assert!(has(|f| matches!(f, Fault::BrokerCrash { .. })), "{}", profile.name);
+        assert!(has(|f| matches!(f, Fault::RestartCollector { .. })), "{}", profile.name);
+        assert!(has(|f| matches!(f, Fault::KillIngester(_, Then::Same))), "{}", profile.name);
+        // A broker crash or an outage holds its stage up: alone, so its recovery is its own.
+        for stage in &profile.stages {
+            let slow = stage.iter().any(|f| matches!(f, Fault::BrokerCrash { .. } | Fault::ElasticsearchOutage { .. }));
+            assert!(!slow || stage.len() == 1, "{}: {stage:?}", profile.name);
         }
-        let kills = profile.faults.iter().filter(|(_, f)| matches!(f, Fault::KillBroker(_))).count();
-        let starts = profile.faults.iter().filter(|(_, f)| matches!(f, Fault::StartBroker(_))).count();
-        assert_eq!((kills, starts), (1, 1), "{}: one broker crash, restarted", profile.name);
     }
 
     #[test]
-    fn both_profiles_take_the_group_from_one_to_three_to_one_ingester_while_the_load_runs() {
+    fn both_profiles_take_the_group_from_one_to_three_to_one_ingester_with_every_fault() {
         check(&Profile::full());
         check(&Profile::short());
+        assert!(Profile::full().faults().iter().any(|f| matches!(f, Fault::KillIngester(_, Then::New))));
     }
 
     #[test]
     fn a_kill_of_an_ingester_that_is_not_running_is_refused() {
-        let faults = vec![(1, Fault::KillIngester(1, Then::Gone)), (2, Fault::KillIngester(1, Then::Same))];
+        let faults = vec![Fault::KillIngester(1, Then::Gone), Fault::KillIngester(1, Then::Same)];
         assert!(ingester_groups(&faults).unwrap_err().contains("ingester 1 is not running"));
-        let faults = vec![(1, Fault::ScaleIngestersTo(2)), (2, Fault::KillIngester(2, Then::New))];
+        let faults = vec![Fault::ScaleIngestersTo(2), Fault::KillIngester(2, Then::New)];
         assert_eq!(ingester_groups(&faults).unwrap(), vec![vec![1, 2], vec![1, 3]]);
     }
 }
