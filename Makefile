@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults bench fmt clean-state
+.PHONY: run test up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults chaos chaos-short bench fmt clean-state
 
 ## Bring up Kafka + Elasticsearch, build, run every role in one process. The servers start (and
 ## on a fresh machine download) while the build runs: neither waits for the other.
@@ -13,8 +13,9 @@ run:
 	wait $$up || { echo "make run: Kafka or Elasticsearch did not start (see the [skein-infra] lines above)" >&2; exit 1; }
 	./target/release/skein all-in-one $(if $(CONFIG),--config $(CONFIG),)
 
-## The whole suite, servers included: lint, unit tests (Rust and UI), end-to-end, browser and fault tests.
-test: up lint deploy-check unit ui-test e2e browser faults
+## The whole suite, servers included: lint, unit tests (Rust and UI), end-to-end, browser and fault
+## tests, then the short chaos run.
+test: up lint deploy-check unit ui-test e2e browser faults chaos-short
 
 ## Local Kafka (127.0.0.1:9092) and Elasticsearch (127.0.0.1:9200); idempotent.
 up:
@@ -78,6 +79,18 @@ clients:
 ## Tests that stop and restart the real servers: one at a time, after everything else.
 faults: ui
 	$(CARGO) test -p skein-e2e --test faults -- --test-threads=1
+
+## The chaos suite (RELIABILITY.md): a three-node Kafka and an Elasticsearch of its own on
+## 127.0.0.1:19xxx (started here, stopped at the end; the dev servers are not touched), real skein
+## processes, faults while a fixed load runs; checks nothing acknowledged is lost or duplicated
+## and analytics equals an uninterrupted run. At most 10 minutes; chaos-short at most ~4.
+chaos: ui
+	$(CARGO) build -p skein -p skein-e2e --bins
+	./target/debug/chaos
+
+chaos-short: ui
+	$(CARGO) build -p skein -p skein-e2e --bins
+	./target/debug/chaos --short
 
 ## Throughput and latency figures (see BENCHMARKS.md).
 bench: up ui

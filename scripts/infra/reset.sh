@@ -9,14 +9,19 @@ source "$here/lib.sh"
 "$here/down.sh"
 
 state="$SKEIN_STATE_DIR"
+# The chaos suite's servers (make chaos) keep their state below it too: stop them first.
+if [[ -d "$state/kafka-cluster" ]]; then "$here/kafka-cluster.sh" stop; fi
+if [[ -d "$state/chaos/elasticsearch" ]]; then
+  SKEIN_STATE_DIR="$state/chaos" SKEIN_ES_PORT=19200 SKEIN_ES_TRANSPORT_PORT=19300 "$here/elasticsearch.sh" stop
+fi
 case "$(readlink -m "$state")" in
   /|"$(readlink -m "$HOME")"|"$REPO"|"") die "refusing to delete state dir '$state'" ;;
 esac
 if [[ -e "$state" ]]; then
   # As root the ES files may live elsewhere (see elasticsearch.sh) behind a symlink.
-  if [[ -L "$state/elasticsearch" ]]; then
-    rm -rf "$(readlink -f "$state/elasticsearch")"
-  fi
+  for es in "$state/elasticsearch" "$state/chaos/elasticsearch"; do
+    if [[ -L "$es" ]]; then rm -rf "$(readlink -f "$es")"; fi
+  done
   rm -rf "$state"
   log "deleted $state"
 else

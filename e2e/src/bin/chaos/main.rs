@@ -112,6 +112,7 @@ struct Run {
     sampler: Option<Sampler>,
     clock: Instant,
     load_started: f64,
+    setup_secs: f64,
     events: Vec<Event>,
     violations: Vec<String>,
     figures: Vec<String>,
@@ -140,6 +141,7 @@ impl Run {
             sampler: None,
             clock: Instant::now(),
             load_started: 0.0,
+            setup_secs: 0.0,
             events: Vec::new(),
             violations: Vec::new(),
             figures: Vec::new(),
@@ -273,7 +275,7 @@ impl Run {
             "--batch",
             "100",
             "--concurrency",
-            "4",
+            "8",
             "--retry-secs",
             &retry,
             "--seed",
@@ -359,9 +361,10 @@ impl Run {
         wait_ready("analytics", 19290, Duration::from_secs(60)).await?;
 
         self.load_started = self.now();
+        self.setup_secs = self.load_started;
         self.say(&format!(
-            "load: {} spans at {} spans/s over {} collectors",
-            self.profile.total, self.profile.rate, self.profile.collectors
+            "load: {} spans at {} spans/s over {} collectors (set-up took {:.0} s)",
+            self.profile.total, self.profile.rate, self.profile.collectors, self.setup_secs
         ));
         for which in 1..=self.profile.collectors {
             self.start_loadgen(which)?;
@@ -665,6 +668,11 @@ impl Run {
             lines.push(format!("verdict      {} violation(s):", self.violations.len()));
             lines.extend(self.violations.iter().map(|v| format!("  - {v}")));
         }
+        lines.push(format!(
+            "took         {:.0} s in all ({:.0} s set-up, then load, faults and checks)",
+            self.now(),
+            self.setup_secs
+        ));
         lines.push(format!("logs         {}", self.dir.display()));
         lines.join("\n")
     }
