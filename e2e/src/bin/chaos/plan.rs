@@ -66,7 +66,6 @@ impl Profile {
                 vec![KillIngester(3, New), KillAnalytics],
                 vec![BrokerCrash { node: 2, down_secs: 20 }],
                 vec![KillIngester(1, Same), RestartCollector { which: 1, sigkill: false }],
-                vec![KillIngester(4, Same), KillAnalytics],
                 vec![ElasticsearchOutage { secs: 60 }],
                 vec![RestartCollector { which: 2, sigkill: true }, KillIngester(2, Same)],
                 vec![KillIngester(4, Gone), KillIngester(1, Gone), KillAnalytics],
