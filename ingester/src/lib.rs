@@ -75,7 +75,10 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         };
         task_readiness.set("kafka_subscription", true);
         tracing::info!(topic = %config.kafka.spans_topic, group = %config.ingester.group_id, "ingester consuming");
-        pipeline::run(consumer, tracker, sinks, config.ingester.clone(), shutdown).await;
+        if let Err(error) = pipeline::run(consumer, tracker, sinks, config.ingester.clone(), shutdown.clone()).await {
+            failure.report(error.to_string());
+            shutdown.cancel();
+        }
     };
     Ok(role.spawn_after(preparation, work))
 }
