@@ -638,3 +638,29 @@ async fn jaeger_ports_count_and_name_invalid_spans_and_refuse_a_request_with_not
     assert_eq!(spans_in_kafka(&config), expected, "exactly the valid spans reached Kafka");
     pipeline.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn python_zipkin_exporters_batch_with_an_invalid_span_still_delivers_every_valid_one() {
+    require_servers();
+    let config = isolated_config("zipkin-invalid");
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let zipkin = pipeline.collector.as_ref().unwrap().addresses.zipkin.unwrap();
+    let endpoint = format!("http://{zipkin}/api/v2/spans");
+    for (encoding, transport) in [("json", "zipkin_json"), ("proto", "zipkin_proto")] {
+        let before = rejected(transport, "invalid_trace_id");
+        // The exporter sends the trace and a span with an all-zero trace id in one POST; it
+        // reports success (run_client checks) only when the answer is 2xx.
+        let service = format!("py-zipkin-invalid-{encoding}");
+        let sent = run_client(
+            "python:zipkin_send.py",
+            &["--encoding", encoding, "--endpoint", &endpoint, "--service", &service, "--invalid-span"],
+        );
+        assert_eq!(sent["invalid_span_sent"], true);
+        let docs =
+            trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+                .await;
+        assert_python_trace(&docs, &sent, false);
+        assert!(rejected(transport, "invalid_trace_id") >= before + 1.0, "{transport}: the invalid span is counted");
+    }
+    pipeline.stop().await;
+}
