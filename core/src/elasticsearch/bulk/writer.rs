@@ -214,9 +214,10 @@ impl BulkWriter {
                 );
                 cause.get_or_insert(RetryCause::Denied);
             }
-            blocked = match denied.is_some() || refused_whole {
-                true => blocked.or_else(|| self.blocked.as_ref().map(BlockedWrites::block)),
-                false => None,
+            blocked = if denied.is_some() || refused_whole {
+                blocked.or_else(|| self.blocked.as_ref().map(BlockedWrites::block))
+            } else {
+                None
             };
             let cause = cause.unwrap_or_else(|| {
                 tracing::warn!(
