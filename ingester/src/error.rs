@@ -27,3 +27,12 @@ pub struct BulkTaskFailed {
     /// The records it held, per partition: `topic/partition offsets first..=last`.
     pub records: String,
 }
+
+/// Why the ingester's read loop stopped by itself.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineFailed {
+    #[error(transparent)]
+    BulkTask(#[from] BulkTaskFailed),
+    #[error(transparent)]
+    Consumer(#[from] skein_core::consumer::ConsumerError),
+}

@@ -17,7 +17,7 @@ use futures::{FutureExt, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Headers, Message};
 use skein_core::config::IngesterConfig;
-use skein_core::consumer::{commit_durable, SharedTracker};
+use skein_core::consumer::{commit_durable, ConsumerError, SharedTracker};
 use skein_schemas::dlq::DeadLetterKind;
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::span_documents;
@@ -28,7 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::batch::{Batch, RecordOrigin};
 use crate::consumer::IngesterConsumer;
 use crate::dead_letter::DeadLetterQueue;
-use crate::error::BulkTaskFailed;
+use crate::error::{BulkTaskFailed, PipelineFailed};
 use crate::telemetry;
 use crate::writer::{BatchWriter, DoneRecords};
 
@@ -101,16 +101,17 @@ pub fn held_records(records: &[RecordOrigin]) -> String {
 }
 
 /// Run the poll loop until `shutdown`, then drain and commit. Returns an error, after draining
-/// and committing what is durable, when a bulk task died: its records would never be done.
+/// and committing what is durable, when a bulk task died (its records would never be done) or
+/// the consumer failed for good.
 pub async fn run(
     consumer: IngesterConsumer,
     tracker: SharedTracker,
     sinks: Sinks,
     config: IngesterConfig,
     shutdown: CancellationToken,
-) -> Result<(), BulkTaskFailed> {
+) -> Result<(), PipelineFailed> {
     let writers_stop = CancellationToken::new();
-    let mut failed: Option<BulkTaskFailed> = None;
+    let mut failed: Option<PipelineFailed> = None;
     let mut in_flight: FuturesUnordered<BoxFuture<'static, Finished>> = FuturesUnordered::new();
     let mut gathering = Gathering::default();
     let mut paused = false;
@@ -152,7 +153,7 @@ pub async fn run(
             _ = shutdown.cancelled() => break,
             Some(finished) = in_flight.next(), if !in_flight.is_empty() => {
                 if let Err(error) = mark_done(&tracker, finished) {
-                    failed = Some(error);
+                    failed = Some(error.into());
                     break;
                 }
             }
@@ -188,7 +189,14 @@ pub async fn run(
                         encoding,
                     });
                 }
-                Err(error) => tracing::warn!(%error, "kafka consume error"),
+                Err(error) => match ConsumerError::fatal(&error) {
+                    Some(fatal) => {
+                        tracing::error!(error = %fatal, "the ingester cannot consume any more; stopping");
+                        failed = Some(fatal.into());
+                        break;
+                    }
+                    None => tracing::warn!(%error, "kafka consume error"),
+                },
             },
         }
         telemetry::pending_records(tracker.lock().pending_count());
@@ -201,7 +209,7 @@ pub async fn run(
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while let Some(finished) = in_flight.next().await {
             if let Err(error) = mark_done(&tracker, finished) {
-                failed.get_or_insert(error);
+                failed.get_or_insert(error.into());
             }
         }
     })
@@ -211,7 +219,7 @@ pub async fn run(
         writers_stop.cancel();
         while let Some(finished) = in_flight.next().await {
             if let Err(error) = mark_done(&tracker, finished) {
-                failed.get_or_insert(error);
+                failed.get_or_insert(error.into());
             }
         }
     }
