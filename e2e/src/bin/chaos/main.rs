@@ -100,6 +100,9 @@ struct Load {
     resends: u64,
     failed: u64,
     first_error: Option<String>,
+    /// Slowest acknowledgement (a request held up by a fault, resends included), ms.
+    latency_max_ms: f64,
+    latency_p99_ms: f64,
 }
 
 struct Run {
@@ -223,6 +226,8 @@ impl Run {
     fn start_ingester(&mut self, n: usize) -> Result<()> {
         let mut env = self.common_env();
         env.push(("SKEIN_INGESTER__GROUP_ID".into(), self.group("ingester")));
+        // Static membership: ingester N keeps its id across restarts, a new one gets a new id.
+        env.push(("SKEIN_KAFKA__GROUP_INSTANCE_ID".into(), format!("ingester-{n}")));
         env.push(("SKEIN_INGESTER__ADMIN_LISTEN".into(), format!("127.0.0.1:{}", Self::ingester_admin(n))));
         self.children.spawn(&format!("ingester-{n}"), &["ingester"], &env)?;
         Ok(())
@@ -248,7 +253,8 @@ impl Run {
     }
 
     fn start_analytics(&mut self) -> Result<()> {
-        let env = self.analytics_env(&self.group("analytics"), &self.tag.clone(), 19290);
+        let mut env = self.analytics_env(&self.group("analytics"), &self.tag.clone(), 19290);
+        env.push(("SKEIN_KAFKA__GROUP_INSTANCE_ID".into(), "analytics-1".into()));
         self.children.spawn("analytics", &["analytics"], &env)?;
         Ok(())
     }
@@ -385,11 +391,13 @@ impl Run {
         let load = self.wait_load().await?;
         self.check_roles();
         self.figures.push(format!(
-            "load         {} spans sent, {} acknowledged, {} resends, {} requests given up{}",
+            "load         {} spans sent, {} acknowledged, {} resends, {} requests given up; ack latency p99 {:.0} ms, max {:.0} ms{}",
             load.sent,
             load.acked,
             load.resends,
             load.failed,
+            load.latency_p99_ms,
+            load.latency_max_ms,
             load.first_error.as_ref().map(|e| format!(" (first error: {e})")).unwrap_or_default()
         ));
         if load.failed > 0 {
@@ -517,6 +525,8 @@ impl Run {
             load.acked += count("acked_spans");
             load.resends += count("resends");
             load.failed += count("failed_429") + count("failed_503") + count("failed_unreachable") + count("failed_other");
+            load.latency_max_ms = load.latency_max_ms.max(summary["latency_max_ms"].as_f64().unwrap_or(0.0));
+            load.latency_p99_ms = load.latency_p99_ms.max(summary["latency_p99_ms"].as_f64().unwrap_or(0.0));
             if load.first_error.is_none() {
                 load.first_error = summary["first_error"].as_str().map(str::to_string);
             }
@@ -617,6 +627,9 @@ impl Run {
         if let Some(mut sampler) = self.sampler.take() {
             sampler.stop();
             self.samples = sampler.samples();
+            let lines: Vec<String> =
+                self.samples.iter().filter_map(|s| serde_json::to_string(s).ok()).collect();
+            let _ = std::fs::write(self.dir.join("samples.jsonl"), lines.join("\n") + "\n");
         }
         let samples = &self.samples;
         let t0 = self.load_started;

@@ -17,13 +17,16 @@ const PERIOD: Duration = Duration::from_millis(500);
 const SETTLE_SECS: f64 = 0.3;
 
 /// Offsets at one moment: `t` seconds after the run's clock started.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct Sample {
     pub t: f64,
     /// Per partition, the end (high watermark) of the spans topic.
     pub end: Vec<i64>,
     /// Per group (in the sampler's order), per partition: the committed offset (0 when none).
     pub committed: Vec<Vec<i64>>,
+    /// Values that could not be read this time (a node down, a leader or coordinator moving)
+    /// and are carried over from the previous sample: a carried value never shows progress.
+    pub carried: usize,
 }
 
 impl Sample {
@@ -62,10 +65,13 @@ impl Sampler {
             for p in 0..partitions {
                 list.add_partition(&topic, p);
             }
+            let mut last: Option<Sample> = None;
             while !halt.load(Ordering::Relaxed) {
                 let started = Instant::now();
-                if let Some(sample) = take(&watermarks, &readers, &topic, &list, partitions, clock) {
-                    out.lock().expect("samples lock").push(sample);
+                let sample = take(&watermarks, &readers, &topic, &list, partitions, clock, last.as_ref());
+                if sample.carried < partitions as usize * (readers.len() + 1) {
+                    out.lock().expect("samples lock").push(sample.clone());
+                    last = Some(sample);
                 }
                 std::thread::sleep(PERIOD.saturating_sub(started.elapsed()));
             }
@@ -95,7 +101,7 @@ impl Drop for Sampler {
     }
 }
 
-/// One sample, or none when a broker did not answer in time (a node is down, a leader moving).
+/// One sample; what a broker did not answer in time is taken from `last` (or 0 before any).
 fn take(
     watermarks: &BaseConsumer,
     readers: &[BaseConsumer],
@@ -103,24 +109,42 @@ fn take(
     list: &TopicPartitionList,
     partitions: i32,
     clock: Instant,
-) -> Option<Sample> {
-    let timeout = Duration::from_secs(2);
+    last: Option<&Sample>,
+) -> Sample {
+    // Short: during a node's crash some answers never come, and the sample waits for each.
+    let timeout = Duration::from_secs(1);
+    let n = partitions as usize;
+    let mut carried = 0;
     let mut committed = Vec::new();
-    for reader in readers {
-        let offsets = reader.committed_offsets(list.clone(), timeout).ok()?;
-        let mut by_partition = vec![0; partitions as usize];
-        for element in offsets.elements() {
-            if let Offset::Offset(n) = element.offset() {
-                by_partition[element.partition() as usize] = n;
+    for (g, reader) in readers.iter().enumerate() {
+        let previous = last.map_or_else(|| vec![0; n], |s| s.committed[g].clone());
+        match reader.committed_offsets(list.clone(), timeout) {
+            Ok(offsets) => {
+                let mut by_partition = vec![0; n];
+                for element in offsets.elements() {
+                    if let Offset::Offset(o) = element.offset() {
+                        by_partition[element.partition() as usize] = o;
+                    }
+                }
+                committed.push(by_partition);
+            }
+            Err(_) => {
+                carried += n;
+                committed.push(previous);
             }
         }
-        committed.push(by_partition);
     }
     let mut end = Vec::new();
     for p in 0..partitions {
-        end.push(watermarks.fetch_watermarks(topic, p, timeout).ok()?.1);
+        match watermarks.fetch_watermarks(topic, p, timeout) {
+            Ok((_, high)) => end.push(high),
+            Err(_) => {
+                carried += 1;
+                end.push(last.map_or(0, |s| s.end[p as usize]));
+            }
+        }
     }
-    Some(Sample { t: clock.elapsed().as_secs_f64(), end, committed })
+    Sample { t: clock.elapsed().as_secs_f64(), end, committed, carried }
 }
 
 /// Seconds from `at` until every partition was consumed again by group `g`: its committed
@@ -178,7 +202,7 @@ mod tests {
     use super::*;
 
     fn sample(t: f64, end: [i64; 2], committed: [i64; 2]) -> Sample {
-        Sample { t, end: end.to_vec(), committed: vec![committed.to_vec()] }
+        Sample { t, end: end.to_vec(), committed: vec![committed.to_vec()], carried: 0 }
     }
 
     #[test]
