@@ -47,20 +47,23 @@ impl Sampler {
     pub fn start(brokers: &str, topic: &str, partitions: i32, groups: &[String], clock: Instant) -> Self {
         let samples = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
-        let client = |group: &str| -> BaseConsumer {
-            rdkafka::ClientConfig::new()
-                .set("bootstrap.servers", brokers)
-                .set("group.id", group)
-                .create()
-                .expect("a consumer client only reads offsets")
-        };
-        // One client per group: committed offsets are asked of the group's coordinator, and
-        // none of these clients ever joins the group.
-        let readers: Vec<BaseConsumer> = groups.iter().map(|g| client(g)).collect();
-        let watermarks = client("skein-chaos-sampler");
+        let brokers = brokers.to_string();
+        let groups = groups.to_vec();
         let topic = topic.to_string();
         let (out, halt) = (samples.clone(), stop.clone());
         let thread = std::thread::spawn(move || {
+            let client = |group: &str| -> BaseConsumer {
+                rdkafka::ClientConfig::new()
+                    .set("bootstrap.servers", &brokers)
+                    .set("group.id", group)
+                    .create()
+                    .expect("a consumer client only reads offsets")
+            };
+            // One client per group: committed offsets are asked of the group's coordinator, and
+            // none of these clients ever joins the group. Clients are made anew after a failed
+            // read: librdkafka keeps asking a dead leader or coordinator it has cached.
+            let mut readers: Vec<BaseConsumer> = groups.iter().map(|g| client(g)).collect();
+            let mut watermarks = client("skein-chaos-sampler");
             let mut list = TopicPartitionList::new();
             for p in 0..partitions {
                 list.add_partition(&topic, p);
@@ -68,7 +71,13 @@ impl Sampler {
             let mut last: Option<Sample> = None;
             while !halt.load(Ordering::Relaxed) {
                 let started = Instant::now();
-                let sample = take(&watermarks, &readers, &topic, &list, partitions, clock, last.as_ref());
+                let (sample, failed) = take(&watermarks, &readers, &topic, &list, partitions, clock, last.as_ref());
+                for client_failed in failed {
+                    match client_failed {
+                        Failed::Group(g) => readers[g] = client(&groups[g]),
+                        Failed::Watermarks => watermarks = client("skein-chaos-sampler"),
+                    }
+                }
                 if sample.carried < partitions as usize * (readers.len() + 1) {
                     out.lock().expect("samples lock").push(sample.clone());
                     last = Some(sample);
@@ -101,7 +110,15 @@ impl Drop for Sampler {
     }
 }
 
-/// One sample; what a broker did not answer in time is taken from `last` (or 0 before any).
+/// A client whose read failed.
+#[derive(Debug, PartialEq)]
+enum Failed {
+    Group(usize),
+    Watermarks,
+}
+
+/// One sample; what a broker did not answer in time is taken from `last` (or 0 before any), and
+/// the clients that failed are named.
 fn take(
     watermarks: &BaseConsumer,
     readers: &[BaseConsumer],
@@ -110,11 +127,12 @@ fn take(
     partitions: i32,
     clock: Instant,
     last: Option<&Sample>,
-) -> Sample {
+) -> (Sample, Vec<Failed>) {
     // Short: during a node's crash some answers never come, and the sample waits for each.
     let timeout = Duration::from_secs(1);
     let n = partitions as usize;
     let mut carried = 0;
+    let mut failed = Vec::new();
     let mut committed = Vec::new();
     for (g, reader) in readers.iter().enumerate() {
         let previous = last.map_or_else(|| vec![0; n], |s| s.committed[g].clone());
@@ -130,6 +148,7 @@ fn take(
             }
             Err(_) => {
                 carried += n;
+                failed.push(Failed::Group(g));
                 committed.push(previous);
             }
         }
@@ -140,11 +159,14 @@ fn take(
             Ok((_, high)) => end.push(high),
             Err(_) => {
                 carried += 1;
+                if !failed.contains(&Failed::Watermarks) {
+                    failed.push(Failed::Watermarks);
+                }
                 end.push(last.map_or(0, |s| s.end[p as usize]));
             }
         }
     }
-    Sample { t: clock.elapsed().as_secs_f64(), end, committed, carried }
+    (Sample { t: clock.elapsed().as_secs_f64(), end, committed, carried }, failed)
 }
 
 /// Seconds from `at` until every partition was consumed again by group `g`: its committed

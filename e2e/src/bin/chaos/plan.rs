@@ -75,7 +75,7 @@ impl Profile {
         }
     }
 
-    /// `make chaos-short` (part of `make test`): two and a half minutes of load, each kind of
+    /// `make chaos-short` (part of `make test`): two minutes of load, each kind of
     /// fault once, a 15 s outage.
     pub fn short() -> Self {
         use Fault::*;
@@ -83,7 +83,7 @@ impl Profile {
         Profile {
             name: "short",
             rate: 1_000,
-            total: 150_000,
+            total: 120_000,
             collectors: 2,
             stages: vec![
                 vec![ScaleIngestersTo(3)],
