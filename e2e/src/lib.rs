@@ -370,8 +370,7 @@ impl Es {
     /// Documents matching an index pattern, after a refresh (0 when no index exists yet).
     pub async fn count(&self, pattern: &str) -> u64 {
         let _ = self.http.post(format!("{}/{pattern}/_refresh?allow_no_indices=true", self.base)).send().await;
-        let Ok(response) =
-            self.http.get(format!("{}/{pattern}/_count?allow_no_indices=true", self.base)).send().await
+        let Ok(response) = self.http.get(format!("{}/{pattern}/_count?allow_no_indices=true", self.base)).send().await
         else {
             return 0;
         };

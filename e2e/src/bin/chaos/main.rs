@@ -131,7 +131,8 @@ impl Run {
         if !binary.exists() {
             bail!("{} is missing: run `cargo build -p skein` first (make chaos does)", binary.display());
         }
-        plan::ingester_groups(&profile.faults()).map_err(|e| anyhow::anyhow!("the {} profile is inconsistent: {e}", profile.name))?;
+        plan::ingester_groups(&profile.faults())
+            .map_err(|e| anyhow::anyhow!("the {} profile is inconsistent: {e}", profile.name))?;
         let tag = format!("chaos-{:x}", chrono::Utc::now().timestamp());
         let dir = repo.join("target/chaos").join(&tag);
         std::fs::create_dir_all(&dir)?;
@@ -341,12 +342,14 @@ impl Run {
         // Indices of earlier runs would only slow the checks down.
         let _ = http.delete(format!("{}/chaos-*", infra::es_url())).send().await;
 
-        let mut kafka = skein_core::config::KafkaConfig::default();
-        kafka.brokers = BOOTSTRAP.into();
-        kafka.spans_topic = self.topic();
-        kafka.dlq_topic = self.dlq();
-        kafka.partitions = PARTITIONS;
-        kafka.replication_factor = 3;
+        let kafka = skein_core::config::KafkaConfig {
+            brokers: BOOTSTRAP.into(),
+            spans_topic: self.topic(),
+            dlq_topic: self.dlq(),
+            partitions: PARTITIONS,
+            replication_factor: 3,
+            ..Default::default()
+        };
         skein_core::kafka::ensure_topics(&kafka).await?;
         let replicas = verify::replication(BOOTSTRAP, &self.topic())?;
         if replicas.len() != PARTITIONS as usize || replicas.iter().any(|&r| r != 3) {
@@ -468,7 +471,10 @@ impl Run {
                 tokio::time::sleep(Duration::from_secs(down_secs)).await;
                 let started = Instant::now();
                 self.servers.start_broker(node).await?;
-                let note = format!("down {down_secs} s; answering metadata {:.1} s after its start", started.elapsed().as_secs_f64());
+                let note = format!(
+                    "down {down_secs} s; answering metadata {:.1} s after its start",
+                    started.elapsed().as_secs_f64()
+                );
                 self.event(format!("Kafka node {node} started again"), true, true, true, Some(note));
             }
             Fault::ElasticsearchOutage { secs } => {
@@ -524,7 +530,8 @@ impl Run {
             load.sent += count("sent_spans");
             load.acked += count("acked_spans");
             load.resends += count("resends");
-            load.failed += count("failed_429") + count("failed_503") + count("failed_unreachable") + count("failed_other");
+            load.failed +=
+                count("failed_429") + count("failed_503") + count("failed_unreachable") + count("failed_other");
             load.latency_max_ms = load.latency_max_ms.max(summary["latency_max_ms"].as_f64().unwrap_or(0.0));
             load.latency_p99_ms = load.latency_p99_ms.max(summary["latency_p99_ms"].as_f64().unwrap_or(0.0));
             if load.first_error.is_none() {
@@ -588,7 +595,8 @@ impl Run {
         let env = self.analytics_env(&self.group("reference"), &self.reference_prefix(), 19291);
         let end_before = self.sampler.as_ref().and_then(Sampler::latest).map(|s| s.end);
         self.children.spawn("analytics-reference", &["analytics"], &env)?;
-        self.wait_caught_up(REFERENCE, "reference analytics", Duration::from_secs(10), Duration::from_secs(240)).await?;
+        self.wait_caught_up(REFERENCE, "reference analytics", Duration::from_secs(10), Duration::from_secs(240))
+            .await?;
         self.children.terminate("analytics-reference", Duration::from_secs(30)).await?;
         let end_after = self.sampler.as_ref().and_then(Sampler::latest).map(|s| s.end);
         if end_before != end_after {
@@ -599,7 +607,8 @@ impl Run {
         let reference = es.analytics_documents(&self.reference_prefix()).await;
         let missing: Vec<_> = reference.keys().filter(|k| !chaos.contains_key(*k)).collect();
         let extra: Vec<_> = chaos.keys().filter(|k| !reference.contains_key(*k)).collect();
-        let differ: Vec<_> = reference.iter().filter(|(k, d)| chaos.get(*k).is_some_and(|c| c != *d)).map(|(k, _)| k).collect();
+        let differ: Vec<_> =
+            reference.iter().filter(|(k, d)| chaos.get(*k).is_some_and(|c| c != *d)).map(|(k, _)| k).collect();
         self.figures.push(format!(
             "analytics    {} documents; an uninterrupted run wrote {}: {} missing, {} extra, {} different",
             chaos.len(),
@@ -612,7 +621,8 @@ impl Run {
             self.violations.push("analytics wrote no documents at all".into());
         }
         if !missing.is_empty() || !extra.is_empty() || !differ.is_empty() {
-            let first = |v: &[&(String, String)]| v.iter().take(3).map(|k| format!("{}/{}", k.0, k.1)).collect::<Vec<_>>();
+            let first =
+                |v: &[&(String, String)]| v.iter().take(3).map(|k| format!("{}/{}", k.0, k.1)).collect::<Vec<_>>();
             self.violations.push(format!(
                 "analytics documents differ from an uninterrupted run's: missing {:?}, extra {:?}, different {:?}",
                 first(&missing),
@@ -627,8 +637,7 @@ impl Run {
         if let Some(mut sampler) = self.sampler.take() {
             sampler.stop();
             self.samples = sampler.samples();
-            let lines: Vec<String> =
-                self.samples.iter().filter_map(|s| serde_json::to_string(s).ok()).collect();
+            let lines: Vec<String> = self.samples.iter().filter_map(|s| serde_json::to_string(s).ok()).collect();
             let _ = std::fs::write(self.dir.join("samples.jsonl"), lines.join("\n") + "\n");
         }
         let samples = &self.samples;
@@ -652,7 +661,10 @@ impl Run {
             ));
         }
         lines.push(String::new());
-        lines.push("faults (seconds after the load started; recovery = until every partition was consumed / written again)".into());
+        lines.push(
+            "faults (seconds after the load started; recovery = until every partition was consumed / written again)"
+                .into(),
+        );
         lines.push(format!("{:>7}  {:<50} {:>10} {:>10} {:>10}", "at", "fault", "ingesters", "analytics", "writes"));
         let figure = |wanted: bool, value: Option<f64>| match (wanted, value) {
             (false, _) => "-".to_string(),

@@ -177,12 +177,7 @@ pub fn consumed_again(samples: &[Sample], g: usize, at: f64) -> Option<f64> {
     samples
         .iter()
         .filter(|s| s.t > base.t)
-        .find(|s| {
-            s.committed[g]
-                .iter()
-                .enumerate()
-                .all(|(p, &c)| c > base.committed[g][p] || c >= base.end[p])
-        })
+        .find(|s| s.committed[g].iter().enumerate().all(|(p, &c)| c > base.committed[g][p] || c >= base.end[p]))
         .map(|s| s.t - at)
 }
 
@@ -248,8 +243,7 @@ mod tests {
 
     #[test]
     fn writes_resume_when_every_partition_end_moved() {
-        let samples =
-            [sample(1.0, [10, 10], [0, 0]), sample(2.0, [12, 10], [0, 0]), sample(9.0, [14, 11], [0, 0])];
+        let samples = [sample(1.0, [10, 10], [0, 0]), sample(2.0, [12, 10], [0, 0]), sample(9.0, [14, 11], [0, 0])];
         assert_eq!(written_again(&samples, 0.5), Some(8.5));
     }
 

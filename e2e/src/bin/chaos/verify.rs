@@ -63,7 +63,8 @@ pub async fn span_census(es: &str, pattern: &str) -> Result<Census> {
     if let Some(id) = body["_scroll_id"].as_str() {
         let _ = http.delete(format!("{es}/_search/scroll")).json(&serde_json::json!({"scroll_id": id})).send().await;
     }
-    let mut duplicated: Vec<(String, u64)> = seen.iter().filter(|(_, n)| **n > 1).map(|(k, n)| (k.clone(), *n)).collect();
+    let mut duplicated: Vec<(String, u64)> =
+        seen.iter().filter(|(_, n)| **n > 1).map(|(k, n)| (k.clone(), *n)).collect();
     duplicated.sort();
     duplicated.truncate(5);
     Ok(Census { documents, distinct: seen.len() as u64, duplicated })
@@ -87,5 +88,9 @@ pub fn replication(brokers: &str, topic: &str) -> Result<Vec<usize>> {
     use rdkafka::consumer::{BaseConsumer, Consumer};
     let consumer: BaseConsumer = rdkafka::ClientConfig::new().set("bootstrap.servers", brokers).create()?;
     let metadata = consumer.fetch_metadata(Some(topic), Duration::from_secs(10))?;
-    Ok(metadata.topics().first().map(|t| t.partitions().iter().map(|p| p.replicas().len()).collect()).unwrap_or_default())
+    Ok(metadata
+        .topics()
+        .first()
+        .map(|t| t.partitions().iter().map(|p| p.replicas().len()).collect())
+        .unwrap_or_default())
 }
