@@ -20,6 +20,9 @@ pub enum ItemOutcome {
     /// the read-only block of a full disk). Not the document's fault, so it is never parked as
     /// undeliverable: it is retried, loudly, until an operator fixes the cause.
     Denied(String),
+    /// A versioned write found the document at a higher version (409): a newer writer owns it.
+    /// Retrying cannot change that; the caller decides what losing its turn means.
+    Conflict(String),
 }
 
 /// Why a `_bulk` answer cannot be read item by item; the whole request is to be sent again.
@@ -74,6 +77,7 @@ fn item_outcome(item: &Value) -> ItemOutcome {
         // Deleting a document that is already gone leaves the index as asked.
         404 if action == "delete" => ItemOutcome::Durable,
         401 | 403 => ItemOutcome::Denied(reason()),
+        409 => ItemOutcome::Conflict(reason()),
         // An item is worth retrying for the same reasons a whole request is.
         status if request_is_retryable(status) => ItemOutcome::Transient(reason()),
         _ => ItemOutcome::Permanent(reason()),
@@ -113,6 +117,15 @@ mod tests {
             matches!(&outcomes[2], ItemOutcome::Permanent(m) if m.contains("document_parsing_exception") && m.contains("startTime"))
         );
         assert!(matches!(&outcomes[3], ItemOutcome::Transient(_)));
+    }
+
+    #[test]
+    fn a_version_conflict_is_its_own_outcome() {
+        let body = br#"{"errors":true,"items":[
+              {"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[a]: version conflict, current version [8589934592] is higher than the one provided [4294967296]"}}}
+            ]}"#;
+        let outcomes = item_outcomes(body, 1).unwrap();
+        assert!(matches!(&outcomes[0], ItemOutcome::Conflict(m) if m.contains("version_conflict")), "{outcomes:?}");
     }
 
     #[test]
