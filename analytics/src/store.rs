@@ -103,7 +103,11 @@ impl Store {
     /// and skipped: it is derived data, and stopping would stop every partition. A fenced
     /// document refused for a version conflict means a newer owner has its partition: those
     /// partitions are returned (fenced), and nothing of theirs may be checkpointed or committed.
-    pub async fn write(&self, documents: &[Document], shutdown: &CancellationToken) -> Result<BTreeSet<i32>, Interrupted> {
+    pub async fn write(
+        &self,
+        documents: &[Document],
+        shutdown: &CancellationToken,
+    ) -> Result<BTreeSet<i32>, Interrupted> {
         let refused = self.bulk.write(documents, shutdown).await?;
         let mut fenced = BTreeSet::new();
         for refused in refused {
@@ -185,7 +189,11 @@ impl Store {
                     return Some(Some(Versioned { source: body["_source"].take(), seq_no, primary_term }));
                 }
                 Ok(response) => {
-                    tracing::warn!(status = response.status_code().as_u16(), id, "cannot read analytics state; retrying")
+                    tracing::warn!(
+                        status = response.status_code().as_u16(),
+                        id,
+                        "cannot read analytics state; retrying"
+                    )
                 }
                 Err(error) => tracing::warn!(%error, id, "cannot read analytics state; retrying"),
             }
@@ -268,7 +276,11 @@ impl Store {
                 Ok(response) => {
                     let status = response.status_code().as_u16();
                     if status == 409 {
-                        tracing::info!(partition, epoch, "another owner took the partition at the same time; reading again");
+                        tracing::info!(
+                            partition,
+                            epoch,
+                            "another owner took the partition at the same time; reading again"
+                        );
                     } else if request_is_retryable(status) {
                         tracing::warn!(status, partition, "cannot write the partition's owner document; retrying");
                     } else {
@@ -276,7 +288,9 @@ impl Store {
                         return Err(OwnerError::Refused { id, index: self.state_index.clone(), reason });
                     }
                 }
-                Err(error) => tracing::warn!(%error, partition, "cannot write the partition's owner document; retrying"),
+                Err(error) => {
+                    tracing::warn!(%error, partition, "cannot write the partition's owner document; retrying")
+                }
             }
             if !self.backoff.wait(attempt, shutdown).await {
                 return Err(OwnerError::Interrupted);

@@ -469,7 +469,10 @@ async fn analytics_documents(es: &Es, prefix: &str) -> BTreeMap<(String, String)
     for pattern in ["jaeger-dependencies-*", "skein-metrics-*"] {
         for ((index, id), mut doc) in es.all_documents(&format!("{prefix}-{pattern}")).await {
             let group = doc["group"].as_str().expect("analytics documents name their group").to_string();
-            let id = id.strip_prefix(&format!("{group}:")).map(|rest| format!("<group>:{rest}")).expect("id starts with the group");
+            let id = id
+                .strip_prefix(&format!("{group}:"))
+                .map(|rest| format!("<group>:{rest}"))
+                .expect("id starts with the group");
             doc["group"] = "<group>".into();
             out.insert((index.trim_start_matches(&format!("{prefix}-")).to_string(), id), doc);
         }
@@ -896,11 +899,15 @@ async fn a_worker_evicted_while_elasticsearch_stalls_cannot_overwrite_its_succes
     // Elasticsearch stalls for the first worker: it reads a second call and its flush hangs.
     proxy.pause(true);
     let retries = || async {
-        metric(&reqwest::get(&zombie_metrics).await.unwrap().text().await.unwrap(), "skein_analytics_write_retries_total")
+        metric(
+            &reqwest::get(&zombie_metrics).await.unwrap().text().await.unwrap(),
+            "skein_analytics_write_retries_total",
+        )
     };
     let before = retries().await;
     produce(&config, &[call_record([2; 16], now())]).await;
-    wait_until("the first worker retrying a write", Duration::from_secs(20), || async { retries().await > before }).await;
+    wait_until("the first worker retrying a write", Duration::from_secs(20), || async { retries().await > before })
+        .await;
     // A third call it never reads; the second worker takes the partition once the first is evicted.
     produce(&config, &[call_record([3; 16], now())]).await;
     let owner = Pipeline::start_with_analytics(&owner_config).await;

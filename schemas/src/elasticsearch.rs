@@ -250,7 +250,8 @@ mod tests {
         assert_eq!(templates[0].1["template"]["mappings"], json!({"properties": {"group": keyword()}}));
         assert_eq!(templates[1].1["template"]["mappings"]["properties"]["durationSketch"]["enabled"], false);
         let properties = &templates[1].1["template"]["mappings"]["properties"];
-        for field in ["group", "series", "service", "operation", "parent", "child", "childOperation", "exemplarTraceId"] {
+        for field in ["group", "series", "service", "operation", "parent", "child", "childOperation", "exemplarTraceId"]
+        {
             assert_eq!(properties[field]["type"], "keyword", "{field} is a keyword");
         }
     }
