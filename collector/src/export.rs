@@ -1,24 +1,25 @@
 //! The path every receiver shares: validate, group by trace into records, publish, and say what
 //! was accepted. Receivers only decode their wire format and encode the answer.
 
+use std::sync::Arc;
+use std::time::Instant;
+
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest};
 use skein_schemas::kafka_record::{records_for_otlp, records_for_wire_request, OversizeSpan, TraceRecord};
 use skein_schemas::otlp_wire::WireRequest;
 
 use crate::error::{ExportError, PublishError};
 use crate::publisher::{InFlight, KafkaPublisher};
+use crate::refusal_log::RefusalLog;
 use crate::telemetry;
-use crate::validate::{retain_valid_otlp, retain_valid_spans, RejectReason, Rejection};
-
-/// At most this many refusal messages are joined into `partial_success.error_message`.
-const MAX_MESSAGES_REPORTED: usize = 5;
+use crate::validate::{retain_valid_otlp, retain_valid_spans, RejectReason, Rejections};
 
 /// What happened to an accepted request.
 #[derive(Debug, Default, PartialEq)]
 pub struct ExportOutcome {
     /// Spans refused; the rest are in Kafka.
     pub rejected_spans: i64,
-    /// Why, for the client's log.
+    /// Why, for the client's log: the first few refusals and how many more.
     pub error_message: String,
 }
 
@@ -37,11 +38,12 @@ impl ExportOutcome {
 pub struct Exporter {
     publisher: KafkaPublisher,
     max_record_bytes: usize,
+    refusal_log: Arc<RefusalLog>,
 }
 
 impl Exporter {
     pub fn new(publisher: KafkaPublisher, max_record_bytes: usize) -> Self {
-        Self { publisher, max_record_bytes }
+        Self { publisher, max_record_bytes, refusal_log: Arc::default() }
     }
 
     /// Reserve in-flight room for a request body of `bytes` before decoding it.
@@ -72,42 +74,33 @@ impl Exporter {
         })?;
         let received = request.span_count();
         telemetry::spans_received(transport, received);
-        let rejections = retain_valid_spans(&mut request);
+        let mut rejections = Rejections::default();
+        retain_valid_spans(&mut request, &mut rejections);
         let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
-        self.publish(transport, received, &rejections, &records, &oversize, reservation).await
+        self.publish(transport, received, rejections, &records, &oversize, reservation).await
     }
 
-    /// What every path shares once spans are validated and cut into records: count, publish,
-    /// and say what was accepted.
+    /// What every path shares once spans are validated and cut into records: count and log the
+    /// refusals, publish, and say what was accepted.
     async fn publish(
         &self,
         transport: &'static str,
         received: usize,
-        rejections: &[Rejection],
+        mut rejections: Rejections,
         records: &[TraceRecord],
         oversize: &[OversizeSpan],
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
-        let mut messages: Vec<String> = Vec::new();
-        let mut rejected = 0usize;
-        for rejection in rejections {
-            telemetry::spans_invalid(rejection.reason);
-            rejected += 1;
-            if messages.len() < MAX_MESSAGES_REPORTED {
-                messages.push(rejection.message.clone());
-            }
-        }
         for span in oversize {
-            telemetry::spans_invalid(RejectReason::SpanTooLarge);
-            rejected += 1;
-            if messages.len() < MAX_MESSAGES_REPORTED {
-                messages.push(span.to_string());
-            }
+            rejections.add(RejectReason::SpanTooLarge, String::new, || span.to_string());
         }
         let accepted: usize = records.iter().map(|r| r.span_count).sum();
+        if !rejections.is_empty() {
+            self.report_refusals(transport, received, accepted, &rejections);
+        }
         if received > 0 && accepted == 0 {
             telemetry::request(transport, "invalid");
-            return Err(ExportError::InvalidRequest(summary(rejected, received, &messages)));
+            return Err(ExportError::InvalidRequest(rejections.summary(received)));
         }
         if !records.is_empty() {
             if let Err(error) = self.publisher.publish(records, reservation).await {
@@ -116,17 +109,41 @@ impl Exporter {
                     PublishError::RecordTooLarge { .. } => "record_too_large",
                     _ => "kafka_unavailable",
                 };
-                telemetry::spans_rejected(label, accepted);
+                telemetry::spans_rejected(transport, label, accepted);
                 telemetry::request(transport, label);
                 return Err(error.into());
             }
         }
         telemetry::spans_accepted(transport, accepted);
+        let rejected = rejections.total();
         telemetry::request(transport, if rejected > 0 { "partial" } else { "ok" });
         Ok(ExportOutcome {
             rejected_spans: rejected as i64,
-            error_message: if rejected > 0 { summary(rejected, received, &messages) } else { String::new() },
+            error_message: if rejected > 0 { rejections.summary(received) } else { String::new() },
         })
+    }
+
+    /// Count refused spans by reason and warn about them, at most once per transport per
+    /// [`crate::refusal_log::INTERVAL`]: Jaeger and Zipkin clients read nothing of a success, so
+    /// the collector's metrics and log are where a refusal shows.
+    fn report_refusals(&self, transport: &'static str, received: usize, accepted: usize, rejections: &Rejections) {
+        for (reason, count) in rejections.by_reason() {
+            telemetry::spans_rejected(transport, reason.as_label(), count);
+        }
+        let Some(first) = rejections.described().first() else { return };
+        let Some(suppressed) = self.refusal_log.admit(transport, rejections.total(), Instant::now()) else { return };
+        tracing::warn!(
+            transport,
+            reason = first.reason.as_label(),
+            service = first.service.as_str(),
+            rejected = rejections.total(),
+            received,
+            request_refused = accepted == 0,
+            suppressed_requests = suppressed.requests,
+            suppressed_spans = suppressed.spans,
+            detail = rejections.summary(received).as_str(),
+            "invalid spans dropped"
+        );
     }
 }
 
@@ -135,7 +152,7 @@ impl Exporter {
 #[derive(Debug)]
 pub struct PreparedRequest {
     received: usize,
-    rejections: Vec<Rejection>,
+    rejections: Rejections,
     records: Vec<TraceRecord>,
     oversize: Vec<OversizeSpan>,
 }
@@ -161,21 +178,31 @@ impl PreparedRequest {
 impl Exporter {
     /// Validate and publish a request another receiver converted to OTLP; its spans are moved
     /// into the records, not encoded and read back.
+    /// `refused` are the spans the receiver could not even convert; they count as received and
+    /// rejected like the spans validation refuses.
     pub async fn export_otlp(
         &self,
         transport: &'static str,
         request: ExportTraceServiceRequest,
+        refused: Rejections,
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
-        let prepared = self.prepare_otlp(transport, request);
+        let prepared = self.prepare_otlp(transport, request, refused);
         self.publish_prepared(transport, &prepared, reservation).await
     }
 
-    /// Validate a converted request and cut it into records.
-    pub fn prepare_otlp(&self, transport: &'static str, mut request: ExportTraceServiceRequest) -> PreparedRequest {
-        let received: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+    /// Validate a converted request and cut it into records; `refused` as in [`Self::export_otlp`].
+    pub fn prepare_otlp(
+        &self,
+        transport: &'static str,
+        mut request: ExportTraceServiceRequest,
+        refused: Rejections,
+    ) -> PreparedRequest {
+        let converted: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
+        let received = converted + refused.total();
         telemetry::spans_received(transport, received);
-        let rejections = retain_valid_otlp(&mut request);
+        let mut rejections = refused;
+        retain_valid_otlp(&mut request, &mut rejections);
         let (records, oversize) = records_for_otlp(request, self.max_record_bytes);
         PreparedRequest { received, rejections, records, oversize }
     }
@@ -188,27 +215,13 @@ impl Exporter {
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
         let PreparedRequest { received, rejections, records, oversize } = prepared;
-        self.publish(transport, *received, rejections, records, oversize, reservation).await
+        self.publish(transport, *received, rejections.clone(), records, oversize, reservation).await
     }
-}
-
-fn summary(rejected: usize, received: usize, messages: &[String]) -> String {
-    let mut text = format!("{rejected} of {received} spans rejected: {}", messages.join("; "));
-    if rejected > messages.len() {
-        text.push_str(&format!("; and {} more", rejected - messages.len()));
-    }
-    text
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn summary_names_each_reported_refusal_and_the_rest_by_count() {
-        let text = summary(7, 10, &["a".into(), "b".into()]);
-        assert_eq!(text, "7 of 10 spans rejected: a; b; and 5 more");
-    }
 
     #[test]
     fn partial_success_is_absent_when_everything_was_accepted() {

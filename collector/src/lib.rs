@@ -12,6 +12,7 @@ pub mod error;
 pub mod export;
 pub mod publisher;
 pub mod receivers;
+pub mod refusal_log;
 pub mod telemetry;
 pub mod validate;
 

@@ -2,8 +2,6 @@
 
 use std::time::Duration;
 
-use crate::validate::RejectReason;
-
 /// Spans that arrived, before validation.
 pub fn spans_received(transport: &'static str, count: usize) {
     metrics::counter!("skein_collector_spans_received_total", "transport" => transport).increment(count as u64);
@@ -14,14 +12,12 @@ pub fn spans_accepted(transport: &'static str, count: usize) {
     metrics::counter!("skein_collector_spans_accepted_total", "transport" => transport).increment(count as u64);
 }
 
-/// Spans refused, by reason (`invalid_trace_id`, `span_too_large`, `overloaded`, `kafka_unavailable`, ...).
-pub fn spans_rejected(reason: &'static str, count: usize) {
-    metrics::counter!("skein_collector_spans_rejected_total", "reason" => reason).increment(count as u64);
-}
-
-/// Spans refused by validation.
-pub fn spans_invalid(reason: RejectReason) {
-    spans_rejected(reason.as_label(), 1);
+/// Spans refused, by the transport they came in on and why: validation (`invalid_trace_id`,
+/// `invalid_span_id`, `end_before_start`, `span_too_large`, `malformed_span`) or Kafka
+/// (`overloaded`, `kafka_unavailable`, `record_too_large`). One family for every receiver.
+pub fn spans_rejected(transport: &'static str, reason: &'static str, count: usize) {
+    metrics::counter!("skein_collector_spans_rejected_total", "transport" => transport, "reason" => reason)
+        .increment(count as u64);
 }
 
 /// Records Kafka acknowledged.

@@ -1,7 +1,14 @@
 //! Span validation: what the collector refuses before anything reaches Kafka.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use skein_schemas::otlp_wire::{WireRequest, WireSpan};
+use opentelemetry_proto::tonic::common::v1::any_value::Value;
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::ResourceSpans;
+use skein_schemas::otlp_wire::{WireRequest, WireResource, WireSpan};
+
+/// At most this many refusals of a request are described; the rest are only counted, so a
+/// request of a million bad spans costs a counter, not a million messages.
+pub const MAX_DESCRIBED: usize = 5;
 
 /// Why a span was refused; the label of `skein_collector_spans_rejected_total{reason}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -10,44 +17,120 @@ pub enum RejectReason {
     InvalidSpanId,
     EndBeforeStart,
     SpanTooLarge,
+    /// A span the receiver could not read (Zipkin: an unknown field or kind, a bad address).
+    MalformedSpan,
 }
 
 impl RejectReason {
+    const ALL: [RejectReason; 5] = [
+        RejectReason::InvalidTraceId,
+        RejectReason::InvalidSpanId,
+        RejectReason::EndBeforeStart,
+        RejectReason::SpanTooLarge,
+        RejectReason::MalformedSpan,
+    ];
+
     pub fn as_label(self) -> &'static str {
         match self {
             RejectReason::InvalidTraceId => "invalid_trace_id",
             RejectReason::InvalidSpanId => "invalid_span_id",
             RejectReason::EndBeforeStart => "end_before_start",
             RejectReason::SpanTooLarge => "span_too_large",
+            RejectReason::MalformedSpan => "malformed_span",
         }
     }
 }
 
-/// One refused span, with a message a user can act on.
+/// One described refusal, with a message a user can act on.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Rejection {
     pub reason: RejectReason,
+    /// The span's `service.name` (empty when it has none).
+    pub service: String,
     pub message: String,
 }
 
-/// Remove invalid spans from `request` (keeping the rest in order) and describe them.
-pub fn retain_valid_spans(request: &mut WireRequest<'_>) -> Vec<Rejection> {
-    let mut rejections = Vec::new();
-    request.retain_spans(|span| match check_span(span) {
-        Ok(()) => true,
-        Err(rejection) => {
-            rejections.push(rejection);
-            false
+/// The spans of one request that were refused: all counted by reason, the first
+/// [`MAX_DESCRIBED`] described.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Rejections {
+    counts: [usize; RejectReason::ALL.len()],
+    described: Vec<Rejection>,
+}
+
+impl Rejections {
+    /// Count one refusal; `service` and `message` are only called while fewer than
+    /// [`MAX_DESCRIBED`] are described.
+    pub fn add(&mut self, reason: RejectReason, service: impl FnOnce() -> String, message: impl FnOnce() -> String) {
+        self.counts[reason as usize] += 1;
+        if self.described.len() < MAX_DESCRIBED {
+            self.described.push(Rejection { reason, service: service(), message: message() });
         }
-    });
-    rejections
+    }
+
+    /// Spans refused.
+    pub fn total(&self) -> usize {
+        self.counts.iter().sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.total() == 0
+    }
+
+    /// Refusals per reason, reasons without any left out.
+    pub fn by_reason(&self) -> impl Iterator<Item = (RejectReason, usize)> + '_ {
+        RejectReason::ALL.into_iter().zip(self.counts).filter(|(_, count)| *count > 0)
+    }
+
+    /// The first refusals, in the order they were found.
+    pub fn described(&self) -> &[Rejection] {
+        &self.described
+    }
+
+    /// Forget everything (a request about to be published again was already counted).
+    pub fn clear(&mut self) {
+        *self = Self::default();
+    }
+
+    /// One line for a client or a log: how many of `received`, the described ones, and how many
+    /// more.
+    pub fn summary(&self, received: usize) -> String {
+        let total = self.total();
+        let mut text = format!("{total} of {received} spans rejected");
+        for (i, rejection) in self.described.iter().enumerate() {
+            text.push_str(if i == 0 { ": " } else { "; " });
+            text.push_str(&rejection.message);
+        }
+        if total > self.described.len() {
+            text.push_str(&format!("; and {} more", total - self.described.len()));
+        }
+        text
+    }
+}
+
+/// Remove invalid spans from `request` (keeping the rest in order) and count them.
+pub fn retain_valid_spans(request: &mut WireRequest<'_>, rejections: &mut Rejections) {
+    for resource in &mut request.resources {
+        let shell = &resource.shell;
+        for scope in &mut resource.scopes {
+            scope.spans.retain(|span| match check(&wire_fields(span)) {
+                Ok(()) => true,
+                Err(reason) => {
+                    rejections.add(reason, || wire_service(shell), || describe(reason, &wire_fields(span)));
+                    false
+                }
+            });
+        }
+        resource.scopes.retain(|scope| !scope.spans.is_empty());
+    }
+    request.resources.retain(|resource: &WireResource<'_>| !resource.scopes.is_empty());
 }
 
 /// [`retain_valid_spans`] for a request held as structs (what the Jaeger and Zipkin receivers
 /// convert to); resources and scopes left without spans are dropped.
-pub fn retain_valid_otlp(request: &mut ExportTraceServiceRequest) -> Vec<Rejection> {
-    let mut rejections = Vec::new();
+pub fn retain_valid_otlp(request: &mut ExportTraceServiceRequest, rejections: &mut Rejections) {
     for resource_spans in &mut request.resource_spans {
+        let resource = &resource_spans.resource;
         for scope_spans in &mut resource_spans.scope_spans {
             scope_spans.spans.retain(|span| {
                 let fields = SpanFields {
@@ -59,8 +142,8 @@ pub fn retain_valid_otlp(request: &mut ExportTraceServiceRequest) -> Vec<Rejecti
                 };
                 match check(&fields) {
                     Ok(()) => true,
-                    Err(rejection) => {
-                        rejections.push(rejection);
+                    Err(reason) => {
+                        rejections.add(reason, || service_of(resource.as_ref()), || describe(reason, &fields));
                         false
                     }
                 }
@@ -69,7 +152,27 @@ pub fn retain_valid_otlp(request: &mut ExportTraceServiceRequest) -> Vec<Rejecti
         resource_spans.scope_spans.retain(|scope_spans| !scope_spans.spans.is_empty());
     }
     request.resource_spans.retain(|resource_spans| !resource_spans.scope_spans.is_empty());
-    rejections
+}
+
+/// `service.name` of a resource, empty when absent.
+pub fn service_of(resource: Option<&Resource>) -> String {
+    resource
+        .into_iter()
+        .flat_map(|r| &r.attributes)
+        .find(|kv| kv.key == "service.name")
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            Value::StringValue(name) => Some(name.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+/// `service.name` of a resource kept as bytes: its header fields decoded as a `ResourceSpans`
+/// (only for the few refusals described).
+fn wire_service(shell: &[&[u8]]) -> String {
+    let bytes: Vec<u8> = shell.concat();
+    let decoded = <ResourceSpans as prost::Message>::decode(bytes.as_slice()).ok();
+    service_of(decoded.as_ref().and_then(|r| r.resource.as_ref()))
 }
 
 /// What validation looks at, whichever form the span is in.
@@ -81,51 +184,50 @@ struct SpanFields<'a> {
     end: u64,
 }
 
-fn check_span(span: &WireSpan<'_>) -> Result<(), Rejection> {
-    check(&SpanFields {
+fn wire_fields<'a>(span: &WireSpan<'a>) -> SpanFields<'a> {
+    SpanFields {
         trace_id: span.trace_id,
         span_id: span.span_id,
         name: span.name,
         start: span.start_time_unix_nano,
         end: span.end_time_unix_nano,
-    })
+    }
 }
 
-fn check(span: &SpanFields<'_>) -> Result<(), Rejection> {
+fn check(span: &SpanFields<'_>) -> Result<(), RejectReason> {
     if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
-        return Err(Rejection {
-            reason: RejectReason::InvalidTraceId,
-            message: format!(
-                "span {:?} has trace id {:?}: a trace id must be 16 bytes and not all zero",
-                span.name,
-                hex::encode(span.trace_id)
-            ),
-        });
+        return Err(RejectReason::InvalidTraceId);
     }
     if span.span_id.len() != 8 || span.span_id.iter().all(|b| *b == 0) {
-        return Err(Rejection {
-            reason: RejectReason::InvalidSpanId,
-            message: format!(
-                "span {:?} of trace {} has span id {:?}: a span id must be 8 bytes and not all zero",
-                span.name,
-                hex::encode(span.trace_id),
-                hex::encode(span.span_id)
-            ),
-        });
+        return Err(RejectReason::InvalidSpanId);
     }
     if span.end < span.start {
-        return Err(Rejection {
-            reason: RejectReason::EndBeforeStart,
-            message: format!(
-                "span {} of trace {} ends ({} ns) before it starts ({} ns)",
-                hex::encode(span.span_id),
-                hex::encode(span.trace_id),
-                span.end,
-                span.start
-            ),
-        });
+        return Err(RejectReason::EndBeforeStart);
     }
     Ok(())
+}
+
+fn describe(reason: RejectReason, span: &SpanFields<'_>) -> String {
+    match reason {
+        RejectReason::InvalidTraceId => format!(
+            "span {:?} has trace id {:?}: a trace id must be 16 bytes and not all zero",
+            span.name,
+            hex::encode(span.trace_id)
+        ),
+        RejectReason::InvalidSpanId => format!(
+            "span {:?} of trace {} has span id {:?}: a span id must be 8 bytes and not all zero",
+            span.name,
+            hex::encode(span.trace_id),
+            hex::encode(span.span_id)
+        ),
+        _ => format!(
+            "span {} of trace {} ends ({} ns) before it starts ({} ns)",
+            hex::encode(span.span_id),
+            hex::encode(span.trace_id),
+            span.end,
+            span.start
+        ),
+    }
 }
 
 #[cfg(test)]
@@ -153,21 +255,38 @@ mod tests {
         }
     }
 
+    fn reasons(rejections: &Rejections) -> Vec<RejectReason> {
+        rejections.described().iter().map(|r| r.reason).collect()
+    }
+
     #[test]
     fn keeps_valid_spans_and_explains_each_refusal() {
         let zero_trace = Span { trace_id: vec![0; 16], ..good(2) };
         let short_span = Span { span_id: vec![1; 4], ..good(3) };
         let backwards = Span { start_time_unix_nano: 30, ..good(4) };
-        let encoded = request(vec![good(1), zero_trace, short_span, backwards, good(5)]).encode_to_vec();
+        let mut body = request(vec![good(1), zero_trace, short_span, backwards, good(5)]);
+        body.resource_spans[0].resource = Some(Resource {
+            attributes: vec![opentelemetry_proto::tonic::common::v1::KeyValue {
+                key: "service.name".into(),
+                value: Some(opentelemetry_proto::tonic::common::v1::AnyValue {
+                    value: Some(Value::StringValue("checkout".into())),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        });
+        let encoded = body.encode_to_vec();
         let mut req = WireRequest::parse(&encoded).unwrap();
-        let rejections = retain_valid_spans(&mut req);
-        let reasons: Vec<_> = rejections.iter().map(|r| r.reason).collect();
+        let mut rejections = Rejections::default();
+        retain_valid_spans(&mut req, &mut rejections);
         assert_eq!(
-            reasons,
+            reasons(&rejections),
             vec![RejectReason::InvalidTraceId, RejectReason::InvalidSpanId, RejectReason::EndBeforeStart]
         );
-        assert!(rejections[0].message.contains("16 bytes"));
-        assert!(rejections[2].message.contains("before it starts"));
+        let described = rejections.described();
+        assert!(described[0].message.contains("16 bytes"));
+        assert!(described[2].message.contains("before it starts"));
+        assert!(described.iter().all(|r| r.service == "checkout"), "{described:?}");
         assert_eq!(req.span_count(), 2);
     }
 
@@ -178,12 +297,12 @@ mod tests {
             Span { trace_id: vec![0; 16], ..good(2) },
             Span { start_time_unix_nano: 30, ..good(4) },
         ]);
-        let rejections = retain_valid_otlp(&mut request);
-        let reasons: Vec<_> = rejections.iter().map(|r| r.reason).collect();
-        assert_eq!(reasons, vec![RejectReason::InvalidTraceId, RejectReason::EndBeforeStart]);
+        let mut rejections = Rejections::default();
+        retain_valid_otlp(&mut request, &mut rejections);
+        assert_eq!(reasons(&rejections), vec![RejectReason::InvalidTraceId, RejectReason::EndBeforeStart]);
         assert_eq!(request.resource_spans[0].scope_spans[0].spans.len(), 1);
         let mut empty = super::tests::request(vec![Span { span_id: vec![0; 8], ..good(1) }]);
-        retain_valid_otlp(&mut empty);
+        retain_valid_otlp(&mut empty, &mut Rejections::default());
         assert!(empty.resource_spans.is_empty());
     }
 
@@ -191,7 +310,37 @@ mod tests {
     fn drops_empty_resource_and_scope_shells() {
         let encoded = request(vec![Span { span_id: vec![0; 8], ..good(1) }]).encode_to_vec();
         let mut req = WireRequest::parse(&encoded).unwrap();
-        assert_eq!(retain_valid_spans(&mut req).len(), 1);
+        let mut rejections = Rejections::default();
+        retain_valid_spans(&mut req, &mut rejections);
+        assert_eq!(rejections.total(), 1);
         assert!(req.resources.is_empty());
+    }
+
+    #[test]
+    fn every_refusal_is_counted_but_only_the_first_few_are_described() {
+        let spans = (0..10_000).map(|_| Span { span_id: vec![0; 8], ..good(1) }).collect();
+        let mut request = request(spans);
+        let mut rejections = Rejections::default();
+        retain_valid_otlp(&mut request, &mut rejections);
+        assert_eq!(rejections.total(), 10_000);
+        assert_eq!(rejections.by_reason().collect::<Vec<_>>(), [(RejectReason::InvalidSpanId, 10_000)]);
+        assert_eq!(rejections.described().len(), MAX_DESCRIBED);
+        let summary = rejections.summary(10_001);
+        assert!(summary.starts_with("10000 of 10001 spans rejected: span \"\" of trace"), "{summary}");
+        assert!(summary.ends_with("; and 9995 more"), "{summary}");
+    }
+
+    #[test]
+    fn a_summary_names_each_described_refusal_and_the_rest_by_count() {
+        let mut rejections = Rejections::default();
+        for message in ["a", "b"] {
+            rejections.add(RejectReason::InvalidTraceId, String::new, || message.into());
+        }
+        assert_eq!(rejections.summary(10), "2 of 10 spans rejected: a; b");
+        let mut many = Rejections::default();
+        for i in 0..7 {
+            many.add(RejectReason::MalformedSpan, String::new, || i.to_string());
+        }
+        assert_eq!(many.summary(9), "7 of 9 spans rejected: 0; 1; 2; 3; 4; and 2 more");
     }
 }

@@ -167,6 +167,39 @@ mod tests {
     }
 
     #[test]
+    fn a_failed_commit_overtaken_by_a_later_one_is_not_offered_again() {
+        let mut tracker = OffsetTracker::default();
+        let epoch = tracker.assign(tp(0));
+        tracker.read(&tp(0), 0);
+        tracker.read(&tp(0), 1);
+        tracker.done(&tp(0), epoch, 0);
+        let first = tracker.take_commits();
+        tracker.done(&tp(0), epoch, 1);
+        let second = tracker.take_commits();
+        assert_eq!(second, vec![(tp(0), 2)]);
+        // The answer to the first commit arrives after the second was sent.
+        tracker.commit_failed(&first);
+        assert!(tracker.take_commits().is_empty(), "the later commit carries the partition further");
+        tracker.commit_failed(&second);
+        assert_eq!(tracker.take_commits(), second, "the highest durable offset is committed again");
+    }
+
+    #[test]
+    fn a_failed_commit_of_a_partition_no_longer_assigned_is_dropped() {
+        let mut tracker = OffsetTracker::default();
+        let epoch = tracker.assign(tp(0));
+        tracker.read(&tp(0), 0);
+        tracker.done(&tp(0), epoch, 0);
+        let commits = tracker.take_commits();
+        tracker.revoke(&tp(0));
+        tracker.commit_failed(&commits);
+        assert!(tracker.take_commits().is_empty(), "the partition's next owner commits it");
+        tracker.assign(tp(0));
+        tracker.commit_failed(&commits);
+        assert!(tracker.take_commits().is_empty(), "nothing read yet in the new assignment");
+    }
+
+    #[test]
     fn records_of_unassigned_partitions_are_not_tracked() {
         let mut tracker = OffsetTracker::default();
         assert_eq!(tracker.read(&tp(9), 3), None);

@@ -406,3 +406,154 @@ async fn document_refused_by_elasticsearch_mapping_is_dead_lettered_and_the_part
     pipeline.stop().await;
     es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
 }
+
+/// Send one single-span trace per service name; returns how many spans went.
+async fn send_traces(pipeline: &Pipeline, services: &[&str]) -> u64 {
+    let mut client = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.expect("gRPC connects");
+    for service in services {
+        client.export(request(service, vec![span(random_trace_id(), 1, None, "op")])).await.expect("accepted");
+    }
+    services.len() as u64
+}
+
+/// The value of a metric line of this process's `/metrics`, if it is there.
+fn metric(line_start: &str) -> Option<f64> {
+    skein_core::telemetry::render_metrics().lines().find_map(|line| line.strip_prefix(line_start)?.trim().parse().ok())
+}
+
+async fn set_index_settings(index: &str, settings: serde_json::Value) {
+    let answer =
+        reqwest::Client::new().put(format!("{ELASTICSEARCH}/{index}/_settings")).json(&settings).send().await.unwrap();
+    assert!(answer.status().is_success(), "{}", answer.text().await.unwrap());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_elasticsearch_denies_wait_uncommitted_while_unready_and_are_written_once_when_allowed() {
+    require_servers();
+    let config = isolated_config("denied");
+    let es = Es::default();
+    let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
+    // The day index of the test spans, with a write block: every span item is denied (403).
+    let blocked = names.span_index(1_700_000_000_000_000);
+    let created = reqwest::Client::new()
+        .put(format!("{ELASTICSEARCH}/{blocked}"))
+        .json(&serde_json::json!({"settings": {"number_of_replicas": 0, "index.blocks.write": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.text().await.unwrap());
+
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let ingester = pipeline.ingester.as_ref().unwrap().readiness.clone();
+    let sent = send_traces(&pipeline, &["denied-a", "denied-b", "denied-c", "denied-d"]).await;
+    wait_until("the ingester unready while writes are denied", WAIT, || {
+        let ready = ingester.is_ready();
+        async move { !ready }
+    })
+    .await;
+    assert!(metric("skein_ingester_writes_blocked").unwrap_or(0.0) >= 1.0, "the gauge shows it");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!ingester.is_ready(), "still unready while denied");
+    assert_eq!(committed_total(&config), 0, "nothing committed past the denied records");
+    assert_eq!(topic_end_total(&config, &config.kafka.dlq_topic), 0, "nothing dead-lettered");
+    assert_eq!(es.count(&blocked).await, 0);
+
+    set_index_settings(&blocked, serde_json::json!({"index.blocks.write": null})).await;
+    let end = topic_end_total(&config, &config.kafka.spans_topic);
+    wait_until("every span written", WAIT, || async { es.count(&blocked).await == sent }).await;
+    wait_until("offsets committed past every record", WAIT, || async { committed_total(&config) == end }).await;
+    wait_until("the ingester ready again", WAIT, || {
+        let ready = ingester.is_ready();
+        async move { ready }
+    })
+    .await;
+    assert_eq!(es.count(&blocked).await, sent, "each span once");
+    assert_eq!(topic_end_total(&config, &config.kafka.dlq_topic), 0, "nothing dead-lettered");
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bulk_requests_refused_as_a_whole_wait_uncommitted_while_unready_and_a_fixed_ingester_writes_them_once() {
+    require_servers();
+    let mut config = isolated_config("refused");
+    let es = Es::default();
+    let prefix = format!("{}-*", config.elasticsearch.index_prefix);
+    // A URL with a path: Elasticsearch answers every `_bulk` with 400 "no handler found".
+    config.elasticsearch.url = format!("{ELASTICSEARCH}/not/elasticsearch/");
+    config.elasticsearch.create_templates = false;
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let ingester = pipeline.ingester.as_ref().unwrap().readiness.clone();
+    let sent = send_traces(&pipeline, &["refused-a", "refused-b", "refused-c"]).await;
+    wait_until("the ingester unready while requests are refused", WAIT, || {
+        let ready = ingester.is_ready();
+        async move { !ready }
+    })
+    .await;
+    assert!(metric("skein_ingester_bulk_retries_total{cause=\"refused\"}").unwrap_or(0.0) >= 1.0, "counted");
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    assert!(!ingester.is_ready(), "still unready while refused");
+    assert_eq!(committed_total(&config), 0, "nothing committed past the refused records");
+    assert_eq!(topic_end_total(&config, &config.kafka.dlq_topic), 0, "nothing dead-lettered");
+    pipeline.stop().await;
+
+    // The operator fixes the URL and restarts: the records are read again and written once.
+    config.elasticsearch.url = ELASTICSEARCH.into();
+    config.elasticsearch.create_templates = true;
+    let fixed = Pipeline::start(&config, false, true).await;
+    let pattern = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).span_pattern();
+    let end = topic_end_total(&config, &config.kafka.spans_topic);
+    wait_until("every span written", WAIT, || async { es.count(&pattern).await == sent }).await;
+    wait_until("offsets committed past every record", WAIT, || async { committed_total(&config) == end }).await;
+    assert!(fixed.ingester.as_ref().unwrap().readiness.is_ready());
+    assert_eq!(topic_end_total(&config, &config.kafka.dlq_topic), 0, "nothing dead-lettered");
+    fixed.stop().await;
+    es.delete(&prefix).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_offset_commit_kafka_refuses_is_offered_again_for_the_next_commit() {
+    use rdkafka::admin::{AdminClient, AdminOptions};
+    use rdkafka::consumer::{CommitMode, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    use skein_core::consumer::{commit_offsets, ConsumerSettings, SharedTracker};
+    use skein_ingester::consumer::IngesterRole;
+
+    require_servers();
+    skein_core::telemetry::prometheus();
+    let config = isolated_config("commit");
+    skein_core::telemetry::init_logging(&config.log);
+    skein_core::kafka::ensure_topics(&config.kafka).await.expect("topics");
+    let tracker = SharedTracker::default();
+    let consumer = ConsumerSettings::assigned(&config.ingester.group_id)
+        .create(&config.kafka, IngesterRole::new(tracker.clone()))
+        .expect("consumer");
+    let topic = config.kafka.spans_topic.clone();
+    let mut assignment = TopicPartitionList::new();
+    assignment.add_partition_offset(&topic, 0, Offset::Beginning).unwrap();
+    consumer.assign(&assignment).unwrap();
+    // A record of partition 0 made durable, so its offset is due for commit.
+    let tp = (topic.clone(), 0);
+    let epoch = tracker.lock().assign(tp.clone());
+    tracker.lock().read(&tp, 0);
+    tracker.lock().done(&tp, epoch, 0);
+    let commits = tracker.lock().take_commits();
+    assert_eq!(commits, vec![(tp.clone(), 1)]);
+
+    // The topic goes away under the consumer: Kafka refuses commits for it
+    // (UNKNOWN_TOPIC_OR_PARTITION), answering librdkafka's asynchronous commit later.
+    let admin: AdminClient<_> = skein_core::kafka::client_config(&config.kafka).create().expect("admin client");
+    admin.delete_topics(&[&topic], &AdminOptions::new()).await.expect("topic deleted");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
+    let offered_again = loop {
+        commit_offsets(&consumer, &commits, CommitMode::Async).expect("commit sent");
+        // Polling serves librdkafka's callbacks, the commit answer among them.
+        let _ = tokio::time::timeout(Duration::from_millis(500), consumer.recv()).await;
+        let offered = tracker.lock().take_commits();
+        if !offered.is_empty() || tokio::time::Instant::now() > deadline {
+            break offered;
+        }
+    };
+    assert_eq!(offered_again, commits, "the refused offset is offered for the next commit");
+    assert!(metric("skein_ingester_offset_commit_failures_total").unwrap_or(0.0) >= 1.0, "counted");
+}

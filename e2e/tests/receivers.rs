@@ -393,3 +393,274 @@ async fn bad_input_on_every_receiver_gets_a_clear_error_and_later_input_still_la
     assert!(metric(&["skein_udp_datagrams_total", "outcome=\"too_large\""]) >= too_large_before + 1.0);
     pipeline.stop().await;
 }
+
+/// Every span in the spans topic, as (trace id, span id, name), read from the beginning to the
+/// end offsets: what the collector published, whatever the ingester would make of it.
+fn spans_in_kafka(config: &SkeinConfig) -> std::collections::BTreeSet<(String, String, String)> {
+    use opentelemetry_proto::tonic::trace::v1::TracesData;
+    use prost::Message;
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::message::Message as _;
+    use rdkafka::{Offset, TopicPartitionList};
+    let consumer: BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", &config.kafka.brokers)
+        .set("group.id", format!("{}-reader", config.kafka.spans_topic))
+        .set("enable.auto.commit", "false")
+        .create()
+        .expect("consumer client");
+    let topic = &config.kafka.spans_topic;
+    let mut assignment = TopicPartitionList::new();
+    let mut remaining = 0i64;
+    for partition in 0..config.kafka.partitions {
+        let (low, high) = consumer.fetch_watermarks(topic, partition, Duration::from_secs(10)).expect("watermarks");
+        remaining += high - low;
+        assignment.add_partition_offset(topic, partition, Offset::Beginning).unwrap();
+    }
+    consumer.assign(&assignment).expect("assign");
+    let mut spans = std::collections::BTreeSet::new();
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    while remaining > 0 {
+        assert!(std::time::Instant::now() < deadline, "{remaining} records of {topic} not read in 30 s");
+        let Some(message) = consumer.poll(Duration::from_millis(200)) else { continue };
+        let message = message.expect("record");
+        remaining -= 1;
+        let data = TracesData::decode(message.payload().unwrap_or_default()).expect("records are TracesData");
+        for span in data.resource_spans.iter().flat_map(|r| &r.scope_spans).flat_map(|s| &s.spans) {
+            spans.insert((hex::encode(&span.trace_id), hex::encode(&span.span_id), span.name.clone()));
+        }
+    }
+    spans
+}
+
+fn rejected(transport: &str, reason: &str) -> f64 {
+    metric(&[
+        "skein_collector_spans_rejected_total{",
+        &format!("transport=\"{transport}\""),
+        &format!("reason=\"{reason}\""),
+    ])
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn zipkin_publishes_the_readable_spans_of_a_request_and_answers_202_naming_the_dropped_ones() {
+    require_servers();
+    let config = isolated_config("zipkin-partial");
+    let pipeline = Pipeline::start(&config, true, false).await;
+    let zipkin = format!("http://{}/api/v2/spans", pipeline.collector.as_ref().unwrap().addresses.zipkin.unwrap());
+    let http = reqwest::Client::new();
+    let trace = hex::encode(skein_e2e::random_trace_id());
+    let now_us = chrono::Utc::now().timestamp_micros();
+    let (zero_id_before, bad_trace_before) =
+        (rejected("zipkin_json", "invalid_span_id"), rejected("zipkin_json", "invalid_trace_id"));
+
+    // One good span; one whose id is zero (refused by validation); one with a trace id that is not
+    // hex and one without any (refused while reading).
+    let body = serde_json::json!([
+        {"traceId": trace, "id": "0000000000000001", "name": "kept-json", "timestamp": now_us, "duration": 10,
+         "localEndpoint": {"serviceName": "zipkin-partial"}},
+        {"traceId": trace, "id": "0000000000000000", "name": "zero-id", "timestamp": now_us, "duration": 10,
+         "localEndpoint": {"serviceName": "zipkin-partial"}},
+        {"traceId": "xyz", "id": "0000000000000003", "name": "bad-trace", "localEndpoint": {"serviceName": "zipkin-bad"}},
+        {"id": "0000000000000004", "name": "no-trace"}
+    ]);
+    let response = http.post(&zipkin).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 202, "the readable span is accepted");
+    assert_eq!(response.headers()["skein-rejected-spans"], "3");
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with("3 of 4 spans rejected: "), "{text}");
+    assert!(text.contains("traceId 'xyz' is not hex") && text.contains("traceId is missing"), "{text}");
+    assert!(text.contains("\"zero-id\""), "{text}");
+    assert!(rejected("zipkin_json", "invalid_span_id") >= zero_id_before + 1.0);
+    assert!(rejected("zipkin_json", "invalid_trace_id") >= bad_trace_before + 2.0);
+
+    // proto3: a good span beside one whose trace id is all zeros.
+    use prost::Message;
+    use skein_schemas::zipkin::proto::{ListOfSpans, ProtoSpan};
+    let good = ProtoSpan {
+        trace_id: hex::decode(&trace).unwrap(),
+        id: 5u64.to_be_bytes().to_vec(),
+        name: "kept-proto".into(),
+        timestamp: now_us as u64,
+        duration: 10,
+        ..Default::default()
+    };
+    let zero_trace = ProtoSpan { trace_id: vec![0; 16], id: 6u64.to_be_bytes().to_vec(), ..good.clone() };
+    let body = ListOfSpans { spans: vec![zero_trace, good] }.encode_to_vec();
+    let response = http.post(&zipkin).header("content-type", "application/x-protobuf").body(body).send().await.unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.headers()["skein-rejected-spans"], "1");
+    assert!(response.text().await.unwrap().contains("span 0: trace_id is all zeros"));
+
+    // Nothing readable: 400, and nothing of it published.
+    let body = serde_json::json!([{"traceId": trace, "id": "0000000000000000", "name": "all-bad"}]);
+    let response = http.post(&zipkin).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 400);
+    assert!(response.text().await.unwrap().contains("1 of 1 spans rejected"));
+
+    let expected: std::collections::BTreeSet<_> = [
+        (trace.clone(), "0000000000000001".to_string(), "kept-json".to_string()),
+        (trace.clone(), "0000000000000005".to_string(), "kept-proto".to_string()),
+    ]
+    .into();
+    assert_eq!(spans_in_kafka(&config), expected, "exactly the readable, valid spans reached Kafka");
+    pipeline.stop().await;
+}
+
+fn jaeger_span(trace_id: [u8; 16], span_id: u64, name: &str) -> skein_schemas::jaeger::model::Span {
+    use skein_schemas::jaeger::model::micros_to_nanos;
+    skein_schemas::jaeger::model::Span {
+        trace_id,
+        span_id: span_id.to_be_bytes(),
+        parent_span_id: [0; 8],
+        operation_name: name.into(),
+        references: vec![],
+        flags: 1,
+        start_time_unix_nano: micros_to_nanos(chrono::Utc::now().timestamp_micros()),
+        duration_nanos: micros_to_nanos(10),
+        tags: vec![],
+        logs: vec![],
+        process: None,
+    }
+}
+
+fn jaeger_batch(service: &str, spans: Vec<skein_schemas::jaeger::model::Span>) -> skein_schemas::jaeger::model::Batch {
+    skein_schemas::jaeger::model::Batch {
+        process: skein_schemas::jaeger::model::Process { service_name: service.into(), tags: vec![] },
+        spans,
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn jaeger_ports_count_and_name_invalid_spans_and_refuse_a_request_with_nothing_valid() {
+    use skein_schemas::jaeger::thrift::{encode_agent_message, encode_batch};
+    use skein_schemas::thrift::Protocol;
+    require_servers();
+    let config = isolated_config("jaeger-partial");
+    let pipeline = Pipeline::start(&config, true, false).await;
+    let addresses = pipeline.collector.as_ref().unwrap().addresses;
+    let http = reqwest::Client::new();
+    let trace_id = skein_e2e::random_trace_id();
+    let trace = hex::encode(trace_id);
+
+    // Thrift over HTTP: a good span and one with a zero span id.
+    let thrift = format!("http://{}/api/traces", addresses.jaeger_thrift_http.unwrap());
+    let before = rejected("jaeger_thrift_http", "invalid_span_id");
+    let batch =
+        jaeger_batch("jaeger-partial", vec![jaeger_span(trace_id, 1, "kept-thrift"), jaeger_span(trace_id, 0, "zero")]);
+    let response = http
+        .post(&thrift)
+        .header("content-type", "application/x-thrift")
+        .body(encode_batch(&batch, Protocol::Binary))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.headers()["skein-rejected-spans"], "1");
+    assert!(response.text().await.unwrap().contains("1 of 2 spans rejected: span \"zero\""));
+    assert!(rejected("jaeger_thrift_http", "invalid_span_id") >= before + 1.0);
+    let all_bad = jaeger_batch("jaeger-partial", vec![jaeger_span(trace_id, 0, "zero-only")]);
+    let response = http
+        .post(&thrift)
+        .header("content-type", "application/x-thrift")
+        .body(encode_batch(&all_bad, Protocol::Binary))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 400, "nothing valid: the client is told");
+    assert!(response.text().await.unwrap().contains("span \"zero-only\""));
+
+    // gRPC PostSpans: a good span and one without a trace id.
+    use skein_schemas::jaeger::api_v2::{Batch, PostSpansRequest, PostSpansResponse, Process, Span, Timestamp};
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", addresses.jaeger_grpc.unwrap()))
+        .unwrap()
+        .connect()
+        .await
+        .unwrap();
+    let mut client = tonic::client::Grpc::new(channel);
+    let now = chrono::Utc::now();
+    let span = |trace_id: Vec<u8>, id: u64, name: &str| Span {
+        trace_id,
+        span_id: id.to_be_bytes().to_vec(),
+        operation_name: name.into(),
+        start_time: Some(Timestamp { seconds: now.timestamp(), nanos: 0 }),
+        duration: Some(Timestamp { seconds: 0, nanos: 10_000 }),
+        ..Default::default()
+    };
+    let post = |spans: Vec<Span>| PostSpansRequest {
+        batch: Some(Batch { spans, process: Some(Process { service_name: "jaeger-partial".into(), tags: vec![] }) }),
+    };
+    let before = rejected("jaeger_grpc", "invalid_trace_id");
+    client.ready().await.unwrap();
+    let response = client
+        .unary::<_, PostSpansResponse, _>(
+            tonic::Request::new(post(vec![span(trace_id.to_vec(), 2, "kept-grpc"), span(vec![], 3, "no-trace")])),
+            http::uri::PathAndQuery::from_static(skein_schemas::jaeger::api_v2::POST_SPANS_PATH),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .expect("the valid span is accepted");
+    assert_eq!(response.metadata().get("skein-rejected-spans").unwrap(), "1");
+    assert!(rejected("jaeger_grpc", "invalid_trace_id") >= before + 1.0);
+    client.ready().await.unwrap();
+    let status = client
+        .unary::<_, PostSpansResponse, _>(
+            tonic::Request::new(post(vec![span(vec![], 4, "no-trace-only")])),
+            http::uri::PathAndQuery::from_static(skein_schemas::jaeger::api_v2::POST_SPANS_PATH),
+            tonic_prost::ProstCodec::default(),
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("span \"no-trace-only\""), "{}", status.message());
+
+    // Agent UDP: no answer, so counted by reason beside the good span that lands.
+    let before = rejected("jaeger_udp_compact", "invalid_span_id");
+    let batch = jaeger_batch(
+        "jaeger-partial",
+        vec![jaeger_span(trace_id, 7, "kept-udp"), jaeger_span(trace_id, 0, "zero-udp")],
+    );
+    let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+    socket.send_to(&encode_agent_message(&batch, Protocol::Compact), addresses.jaeger_compact_udp.unwrap()).unwrap();
+    skein_e2e::wait_until("the UDP span's refusal is counted", Duration::from_secs(10), || async {
+        rejected("jaeger_udp_compact", "invalid_span_id") >= before + 1.0
+    })
+    .await;
+
+    let expected: std::collections::BTreeSet<_> = [
+        (trace.clone(), format!("{:016x}", 1), "kept-thrift".to_string()),
+        (trace.clone(), format!("{:016x}", 2), "kept-grpc".to_string()),
+        (trace.clone(), format!("{:016x}", 7), "kept-udp".to_string()),
+    ]
+    .into();
+    skein_e2e::wait_until("the UDP span is in Kafka", Duration::from_secs(10), || async {
+        spans_in_kafka(&config).len() >= 3
+    })
+    .await;
+    assert_eq!(spans_in_kafka(&config), expected, "exactly the valid spans reached Kafka");
+    pipeline.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn python_zipkin_exporters_batch_with_an_invalid_span_still_delivers_every_valid_one() {
+    require_servers();
+    let config = isolated_config("zipkin-invalid");
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let zipkin = pipeline.collector.as_ref().unwrap().addresses.zipkin.unwrap();
+    let endpoint = format!("http://{zipkin}/api/v2/spans");
+    for (encoding, transport) in [("json", "zipkin_json"), ("proto", "zipkin_proto")] {
+        let before = rejected(transport, "invalid_trace_id");
+        // The exporter sends the trace and a span with an all-zero trace id in one POST; it
+        // reports success (run_client checks) only when the answer is 2xx.
+        let service = format!("py-zipkin-invalid-{encoding}");
+        let sent = run_client(
+            "python:zipkin_send.py",
+            &["--encoding", encoding, "--endpoint", &endpoint, "--service", &service, "--invalid-span"],
+        );
+        assert_eq!(sent["invalid_span_sent"], true);
+        let docs =
+            trace_documents(&config, sent["trace_id"].as_str().unwrap(), sent["span_count"].as_u64().unwrap() as usize)
+                .await;
+        assert_python_trace(&docs, &sent, false);
+        assert!(rejected(transport, "invalid_trace_id") >= before + 1.0, "{transport}: the invalid span is counted");
+    }
+    pipeline.stop().await;
+}

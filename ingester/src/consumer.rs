@@ -14,6 +14,13 @@ pub struct IngesterRole {
     tracker: SharedTracker,
 }
 
+impl IngesterRole {
+    /// Hooks that keep `tracker` in step.
+    pub fn new(tracker: SharedTracker) -> Self {
+        Self { tracker }
+    }
+}
+
 impl ConsumerRole for IngesterRole {
     fn name(&self) -> &'static str {
         "ingester"
@@ -35,6 +42,13 @@ impl ConsumerRole for IngesterRole {
 
     fn committed(&self, count: u64) {
         telemetry::commits(count);
+    }
+
+    /// Offer what Kafka did not take again, so the next commit tick retries it: otherwise an
+    /// idle partition would keep its old committed offset for good.
+    fn commit_failed(&self, offsets: &[(TopicPartition, i64)]) {
+        telemetry::commit_failures(offsets.len() as u64);
+        self.tracker.lock().commit_failed(offsets);
     }
 
     fn lag(&self, topic: &str, partition: i32, lag: i64) {
@@ -59,5 +73,36 @@ pub fn subscribe(
     let settings = ConsumerSettings::member(&ingester.group_id, ingester.start_from)
         .statistics_every(STATISTICS_INTERVAL_MS)
         .prefetch_kbytes(PREFETCH_KBYTES);
-    Ok(settings.subscribe(kafka, &kafka.spans_topic, IngesterRole { tracker })?)
+    Ok(settings.subscribe(kafka, &kafka.spans_topic, IngesterRole::new(tracker))?)
+}
+
+#[cfg(test)]
+mod tests {
+    use rdkafka::consumer::ConsumerContext;
+    use rdkafka::error::KafkaError;
+    use rdkafka::types::RDKafkaErrorCode;
+    use rdkafka::{Offset, TopicPartitionList};
+    use skein_core::consumer::RoleContext;
+
+    use super::*;
+
+    #[test]
+    fn an_offset_kafka_did_not_take_is_committed_again_on_the_next_tick() {
+        let tracker = SharedTracker::default();
+        let tp = ("spans".to_string(), 0);
+        let epoch = tracker.lock().assign(tp.clone());
+        tracker.lock().read(&tp, 7);
+        tracker.lock().done(&tp, epoch, 7);
+        let commits = tracker.lock().take_commits();
+        assert_eq!(commits, vec![(tp.clone(), 8)]);
+
+        let context = RoleContext::new(IngesterRole::new(tracker.clone()));
+        let mut answered = TopicPartitionList::new();
+        answered.add_partition_offset("spans", 0, Offset::Offset(8)).unwrap();
+        context.commit_callback(Err(KafkaError::ConsumerCommit(RDKafkaErrorCode::RequestTimedOut)), &answered);
+        assert_eq!(tracker.lock().take_commits(), commits, "offered again although nothing new is durable");
+
+        context.commit_callback(Ok(()), &answered);
+        assert!(tracker.lock().take_commits().is_empty(), "taken: nothing to commit again");
+    }
 }

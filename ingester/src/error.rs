@@ -14,3 +14,25 @@ pub enum IngesterError {
     #[error("cannot listen on {addr} for admin endpoints: {source} (change ingester.admin_listen)")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
 }
+
+/// A bulk task ended without saying which of its records are durable (it panicked, or was
+/// aborted). Its records would stay pending for good and stall their partitions, so the ingester
+/// stops: nothing past them was committed, and whoever reads the partitions next (this process
+/// restarted, or another member) reads them again.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("a bulk task {how} holding {records}; the ingester stops so that they are read again (nothing past them was committed); a panic is a bug in skein: report it with the log above")]
+pub struct BulkTaskFailed {
+    /// `panicked` or `was cancelled`.
+    pub how: &'static str,
+    /// The records it held, per partition: `topic/partition offsets first..=last`.
+    pub records: String,
+}
+
+/// Why the ingester's read loop stopped by itself.
+#[derive(Debug, thiserror::Error)]
+pub enum PipelineFailed {
+    #[error(transparent)]
+    BulkTask(#[from] BulkTaskFailed),
+    #[error(transparent)]
+    Consumer(#[from] skein_core::consumer::ConsumerError),
+}

@@ -18,6 +18,7 @@ pub mod writer;
 use std::time::Duration;
 
 use skein_core::consumer::SharedTracker;
+use skein_core::elasticsearch::bulk::BlockedWrites;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
@@ -27,6 +28,10 @@ use dead_letter::DeadLetterQueue;
 pub use error::IngesterError;
 use retry::Backoff;
 
+/// The `/readyz` condition that fails while Elasticsearch denies writes (privileges, an index
+/// block, a missing index it may not create) or refuses bulk requests for good.
+pub const WRITES_ACCEPTED: &str = "elasticsearch_accepts_writes";
+
 /// Start the ingester: admin endpoints, index templates (retried until Elasticsearch answers),
 /// then the consume → index → commit loop until `shutdown`; its join waits until the ingester has
 /// drained and committed.
@@ -35,6 +40,16 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let role = RoleStart::serve_admin(ingester.admin_listen, &["index_templates", "kafka_subscription"], &shutdown)
         .await
         .map_err(|source| IngesterError::Bind { addr: ingester.admin_listen, source })?;
+    // Not ready while Elasticsearch denies writes or refuses requests for good: the records wait
+    // (uncommitted) for an operator, and /readyz and the gauge say so.
+    let readiness = role.readiness().clone();
+    readiness.set(WRITES_ACCEPTED, true);
+    telemetry::writes_blocked(0);
+    telemetry::commit_failures(0);
+    let blocked = BlockedWrites::new(move |count| {
+        readiness.set(WRITES_ACCEPTED, count == 0);
+        telemetry::writes_blocked(count);
+    });
 
     let backoff = Backoff {
         initial: Duration::from_millis(ingester.retry_initial_backoff_ms),
@@ -45,7 +60,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let dead_letters = DeadLetterQueue::new(&config.kafka, backoff)?;
     let sinks = pipeline::Sinks {
         bulk_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(ingester.bulk_concurrency)),
-        writer: writer::BatchWriter::new(client.clone(), dead_letters.clone(), backoff),
+        writer: writer::BatchWriter::new(client.clone(), dead_letters.clone(), backoff, blocked),
         dead_letters,
         names: names.clone(),
         trace_ids: config.elasticsearch.trace_id_format,
@@ -75,7 +90,10 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         };
         task_readiness.set("kafka_subscription", true);
         tracing::info!(topic = %config.kafka.spans_topic, group = %config.ingester.group_id, "ingester consuming");
-        pipeline::run(consumer, tracker, sinks, config.ingester.clone(), shutdown).await;
+        if let Err(error) = pipeline::run(consumer, tracker, sinks, config.ingester.clone(), shutdown.clone()).await {
+            failure.report(error.to_string());
+            shutdown.cancel();
+        }
     };
     Ok(role.spawn_after(preparation, work))
 }

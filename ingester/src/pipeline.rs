@@ -6,16 +6,18 @@
 //! `bulk_concurrency` + 1 groups in flight, one converting while the others are indexed; when all
 //! are busy it stops taking records and, if that
 //! lasts, pauses the partitions; commits offsets the
-//! [`OffsetTracker`](skein_core::offsets::OffsetTracker) says are durable).
+//! [`OffsetTracker`](skein_core::offsets::OffsetTracker) says are durable; stops with an error
+//! when a bulk task dies without saying what it made durable).
 
 use std::time::{Duration, Instant};
 
+use futures::future::BoxFuture;
 use futures::stream::FuturesUnordered;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Headers, Message};
 use skein_core::config::IngesterConfig;
-use skein_core::consumer::{commit_durable, SharedTracker};
+use skein_core::consumer::{commit_durable, ConsumerError, SharedTracker};
 use skein_schemas::dlq::DeadLetterKind;
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::span_documents;
@@ -26,6 +28,7 @@ use tokio_util::sync::CancellationToken;
 use crate::batch::{Batch, RecordOrigin};
 use crate::consumer::IngesterConsumer;
 use crate::dead_letter::DeadLetterQueue;
+use crate::error::{BulkTaskFailed, PipelineFailed};
 use crate::telemetry;
 use crate::writer::{BatchWriter, DoneRecords};
 
@@ -71,16 +74,45 @@ pub struct Sinks {
     pub names: IndexNames,
 }
 
-/// Run the poll loop until `shutdown`, then drain and commit.
+/// A bulk task's end: what it made durable (`None`: interrupted by shutdown), or how it died,
+/// with the records it held.
+pub struct Finished {
+    held: String,
+    result: Result<Option<DoneRecords>, tokio::task::JoinError>,
+}
+
+/// Watch a spawned bulk task holding the records `held` names (see [`held_records`]).
+pub fn supervise(held: String, task: JoinHandle<Option<DoneRecords>>) -> BoxFuture<'static, Finished> {
+    task.map(move |result| Finished { held, result }).boxed()
+}
+
+/// The records of a bulk task, per partition: `topic/partition offsets first..=last`.
+pub fn held_records(records: &[RecordOrigin]) -> String {
+    let mut ranges: std::collections::BTreeMap<&(String, i32), (i64, i64)> = std::collections::BTreeMap::new();
+    for record in records {
+        let range = ranges.entry(&record.tp).or_insert((record.offset, record.offset));
+        *range = (range.0.min(record.offset), range.1.max(record.offset));
+    }
+    let parts: Vec<String> = ranges
+        .iter()
+        .map(|((topic, partition), (first, last))| format!("{topic}/{partition} offsets {first}..={last}"))
+        .collect();
+    format!("records of {}", parts.join(", "))
+}
+
+/// Run the poll loop until `shutdown`, then drain and commit. Returns an error, after draining
+/// and committing what is durable, when a bulk task died (its records would never be done) or
+/// the consumer failed for good.
 pub async fn run(
     consumer: IngesterConsumer,
     tracker: SharedTracker,
     sinks: Sinks,
     config: IngesterConfig,
     shutdown: CancellationToken,
-) {
+) -> Result<(), PipelineFailed> {
     let writers_stop = CancellationToken::new();
-    let mut in_flight: FuturesUnordered<JoinHandle<Option<DoneRecords>>> = FuturesUnordered::new();
+    let mut failed: Option<PipelineFailed> = None;
+    let mut in_flight: FuturesUnordered<BoxFuture<'static, Finished>> = FuturesUnordered::new();
     let mut gathering = Gathering::default();
     let mut paused = false;
     let mut blocked_since: Option<Instant> = None;
@@ -119,7 +151,12 @@ pub async fn run(
         tokio::select! {
             biased;
             _ = shutdown.cancelled() => break,
-            Some(finished) = in_flight.next(), if !in_flight.is_empty() => mark_done(&tracker, finished),
+            Some(finished) = in_flight.next(), if !in_flight.is_empty() => {
+                if let Err(error) = mark_done(&tracker, finished) {
+                    failed = Some(error.into());
+                    break;
+                }
+            }
             _ = commit_tick.tick() => commit_durable(&consumer, &tracker, CommitMode::Async),
             _ = flush_tick.tick() => {
                 let due = gathering.since.is_some_and(|since| since.elapsed() >= flush_interval);
@@ -152,7 +189,14 @@ pub async fn run(
                         encoding,
                     });
                 }
-                Err(error) => tracing::warn!(%error, "kafka consume error"),
+                Err(error) => match ConsumerError::fatal(&error) {
+                    Some(fatal) => {
+                        tracing::error!(error = %fatal, "the ingester cannot consume any more; stopping");
+                        failed = Some(fatal.into());
+                        break;
+                    }
+                    None => tracing::warn!(%error, "kafka consume error"),
+                },
             },
         }
         telemetry::pending_records(tracker.lock().pending_count());
@@ -164,7 +208,9 @@ pub async fn run(
     }
     let drained = tokio::time::timeout(DRAIN_TIMEOUT, async {
         while let Some(finished) = in_flight.next().await {
-            mark_done(&tracker, finished);
+            if let Err(error) = mark_done(&tracker, finished) {
+                failed.get_or_insert(error.into());
+            }
         }
     })
     .await;
@@ -172,12 +218,15 @@ pub async fn run(
         tracing::warn!("bulk requests still retrying at shutdown; their records will be read again");
         writers_stop.cancel();
         while let Some(finished) = in_flight.next().await {
-            mark_done(&tracker, finished);
+            if let Err(error) = mark_done(&tracker, finished) {
+                failed.get_or_insert(error.into());
+            }
         }
     }
     commit_durable(&consumer, &tracker, CommitMode::Sync);
     consumer.unsubscribe();
     tracing::info!("ingester stopped");
+    failed.map_or(Ok(()), Err)
 }
 
 fn headers_of(message: &impl Message) -> (Option<String>, usize) {
@@ -196,10 +245,11 @@ fn headers_of(message: &impl Message) -> (Option<String>, usize) {
     (encoding, spans)
 }
 
-fn spawn_bulk(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &CancellationToken) -> JoinHandle<Option<DoneRecords>> {
+fn spawn_bulk(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &CancellationToken) -> BoxFuture<'static, Finished> {
     let sinks = sinks.clone();
     let stop = stop.clone();
-    tokio::spawn(async move { index_records(records, &sinks, &stop).await })
+    let held = held_records(&records);
+    supervise(held, tokio::spawn(async move { index_records(records, &sinks, &stop).await }))
 }
 
 /// Decode and convert records, send undecodable ones to the DLQ, write the rest.
@@ -233,16 +283,25 @@ pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &Can
     Some(done)
 }
 
-fn mark_done(tracker: &SharedTracker, finished: Result<Option<DoneRecords>, tokio::task::JoinError>) {
-    match finished {
+/// Mark a finished task's records done. A task that died leaves them pending for good: an error,
+/// which stops the ingester.
+pub fn mark_done(tracker: &SharedTracker, finished: Finished) -> Result<(), BulkTaskFailed> {
+    match finished.result {
         Ok(Some(done)) => {
             let mut tracker = tracker.lock();
             for (tp, epoch, offset) in done {
                 tracker.done(&tp, epoch, offset);
             }
+            Ok(())
         }
-        Ok(None) => {}
-        Err(error) => tracing::error!(%error, "bulk task failed; its records will be read again"),
+        // Interrupted by shutdown: read again by design.
+        Ok(None) => Ok(()),
+        Err(error) => {
+            let how = if error.is_panic() { "panicked" } else { "was cancelled" };
+            let failed = BulkTaskFailed { how, records: finished.held };
+            tracing::error!(%failed, "bulk task died");
+            Err(failed)
+        }
     }
 }
 
@@ -258,5 +317,61 @@ fn set_paused(consumer: &IngesterConsumer, pause: bool) {
             tracing::debug!(pause, "changed partition fetching");
         }
         Err(error) => tracing::warn!(%error, pause, "cannot pause or resume partitions"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn origin(partition: i32, offset: i64, epoch: u64) -> RecordOrigin {
+        RecordOrigin {
+            tp: ("spans".into(), partition),
+            epoch,
+            offset,
+            timestamp: None,
+            key: None,
+            value: None,
+            encoding: None,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_panicked_bulk_task_fails_the_ingester_and_nothing_past_its_records_is_committed() {
+        let tracker = SharedTracker::default();
+        let tp = ("spans".to_string(), 0);
+        let epoch = tracker.lock().assign(tp.clone());
+        for offset in 0..4 {
+            tracker.lock().read(&tp, offset);
+        }
+        let held: Vec<RecordOrigin> = (1..3).map(|offset| origin(0, offset, epoch)).collect();
+        let panicking = supervise(held_records(&held), tokio::spawn(async { panic!("a bug converting a record") }));
+        let written = vec![(tp.clone(), epoch, 0), (tp.clone(), epoch, 3)];
+        let healthy = supervise(held_records(&[origin(0, 0, epoch)]), tokio::spawn(async move { Some(written) }));
+
+        assert_eq!(mark_done(&tracker, healthy.await), Ok(()));
+        let failed = mark_done(&tracker, panicking.await).unwrap_err();
+        assert_eq!(failed.how, "panicked");
+        assert_eq!(failed.records, "records of spans/0 offsets 1..=2");
+        assert!(failed.to_string().contains("read again"), "{failed}");
+        assert_eq!(tracker.lock().take_commits(), vec![(tp, 1)], "never past the records the task held");
+    }
+
+    #[tokio::test]
+    async fn an_aborted_bulk_task_fails_the_ingester_too() {
+        let tracker = SharedTracker::default();
+        let task = tokio::spawn(std::future::pending::<Option<DoneRecords>>());
+        task.abort();
+        let held = held_records(&[origin(2, 7, 1), origin(1, 5, 1), origin(2, 9, 1)]);
+        let failed = mark_done(&tracker, supervise(held, task).await).unwrap_err();
+        assert_eq!(failed.how, "was cancelled");
+        assert_eq!(failed.records, "records of spans/1 offsets 5..=5, spans/2 offsets 7..=9");
+    }
+
+    #[tokio::test]
+    async fn a_bulk_task_interrupted_by_shutdown_is_no_failure() {
+        let tracker = SharedTracker::default();
+        let finished = supervise(String::new(), tokio::spawn(async { None })).await;
+        assert_eq!(mark_done(&tracker, finished), Ok(()));
     }
 }

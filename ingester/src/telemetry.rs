@@ -14,7 +14,9 @@ pub fn bulk_latency(elapsed: Duration) {
     metrics::histogram!("skein_ingester_bulk_latency_seconds").record(elapsed.as_secs_f64());
 }
 
-/// Bulk retries by cause: `transport` (no answer), `status` (whole request refused), `items` (some items refused).
+/// Bulk retries by cause: `transport` (no answer), `status` (whole request refused for now: 408,
+/// 429, 5xx), `refused` (whole request refused for good: other 4xx), `items` (some items refused
+/// for now), `denied` (items denied until an operator acts).
 pub fn bulk_retry(cause: &'static str) {
     metrics::counter!("skein_ingester_bulk_retries_total", "cause" => cause).increment(1);
 }
@@ -39,4 +41,14 @@ pub fn commits(count: u64) {
 
 pub fn pending_records(count: usize) {
     metrics::gauge!("skein_ingester_pending_records").set(count as f64);
+}
+
+/// Bulk writes waiting for an operator (denied items, requests refused for good).
+pub fn writes_blocked(count: usize) {
+    metrics::gauge!("skein_ingester_writes_blocked").set(count as f64);
+}
+
+/// Offset commits Kafka did not take (they are offered again on the next commit tick).
+pub fn commit_failures(count: u64) {
+    metrics::counter!("skein_ingester_offset_commit_failures_total").increment(count);
 }

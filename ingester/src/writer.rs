@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 
 use elasticsearch::Elasticsearch;
-use skein_core::elasticsearch::bulk::{BulkMetrics, BulkWriter};
+use skein_core::elasticsearch::bulk::{BlockedWrites, BulkMetrics, BulkWriter};
 use skein_core::offsets::{Epoch, TopicPartition};
 use skein_schemas::dlq::DeadLetterKind;
 use tokio_util::sync::CancellationToken;
@@ -36,8 +36,11 @@ pub struct BatchWriter {
 }
 
 impl BatchWriter {
-    pub fn new(client: Elasticsearch, dead_letters: DeadLetterQueue, backoff: Backoff) -> Self {
-        Self { bulk: BulkWriter::new("ingester", client, backoff, METRICS), dead_letters, services: Arc::default() }
+    /// A writer whose writes count in `blocked` while Elasticsearch denies them or refuses their
+    /// requests for good.
+    pub fn new(client: Elasticsearch, dead_letters: DeadLetterQueue, backoff: Backoff, blocked: BlockedWrites) -> Self {
+        let bulk = BulkWriter::new("ingester", client, backoff, METRICS).reporting_blocks(blocked);
+        Self { bulk, dead_letters, services: Arc::default() }
     }
 
     /// Make a batch durable. Returns the records now done, or `None` when shutdown interrupted

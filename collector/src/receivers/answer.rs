@@ -1,5 +1,5 @@
-//! How every receiver answers a request it did not accept: the HTTP status and `Retry-After` of an
-//! export failure, the plain-text refusal of the Jaeger and Zipkin ports, and the gRPC status OTLP
+//! How every receiver answers: the HTTP status and `Retry-After` of an export failure, the
+//! plain-text refusal of the Jaeger and Zipkin ports and their 202, and the gRPC status OTLP
 //! prescribes. OTLP/HTTP wraps the same status and delay in its own body.
 
 use std::time::Duration;
@@ -10,6 +10,11 @@ use tonic::{Code, Status};
 use tonic_types::{ErrorDetails, StatusExt};
 
 use crate::error::{ExportError, PublishError};
+use crate::export::ExportOutcome;
+
+/// Header (HTTP) and trailing-free response metadata (gRPC) with the number of spans refused in
+/// a request that was otherwise accepted, on the ports whose protocol has no field for it.
+pub const REJECTED_SPANS_HEADER: &str = "skein-rejected-spans";
 
 /// The HTTP status every HTTP receiver answers an export failure with.
 pub fn http_status(error: &ExportError) -> StatusCode {
@@ -33,6 +38,19 @@ pub fn refusal(status: StatusCode, message: String, retry_after: Option<Duration
     if let Some(delay) = retry_after {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(retry_after_seconds(delay)));
     }
+    response
+}
+
+/// The 202 of the Jaeger Thrift and Zipkin ports once Kafka has the spans. Empty when every span
+/// was accepted, as Jaeger's and Zipkin's servers answer; otherwise a plain-text line naming the
+/// first refused spans, and their number in [`REJECTED_SPANS_HEADER`]. Their clients read nothing
+/// of a success (refusals show in the collector's metrics and log); a person with curl does.
+pub fn accepted(outcome: &ExportOutcome) -> Response {
+    if outcome.rejected_spans == 0 {
+        return StatusCode::ACCEPTED.into_response();
+    }
+    let mut response = refusal(StatusCode::ACCEPTED, outcome.error_message.clone(), None);
+    response.headers_mut().insert(REJECTED_SPANS_HEADER, HeaderValue::from(outcome.rejected_spans));
     response
 }
 
@@ -62,6 +80,19 @@ mod tests {
 
     fn overloaded() -> ExportError {
         ExportError::Publish(PublishError::Overloaded { retry_after: Duration::from_millis(200) })
+    }
+
+    #[test]
+    fn a_partial_acceptance_is_202_naming_the_refused_spans_and_a_full_one_is_empty() {
+        let outcome = ExportOutcome { rejected_spans: 2, error_message: "2 of 3 spans rejected: x".into() };
+        let response = accepted(&outcome);
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert_eq!(response.headers()[REJECTED_SPANS_HEADER], "2");
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "text/plain; charset=utf-8");
+        let response = accepted(&ExportOutcome::default());
+        assert_eq!(response.status(), StatusCode::ACCEPTED);
+        assert!(response.headers().get(REJECTED_SPANS_HEADER).is_none());
+        assert!(response.headers().get(header::CONTENT_TYPE).is_none());
     }
 
     #[test]

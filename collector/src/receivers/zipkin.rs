@@ -1,5 +1,11 @@
 //! Zipkin on port 9411: `POST /api/v2/spans` with a JSON list or a proto3 `ListOfSpans`
 //! (`Content-Type: application/x-protobuf`), gzip allowed. 202 when Kafka has the spans.
+//!
+//! A span that cannot be read or is invalid is dropped and the others go on: 202 once they are
+//! in Kafka, with a line naming the dropped ones (and their number in `skein-rejected-spans`); 400
+//! when none is left. Zipkin reporters (zipkin-reporter, OpenTelemetry's Zipkin exporters) log a
+//! non-2xx answer and drop the whole batch without retrying, so refusing a request for one bad
+//! span would lose every good one with it; a bad span would be refused again on any retry.
 
 use axum::body::Body;
 use axum::extract::State;
@@ -7,11 +13,12 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
-use skein_schemas::zipkin::{json, proto, to_otlp::spans_to_otlp};
+use skein_schemas::zipkin::{json, proto, to_otlp::spans_to_otlp, RefusedSpan, SpanFault};
 
 use crate::export::Exporter;
-use crate::receivers::answer::{export_refusal, refusal};
+use crate::receivers::answer::{accepted, export_refusal, refusal};
 use crate::receivers::body;
+use crate::validate::{RejectReason, Rejections};
 
 #[derive(Clone)]
 struct ZipkinState {
@@ -61,7 +68,13 @@ async fn post_spans(State(state): State<ZipkinState>, headers: HeaderMap, reques
         Ok(reservation) => reservation,
         Err(error) => return export_refusal(error),
     };
-    let decoded = if proto { proto::decode_spans(&bytes) } else { json::decode_spans(&bytes) };
+    let mut refused = Rejections::default();
+    let mut refuse = |span: RefusedSpan| note_refused(&mut refused, span);
+    let decoded = if proto {
+        proto::decode_readable_spans(&bytes, &mut refuse)
+    } else {
+        json::decode_readable_spans(&bytes, &mut refuse)
+    };
     let spans = match decoded {
         Ok(spans) => spans,
         Err(error) => {
@@ -69,11 +82,22 @@ async fn post_spans(State(state): State<ZipkinState>, headers: HeaderMap, reques
             return refusal(StatusCode::BAD_REQUEST, format!("Expected a Zipkin v2 list of spans: {error}"), None);
         }
     };
-    if spans.is_empty() {
+    if spans.is_empty() && refused.is_empty() {
         return StatusCode::ACCEPTED.into_response();
     }
-    match state.exporter.export_otlp(transport, spans_to_otlp(spans), &reservation).await {
-        Ok(_) => StatusCode::ACCEPTED.into_response(),
+    match state.exporter.export_otlp(transport, spans_to_otlp(spans), refused, &reservation).await {
+        Ok(outcome) => accepted(&outcome),
         Err(error) => export_refusal(error),
     }
+}
+
+/// Count a span the decoder could not read, under the reason validation would give it.
+fn note_refused(refused: &mut Rejections, span: RefusedSpan) {
+    let reason = match span.fault {
+        SpanFault::TraceId => RejectReason::InvalidTraceId,
+        SpanFault::SpanId => RejectReason::InvalidSpanId,
+        SpanFault::Other => RejectReason::MalformedSpan,
+    };
+    let RefusedSpan { index, service, message, .. } = span;
+    refused.add(reason, || service.unwrap_or_default(), || format!("span {index}: {message}"));
 }

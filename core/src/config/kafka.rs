@@ -27,6 +27,14 @@ pub struct KafkaConfig {
     pub sasl_username: Option<String>,
     /// SASL password (librdkafka `sasl.password`); prefer `SKEIN_KAFKA__SASL_PASSWORD`.
     pub sasl_password: Option<String>,
+    /// How consumer groups (ingester, analytics) balance partitions.
+    pub group_protocol: GroupProtocol,
+    /// How long a consumer that stops heartbeating keeps its partitions (classic protocol; with
+    /// `consumer` the brokers' `group.consumer.session.timeout.ms` decides).
+    pub session_timeout_ms: u32,
+    /// Static group membership: a member restarted with the same id takes its partitions straight
+    /// back, without a rebalance. Unique per process within a group (the pod name, the hostname).
+    pub group_instance_id: Option<String>,
 }
 
 impl Default for KafkaConfig {
@@ -42,6 +50,32 @@ impl Default for KafkaConfig {
             librdkafka: BTreeMap::new(),
             sasl_username: None,
             sasl_password: None,
+            group_protocol: GroupProtocol::Classic,
+            // The brokers' default `group.min.session.timeout.ms`: a killed member's partitions
+            // move within seconds, not librdkafka's default 45 s.
+            session_timeout_ms: 6_000,
+            group_instance_id: None,
+        }
+    }
+}
+
+/// The consumer group protocol (librdkafka `group.protocol`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "lowercase")]
+pub enum GroupProtocol {
+    /// The group's leader assigns partitions; the session timeout is the client's.
+    Classic,
+    /// Kafka 4's protocol (KIP-848): the broker assigns, incrementally; the session timeout is the
+    /// broker's (at least 45 s unless the brokers lower `group.consumer.min.session.timeout.ms`).
+    Consumer,
+}
+
+impl GroupProtocol {
+    /// The librdkafka `group.protocol` value.
+    pub fn as_librdkafka(self) -> &'static str {
+        match self {
+            GroupProtocol::Classic => "classic",
+            GroupProtocol::Consumer => "consumer",
         }
     }
 }
@@ -51,6 +85,10 @@ impl Default for KafkaConfig {
 pub enum KafkaConfigError {
     #[error("kafka.partitions must be at least 1 (it is {0})")]
     NoPartitions(i32),
+    #[error("kafka.session_timeout_ms must be at least 1000 (it is {0}); brokers refuse less than their group.min.session.timeout.ms, 6000 by default")]
+    SessionTimeoutTooShort(u32),
+    #[error("kafka.group_instance_id must not be empty: leave it unset for dynamic membership")]
+    EmptyGroupInstanceId,
     #[error("kafka.dlq_topic must differ from kafka.spans_topic (both are '{0}'), or dead letters would be read as spans again")]
     DlqIsSpansTopic(String),
 }
@@ -60,6 +98,12 @@ impl KafkaConfig {
     pub fn validate(&self) -> Result<(), KafkaConfigError> {
         if self.partitions < 1 {
             return Err(KafkaConfigError::NoPartitions(self.partitions));
+        }
+        if self.session_timeout_ms < 1_000 {
+            return Err(KafkaConfigError::SessionTimeoutTooShort(self.session_timeout_ms));
+        }
+        if self.group_instance_id.as_deref().is_some_and(|id| id.trim().is_empty()) {
+            return Err(KafkaConfigError::EmptyGroupInstanceId);
         }
         if self.spans_topic == self.dlq_topic {
             return Err(KafkaConfigError::DlqIsSpansTopic(self.dlq_topic.clone()));
@@ -100,5 +144,17 @@ mod tests {
     fn dead_letters_cannot_go_to_the_spans_topic() {
         let kafka = KafkaConfig { dlq_topic: "skein-spans".into(), ..KafkaConfig::default() };
         assert_eq!(kafka.validate(), Err(KafkaConfigError::DlqIsSpansTopic("skein-spans".into())));
+    }
+
+    #[test]
+    fn a_session_timeout_below_a_second_is_refused() {
+        let kafka = KafkaConfig { session_timeout_ms: 500, ..KafkaConfig::default() };
+        assert_eq!(kafka.validate(), Err(KafkaConfigError::SessionTimeoutTooShort(500)));
+    }
+
+    #[test]
+    fn an_empty_group_instance_id_is_refused() {
+        let kafka = KafkaConfig { group_instance_id: Some(" ".into()), ..KafkaConfig::default() };
+        assert_eq!(kafka.validate(), Err(KafkaConfigError::EmptyGroupInstanceId));
     }
 }

@@ -6,7 +6,7 @@ use rdkafka::ClientConfig;
 
 use super::context::{ConsumerRole, RoleConsumer, RoleContext};
 use super::error::ConsumerError;
-use crate::config::{KafkaConfig, StartFrom};
+use crate::config::{GroupProtocol, KafkaConfig, StartFrom};
 
 /// How a role's consumer joins its group and reads.
 #[derive(Debug, Clone)]
@@ -67,8 +67,22 @@ impl ConsumerSettings {
             config
                 .set("enable.auto.offset.store", "false")
                 .set("auto.offset.reset", start_from.as_librdkafka())
-                .set("session.timeout.ms", "30000")
-                .set("partition.assignment.strategy", "range,roundrobin");
+                .set("group.protocol", kafka.group_protocol.as_librdkafka());
+            match kafka.group_protocol {
+                GroupProtocol::Classic => {
+                    // Three heartbeats per session, as librdkafka's defaults have it.
+                    let heartbeat = (kafka.session_timeout_ms / 3).clamp(100, 3_000);
+                    config
+                        .set("session.timeout.ms", kafka.session_timeout_ms.to_string())
+                        .set("heartbeat.interval.ms", heartbeat.to_string())
+                        .set("partition.assignment.strategy", "range,roundrobin");
+                }
+                // The broker owns timeouts and assignment; librdkafka refuses the classic keys.
+                GroupProtocol::Consumer => {}
+            }
+            if let Some(id) = &kafka.group_instance_id {
+                config.set("group.instance.id", id);
+            }
         }
         if let Some(interval) = self.statistics_interval_ms {
             config.set("statistics.interval.ms", interval.to_string());
@@ -125,8 +139,11 @@ mod tests {
         assert_eq!(config.get("enable.auto.commit"), Some("false"));
         assert_eq!(config.get("enable.auto.offset.store"), Some("false"));
         assert_eq!(config.get("auto.offset.reset"), Some("latest"));
-        assert_eq!(config.get("session.timeout.ms"), Some("30000"));
+        assert_eq!(config.get("group.protocol"), Some("classic"));
+        assert_eq!(config.get("session.timeout.ms"), Some("6000"));
+        assert_eq!(config.get("heartbeat.interval.ms"), Some("2000"));
         assert_eq!(config.get("partition.assignment.strategy"), Some("range,roundrobin"));
+        assert_eq!(config.get("group.instance.id"), None);
         assert_eq!(config.get("statistics.interval.ms"), Some("5000"));
         assert_eq!(config.get("enable.partition.eof"), None);
     }
@@ -139,13 +156,33 @@ mod tests {
     }
 
     #[test]
+    fn a_static_member_has_its_instance_id() {
+        let kafka = KafkaConfig { group_instance_id: Some("ingester-0".into()), ..KafkaConfig::default() };
+        let config = ConsumerSettings::member("g", StartFrom::Earliest).client_config(&kafka);
+        assert_eq!(config.get("group.instance.id"), Some("ingester-0"));
+    }
+
+    #[test]
+    fn the_consumer_protocol_leaves_timeouts_and_assignment_to_the_broker() {
+        let kafka = KafkaConfig { group_protocol: GroupProtocol::Consumer, ..KafkaConfig::default() };
+        let config = ConsumerSettings::member("g", StartFrom::Earliest).client_config(&kafka);
+        assert_eq!(config.get("group.protocol"), Some("consumer"));
+        assert_eq!(config.get("session.timeout.ms"), None);
+        assert_eq!(config.get("heartbeat.interval.ms"), None);
+        assert_eq!(config.get("partition.assignment.strategy"), None);
+    }
+
+    #[test]
     fn assigned_consumer_sets_no_group_membership() {
-        let config = ConsumerSettings::assigned("g-backfill").partition_eof().client_config(&KafkaConfig::default());
+        // Static membership belongs to group members only: a backfill must not take a member's id.
+        let kafka = KafkaConfig { group_instance_id: Some("ingester-0".into()), ..KafkaConfig::default() };
+        let config = ConsumerSettings::assigned("g-backfill").partition_eof().client_config(&kafka);
         assert_eq!(config.get("group.id"), Some("g-backfill"));
         assert_eq!(config.get("enable.auto.commit"), Some("false"));
         assert_eq!(config.get("enable.partition.eof"), Some("true"));
         assert_eq!(config.get("auto.offset.reset"), None);
         assert_eq!(config.get("session.timeout.ms"), None);
+        assert_eq!(config.get("group.instance.id"), None);
         assert_eq!(config.get("statistics.interval.ms"), None);
     }
 }

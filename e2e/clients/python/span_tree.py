@@ -35,6 +35,7 @@ warnings.filterwarnings("ignore", category=DeprecationWarning)
 from opentelemetry import trace  # noqa: E402
 from opentelemetry.sdk.resources import Resource  # noqa: E402
 from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
+from opentelemetry.sdk.trace.id_generator import RandomIdGenerator  # noqa: E402
 from opentelemetry.sdk.trace.export import (  # noqa: E402
     BatchSpanProcessor,
     SpanExporter,
@@ -82,11 +83,34 @@ def add_common_args(p: argparse.ArgumentParser, default_service: str) -> None:
         help="value of the skein.run_id attribute on every span (default: random hex)",
     )
     p.add_argument(
+        "--invalid-span",
+        action="store_true",
+        help="also send, in the same batch, one span whose trace id is all zeros (a server must "
+        "refuse it); it is not in the printed spans",
+    )
+    p.add_argument(
         "--timeout",
         type=float,
         default=float(os.environ.get("SKEIN_CLIENT_TIMEOUT", "10")),
         help="seconds allowed for flush + export (default %(default)s)",
     )
+
+
+class ZeroTraceIdOnce(RandomIdGenerator):
+    """Random ids, except that the next trace id after arm() is zero (an invalid span the SDK
+    still records and exports)."""
+
+    def __init__(self) -> None:
+        self.armed = False
+
+    def arm(self) -> None:
+        self.armed = True
+
+    def generate_trace_id(self) -> int:
+        if self.armed:
+            self.armed = False
+            return 0
+        return super().generate_trace_id()
 
 
 class LogErrors(logging.Handler):
@@ -184,7 +208,8 @@ def build_and_send(
             "skein.run_id": args.run_id,
         }
     )
-    provider = TracerProvider(resource=resource)
+    ids = ZeroTraceIdOnce()
+    provider = TracerProvider(resource=resource, id_generator=ids)
     # Global provider first: the Jaeger exporter reads the service name from it.
     trace.set_tracer_provider(provider)
 
@@ -304,6 +329,11 @@ def build_and_send(
     root.end(end_time=root_end)
     record(root, None, root_start, root_end, SpanKind.SERVER, root_attrs, [], {"code": "UNSET"}, [])
 
+    if args.invalid_span:
+        ids.arm()
+        invalid = tracer.start_span("skein-e2e-invalid", kind=SpanKind.INTERNAL, start_time=root_start)
+        invalid.end(end_time=root_start + 5 * us)
+
     # Flush, then shut down (BatchSpanProcessor exports on both).
     flushed = provider.force_flush(timeout_millis=int(args.timeout * 1000))
     provider.shutdown()
@@ -311,8 +341,9 @@ def build_and_send(
     errors = list(recorder.errors) + list(log_errors.messages)
     if not flushed:
         errors.append(f"force_flush did not finish within {args.timeout}s")
-    if recorder.exported != args.spans and not recorder.errors:
-        errors.append(f"exported {recorder.exported} spans, expected {args.spans}")
+    expected = args.spans + (1 if args.invalid_span else 0)
+    if recorder.exported != expected and not recorder.errors:
+        errors.append(f"exported {recorder.exported} spans, expected {expected}")
 
     order = {"skein-e2e-root": 0, "skein-e2e-client": 1, "skein-e2e-error": 2}
     spans_out.sort(key=lambda d: (order.get(d["name"], 3), d["start_us"]))
@@ -326,6 +357,7 @@ def build_and_send(
         "trace_id": _hex_trace(root_ctx),
         "span_count": len(spans_out),
         "exported": recorder.exported,
+        "invalid_span_sent": bool(args.invalid_span),
         "spans": spans_out,
     }
     if extra:

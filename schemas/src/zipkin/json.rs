@@ -5,16 +5,19 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use serde::{Deserialize, Serialize};
 
-use super::{parse_span_id, parse_trace_id, Annotation, Endpoint, Span, ZipkinError};
+use super::{parse_span_id, parse_trace_id, strict, Annotation, Endpoint, RefusedSpan, Span, SpanFault, ZipkinError};
 use crate::span_kind;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
 struct JsonSpan {
-    trace_id: String,
+    // Optional here so a missing id is refused as that id, not as an unreadable span.
+    #[serde(default)]
+    trace_id: Option<String>,
     #[serde(default)]
     parent_id: Option<String>,
-    id: String,
+    #[serde(default)]
+    id: Option<String>,
     #[serde(default)]
     kind: Option<String>,
     #[serde(default)]
@@ -113,36 +116,75 @@ fn tags<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Vec<(String
     deserializer.deserialize_any(Tags)
 }
 
-/// Decode a `POST /api/v2/spans` JSON body.
+/// Decode a `POST /api/v2/spans` JSON body; the first unreadable span fails it.
 pub fn decode_spans(body: &[u8]) -> Result<Vec<Span>, ZipkinError> {
-    let spans: Vec<JsonSpan> = serde_json::from_slice(body).map_err(|error| ZipkinError::Json(error.to_string()))?;
-    spans
-        .into_iter()
-        .enumerate()
-        .map(|(index, span)| span.into_model().map_err(|message| ZipkinError::Span { index, message }))
-        .collect()
+    strict(|refused| decode_readable_spans(body, refused))
+}
+
+/// Decode a `POST /api/v2/spans` JSON body, handing each span that cannot be read to `refused`
+/// and returning the others in order. Only a body that is not a JSON list fails as a whole.
+pub fn decode_readable_spans(body: &[u8], refused: &mut dyn FnMut(RefusedSpan)) -> Result<Vec<Span>, ZipkinError> {
+    let list: Vec<&serde_json::value::RawValue> =
+        serde_json::from_slice(body).map_err(|error| ZipkinError::Json(error.to_string()))?;
+    let mut spans = Vec::with_capacity(list.len());
+    for (index, raw) in list.into_iter().enumerate() {
+        let read = serde_json::from_str::<JsonSpan>(raw.get())
+            .map_err(|error| {
+                let service = serde_json::from_str::<ServiceOnly>(raw.get())
+                    .ok()
+                    .and_then(|probe| probe.local_endpoint?.service_name);
+                RefusedSpan { index, fault: SpanFault::Other, service, message: error.to_string() }
+            })
+            .and_then(|span| {
+                let service = span.local_endpoint.as_ref().and_then(|e| e.service_name.clone());
+                span.into_model().map_err(|(fault, message)| RefusedSpan { index, fault, service, message })
+            });
+        match read {
+            Ok(span) => spans.push(span),
+            Err(refusal) => refused(refusal),
+        }
+    }
+    Ok(spans)
+}
+
+/// Just the service of a span that could not be read, to say whose span it was.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceOnly {
+    #[serde(default)]
+    local_endpoint: Option<ServiceName>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ServiceName {
+    #[serde(default)]
+    service_name: Option<String>,
 }
 
 impl JsonSpan {
-    fn into_model(self) -> Result<Span, String> {
+    fn into_model(self) -> Result<Span, (SpanFault, String)> {
+        let other = |message: String| (SpanFault::Other, message);
         let kind = match self.kind.as_deref() {
             None => None,
             Some(name) => Some(
                 span_kind::zipkin_from_name(name)
-                    .ok_or_else(|| format!("kind '{name}' is not CLIENT, SERVER, PRODUCER or CONSUMER"))?,
+                    .ok_or_else(|| other(format!("kind '{name}' is not CLIENT, SERVER, PRODUCER or CONSUMER")))?,
             ),
         };
+        let trace_id = self.trace_id.ok_or((SpanFault::TraceId, "traceId is missing".to_string()))?;
+        let id = self.id.ok_or((SpanFault::SpanId, "id is missing".to_string()))?;
         let tags = self.tags;
         Ok(Span {
-            trace_id: parse_trace_id(&self.trace_id)?,
-            parent_id: self.parent_id.as_deref().map(|id| parse_span_id("parentId", id)).transpose()?,
-            id: parse_span_id("id", &self.id)?,
+            trace_id: parse_trace_id(&trace_id)?,
+            parent_id: self.parent_id.as_deref().map(|id| parse_span_id("parentId", id)).transpose().map_err(other)?,
+            id: parse_span_id("id", &id).map_err(|message| (SpanFault::SpanId, message))?,
             kind,
             name: self.name,
             timestamp: self.timestamp,
             duration: self.duration,
-            local_endpoint: self.local_endpoint.map(JsonEndpoint::into_model).transpose()?,
-            remote_endpoint: self.remote_endpoint.map(JsonEndpoint::into_model).transpose()?,
+            local_endpoint: self.local_endpoint.map(JsonEndpoint::into_model).transpose().map_err(other)?,
+            remote_endpoint: self.remote_endpoint.map(JsonEndpoint::into_model).transpose().map_err(other)?,
             annotations: self
                 .annotations
                 .into_iter()
@@ -302,12 +344,35 @@ mod tests {
             (br#"[{"traceId":"1","id":"1","kind":"SIDEWAYS"}]"#, "kind 'SIDEWAYS'"),
             (br#"[{"traceId":"1","id":"1","binaryAnnotations":[]}]"#, "unknown field `binaryAnnotations`"),
             (br#"[{"traceId":"1","id":"00000000000000001"}]"#, "must be 16 hex characters"),
-            (br#"[{"traceId":"1"}]"#, "missing field `id`"),
+            (br#"[{"traceId":"1"}]"#, "span 0: id is missing"),
         ];
         for (body, expected) in cases {
             let error = decode_spans(body).unwrap_err().to_string();
             assert!(error.contains(expected), "{error} should contain {expected}");
         }
+    }
+
+    #[test]
+    fn readable_spans_are_kept_and_each_unreadable_one_is_handed_over_with_its_fault() {
+        let body = br#"[{"traceId":"1","id":"2","localEndpoint":{"serviceName":"ok"}},
+            {"id":"3","localEndpoint":{"serviceName":"no-trace"}},
+            {"traceId":"1","id":"xyz"},
+            {"traceId":"1","id":"4","colour":"red","localEndpoint":{"serviceName":"painter"}},
+            {"traceId":"1","id":"5"}]"#;
+        let mut refused = Vec::new();
+        let spans = decode_readable_spans(body, &mut |r| refused.push(r)).unwrap();
+        assert_eq!(spans.iter().map(|s| s.id[7]).collect::<Vec<_>>(), [2, 5]);
+        let seen: Vec<_> = refused.iter().map(|r| (r.index, r.fault, r.service.as_deref())).collect();
+        assert_eq!(
+            seen,
+            [
+                (1, SpanFault::TraceId, Some("no-trace")),
+                (2, SpanFault::SpanId, None),
+                (3, SpanFault::Other, Some("painter"))
+            ]
+        );
+        assert!(refused[2].message.contains("unknown field `colour`"), "{}", refused[2].message);
+        assert!(decode_readable_spans(b"{}", &mut |_| {}).is_err(), "a body that is not a list fails whole");
     }
 
     #[test]

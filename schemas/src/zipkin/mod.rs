@@ -64,8 +64,48 @@ pub enum ZipkinError {
     Span { index: usize, message: String },
 }
 
+/// What made one span of a request unreadable; the receiver counts refusals by it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SpanFault {
+    /// `traceId` missing, not hex, of the wrong length or all zeros.
+    TraceId,
+    /// `id` missing, not hex or of the wrong length.
+    SpanId,
+    /// Anything else: an unknown field or kind, a bad address, a field of the wrong type.
+    Other,
+}
+
+/// One span refused while the rest of its request is read on.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RefusedSpan {
+    /// Position in the request's list.
+    pub index: usize,
+    pub fault: SpanFault,
+    /// `localEndpoint.serviceName`, when it could be read.
+    pub service: Option<String>,
+    pub message: String,
+}
+
+/// Strict decoding on top of a lenient decoder: the first refused span fails the whole body.
+fn strict(
+    decode: impl FnOnce(&mut dyn FnMut(RefusedSpan)) -> Result<Vec<Span>, ZipkinError>,
+) -> Result<Vec<Span>, ZipkinError> {
+    let mut first: Option<RefusedSpan> = None;
+    let spans = decode(&mut |refused| {
+        first.get_or_insert(refused);
+    })?;
+    match first {
+        Some(RefusedSpan { index, message, .. }) => Err(ZipkinError::Span { index, message }),
+        None => Ok(spans),
+    }
+}
+
 /// Parse a hex id of 16 or 32 characters (Zipkin's trace id) into 16 bytes, right-aligned.
-pub(crate) fn parse_trace_id(text: &str) -> Result<[u8; 16], String> {
+pub(crate) fn parse_trace_id(text: &str) -> Result<[u8; 16], (SpanFault, String)> {
+    parse_trace_id_text(text).map_err(|message| (SpanFault::TraceId, message))
+}
+
+fn parse_trace_id_text(text: &str) -> Result<[u8; 16], String> {
     let mut id = [0u8; 16];
     match text.len() {
         32 => hex::decode_to_slice(text, &mut id).map_err(|_| format!("traceId '{text}' is not hex"))?,

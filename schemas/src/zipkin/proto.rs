@@ -4,7 +4,7 @@ use std::net::{Ipv4Addr, Ipv6Addr};
 
 use prost::Message;
 
-use super::{Annotation, Endpoint, Kind, Span, ZipkinError};
+use super::{strict, Annotation, Endpoint, Kind, RefusedSpan, Span, SpanFault, ZipkinError};
 
 #[derive(Clone, PartialEq, prost::Message)]
 pub struct ListOfSpans {
@@ -63,14 +63,25 @@ pub struct ProtoAnnotation {
     pub value: String,
 }
 
-/// Decode a `POST /api/v2/spans` body sent as `application/x-protobuf`.
+/// Decode a `POST /api/v2/spans` body sent as `application/x-protobuf`; the first unreadable
+/// span fails it.
 pub fn decode_spans(body: &[u8]) -> Result<Vec<Span>, ZipkinError> {
+    strict(|refused| decode_readable_spans(body, refused))
+}
+
+/// Decode a proto3 `ListOfSpans`, handing each span whose fields are unusable to `refused` and
+/// returning the others in order. A body that is not valid protobuf fails as a whole.
+pub fn decode_readable_spans(body: &[u8], refused: &mut dyn FnMut(RefusedSpan)) -> Result<Vec<Span>, ZipkinError> {
     let list = ListOfSpans::decode(body).map_err(|error| ZipkinError::Proto(error.to_string()))?;
-    list.spans
-        .into_iter()
-        .enumerate()
-        .map(|(index, span)| span.into_model().map_err(|message| ZipkinError::Span { index, message }))
-        .collect()
+    let mut spans = Vec::with_capacity(list.spans.len());
+    for (index, span) in list.spans.into_iter().enumerate() {
+        let service = span.local_endpoint.as_ref().map(|e| e.service_name.clone()).filter(|name| !name.is_empty());
+        match span.into_model() {
+            Ok(span) => spans.push(span),
+            Err((fault, message)) => refused(RefusedSpan { index, fault, service, message }),
+        }
+    }
+    Ok(spans)
 }
 
 fn span_id(field: &str, bytes: &[u8]) -> Result<[u8; 8], String> {
@@ -78,7 +89,8 @@ fn span_id(field: &str, bytes: &[u8]) -> Result<[u8; 8], String> {
 }
 
 impl ProtoSpan {
-    fn into_model(self) -> Result<Span, String> {
+    fn into_model(self) -> Result<Span, (SpanFault, String)> {
+        let other = |message: String| (SpanFault::Other, message);
         let trace_id = match self.trace_id.len() {
             16 => self.trace_id.as_slice().try_into().expect("sixteen bytes"),
             8 => {
@@ -86,10 +98,10 @@ impl ProtoSpan {
                 id[8..].copy_from_slice(&self.trace_id);
                 id
             }
-            len => return Err(format!("trace_id must be 8 or 16 bytes, got {len}")),
+            len => return Err((SpanFault::TraceId, format!("trace_id must be 8 or 16 bytes, got {len}"))),
         };
         if trace_id == [0; 16] {
-            return Err("trace_id is all zeros".into());
+            return Err((SpanFault::TraceId, "trace_id is all zeros".into()));
         }
         let kind = match self.kind {
             0 => None,
@@ -97,18 +109,22 @@ impl ProtoSpan {
             2 => Some(Kind::Server),
             3 => Some(Kind::Producer),
             4 => Some(Kind::Consumer),
-            other => return Err(format!("unknown kind {other}")),
+            kind => return Err(other(format!("unknown kind {kind}"))),
         };
         Ok(Span {
             trace_id,
-            parent_id: if self.parent_id.is_empty() { None } else { Some(span_id("parent_id", &self.parent_id)?) },
-            id: span_id("id", &self.id)?,
+            parent_id: if self.parent_id.is_empty() {
+                None
+            } else {
+                Some(span_id("parent_id", &self.parent_id).map_err(other)?)
+            },
+            id: span_id("id", &self.id).map_err(|message| (SpanFault::SpanId, message))?,
             kind,
             name: (!self.name.is_empty()).then_some(self.name),
             timestamp: (self.timestamp != 0).then_some(self.timestamp),
             duration: (self.duration != 0).then_some(self.duration),
-            local_endpoint: self.local_endpoint.map(ProtoEndpoint::into_model).transpose()?,
-            remote_endpoint: self.remote_endpoint.map(ProtoEndpoint::into_model).transpose()?,
+            local_endpoint: self.local_endpoint.map(ProtoEndpoint::into_model).transpose().map_err(other)?,
+            remote_endpoint: self.remote_endpoint.map(ProtoEndpoint::into_model).transpose().map_err(other)?,
             annotations: self
                 .annotations
                 .into_iter()
@@ -212,5 +228,20 @@ mod tests {
         let body = ListOfSpans { spans: vec![bad] }.encode_to_vec();
         assert_eq!(decode_spans(&body).unwrap_err().to_string(), "span 0: id must be 8 bytes, got 2");
         assert!(decode_spans(&[0x0a, 0xff]).unwrap_err().to_string().starts_with("malformed proto3"));
+
+        let mut zero_trace = ProtoSpan::from(&span);
+        zero_trace.trace_id = vec![0; 16];
+        let body = ListOfSpans { spans: vec![zero_trace, ProtoSpan::from(&span)] }.encode_to_vec();
+        let mut refused = Vec::new();
+        assert_eq!(decode_readable_spans(&body, &mut |r| refused.push(r)).unwrap(), vec![span]);
+        assert_eq!(
+            refused,
+            [RefusedSpan {
+                index: 0,
+                fault: SpanFault::TraceId,
+                service: Some("api".into()),
+                message: "trace_id is all zeros".into()
+            }]
+        );
     }
 }

@@ -1,6 +1,7 @@
 //! Jaeger gRPC on port 14250: `jaeger.api_v2.CollectorService/PostSpans`, the spans Jaeger agents
 //! and gRPC reporters send. The port's other service, `SamplingManager`, is
-//! [`skein_edge::sampling::grpc`].
+//! [`skein_edge::sampling::grpc`]. Spans validation refuses are counted and logged, and OK still
+//! answers for the others; INVALID_ARGUMENT when it refused them all.
 
 use skein_edge::grpc::{UnaryMethod, UnaryServer};
 use skein_schemas::jaeger::api_v2::{PostSpansRequest, PostSpansResponse, COLLECTOR_SERVICE, POST_SPANS_PATH};
@@ -9,7 +10,8 @@ use tonic::server::UnaryService;
 use tonic::{Request, Response, Status};
 
 use crate::export::Exporter;
-use crate::receivers::answer::grpc_status;
+use crate::receivers::answer::{grpc_status, REJECTED_SPANS_HEADER};
+use crate::validate::Rejections;
 
 const TRANSPORT: &str = "jaeger_grpc";
 
@@ -54,8 +56,17 @@ impl UnaryService<PostSpansRequest> for PostSpans {
                 Status::invalid_argument(format!("invalid Jaeger batch: {error}"))
             })?;
             let otlp = batch_to_otlp(batch, Origin::Proto);
-            exporter.export_otlp(TRANSPORT, otlp, &reservation).await.map_err(grpc_status)?;
-            Ok(Response::new(PostSpansResponse {}))
+            let outcome = exporter
+                .export_otlp(TRANSPORT, otlp, Rejections::default(), &reservation)
+                .await
+                .map_err(grpc_status)?;
+            // api_v2 has no field for a partial acceptance: the count goes in the metadata, and
+            // the refusals into the collector's metrics and log.
+            let mut response = Response::new(PostSpansResponse {});
+            if outcome.rejected_spans > 0 {
+                response.metadata_mut().insert(REJECTED_SPANS_HEADER, outcome.rejected_spans.into());
+            }
+            Ok(response)
         })
     }
 }

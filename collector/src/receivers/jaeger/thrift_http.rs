@@ -1,10 +1,12 @@
 //! Jaeger Thrift over HTTP on port 14268: `POST /api/traces` with a binary-protocol `Batch`, as
-//! Jaeger clients configured with a collector endpoint send it. 202 when Kafka has the spans.
+//! Jaeger clients configured with a collector endpoint send it. 202 when Kafka has the spans; when
+//! validation refused some, 202 still (the others are in Kafka) with a line naming them, and they
+//! are counted and logged; 400 when it refused them all.
 
 use axum::body::Body;
 use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::response::Response;
 use axum::routing::post;
 use axum::Router;
 use skein_schemas::jaeger::thrift::decode_batch;
@@ -12,8 +14,9 @@ use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
 use skein_schemas::thrift::Protocol;
 
 use crate::export::Exporter;
-use crate::receivers::answer::{export_refusal, refusal};
+use crate::receivers::answer::{accepted, export_refusal, refusal};
 use crate::receivers::body;
+use crate::validate::Rejections;
 
 const TRANSPORT: &str = "jaeger_thrift_http";
 
@@ -60,8 +63,9 @@ async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, reque
             );
         }
     };
-    match state.exporter.export_otlp(TRANSPORT, batch_to_otlp(batch, Origin::Thrift), &reservation).await {
-        Ok(_) => StatusCode::ACCEPTED.into_response(),
+    let otlp = batch_to_otlp(batch, Origin::Thrift);
+    match state.exporter.export_otlp(TRANSPORT, otlp, Rejections::default(), &reservation).await {
+        Ok(outcome) => accepted(&outcome),
         Err(error) => export_refusal(error),
     }
 }

@@ -9,6 +9,7 @@ use tokio::sync::mpsc;
 
 use crate::error::ExportError;
 use crate::export::Exporter;
+use crate::validate::Rejections;
 
 /// The collector's side of the queue: publish each batch, `workers` at a time, retrying while
 /// Kafka is unavailable or the collector is at its in-flight limit, for at most `give_up`.
@@ -22,7 +23,8 @@ pub async fn export_batches(queue: mpsc::Receiver<UdpBatch>, exporter: Exporter,
 
 async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
     let spans = item.batch.spans.len();
-    let mut prepared = exporter.prepare_otlp(item.transport, batch_to_otlp(item.batch, Origin::Thrift));
+    let otlp = batch_to_otlp(item.batch, Origin::Thrift);
+    let mut prepared = exporter.prepare_otlp(item.transport, otlp, Rejections::default());
     let bytes = prepared.record_bytes();
     let deadline = Instant::now() + give_up;
     let mut attempt = 0;
@@ -36,8 +38,8 @@ async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
         };
         match result {
             Ok(()) => return,
-            Err(ExportError::InvalidRequest(message)) => {
-                tracing::debug!(transport = item.transport, message, "UDP batch refused");
+            // Counted by reason and logged by the exporter, as on every port.
+            Err(ExportError::InvalidRequest(_)) => {
                 spans_dropped("invalid", spans);
                 return;
             }

@@ -16,9 +16,12 @@ pub enum ItemOutcome {
     Transient(String),
     /// Elasticsearch will never accept this action (mapping conflict, malformed value).
     Permanent(String),
-    /// Elasticsearch denies the write (401/403: credentials, privileges, or an index block such as
-    /// the read-only block of a full disk). Not the document's fault, so it is never parked as
-    /// undeliverable: it is retried, loudly, until an operator fixes the cause.
+    /// Elasticsearch denies the write until an operator acts: 401/403 (credentials, privileges),
+    /// an index block (`cluster_block_exception`, whatever its status: a full disk's read-only
+    /// block answers 429) or a missing index that may not be created (404
+    /// `index_not_found_exception`: auto-creation off). Not the document's fault, so it is never
+    /// parked as undeliverable: it is retried, loudly, until the cause is fixed. The reason ends
+    /// with what to do.
     Denied(String),
     /// A versioned write found the document at a higher version (409): a newer writer owns it.
     /// Retrying cannot change that; the caller decides what losing its turn means.
@@ -42,6 +45,35 @@ pub enum ResponseError {
 pub fn request_is_retryable(status: u16) -> bool {
     matches!(status, 408 | 429 | 500..=599)
 }
+
+/// What a whole `_bulk` request refused for good with `status` says: Elasticsearch's own reason
+/// (`error.type: error.reason`, or the answer's text) and what to do about it.
+pub fn request_refusal(status: u16, body: &str) -> String {
+    let reason = serde_json::from_str::<Value>(body).ok().and_then(|answer| match answer.get("error")? {
+        Value::String(text) => Some(text.clone()),
+        error => {
+            let kind = error.get("type").and_then(Value::as_str).unwrap_or("unknown");
+            let reason = error.get("reason").and_then(Value::as_str).unwrap_or("no reason given");
+            Some(format!("{kind}: {reason}"))
+        }
+    });
+    let reason = reason.unwrap_or_else(|| match body.trim() {
+        "" => "no reason given".to_string(),
+        text => text.chars().take(REASON_CHARS).collect(),
+    });
+    let what_to_do = match status {
+        400 => "elasticsearch cannot read the request: check that elasticsearch.url leads to Elasticsearch itself (no path, no proxy changing the body); otherwise report it as a skein bug",
+        401 => "check elasticsearch.username and password",
+        403 => "grant the user the privileges to write skein's indices",
+        404 | 405 => "check elasticsearch.url: it does not lead to Elasticsearch's _bulk endpoint",
+        413 => "raise the body limit (Elasticsearch's http.max_content_length or the proxy's), or lower ingester.bulk_max_docs and bulk_max_bytes",
+        _ => "check elasticsearch.url, the proxy in the way and the credentials",
+    };
+    format!("HTTP {status}: {reason} ({what_to_do})")
+}
+
+/// How much of an answer that is not Elasticsearch's JSON goes into a reason.
+const REASON_CHARS: usize = 300;
 
 /// Per-action outcomes of the body of a 2xx `_bulk` answer to `expected` actions, in request
 /// order. `errors: false` without items (filter_path leaves them out when all succeeded) means
@@ -72,11 +104,21 @@ fn item_outcome(item: &Value) -> ItemOutcome {
         let reason = error.and_then(|e| e.get("reason")).and_then(Value::as_str).unwrap_or("no reason given");
         format!("elasticsearch refused the document with HTTP {status}: {kind}: {reason}")
     };
+    let kind = result.get("error").and_then(|e| e.get("type")).and_then(Value::as_str).unwrap_or("");
     match status {
         200..=299 => ItemOutcome::Durable,
         // Deleting a document that is already gone leaves the index as asked.
         404 if action == "delete" => ItemOutcome::Durable,
-        401 | 403 => ItemOutcome::Denied(reason()),
+        _ if kind == "cluster_block_exception" => ItemOutcome::Denied(format!(
+            "{} (clear the index block; a full disk's read-only block goes once disk space is freed)",
+            reason()
+        )),
+        404 if kind == "index_not_found_exception" => ItemOutcome::Denied(format!(
+            "{} (create the index or let Elasticsearch create it: allow skein's indices in action.auto_create_index)",
+            reason()
+        )),
+        401 => ItemOutcome::Denied(format!("{} (check elasticsearch.username and password)", reason())),
+        403 => ItemOutcome::Denied(format!("{} (grant the user the privileges to write these indices)", reason())),
         409 => ItemOutcome::Conflict(reason()),
         // An item is worth retrying for the same reasons a whole request is.
         status if request_is_retryable(status) => ItemOutcome::Transient(reason()),
@@ -177,8 +219,54 @@ mod tests {
         let outcomes = item_outcomes(body, 4).unwrap();
         assert_eq!(outcomes[0], ItemOutcome::Durable);
         assert_eq!(outcomes[1], ItemOutcome::Durable);
-        assert!(matches!(&outcomes[2], ItemOutcome::Permanent(m) if m.contains("index_not_found_exception")));
+        assert!(matches!(&outcomes[2], ItemOutcome::Denied(m) if m.contains("index_not_found_exception")));
         assert!(matches!(&outcomes[3], ItemOutcome::Transient(_)));
+    }
+
+    #[test]
+    fn a_missing_index_that_may_not_be_created_is_denied_not_refused_for_good() {
+        let body = br#"{"errors":true,"items":[
+              {"index":{"_index":"jaeger-span-2024-01-01","_id":"a","status":404,"error":{"type":"index_not_found_exception","reason":"no such index [jaeger-span-2024-01-01] and [action.auto_create_index] ([.watches]) doesn't match"}}},
+              {"index":{"_index":"jaeger-span-2024-01-01","_id":"b","status":404,"error":{"type":"document_missing_exception","reason":"[b]: document missing"}}}
+            ]}"#;
+        let outcomes = item_outcomes(body, 2).unwrap();
+        assert!(
+            matches!(&outcomes[0], ItemOutcome::Denied(m) if m.contains("index_not_found_exception") && m.contains("action.auto_create_index")),
+            "{outcomes:?}"
+        );
+        assert!(matches!(&outcomes[1], ItemOutcome::Permanent(_)), "other 404s are the document's: {outcomes:?}");
+    }
+
+    #[test]
+    fn an_index_block_is_denied_whatever_its_status() {
+        // What Elasticsearch answers once a full disk set the flood-stage block: 429, yet retrying
+        // alone never helps.
+        let body = br#"{"errors":true,"items":[
+              {"index":{"_index":"jaeger-span-2024-01-01","_id":"a","status":429,"error":{"type":"cluster_block_exception","reason":"index [jaeger-span-2024-01-01] blocked by: [TOO_MANY_REQUESTS/12/disk usage exceeded flood-stage watermark, index has read-only-allow-delete block];"}}},
+              {"index":{"_index":"jaeger-span-2024-01-01","_id":"b","status":403,"error":{"type":"cluster_block_exception","reason":"index [jaeger-span-2024-01-01] blocked by: [FORBIDDEN/8/index write (api)];"}}}
+            ]}"#;
+        let outcomes = item_outcomes(body, 2).unwrap();
+        for outcome in &outcomes {
+            assert!(matches!(outcome, ItemOutcome::Denied(m) if m.contains("clear the index block")), "{outcomes:?}");
+        }
+    }
+
+    #[test]
+    fn a_whole_request_refusal_names_elasticsearchs_reason_and_what_to_do() {
+        let no_handler = request_refusal(400, r#"{"error":"no handler found for uri [/a/b/_bulk] and method [POST]"}"#);
+        assert!(no_handler.starts_with("HTTP 400: no handler found for uri [/a/b/_bulk]"), "{no_handler}");
+        assert!(no_handler.contains("elasticsearch.url"), "{no_handler}");
+        let parse = request_refusal(
+            400,
+            r#"{"error":{"root_cause":[],"type":"x_content_parse_exception","reason":"[1:8] Unrecognized token 'garbage'"},"status":400}"#,
+        );
+        assert!(parse.starts_with("HTTP 400: x_content_parse_exception: [1:8] Unrecognized token"), "{parse}");
+        let too_large = request_refusal(413, "<html><body>413 Request Entity Too Large</body></html>");
+        assert!(
+            too_large.contains("413 Request Entity Too Large") && too_large.contains("bulk_max_docs"),
+            "{too_large}"
+        );
+        assert_eq!(request_refusal(404, "").split(" (").next(), Some("HTTP 404: no reason given"));
     }
 
     #[test]

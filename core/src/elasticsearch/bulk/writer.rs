@@ -2,13 +2,15 @@
 //! not made durable, until every item is durable or refused for good, or shutdown comes first.
 //! What to do with refused items is the caller's policy; the writer only reports them.
 
+use std::collections::VecDeque;
 use std::time::{Duration, Instant};
 
 use elasticsearch::{BulkParts, Elasticsearch};
 use tokio_util::sync::CancellationToken;
 
+use super::blocked::{BlockedGuard, BlockedWrites};
 use super::body::{BulkAction, BulkBody, BulkItem};
-use super::response::{item_outcomes, request_is_retryable, ItemOutcome, ResponseError, FILTER_PATH};
+use super::response::{item_outcomes, request_is_retryable, request_refusal, ItemOutcome, ResponseError, FILTER_PATH};
 use crate::retry::Backoff;
 
 /// How much of a refused request's answer goes into the error message.
@@ -30,8 +32,11 @@ pub struct BulkMetrics {
 pub enum RetryCause {
     /// No usable answer: connection trouble, or an answer that does not account for every action.
     Transport,
-    /// The whole request was refused with an HTTP status.
+    /// The whole request was refused with an HTTP status worth retrying (408, 429, 5xx).
     Status,
+    /// The whole request was refused with a status retrying alone does not change (other 4xx)
+    /// until an operator acts.
+    Refused,
     /// Elasticsearch refused some items for now.
     Items,
     /// Elasticsearch denied writing some items (401/403) until an operator acts.
@@ -44,6 +49,7 @@ impl RetryCause {
         match self {
             RetryCause::Transport => "transport",
             RetryCause::Status => "status",
+            RetryCause::Refused => "refused",
             RetryCause::Items => "items",
             RetryCause::Denied => "denied",
         }
@@ -57,9 +63,9 @@ pub enum RequestError {
     Transport(String),
     #[error("bulk request refused with HTTP {status}, worth retrying: {body}")]
     Overloaded { status: u16, body: String },
-    /// A status that retrying the same request does not change: a bug on the sender's side or a
-    /// proxy in the way.
-    #[error("bulk request refused with HTTP {status}: {body} (check the Elasticsearch URL, proxy and credentials)")]
+    /// A status that retrying the same request does not change: a wrong URL or credentials, a
+    /// proxy in the way, a body too large, or a bug on the sender's side.
+    #[error("elasticsearch refused the whole bulk request: {}", request_refusal(*status, body))]
     Refused { status: u16, body: String },
     #[error(transparent)]
     Response(#[from] ResponseError),
@@ -70,7 +76,8 @@ impl RequestError {
     pub fn cause(&self) -> RetryCause {
         match self {
             RequestError::Transport(_) | RequestError::Response(_) => RetryCause::Transport,
-            RequestError::Overloaded { .. } | RequestError::Refused { .. } => RetryCause::Status,
+            RequestError::Overloaded { .. } => RetryCause::Status,
+            RequestError::Refused { .. } => RetryCause::Refused,
         }
     }
 }
@@ -100,13 +107,21 @@ pub struct BulkWriter {
     backoff: Backoff,
     metrics: BulkMetrics,
     max_actions: usize,
+    blocked: Option<BlockedWrites>,
 }
 
 impl BulkWriter {
     /// A writer for `role` (named in its log lines) that sends every pending item in one request
     /// per round.
     pub fn new(role: &'static str, client: Elasticsearch, backoff: Backoff, metrics: BulkMetrics) -> Self {
-        Self { role, client, backoff, metrics, max_actions: usize::MAX }
+        Self { role, client, backoff, metrics, max_actions: usize::MAX, blocked: None }
+    }
+
+    /// Count this writer's writes in `blocked` while they wait for an operator (denied items,
+    /// whole requests refused for good).
+    pub fn reporting_blocks(mut self, blocked: BlockedWrites) -> Self {
+        self.blocked = Some(blocked);
+        self
     }
 
     /// Split each round into requests of at most `max_actions` actions (at least one).
@@ -118,8 +133,9 @@ impl BulkWriter {
     /// Make `items` durable: retry (with backoff) every item Elasticsearch refused for now and
     /// every request that went unanswered or was refused as a whole, until each item is durable
     /// or refused for good. Returns the refused items in item order; all others are durable.
-    /// A whole request refused with a status that is not worth retrying is retried all the same:
-    /// dropping its items would lose them.
+    /// A whole request refused with a status that is not worth retrying is retried all the same
+    /// (dropping its items would lose them, and the fault is rarely theirs), logged as an error
+    /// and counted as blocked; one refused as too large (413) is first sent again in halves.
     pub async fn write<T: BulkItem>(
         &self,
         items: &[T],
@@ -128,11 +144,15 @@ impl BulkWriter {
         let mut pending: Vec<usize> = (0..items.len()).collect();
         let mut refused = Vec::new();
         let mut attempt = 0u32;
+        // Held while the last round left items that wait for an operator.
+        let mut blocked: Option<BlockedGuard> = None;
         while !pending.is_empty() {
             let mut retry = Vec::new();
             let mut cause = None;
             let mut denied: Option<String> = None;
-            for chunk in pending.chunks(self.max_actions) {
+            let mut refused_whole = false;
+            let mut chunks: VecDeque<&[usize]> = pending.chunks(self.max_actions).collect();
+            while let Some(chunk) = chunks.pop_front() {
                 match self.send(chunk.iter().map(|&item| items[item].action())).await {
                     Ok(outcomes) => {
                         let mut durable = 0;
@@ -152,6 +172,31 @@ impl BulkWriter {
                         }
                         (self.metrics.durable)(durable);
                     }
+                    Err(RequestError::Refused { status: 413, .. }) if chunk.len() > 1 => {
+                        // Too large as a whole, each half may not be: send the halves at once.
+                        tracing::warn!(
+                            role = self.role,
+                            items = chunk.len(),
+                            "elasticsearch refused a bulk request as too large (HTTP 413); sending it in halves"
+                        );
+                        let (first, second) = chunk.split_at(chunk.len() / 2);
+                        chunks.push_front(second);
+                        chunks.push_front(first);
+                    }
+                    Err(error @ RequestError::Refused { .. }) => {
+                        // Never dead-lettered: a wrong URL or credentials would send every
+                        // record there. The items stay pending (nothing is committed past them).
+                        tracing::error!(
+                            role = self.role,
+                            %error,
+                            attempt,
+                            items = chunk.len(),
+                            "bulk request refused as a whole; retrying until that is fixed"
+                        );
+                        refused_whole = true;
+                        cause.get_or_insert(error.cause());
+                        retry.extend_from_slice(chunk);
+                    }
                     Err(error) => {
                         tracing::warn!(role = self.role, %error, attempt, items = chunk.len(), "bulk request failed; retrying");
                         cause.get_or_insert(error.cause());
@@ -170,10 +215,15 @@ impl BulkWriter {
                     items = retry.len(),
                     attempt,
                     %reason,
-                    "elasticsearch denies writing: check the user's privileges and the index blocks (a full disk sets a read-only block); retrying"
+                    "elasticsearch denies writing these items; retrying them until that is fixed"
                 );
                 cause.get_or_insert(RetryCause::Denied);
             }
+            blocked = if denied.is_some() || refused_whole {
+                blocked.or_else(|| self.blocked.as_ref().map(BlockedWrites::block))
+            } else {
+                None
+            };
             let cause = cause.unwrap_or_else(|| {
                 tracing::warn!(
                     role = self.role,
@@ -315,7 +365,8 @@ mod tests {
         assert!(matches!(overloaded, RequestError::Overloaded { status: 429, .. }), "{overloaded:?}");
         let refused = writer.send(documents(&["a"])).await.unwrap_err();
         assert!(matches!(&refused, RequestError::Refused { status: 400, body } if body.contains("bad ndjson")));
-        assert_eq!(refused.cause(), RetryCause::Status);
+        assert_eq!(refused.cause(), RetryCause::Refused);
+        assert!(refused.to_string().contains("HTTP 400: bad ndjson"), "{refused}");
     }
 
     #[tokio::test]
@@ -324,8 +375,42 @@ mod tests {
         let refused = writer.write(&documents(&["a", "b"]), &CancellationToken::new()).await.unwrap();
         assert!(refused.is_empty());
         assert_eq!(fake.lock().unwrap().requests.len(), 3);
-        assert_eq!(retries(), vec![RetryCause::Status, RetryCause::Status]);
+        assert_eq!(retries(), vec![RetryCause::Status, RetryCause::Refused]);
         assert_eq!(durable(), 2);
+    }
+
+    /// Blocked-write counts as the writer reports them.
+    fn blocked() -> (BlockedWrites, Arc<Mutex<Vec<usize>>>) {
+        let seen = Arc::new(Mutex::new(Vec::new()));
+        let record = seen.clone();
+        (BlockedWrites::new(move |count| record.lock().unwrap().push(count)), seen)
+    }
+
+    #[tokio::test]
+    async fn a_request_too_large_is_sent_again_in_halves_at_once() {
+        let (writer, fake) = writer(&[(413, "request entity too large")]).await;
+        let (blocked, seen) = blocked();
+        let writer = writer.reporting_blocks(blocked);
+        let refused = writer.write(&documents(&["a", "b", "c"]), &CancellationToken::new()).await.unwrap();
+        assert!(refused.is_empty());
+        let lines: Vec<usize> = fake.lock().unwrap().requests.iter().map(|r| r.lines().count()).collect();
+        assert_eq!(lines, vec![6, 2, 4], "the whole, then its halves");
+        assert!(retries().is_empty(), "no backoff round: the halves went at once");
+        assert!(seen.lock().unwrap().is_empty(), "never blocked");
+        assert_eq!(durable(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_request_refused_for_good_blocks_the_write_until_it_is_taken() {
+        let no_handler = r#"{"error":"no handler found for uri [/a/_bulk] and method [POST]"}"#;
+        let (writer, fake) = writer(&[(413, "too large"), (400, no_handler)]).await;
+        let (blocked, seen) = blocked();
+        let writer = writer.reporting_blocks(blocked);
+        let refused = writer.write(&documents(&["a"]), &CancellationToken::new()).await.unwrap();
+        assert!(refused.is_empty(), "never handed back as undeliverable: {refused:?}");
+        assert_eq!(fake.lock().unwrap().requests.len(), 3);
+        assert_eq!(retries(), vec![RetryCause::Refused, RetryCause::Refused]);
+        assert_eq!(*seen.lock().unwrap(), vec![1, 0], "blocked once, over both rounds, until written");
     }
 
     #[tokio::test]
@@ -338,10 +423,13 @@ mod tests {
             {"index":{"status":403,"error":{"type":"security_exception","reason":"action [indices:data/write/bulk[s]] is unauthorized"}}}
         ]}"#;
         let (writer, fake) = writer(&[(200, denied), (200, denied_again)]).await;
+        let (blocked, seen) = blocked();
+        let writer = writer.reporting_blocks(blocked);
         let refused = writer.write(&documents(&["a", "b"]), &CancellationToken::new()).await.unwrap();
         assert!(refused.is_empty(), "a denied item is not handed back as undeliverable: {refused:?}");
         assert_eq!(fake.lock().unwrap().requests.len(), 3, "sent again until Elasticsearch allowed it");
         assert_eq!(retries(), vec![RetryCause::Denied, RetryCause::Denied]);
+        assert_eq!(*seen.lock().unwrap(), vec![1, 0], "blocked while denied");
     }
 
     #[tokio::test]
@@ -407,6 +495,18 @@ mod tests {
         shutdown.cancel();
         assert_eq!(writer.write(&documents(&["a"]), &shutdown).await, Err(Interrupted));
         assert_eq!(durable(), 0);
+    }
+
+    #[tokio::test]
+    async fn an_interrupted_blocked_write_is_no_longer_counted() {
+        let (writer, _) = writer(&[(401, "unauthorized"); 4]).await;
+        let (blocked, seen) = blocked();
+        let writer = writer.reporting_blocks(blocked.clone());
+        let shutdown = CancellationToken::new();
+        shutdown.cancel();
+        assert_eq!(writer.write(&documents(&["a"]), &shutdown).await, Err(Interrupted));
+        assert_eq!(*seen.lock().unwrap(), vec![1, 0]);
+        assert_eq!(blocked.count(), 0);
     }
 
     #[tokio::test]
