@@ -311,7 +311,12 @@ pub async fn run_live(
                             part.at_end = true;
                         }
                     }
-                    Err(error) => tracing::warn!(%error, "kafka consume error"),
+                    Err(error) => match ConsumerError::fatal(&error) {
+                        // Nothing more can be read or committed: stop without a last flush (the
+                        // next owner rebuilds from the checkpoints).
+                        Some(fatal) => return Err(fatal.into()),
+                        None => tracing::warn!(%error, "kafka consume error"),
+                    },
                 }
             }
         }
@@ -636,7 +641,10 @@ pub async fn run_backfill(
                         remaining -= 1;
                     }
                 }
-                Err(error) => tracing::warn!(%error, "kafka consume error"),
+                Err(error) => match ConsumerError::fatal(&error) {
+                    Some(fatal) => return Err(fatal.into()),
+                    None => tracing::warn!(%error, "kafka consume error"),
+                },
             }
         }
     }

@@ -933,3 +933,21 @@ async fn a_worker_evicted_while_elasticsearch_stalls_cannot_overwrite_its_succes
     owner.stop().await;
     es.delete(&format!("{prefix}-*")).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analytics_worker_whose_instance_id_is_taken_stops_with_an_error_naming_the_option() {
+    require_servers();
+    let mut config = isolated_config("analytics-instance-id");
+    config.kafka.group_protocol = skein_core::config::GroupProtocol::Consumer;
+    config.kafka.group_instance_id = Some("analytics-0".into());
+    let first = Pipeline::start_with_analytics(&config).await;
+
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let second = skein_analytics::start(&config, shutdown.clone()).await.expect("analytics starts");
+    let stopped = tokio::time::timeout(Duration::from_secs(60), second.join()).await;
+    shutdown.cancel();
+    let error = stopped.expect("the refused worker stops by itself").expect_err("and reports a failure");
+    assert!(error.to_string().contains("kafka.group_instance_id"), "{error}");
+
+    first.stop().await;
+}
