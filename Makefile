@@ -60,6 +60,7 @@ lint: ui
 	$(CARGO) fmt --all -- --check
 	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	CARGO_TARGET_DIR=target/fuzz-check $(CARGO) clippy --manifest-path fuzz/Cargo.toml --locked --bins --lib -- -D warnings
 
 ## Offline checks of helm/skein (lint, templates vs. Kubernetes schemas) and docker-compose.yml (Compose schema).
 deploy-check:

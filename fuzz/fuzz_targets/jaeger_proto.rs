@@ -14,6 +14,6 @@ fuzz_target!(|data: &[u8]| {
     let encoded = Batch::from_model(&model).encode_to_vec();
     let again =
         Batch::decode(encoded.as_slice()).expect("our own encoding decodes").into_model().expect("and converts");
-    skein_fuzz::assert_same(&again, &model, &format!("api_v2 round trip changed the batch"));
+    skein_fuzz::assert_same(&again, &model, "api_v2 round trip changed the batch");
     skein_fuzz::check_converted(batch_to_otlp(model, Origin::Proto));
 });
