@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults chaos chaos-short bench fmt clean-state
+.PHONY: run test up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults chaos chaos-short bench fmt clean-state fuzz fuzz-smoke
 
 ## Bring up Kafka + Elasticsearch, build, run every role in one process. The servers start (and
 ## on a fresh machine download) while the build runs: neither waits for the other.
@@ -13,9 +13,9 @@ run:
 	wait $$up || { echo "make run: Kafka or Elasticsearch did not start (see the [skein-infra] lines above)" >&2; exit 1; }
 	./target/release/skein all-in-one $(if $(CONFIG),--config $(CONFIG),)
 
-## The whole suite, servers included: lint, unit tests (Rust and UI), end-to-end, browser and fault
-## tests, then the short chaos run.
-test: up lint deploy-check unit ui-test e2e browser faults chaos-short
+## The whole suite, servers included: lint, unit tests (Rust and UI), a short fuzzing pass,
+## end-to-end, browser and fault tests, then the short chaos run.
+test: up lint deploy-check unit fuzz-smoke ui-test e2e browser faults chaos-short
 
 ## Local Kafka (127.0.0.1:9092) and Elasticsearch (127.0.0.1:9200); idempotent.
 up:
@@ -54,10 +54,13 @@ release: ui
 
 fmt:
 	$(CARGO) fmt --all
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml
 
 lint: ui
 	$(CARGO) fmt --all -- --check
+	$(CARGO) fmt --manifest-path fuzz/Cargo.toml -- --check
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
+	CARGO_TARGET_DIR=target/fuzz-check $(CARGO) clippy --manifest-path fuzz/Cargo.toml --locked --bins --lib -- -D warnings
 
 ## Offline checks of helm/skein (lint, templates vs. Kubernetes schemas) and docker-compose.yml (Compose schema).
 deploy-check:
@@ -66,6 +69,18 @@ deploy-check:
 ## Pure-logic tests: no servers needed.
 unit: ui
 	$(CARGO) test --workspace --exclude skein-e2e
+
+## libFuzzer on every decoder fed from outside (fuzz/README.md), FUZZ_SECONDS each (FUZZ_TARGETS:
+## a subset). Stable Rust, nothing to install; inputs found stay in target/fuzz/, crashes are
+## saved under target/fuzz/artifacts/ and fail the run.
+FUZZ_SECONDS ?= 60
+FUZZ_SMOKE_SECONDS ?= 5
+fuzz:
+	@bash scripts/fuzz.sh run $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+## Every fuzz target briefly, from the committed seeds: part of `make test`.
+fuzz-smoke:
+	@bash scripts/fuzz.sh run $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 ## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
 e2e: ui clients

@@ -137,7 +137,14 @@ fn main() {
             observed += 1
         });
         if offset % 20_000 == 0 {
-            let target = Target { indices: &indices, topic: "bench", partition: 0, settings: &settings };
+            let target = Target {
+                group: "bench",
+                indices: &indices,
+                topic: "bench",
+                partition: 0,
+                settings: &settings,
+                fence: None,
+            };
             let (finals, totals) = state.take_finals(&names);
             for f in &finals {
                 target.bucket_documents(f.start_ms, &f.bucket, &names, &mut documents);
@@ -155,7 +162,8 @@ fn main() {
         &mut scratch,
         |_, _, _, _, _| {},
     );
-    let target = Target { indices: &indices, topic: "bench", partition: 0, settings: &settings };
+    let target =
+        Target { group: "bench", indices: &indices, topic: "bench", partition: 0, settings: &settings, fence: None };
     let (finals, totals) = state.take_finals(&names);
     for f in &finals {
         target.bucket_documents(f.start_ms, &f.bucket, &names, &mut documents);

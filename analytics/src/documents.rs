@@ -7,6 +7,7 @@ use skein_schemas::analytics::{
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::span_kind;
 
+use crate::fence::Fence;
 use crate::links::NO_NAME;
 use crate::names::Names;
 use crate::partition::{Bucket, DependencyTotals, Series, SeriesRef, Settings};
@@ -17,14 +18,20 @@ pub struct Document {
     pub index: String,
     pub id: String,
     pub body: Vec<u8>,
+    /// The partition owner writing it, whose epoch sets its version; None: unversioned.
+    pub fence: Option<Fence>,
 }
 
 /// Where documents of one partition go.
 pub struct Target<'a> {
+    /// The configuration's consumer group (a backfill's too: it rewrites the live documents).
+    pub group: &'a str,
     pub indices: &'a IndexNames,
     pub topic: &'a str,
     pub partition: i32,
     pub settings: &'a Settings,
+    /// The partition owner's fence every document carries.
+    pub fence: Option<Fence>,
 }
 
 fn kind_name(k: u8) -> &'static str {
@@ -43,6 +50,7 @@ impl Target<'_> {
         let owned = |name: &str| Some(name.to_string());
         let mut doc = MetricsDocument {
             timestamp: bucket_timestamp(start_ms),
+            group: self.group.to_string(),
             bucket_seconds: (self.settings.bucket_ms / 1000) as u32,
             series: SeriesKind::Operation,
             service: String::new(),
@@ -83,6 +91,7 @@ impl Target<'_> {
             index: self.indices.metrics_index(start_ms),
             id: doc.document_id(start_ms),
             body: serde_json::to_vec(&doc).expect("metrics documents serialize"),
+            fence: self.fence,
         }
     }
 
@@ -140,6 +149,7 @@ impl Target<'_> {
                     error_count: *errors,
                 })
                 .collect(),
+            group: self.group.to_string(),
             bucket_seconds: (self.settings.dependencies_bucket_ms / 1000) as u32,
             topic: self.topic.to_string(),
             partition: self.partition,
@@ -148,6 +158,7 @@ impl Target<'_> {
             index: self.indices.dependencies_index(totals.start_ms),
             id: doc.document_id(totals.start_ms),
             body: serde_json::to_vec(&doc).expect("dependencies documents serialize"),
+            fence: self.fence,
         }
     }
 }

@@ -16,6 +16,8 @@ pub enum AnalyticsError {
     Producer { brokers: String, source: KafkaError },
     #[error(transparent)]
     Checkpoint(#[from] crate::store::CheckpointError),
+    #[error(transparent)]
+    Owner(#[from] crate::store::OwnerError),
     #[error("{0}")]
     Range(String),
 }

@@ -8,6 +8,7 @@
 
 pub mod documents;
 pub mod error;
+pub mod fence;
 pub mod links;
 pub mod names;
 pub mod partition;

@@ -133,7 +133,7 @@ type Written = BTreeMap<String, Vec<u8>>;
 fn write_finals(state: &mut PartitionState, names: &Names, written: &mut Written) {
     let indices = IndexNames::new("");
     let settings = state.settings().clone();
-    let target = Target { indices: &indices, topic: "t", partition: 0, settings: &settings };
+    let target = Target { group: "g", indices: &indices, topic: "t", partition: 0, settings: &settings, fence: None };
     let (finals, totals) = state.take_finals(names);
     let mut docs = Vec::new();
     for f in &finals {
@@ -278,7 +278,7 @@ fn operation_links_of_a_bucket_add_up_to_its_service_links() {
 fn provisional(state: &mut PartitionState, names: &Names) -> Vec<crate::documents::Document> {
     let indices = IndexNames::new("");
     let settings = state.settings().clone();
-    let target = Target { indices: &indices, topic: "t", partition: 0, settings: &settings };
+    let target = Target { group: "g", indices: &indices, topic: "t", partition: 0, settings: &settings, fence: None };
     let (buckets, _) = state.open_buckets(names);
     let mut docs = Vec::new();
     for (start, bucket) in buckets {

@@ -63,3 +63,13 @@ pub fn counters(delta: &Counters) {
         }
     }
 }
+
+/// A newer owner of `partition` refused this worker's write: it stopped writing the partition.
+pub fn fenced(partition: i32) {
+    metrics::counter!("skein_analytics_fenced_total", "partition" => partition.to_string()).increment(1);
+}
+
+/// This worker took ownership of `partition` at `epoch`.
+pub fn epoch(partition: i32, epoch: u64) {
+    metrics::gauge!("skein_analytics_partition_epoch", "partition" => partition.to_string()).set(epoch as f64);
+}

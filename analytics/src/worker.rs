@@ -4,8 +4,13 @@
 //! Every flush, in this order: final documents are written → checkpoints are saved → offsets are
 //! committed → checkpoints no commit points at are deleted. A crash anywhere in between leaves
 //! the committed offset pointing at a saved checkpoint whose documents are durable.
+//!
+//! Every write of a partition's documents and checkpoints carries the epoch its owner took on
+//! assignment ([`crate::fence`]); a write a newer owner refused fences the partition here: nothing
+//! more of it is written, checkpointed or committed, and it is read again from its committed
+//! checkpoint only if it is still assigned to this worker.
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -23,10 +28,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::documents::{Document, Target};
 use crate::error::AnalyticsError;
+use crate::fence::Fence;
 use crate::names::Names;
 use crate::partition::{PartitionState, Payload, Read, Scratch, Settings};
 use crate::red::{RedLocal, RedMetrics};
-use crate::store::{checkpoint_id, CheckpointError, Store, StoredCheckpoint};
+use crate::store::{checkpoint_id, CheckpointError, OwnerError, Store, StoredCheckpoint};
 use crate::telemetry;
 
 /// The trace and bucket settings of a configuration.
@@ -80,6 +86,11 @@ struct Part {
     last_activity: Instant,
     /// Checkpoint id the committed offset points at.
     committed: Option<String>,
+    /// The offset the group's committed offset is at, as far as this worker knows (where it
+    /// started, or its last commit): where to read the partition again after being fenced.
+    committed_offset: i64,
+    /// The epoch this worker owns the partition at; its writes carry it.
+    epoch: u64,
 }
 
 /// State shared by the live worker and the backfill.
@@ -87,8 +98,15 @@ struct Engine {
     settings: Settings,
     indices: IndexNames,
     topic: String,
+    /// The Kafka consumer group (the backfill's own, `<group_id>-backfill`).
     group: String,
+    /// The configured `analytics.group_id`: documents and owner documents are this
+    /// configuration's, a backfill's as well.
+    identity: String,
     parts: BTreeMap<i32, Part>,
+    /// Partitions fenced by a newer owner, each with the offset the consumer was sent back to:
+    /// records before that one arrives are left unread.
+    fenced: BTreeMap<i32, i64>,
     names: Names,
     scratch: Scratch,
     red_local: RedLocal,
@@ -103,7 +121,9 @@ impl Engine {
             indices: IndexNames::new(&config.elasticsearch.index_prefix),
             topic: config.kafka.spans_topic.clone(),
             group,
+            identity: config.analytics.group_id.clone(),
             parts: BTreeMap::new(),
+            fenced: BTreeMap::new(),
             names: Names::default(),
             scratch: Scratch::default(),
             red_local: RedLocal::default(),
@@ -138,12 +158,18 @@ impl Engine {
     /// Documents of every bucket that became final (and, when asked, of open buckets), keyed so
     /// that a later version of a document replaces an earlier one. Buckets at or after `until`
     /// are left out (backfill's end).
-    fn documents(&mut self, open_buckets: bool, until: i64) -> BTreeMap<(String, String), Vec<u8>> {
+    fn documents(&mut self, open_buckets: bool, until: i64) -> BTreeMap<(String, String), (Vec<u8>, Option<Fence>)> {
         let mut out = BTreeMap::new();
         let mut docs: Vec<Document> = Vec::new();
         for (partition, part) in &mut self.parts {
-            let target =
-                Target { indices: &self.indices, topic: &self.topic, partition: *partition, settings: &self.settings };
+            let target = Target {
+                group: &self.identity,
+                indices: &self.indices,
+                topic: &self.topic,
+                partition: *partition,
+                settings: &self.settings,
+                fence: Some(Fence { partition: *partition, epoch: part.epoch }),
+            };
             let (finals, totals) = part.state.take_finals(&self.names);
             for f in finals.iter().filter(|f| f.start_ms < until) {
                 target.bucket_documents(f.start_ms, &f.bucket, &self.names, &mut docs);
@@ -168,17 +194,50 @@ impl Engine {
                 part.state.watermark(),
             );
             for doc in docs.drain(..) {
-                out.insert((doc.index, doc.id), doc.body);
+                out.insert((doc.index, doc.id), (doc.body, doc.fence));
             }
         }
         self.red.fold(&mut self.red_local, &self.names);
         out
     }
 
-    async fn write(&self, documents: BTreeMap<(String, String), Vec<u8>>, shutdown: &CancellationToken) -> bool {
+    /// Write documents; the partitions a newer owner fenced, or None when shutdown interrupted.
+    async fn write(
+        &self,
+        documents: BTreeMap<(String, String), (Vec<u8>, Option<Fence>)>,
+        shutdown: &CancellationToken,
+    ) -> Option<BTreeSet<i32>> {
         let docs: Vec<Document> =
-            documents.into_iter().map(|((index, id), body)| Document { index, id, body }).collect();
-        docs.is_empty() || self.store.write(&docs, shutdown).await
+            documents.into_iter().map(|((index, id), (body, fence))| Document { index, id, body, fence }).collect();
+        if docs.is_empty() {
+            return Some(BTreeSet::new());
+        }
+        self.store.write(&docs, shutdown).await.ok()
+    }
+
+    /// Stop owning partitions a newer owner has taken: drop their state (nothing of it is
+    /// checkpointed or committed) and send the consumer back to the committed offset, so that, if
+    /// the partition is still assigned here (the newer owner was an evicted worker that took it
+    /// late), it is read again from the committed checkpoint at a new epoch. If it is not (this
+    /// worker is the one that was evicted), the revocation the next poll brings forgets it.
+    fn fence(&mut self, consumer: &AnalyticsConsumer, partitions: &BTreeSet<i32>) {
+        for &partition in partitions {
+            let Some(part) = self.parts.remove(&partition) else { continue };
+            telemetry::fenced(partition);
+            tracing::warn!(
+                partition,
+                epoch = part.epoch,
+                resume_offset = part.committed_offset,
+                "a newer owner took this analytics partition (this worker was probably evicted from the group while \
+                 Elasticsearch was slow): stopped writing it, nothing of it committed; it is read again from the \
+                 committed checkpoint if it is still assigned here"
+            );
+            let offset = Offset::Offset(part.committed_offset);
+            if let Err(error) = consumer.seek(&self.topic, partition, offset, Duration::from_secs(5)) {
+                tracing::warn!(%error, partition, "cannot seek the fenced partition back; its records stay unread until it is revoked");
+            }
+            self.fenced.insert(partition, part.committed_offset);
+        }
     }
 }
 
@@ -233,8 +292,15 @@ pub async fn run_live(
                 drop_revoked(&mut engine, &revoked);
                 match received {
                     Ok(message) => {
-                        if !engine.parts.contains_key(&message.partition())
-                            && !init_partition(&mut engine, &consumer, &message, &shutdown).await
+                        let partition = message.partition();
+                        if let Some(&resume) = engine.fenced.get(&partition) {
+                            if message.offset() != resume {
+                                continue; // read before the seek back took effect
+                            }
+                            engine.fenced.remove(&partition);
+                        }
+                        if !engine.parts.contains_key(&partition)
+                            && !init_partition(&mut engine, &consumer, &message, &shutdown).await?
                         {
                             break;
                         }
@@ -245,7 +311,12 @@ pub async fn run_live(
                             part.at_end = true;
                         }
                     }
-                    Err(error) => tracing::warn!(%error, "kafka consume error"),
+                    Err(error) => match ConsumerError::fatal(&error) {
+                        // Nothing more can be read or committed: stop without a last flush (the
+                        // next owner rebuilds from the checkpoints).
+                        Some(fatal) => return Err(fatal.into()),
+                        None => tracing::warn!(%error, "kafka consume error"),
+                    },
                 }
             }
         }
@@ -265,22 +336,32 @@ fn drop_revoked(engine: &mut Engine, revoked: &Mutex<Vec<i32>>) {
     for partition in revoked.lock().unwrap_or_else(|p| p.into_inner()).drain(..) {
         // The next owner resumes from the last checkpoint; nothing here is lost or doubled.
         engine.parts.remove(&partition);
+        engine.fenced.remove(&partition);
     }
 }
 
-/// State for a partition whose first record (since assignment) is `message`: the checkpoint the
-/// committed offset points at, or a fresh start.
+/// State for a partition whose first record (since assignment) is `message`: a new epoch of the
+/// partition, then the checkpoint the committed offset points at, or a fresh start. False when
+/// shutdown came first; an error when Elasticsearch refuses the owner document.
 async fn init_partition(
     engine: &mut Engine,
     consumer: &AnalyticsConsumer,
     message: &BorrowedMessage<'_>,
     shutdown: &CancellationToken,
-) -> bool {
+) -> Result<bool, AnalyticsError> {
     let (partition, offset) = (message.partition(), message.offset());
+    // The epoch comes first: every write from the state built here carries it, so none of an
+    // older owner's writes can land over them afterwards.
+    let epoch = match engine.store.take_epoch(&engine.identity, &engine.topic, partition, shutdown).await {
+        Ok(epoch) => epoch,
+        Err(OwnerError::Interrupted) => return Ok(false),
+        Err(refused) => return Err(refused.into()),
+    };
+    telemetry::epoch(partition, epoch);
     let id = checkpoint_id(&engine.group, &engine.topic, partition, offset);
     let stored = engine.store.load_checkpoint(&id, shutdown).await;
     if shutdown.is_cancelled() {
-        return false;
+        return Ok(false);
     }
     let state = match stored {
         Some(stored) if stored.checkpoint.resume.offset == offset => {
@@ -290,7 +371,7 @@ async fn init_partition(
                     "analytics settings changed since the checkpoint; new settings apply from here"
                 );
             }
-            tracing::info!(partition, offset, "analytics resumes from its checkpoint");
+            tracing::info!(partition, offset, epoch, "analytics resumes from its checkpoint");
             PartitionState::restore(engine.settings.clone(), stored.checkpoint)
         }
         _ => {
@@ -309,7 +390,7 @@ async fn init_partition(
                 }
             });
             if low.is_ok_and(|low| offset <= low) {
-                tracing::info!(partition, offset, "analytics starts at the beginning of the partition");
+                tracing::info!(partition, offset, epoch, "analytics starts at the beginning of the partition");
                 PartitionState::new(engine.settings.clone(), i64::MIN)
             } else {
                 // Starting mid-stream: the first dependencies bucket would be partial and could
@@ -327,8 +408,16 @@ async fn init_partition(
             }
         }
     };
-    engine.parts.insert(partition, Part { state, at_end: false, last_activity: Instant::now(), committed: Some(id) });
-    true
+    let part = Part {
+        state,
+        at_end: false,
+        last_activity: Instant::now(),
+        committed: Some(id),
+        committed_offset: offset,
+        epoch,
+    };
+    engine.parts.insert(partition, part);
+    Ok(true)
 }
 
 /// Write final (and open) documents, save checkpoints, commit, forget old checkpoints. False when
@@ -350,24 +439,29 @@ async fn flush_live(
                     group: engine.group.clone(),
                     topic: engine.topic.clone(),
                     partition: *partition,
+                    epoch: part.epoch,
                     checkpoint,
                 };
                 checkpoints.push((*partition, id, stored));
             }
         }
     }
-    if !engine.write(documents, shutdown).await {
-        return Ok(false);
+    let Some(mut fenced) = engine.write(documents, shutdown).await else { return Ok(false) };
+    // A fenced partition's checkpoint would claim documents a newer owner refused.
+    checkpoints.retain(|(partition, _, _)| !fenced.contains(partition));
+    if !checkpoints.is_empty() {
+        let to_save: Vec<(String, StoredCheckpoint)> =
+            checkpoints.iter().map(|(_, id, stored)| (id.clone(), stored.clone())).collect();
+        match engine.store.save_checkpoints(&to_save, shutdown).await {
+            Ok(lost) => fenced.extend(lost),
+            Err(CheckpointError::Interrupted) => return Ok(false),
+            Err(refused) => return Err(refused.into()),
+        }
+        checkpoints.retain(|(partition, _, _)| !fenced.contains(partition));
     }
+    engine.fence(consumer, &fenced);
     if checkpoints.is_empty() {
         return Ok(true);
-    }
-    let to_save: Vec<(String, StoredCheckpoint)> =
-        checkpoints.iter().map(|(_, id, stored)| (id.clone(), stored.clone())).collect();
-    match engine.store.save_checkpoints(&to_save, shutdown).await {
-        Ok(()) => {}
-        Err(CheckpointError::Interrupted) => return Ok(false),
-        Err(refused) => return Err(refused.into()),
     }
     let offsets: Vec<(TopicPartition, i64)> = checkpoints
         .iter()
@@ -376,8 +470,9 @@ async fn flush_live(
     match commit_offsets(consumer, &offsets, CommitMode::Sync) {
         Ok(()) => {
             let mut obsolete = Vec::new();
-            for (partition, id, _) in checkpoints {
+            for (partition, id, stored) in checkpoints {
                 if let Some(part) = engine.parts.get_mut(&partition) {
+                    part.committed_offset = stored.checkpoint.resume.offset;
                     if let Some(old) = part.committed.replace(id) {
                         obsolete.push(old);
                     }
@@ -477,6 +572,7 @@ pub async fn run_backfill(
         Ok((positions, ends))
     })?;
     let mut engine = Engine::new(&config, group, store, red);
+    let identity = engine.identity.clone();
     let mut remaining = 0;
     let mut assignment = TopicPartitionList::new();
     for element in positions.elements() {
@@ -488,7 +584,22 @@ pub async fn run_backfill(
         };
         let _ = assignment.add_partition_offset(&topic, partition, Offset::Offset(start));
         let state = PartitionState::new(settings.clone(), from);
-        engine.parts.insert(partition, Part { state, at_end: false, last_activity: Instant::now(), committed: None });
+        // The live owner's epoch, not a new one: the backfill overwrites the live documents of
+        // its range without fencing their owner, and a newer owner's documents win over it.
+        let epoch = match engine.store.current_epoch(&identity, &topic, partition, &shutdown).await {
+            Ok(epoch) => epoch,
+            Err(OwnerError::Interrupted) => return Err(AnalyticsError::Range("backfill interrupted".into())),
+            Err(error) => return Err(error.into()),
+        };
+        let part = Part {
+            state,
+            at_end: false,
+            last_activity: Instant::now(),
+            committed: None,
+            committed_offset: start,
+            epoch,
+        };
+        engine.parts.insert(partition, part);
         remaining += 1;
     }
     let report_partitions = engine.parts.len();
@@ -505,9 +616,7 @@ pub async fn run_backfill(
             _ = flush.tick() => {
                 let documents = engine.documents(false, until);
                 report.documents += documents.len();
-                if !engine.write(documents, &shutdown).await {
-                    return Err(AnalyticsError::Range("backfill interrupted".into()));
-                }
+                backfill_write(&engine, documents, &shutdown).await?;
                 // As in the live loop: reading always gets a whole interval between writes.
                 flush.reset();
             }
@@ -532,14 +641,29 @@ pub async fn run_backfill(
                         remaining -= 1;
                     }
                 }
-                Err(error) => tracing::warn!(%error, "kafka consume error"),
+                Err(error) => match ConsumerError::fatal(&error) {
+                    Some(fatal) => return Err(fatal.into()),
+                    None => tracing::warn!(%error, "kafka consume error"),
+                },
             }
         }
     }
     let documents = engine.documents(false, until);
     report.documents += documents.len();
-    if !engine.write(documents, &shutdown).await {
-        return Err(AnalyticsError::Range("backfill interrupted".into()));
-    }
+    backfill_write(&engine, documents, &shutdown).await?;
     Ok(report)
+}
+
+/// A backfill's write: a document a newer live owner has written since the backfill started
+/// stays as that owner wrote it (computed from the same records).
+async fn backfill_write(
+    engine: &Engine,
+    documents: BTreeMap<(String, String), (Vec<u8>, Option<Fence>)>,
+    shutdown: &CancellationToken,
+) -> Result<(), AnalyticsError> {
+    let fenced = engine.write(documents, shutdown).await.ok_or(AnalyticsError::Range("backfill interrupted".into()))?;
+    for partition in fenced {
+        tracing::warn!(partition, "a newer live owner wrote some of this partition's documents during the backfill; they stay as it wrote them");
+    }
+    Ok(())
 }

@@ -428,15 +428,22 @@ impl Es {
     }
 
     /// The analytics documents of an index prefix (dependency links and latency aggregates,
-    /// checkpoints left out), keyed by index name without the prefix and id: two runs into two
-    /// prefixes compare equal when they wrote the same figures.
+    /// checkpoints left out), keyed by index name without the prefix and id, the group that wrote
+    /// them (in ids and bodies) replaced by `<group>`: two runs into two prefixes, by two groups,
+    /// compare equal when they wrote the same figures.
     pub async fn analytics_documents(
         &self,
         prefix: &str,
     ) -> std::collections::BTreeMap<(String, String), serde_json::Value> {
         let mut out = std::collections::BTreeMap::new();
         for pattern in ["jaeger-dependencies-*", "skein-metrics-*"] {
-            for ((index, id), doc) in self.all_documents(&format!("{prefix}-{pattern}")).await {
+            for ((index, id), mut doc) in self.all_documents(&format!("{prefix}-{pattern}")).await {
+                let group = doc["group"].as_str().expect("analytics documents name their group").to_string();
+                let id = id
+                    .strip_prefix(&format!("{group}:"))
+                    .map(|rest| format!("<group>:{rest}"))
+                    .expect("id starts with the group");
+                doc["group"] = "<group>".into();
                 out.insert((index.trim_start_matches(&format!("{prefix}-")).to_string(), id), doc);
             }
         }

@@ -261,7 +261,8 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
     assert_eq!(deps.len(), 1, "one 15-minute bucket, one partition");
     let (doc_id, doc) = &deps[0];
     let bucket = base - base.rem_euclid(900_000);
-    assert_eq!(doc_id, &format!("{}:0:{bucket}", config.kafka.spans_topic));
+    assert_eq!(doc_id, &format!("{}:900:{}:0:{bucket}", config.analytics.group_id, config.kafka.spans_topic));
+    assert_eq!(doc["group"], config.analytics.group_id.as_str());
     assert_eq!(doc["timestamp"], skein_schemas::analytics::bucket_timestamp(bucket));
     let first = &doc["dependencies"][0];
     assert_eq!(
@@ -566,14 +567,18 @@ async fn sigkilled_worker_writes_exactly_what_an_uninterrupted_one_writes_and_ba
 async fn a_refused_checkpoint_stops_the_worker_with_a_failure_exit_and_commits_nothing() {
     require_servers();
     let config = crash_config("analytics-refused");
-    // A state index that takes no field at all: every checkpoint is refused with a 400.
+    // A state index that takes the owner documents' fields and no other: the worker takes its
+    // partitions, then every checkpoint is refused with a 400.
     let state =
         skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).analytics_state_index();
+    let keyword = serde_json::json!({"type": "keyword"});
     let created = reqwest::Client::new()
         .put(format!("{ELASTICSEARCH}/{state}"))
         .json(&serde_json::json!({
             "settings": {"number_of_replicas": 0},
-            "mappings": {"dynamic": "strict", "properties": {}}
+            "mappings": {"dynamic": "strict", "properties": {
+                "group": keyword, "topic": keyword, "partition": {"type": "integer"}, "epoch": {"type": "long"}
+            }}
         }))
         .send()
         .await
@@ -600,4 +605,331 @@ async fn a_refused_checkpoint_stops_the_worker_with_a_failure_exit_and_commits_n
         "no offset is committed past an unsaved checkpoint"
     );
     Es::default().delete(&format!("{}*", config.elasticsearch.index_prefix)).await;
+}
+
+async fn get_document(index: &str, id: &str) -> serde_json::Value {
+    let url = format!("{ELASTICSEARCH}/{index}/_doc/{}", id.replace(':', "%3A"));
+    reqwest::get(url).await.expect("elasticsearch answers").json().await.expect("json")
+}
+
+/// Two owners of one partition, driven through the store against the real Elasticsearch: the
+/// older one (a zombie) cannot overwrite what the newer one wrote, documents or checkpoints, and
+/// is told its partition is fenced; what the newer one has not written yet it may still write,
+/// and the newer one overwrites it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_zombie_owners_writes_are_refused_and_the_new_owners_documents_survive() {
+    use skein_analytics::documents::Document;
+    use skein_analytics::fence::Fence;
+    use skein_analytics::store::{checkpoint_id, Store, StoredCheckpoint};
+    require_servers();
+    let config = isolated_config("analytics-fence");
+    let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
+    let client = skein_core::elasticsearch::client(&config.elasticsearch).expect("client");
+    let backoff = skein_core::retry::Backoff { initial: Duration::from_millis(50), max: Duration::from_millis(200) };
+    let store = Store::new(client, names.analytics_state_index(), backoff);
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let (group, topic) = (config.analytics.group_id.as_str(), config.kafka.spans_topic.as_str());
+
+    let zombie = store.take_epoch(group, topic, 0, &shutdown).await.expect("first owner");
+    let owner = store.take_epoch(group, topic, 0, &shutdown).await.expect("second owner");
+    assert_eq!((zombie, owner), (1, 2), "each owner takes the next epoch");
+    let other = store.take_epoch(group, topic, 1, &shutdown).await.expect("another partition");
+    assert_eq!(other, 1, "epochs are per partition");
+
+    let index = names.metrics_index(0);
+    // A document an older release wrote (internal versioning) is overwritten by any owner.
+    let legacy = reqwest::Client::new()
+        .put(format!("{ELASTICSEARCH}/{index}/_doc/legacy?refresh=true"))
+        .json(&serde_json::json!({"calls": 1}))
+        .send()
+        .await
+        .expect("elasticsearch answers");
+    assert!(legacy.status().is_success());
+    let doc = |id: &str, calls: u64, partition: i32, epoch: u64| Document {
+        index: index.clone(),
+        id: id.to_string(),
+        body: serde_json::to_vec(&serde_json::json!({"calls": calls})).unwrap(),
+        fence: Some(Fence { partition, epoch }),
+    };
+    let fenced = store.write(&[doc("final", 3, 0, owner), doc("legacy", 2, 0, zombie)], &shutdown).await.unwrap();
+    assert!(fenced.is_empty(), "{fenced:?}");
+    assert_eq!(get_document(&index, "legacy").await["_source"]["calls"], 2, "a pre-fencing document is overwritten");
+
+    // The zombie's late provisional write of the owner's final document is refused.
+    let fenced = store
+        .write(&[doc("final", 2, 0, zombie), doc("early", 1, 0, zombie), doc("elsewhere", 1, 1, other)], &shutdown)
+        .await
+        .unwrap();
+    assert_eq!(fenced.into_iter().collect::<Vec<_>>(), vec![0], "only the zombie's partition is fenced");
+    assert_eq!(get_document(&index, "final").await["_source"]["calls"], 3, "the new owner's document survives");
+    assert_eq!(get_document(&index, "elsewhere").await["_source"]["calls"], 1, "another partition is not fenced");
+    // What the zombie wrote first, the owner overwrites.
+    assert!(store.write(&[doc("early", 5, 0, owner)], &shutdown).await.unwrap().is_empty());
+    assert_eq!(get_document(&index, "early").await["_source"]["calls"], 5);
+
+    // Checkpoints likewise.
+    let settings = skein_analytics::worker::settings(&config);
+    let checkpoint = |epoch: u64, watermark: i64| StoredCheckpoint {
+        group: group.into(),
+        topic: topic.into(),
+        partition: 0,
+        epoch,
+        checkpoint: skein_analytics::partition::PartitionCheckpoint {
+            resume: skein_analytics::partition::Mark { offset: 42, watermark },
+            finalized_through: 0,
+            dependencies: None,
+            spanning: Vec::new(),
+            settings: settings.clone(),
+        },
+    };
+    let id = checkpoint_id(group, topic, 0, 42);
+    let saved = store.save_checkpoints(&[(id.clone(), checkpoint(owner, 7))], &shutdown).await.expect("saved");
+    assert!(saved.is_empty());
+    let lost = store.save_checkpoints(&[(id.clone(), checkpoint(zombie, 5))], &shutdown).await.expect("not an error");
+    assert_eq!(lost.into_iter().collect::<Vec<_>>(), vec![0]);
+    let stored = store.load_checkpoint(&id, &shutdown).await.expect("checkpoint");
+    assert_eq!(stored.epoch, owner, "the new owner's checkpoint survives");
+    Es::default().delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
+/// Sum of `calls` of the operation series of `service` in a prefix's metrics documents, per group.
+async fn operation_calls(es: &Es, prefix: &str, service: &str) -> BTreeMap<String, u64> {
+    let mut out = BTreeMap::new();
+    for doc in es.all_documents(&format!("{prefix}-skein-metrics-*")).await.values() {
+        if doc["series"] == "operation" && doc["service"] == service {
+            let group = doc["group"].as_str().unwrap_or("<none>").to_string();
+            *out.entry(group).or_default() += doc["calls"].as_u64().unwrap();
+        }
+    }
+    out
+}
+
+/// Sum of `callCount` per (group, parent, child) over a prefix's dependencies documents.
+async fn dependency_calls(es: &Es, prefix: &str) -> BTreeMap<(String, String, String), u64> {
+    let mut out = BTreeMap::new();
+    for (_, doc) in es.documents(&format!("{prefix}-jaeger-dependencies-*")).await {
+        let group = doc["group"].as_str().unwrap_or("<none>").to_string();
+        for link in doc["dependencies"].as_array().cloned().unwrap_or_default() {
+            let key = (group.clone(), link["parent"].as_str().unwrap().into(), link["child"].as_str().unwrap().into());
+            *out.entry(key).or_default() += link["callCount"].as_u64().unwrap();
+        }
+    }
+    out
+}
+
+/// A front → back call, one record.
+fn call_record(trace: [u8; 16], ts: i64) -> Record {
+    use span::SpanKind::{Client, Server};
+    record(
+        trace,
+        ts,
+        vec![
+            ("front", vec![make_span(trace, 1, None, "in", Server, 9), make_span(trace, 2, Some(1), "out", Client, 8)]),
+            ("back", vec![make_span(trace, 3, Some(2), "b-in", Server, 7)]),
+        ],
+    )
+}
+
+/// Two configurations over one topic and one index prefix (another group, another bucket width)
+/// each keep a complete set of their own documents, and the query service reads only its
+/// configuration's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_configurations_sharing_a_prefix_keep_their_own_documents_and_the_query_reads_one() {
+    require_servers();
+    let mut first = isolated_config("analytics-two-configs");
+    first.kafka.partitions = 1;
+    first.analytics.trace_idle_ms = 1_000;
+    first.analytics.trace_max_age_ms = 20_000;
+    first.analytics.idle_partition_ms = 300;
+    first.analytics.flush_interval_ms = 200;
+    let mut second = first.clone();
+    second.analytics.group_id = format!("{}-second", first.analytics.group_id);
+    second.analytics.bucket_seconds = 30;
+    let base = minutes_ago(3);
+    let records: Vec<Record> = (0..5u8).map(|n| call_record([n + 1; 16], base + i64::from(n) * 100)).collect();
+    produce(&first, &records).await;
+
+    let one = Pipeline::start_with_analytics(&first).await;
+    let two = Pipeline::start_with_analytics(&second).await;
+    wait_caught_up(&first, &first.analytics.group_id, Duration::from_secs(90)).await;
+    wait_caught_up(&second, &second.analytics.group_id, Duration::from_secs(90)).await;
+    let es = Es::default();
+    let prefix = &first.elasticsearch.index_prefix;
+    let (g1, g2) = (first.analytics.group_id.clone(), second.analytics.group_id.clone());
+    let calls = operation_calls(&es, prefix, "front").await;
+    let each = |n: u64| [(g1.clone(), n), (g2.clone(), n)].into_iter().collect::<BTreeMap<_, _>>();
+    // `in` and `out`: two front spans a call.
+    assert_eq!(calls, each(10), "each configuration's latency series are whole");
+    let links = dependency_calls(&es, prefix).await;
+    let expected: BTreeMap<_, _> = [g1.clone(), g2.clone()]
+        .into_iter()
+        .flat_map(|g| [((g.clone(), "front".into(), "back".into()), 5), ((g, "front".into(), "front".into()), 5)])
+        .collect();
+    assert_eq!(links, expected, "each configuration's dependency links are whole");
+
+    // The query service of the first configuration counts each call once.
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let query = skein_query::start(&first, shutdown.clone()).await.expect("query starts");
+    let end_ms = chrono::Utc::now().timestamp_millis() + 60_000;
+    let url = format!("http://{}/api/dependencies?endTs={end_ms}&lookback=86400000", query.addresses.api);
+    let (status, answer) = get_json(&url).await;
+    assert_eq!(status, 200, "{answer}");
+    assert_eq!(
+        answer["data"],
+        serde_json::json!([
+            {"parent": "front", "child": "back", "callCount": 5, "errorCount": 0},
+            {"parent": "front", "child": "front", "callCount": 5, "errorCount": 0}
+        ]),
+        "the query reads its own configuration's documents only"
+    );
+    shutdown.cancel();
+    let _ = query.join().await;
+    one.stop().await;
+    two.stop().await;
+    es.delete(&format!("{prefix}-*")).await;
+}
+
+/// A TCP proxy to Elasticsearch that can stall: while paused it cuts every connection, so a
+/// writer behind it retries until it is resumed.
+struct StallingProxy {
+    url: String,
+    paused: tokio::sync::watch::Sender<bool>,
+}
+
+impl StallingProxy {
+    async fn start() -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let (paused, watch) = tokio::sync::watch::channel(false);
+        tokio::spawn(async move {
+            while let Ok((mut inbound, _)) = listener.accept().await {
+                let mut watch = watch.clone();
+                if *watch.borrow() {
+                    continue; // dropped: the connection is cut
+                }
+                tokio::spawn(async move {
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:9200").await else { return };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
+                        _ = watch.wait_for(|paused| *paused) => {}
+                    }
+                });
+            }
+        });
+        Self { url, paused }
+    }
+
+    fn pause(&self, paused: bool) {
+        self.paused.send_replace(paused);
+    }
+}
+
+fn metric(text: &str, name: &str) -> f64 {
+    text.lines().filter(|l| l.starts_with(name)).filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok()).sum()
+}
+
+/// The zombie, with real servers: a worker whose Elasticsearch stalls stops polling, is
+/// evicted from the group past `max.poll.interval.ms`, and a second worker takes its partition
+/// and writes the bucket's documents. When Elasticsearch comes back, the evicted worker's pending
+/// write (the bucket as it knew it, older) is refused, it stops writing the partition, and the
+/// new owner's documents stay.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_evicted_while_elasticsearch_stalls_cannot_overwrite_its_successors_documents() {
+    require_servers();
+    let mut config = isolated_config("analytics-zombie");
+    config.kafka.partitions = 1;
+    config.kafka.librdkafka.insert("max.poll.interval.ms".into(), "6000".into());
+    config.kafka.librdkafka.insert("session.timeout.ms".into(), "6000".into());
+    config.analytics.trace_idle_ms = 1_000;
+    config.analytics.trace_max_age_ms = 20_000;
+    config.analytics.idle_partition_ms = 300;
+    config.analytics.flush_interval_ms = 200;
+    config.analytics.bucket_seconds = 60;
+    config.analytics.dependencies_bucket_seconds = 60;
+    config.analytics.retry_initial_backoff_ms = 100;
+    config.analytics.retry_max_backoff_ms = 300;
+    config.analytics.admin_listen = free_port();
+    let proxy = StallingProxy::start().await;
+    let mut zombie_config = config.clone();
+    zombie_config.elasticsearch.url = proxy.url.clone();
+    let mut owner_config = config.clone();
+    owner_config.analytics.admin_listen = free_port();
+    let es = Es::default();
+    let prefix = config.elasticsearch.index_prefix.clone();
+    let group = config.analytics.group_id.clone();
+    // Records carry "now" (as the markers do), early in a minute, so the bucket stays open while
+    // the zombie stalls.
+    let in_minute = chrono::Utc::now().timestamp_millis().rem_euclid(60_000);
+    if in_minute > 15_000 {
+        tokio::time::sleep(Duration::from_millis((61_000 - in_minute) as u64)).await;
+    }
+    let now = || chrono::Utc::now().timestamp_millis();
+    let front_calls = || {
+        let (es, prefix, group) = (&es, prefix.clone(), group.clone());
+        async move { operation_calls(es, &prefix, "front").await.get(&group).copied().unwrap_or(0) }
+    };
+
+    produce(&config, &[call_record([1; 16], now())]).await;
+    let zombie = Pipeline::start_with_analytics(&zombie_config).await;
+    let zombie_metrics = format!("http://{}/metrics", zombie_config.analytics.admin_listen);
+    wait_until("the first worker's provisional documents", Duration::from_secs(30), || async {
+        front_calls().await == 2
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(1_500)).await; // its trace closes, links written
+
+    // Elasticsearch stalls for the first worker: it reads a second call and its flush hangs.
+    proxy.pause(true);
+    let retries = || async {
+        metric(
+            &reqwest::get(&zombie_metrics).await.unwrap().text().await.unwrap(),
+            "skein_analytics_write_retries_total",
+        )
+    };
+    let before = retries().await;
+    produce(&config, &[call_record([2; 16], now())]).await;
+    wait_until("the first worker retrying a write", Duration::from_secs(20), || async { retries().await > before })
+        .await;
+    // A third call it never reads; the second worker takes the partition once the first is evicted.
+    produce(&config, &[call_record([3; 16], now())]).await;
+    let owner = Pipeline::start_with_analytics(&owner_config).await;
+    wait_until("the new owner's documents", Duration::from_secs(60), || async { front_calls().await == 6 }).await;
+
+    // Elasticsearch answers the first worker again: its stalled write (4 front calls) lands late.
+    proxy.pause(false);
+    let fenced = || async {
+        metric(&reqwest::get(&zombie_metrics).await.unwrap().text().await.unwrap(), "skein_analytics_fenced_total")
+    };
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while fenced().await < 1.0 {
+        assert_eq!(front_calls().await, 6, "the evicted worker overwrote the new owner's documents");
+        assert!(Instant::now() < deadline, "the evicted worker was never fenced");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    assert_eq!(front_calls().await, 6, "the new owner's documents survive the evicted worker");
+    let state = skein_schemas::elasticsearch::IndexNames::new(&prefix).analytics_state_index();
+    let owner_doc = get_document(&state, &skein_analytics::fence::owner_id(&group, &config.kafka.spans_topic, 0)).await;
+    assert!(owner_doc["_source"]["epoch"].as_u64().unwrap() >= 2, "{owner_doc}");
+    zombie.stop().await;
+    owner.stop().await;
+    es.delete(&format!("{prefix}-*")).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_analytics_worker_whose_instance_id_is_taken_stops_with_an_error_naming_the_option() {
+    require_servers();
+    let mut config = isolated_config("analytics-instance-id");
+    config.kafka.group_protocol = skein_core::config::GroupProtocol::Consumer;
+    config.kafka.group_instance_id = Some("analytics-0".into());
+    let first = Pipeline::start_with_analytics(&config).await;
+
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let second = skein_analytics::start(&config, shutdown.clone()).await.expect("analytics starts");
+    let stopped = tokio::time::timeout(Duration::from_secs(60), second.join()).await;
+    shutdown.cancel();
+    let error = stopped.expect("the refused worker stops by itself").expect_err("and reports a failure");
+    assert!(error.to_string().contains("kafka.group_instance_id"), "{error}");
+
+    first.stop().await;
 }

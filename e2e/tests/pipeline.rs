@@ -557,3 +557,23 @@ async fn an_offset_commit_kafka_refuses_is_offered_again_for_the_next_commit() {
     assert_eq!(offered_again, commits, "the refused offset is offered for the next commit");
     assert!(metric("skein_ingester_offset_commit_failures_total").unwrap_or(0.0) >= 1.0, "counted");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingester_whose_instance_id_is_taken_stops_with_an_error_naming_the_option() {
+    require_servers();
+    // Kafka 4's protocol refuses a new member whose static id is held by a live (or killed but
+    // not yet expired) one; librdkafka calls that fatal, and polling on would read nothing.
+    let mut config = isolated_config("instance-id");
+    config.kafka.group_protocol = skein_core::config::GroupProtocol::Consumer;
+    config.kafka.group_instance_id = Some("ingester-0".into());
+    let first = Pipeline::start(&config, false, true).await;
+
+    let shutdown = tokio_util::sync::CancellationToken::new();
+    let second = skein_ingester::start(&config, shutdown.clone()).await.expect("ingester starts");
+    let stopped = tokio::time::timeout(Duration::from_secs(60), second.join()).await;
+    shutdown.cancel();
+    let error = stopped.expect("the refused ingester stops by itself").expect_err("and reports a failure");
+    assert!(error.to_string().contains("kafka.group_instance_id"), "{error}");
+
+    first.stop().await;
+}

@@ -328,12 +328,7 @@ async fn bad_input_on_every_receiver_gets_a_clear_error_and_later_input_still_la
     assert!(response.text().await.unwrap().contains("/api/v2/spans"));
 
     // gRPC: ids of the wrong length are INVALID_ARGUMENT with the span named.
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", addresses.jaeger_grpc.unwrap()))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut client = tonic::client::Grpc::new(channel);
+    let mut client = grpc_client(addresses.jaeger_grpc.unwrap()).await;
     client.ready().await.unwrap();
     use skein_schemas::jaeger::api_v2::{Batch, PostSpansRequest, PostSpansResponse, Process, Span};
     let request = PostSpansRequest {
@@ -570,12 +565,7 @@ async fn jaeger_ports_count_and_name_invalid_spans_and_refuse_a_request_with_not
 
     // gRPC PostSpans: a good span and one without a trace id.
     use skein_schemas::jaeger::api_v2::{Batch, PostSpansRequest, PostSpansResponse, Process, Span, Timestamp};
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", addresses.jaeger_grpc.unwrap()))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut client = tonic::client::Grpc::new(channel);
+    let mut client = grpc_client(addresses.jaeger_grpc.unwrap()).await;
     let now = chrono::Utc::now();
     let span = |trace_id: Vec<u8>, id: u64, name: &str| Span {
         trace_id,
@@ -663,4 +653,10 @@ async fn python_zipkin_exporters_batch_with_an_invalid_span_still_delivers_every
         assert!(rejected(transport, "invalid_trace_id") >= before + 1.0, "{transport}: the invalid span is counted");
     }
     pipeline.stop().await;
+}
+
+/// A raw gRPC client of the collector's Jaeger api_v2 port.
+async fn grpc_client(addr: std::net::SocketAddr) -> tonic::client::Grpc<tonic::transport::Channel> {
+    let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}")).unwrap().connect().await.unwrap();
+    tonic::client::Grpc::new(channel)
 }

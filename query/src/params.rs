@@ -80,7 +80,9 @@ impl Params {
 }
 
 /// Nanoseconds of a Go duration string: a sequence of decimal numbers with units `ns`, `us`/`µs`,
-/// `ms`, `s`, `m`, `h`, optionally signed.
+/// `ms`, `s`, `m`, `h`, optionally signed. Computed as Go's `time.ParseDuration` does (integers,
+/// the fraction scaled by an exact power of ten), so `4.1ms` is 4 100 000 ns, not one less as a
+/// float product would give.
 pub fn parse_go_duration(text: &str) -> Result<i64, String> {
     let invalid = || format!("time: invalid duration {text:?}");
     let (negative, mut rest) = match text.strip_prefix('-') {
@@ -93,29 +95,57 @@ pub fn parse_go_duration(text: &str) -> Result<i64, String> {
     if rest.is_empty() {
         return Err(invalid());
     }
-    let mut total = 0f64;
+    const LIMIT: u64 = 1 << 63;
+    let mut total: u64 = 0;
     while !rest.is_empty() {
-        let number_end = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number: f64 = rest[..number_end].parse().map_err(|_| invalid())?;
-        rest = &rest[number_end..];
+        let digits_end = rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len());
+        let (whole, after) = rest.split_at(digits_end);
+        let mut value: u64 = if whole.is_empty() { 0 } else { whole.parse().map_err(|_| invalid())? };
+        let (mut fraction, mut scale, mut has_fraction) = (0u64, 1f64, false);
+        rest = after;
+        if let Some(after_point) = rest.strip_prefix('.') {
+            let digits_end = after_point.find(|c: char| !c.is_ascii_digit()).unwrap_or(after_point.len());
+            has_fraction = digits_end > 0;
+            // Digits beyond what a u64 holds are dropped, as Go drops them.
+            for digit in after_point[..digits_end].bytes() {
+                match fraction.checked_mul(10).map(|f| f + u64::from(digit - b'0')).filter(|f| *f <= LIMIT) {
+                    Some(next) => {
+                        fraction = next;
+                        scale *= 10.0;
+                    }
+                    None => break,
+                }
+            }
+            rest = &after_point[digits_end..];
+        }
+        if whole.is_empty() && !has_fraction {
+            return Err(invalid());
+        }
         let unit_end = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let scale = match &rest[..unit_end] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
+        let unit: u64 = match &rest[..unit_end] {
+            "ns" => 1,
+            "us" | "µs" | "μs" => 1_000,
+            "ms" => 1_000_000,
+            "s" => 1_000_000_000,
+            "m" => 60_000_000_000,
+            "h" => 3_600_000_000_000,
             "" => return Err(format!("time: missing unit in duration {text:?}")),
             unit => return Err(format!("time: unknown unit {unit:?} in duration {text:?}")),
         };
         rest = &rest[unit_end..];
-        total += number * scale;
+        value = value.checked_mul(unit).filter(|v| *v <= LIMIT).ok_or_else(invalid)?;
+        if fraction > 0 {
+            // Exact while the fraction has no more digits than the unit has zeros (`4.1ms`).
+            value = value.checked_add((fraction as f64 * (unit as f64 / scale)) as u64).ok_or_else(invalid)?;
+        }
+        total = total.checked_add(value).filter(|t| *t <= LIMIT).ok_or_else(invalid)?;
     }
-    if total > i64::MAX as f64 {
-        return Err(invalid());
+    match (negative, i64::try_from(total)) {
+        (false, Ok(total)) => Ok(total),
+        (true, Ok(total)) => Ok(-total),
+        (true, Err(_)) => Ok(i64::MIN),
+        (false, Err(_)) => Err(invalid()),
     }
-    Ok(if negative { -(total as i64) } else { total as i64 })
 }
 
 /// A duration in Go's `Duration.String()` form, from µs (`1.5ms`, `2m3s`, `0s`).
@@ -176,6 +206,20 @@ mod tests {
         assert!(parse_go_duration("100").unwrap_err().contains("missing unit"));
         assert!(parse_go_duration("5 parsecs").is_err());
         assert!(parse_go_duration("").is_err());
+        assert!(parse_go_duration(".ms").is_err());
+        assert_eq!(parse_go_duration(".5s"), Ok(500_000_000));
+        assert_eq!(parse_go_duration("-9223372036.854775808s"), Ok(i64::MIN));
+        assert!(parse_go_duration("9223372036.854775808s").is_err());
+    }
+
+    #[test]
+    fn a_decimal_duration_reads_to_the_exact_microsecond() {
+        // Found by fuzzing (query_params): a float product made these one nanosecond short, so
+        // `minDuration=4.1ms` searched from 4099 µs.
+        assert_eq!(parse_go_duration("4.1ms"), Ok(4_100_000));
+        assert_eq!(parse_go_duration("2.01ms"), Ok(2_010_000));
+        assert_eq!(Params::parse(Some("minDuration=16.4ms")).duration_micros("minDuration").unwrap(), Some(16_400));
+        assert_eq!(parse_go_duration("40001h53m50.068337s"), Ok(144_006_830_068_337_000));
     }
 
     #[test]

@@ -40,6 +40,21 @@ pub struct TraceQuery {
 pub struct Reader {
     client: Elasticsearch,
     names: IndexNames,
+    /// The analytics consumer group whose documents are read.
+    group: String,
+}
+
+/// Matches the analytics documents of `group`: several configurations may write into one index
+/// prefix (each its own documents, ids starting with its group), and adding up theirs would count
+/// every call once per configuration. Documents without a group (written before documents named
+/// it) match too. `group.keyword`: a dependencies index created before skein mapped `group` maps
+/// it dynamically, as text with a keyword subfield.
+pub fn group_filter(group: &str) -> Value {
+    json!({"bool": {"minimum_should_match": 1, "should": [
+        {"term": {"group": group}},
+        {"term": {"group.keyword": group}},
+        {"bool": {"must_not": {"exists": {"field": "group"}}}}
+    ]}})
 }
 
 /// The UTC days from `start` to `end` (ms), oldest first.
@@ -99,8 +114,9 @@ impl Family {
 }
 
 impl Reader {
-    pub fn new(client: Elasticsearch, prefix: &str) -> Self {
-        Self { client, names: IndexNames::new(prefix) }
+    /// A reader of the indices of `prefix`, analytics documents of `analytics_group` only.
+    pub fn new(client: Elasticsearch, prefix: &str, analytics_group: &str) -> Self {
+        Self { client, names: IndexNames::new(prefix), group: analytics_group.to_string() }
     }
 
     /// The indices of `family` for each day of the range.
@@ -353,7 +369,10 @@ impl Reader {
         let indices = self.indices(Family::Dependencies, start_ms, end_ms);
         let body = json!({
             "size": 10000,
-            "query": {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}
+            "query": {"bool": {"filter": [
+                {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}},
+                group_filter(&self.group)
+            ]}}
         });
         let result: SearchHits = self.search(&indices, body).await?;
         Ok(read_sources(result.hits.hits))
@@ -373,7 +392,8 @@ impl Reader {
             {"term": {"series": SeriesKind::Operation}},
             {"terms": {"service": services}},
             {"terms": {"spanKind": span_kinds}},
-            {"range": {"timestamp": {"gte": start_ms, "lt": end_ms, "format": "epoch_millis"}}}
+            {"range": {"timestamp": {"gte": start_ms, "lt": end_ms, "format": "epoch_millis"}}},
+            group_filter(&self.group)
         ]}});
         self.documents(&indices, query, "timestamp", json!(true)).await
     }
@@ -392,6 +412,7 @@ impl Reader {
         let mut filter = vec![
             json!({"term": {"series": series}}),
             json!({"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}),
+            group_filter(&self.group),
         ];
         filter.extend(filters);
         self.documents(&indices, json!({"bool": {"filter": filter}}), "timestamp", json!(fields)).await
@@ -412,7 +433,8 @@ impl Reader {
         let query = json!({"bool": {"filter": [
             {"term": {"series": SeriesKind::OperationLink}},
             {"exists": {"field": "exemplarTraceId"}},
-            {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}}
+            {"range": {"timestamp": {"gte": start_ms, "lte": end_ms, "format": "epoch_millis"}}},
+            group_filter(&self.group)
         ]}});
         let mut out: BTreeMap<(String, String), Vec<String>> = BTreeMap::new();
         let mut after: Option<Value> = None;

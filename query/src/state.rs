@@ -20,7 +20,9 @@ pub type Shared = State<Arc<QueryState>>;
 impl QueryState {
     /// Requests read through `client` (no connection is made here).
     pub fn new(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> Self {
-        Self { reader: Reader::new(client, &config.elasticsearch.index_prefix), config: config.query.clone() }
+        // Analytics documents are read for the configured analytics group only.
+        let reader = Reader::new(client, &config.elasticsearch.index_prefix, &config.analytics.group_id);
+        Self { reader, config: config.query.clone() }
     }
 
     /// The most the clock-skew adjuster may move a span, in µs (0: it only warns).

@@ -1,6 +1,11 @@
 //! What the analytics role writes to Elasticsearch: Jaeger's dependencies documents (with skein's
 //! extra fields) and skein's latency aggregates, with their deterministic ids. A rewrite of the
 //! same bucket from the same records produces the same id and the same bytes.
+//!
+//! Ids start with the writing configuration: its consumer group and its bucket width. Two
+//! configurations sharing an index prefix (another group, or another bucket width) write
+//! documents of their own instead of overwriting each other's; the `group` field lets readers
+//! keep to one configuration's documents.
 
 use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
@@ -22,7 +27,9 @@ pub struct DependenciesDocument {
     /// Bucket start; Jaeger's reader selects documents by this field.
     pub timestamp: String,
     pub dependencies: Vec<DependencyLink>,
-    /// skein: bucket length, and the partition the links come from.
+    /// skein: the consumer group that computed the links, the bucket length, and the partition
+    /// the links come from.
+    pub group: String,
     pub bucket_seconds: u32,
     pub topic: String,
     pub partition: i32,
@@ -53,10 +60,11 @@ pub struct DependencyLinks {
 }
 
 impl DependenciesDocument {
-    /// One id per (topic, partition, bucket): every writer of that bucket overwrites the same
-    /// document, so Jaeger's reader (which adds up `callCount` over documents) never counts twice.
+    /// One id per (group, bucket width, topic, partition, bucket): every writer of that bucket in
+    /// one configuration overwrites the same document, so Jaeger's reader (which adds up
+    /// `callCount` over documents) never counts a configuration's bucket twice.
     pub fn document_id(&self, start_ms: i64) -> String {
-        format!("{}:{}:{}", self.topic, self.partition, start_ms)
+        format!("{}:{}:{}:{}:{}", self.group, self.bucket_seconds, self.topic, self.partition, start_ms)
     }
 }
 
@@ -89,6 +97,8 @@ impl SeriesKind {
 #[serde(rename_all = "camelCase")]
 pub struct MetricsDocument {
     pub timestamp: String,
+    /// The consumer group that computed the series.
+    pub group: String,
     pub bucket_seconds: u32,
     pub series: SeriesKind,
     /// Operation series: the span's service; link and operation link series: the parent service.
@@ -141,7 +151,7 @@ pub struct MetricsFields {
 }
 
 impl MetricsDocument {
-    /// `topic:partition:bucket:series:hash-of-names`, stable across runs and releases.
+    /// `group:bucket-seconds:topic:partition:bucket:series:hash-of-names`, stable across runs.
     pub fn document_id(&self, start_ms: i64) -> String {
         let name = |field: &Option<String>| field.as_deref().unwrap_or("").to_string();
         // The existing series hash three names (the link's third is empty); keep their ids.
@@ -158,7 +168,9 @@ impl MetricsDocument {
             key.push(0);
         }
         let series = self.series.id_tag();
-        format!("{}:{}:{}:{}:{:016x}", self.topic, self.partition, start_ms, series, xxhash_rust::xxh3::xxh3_64(&key))
+        let hash = xxhash_rust::xxh3::xxh3_64(&key);
+        let (group, width, topic, partition) = (&self.group, self.bucket_seconds, &self.topic, self.partition);
+        format!("{group}:{width}:{topic}:{partition}:{start_ms}:{series}:{hash:016x}")
     }
 }
 
@@ -182,6 +194,7 @@ mod tests {
                 source: LINK_SOURCE.into(),
                 error_count: 1,
             }],
+            group: "g".into(),
             bucket_seconds: 900,
             topic: "t".into(),
             partition: 2,
@@ -190,9 +203,14 @@ mod tests {
         assert_eq!(
             json,
             serde_json::json!({"timestamp":"1970-01-01T00:00:00Z","dependencies":[{"parent":"a","child":"b",
-                "callCount":3,"source":"skein","errorCount":1}],"bucketSeconds":900,"topic":"t","partition":2})
+                "callCount":3,"source":"skein","errorCount":1}],"group":"g","bucketSeconds":900,"topic":"t",
+                "partition":2})
         );
-        assert_eq!(doc.document_id(0), "t:2:0");
+        assert_eq!(doc.document_id(0), "g:900:t:2:0");
+        let other_group = DependenciesDocument { group: "h".into(), ..doc.clone() };
+        let other_width = DependenciesDocument { bucket_seconds: 60, ..doc.clone() };
+        assert_ne!(doc.document_id(0), other_group.document_id(0), "another group writes its own document");
+        assert_ne!(doc.document_id(0), other_width.document_id(0), "another bucket width writes its own document");
     }
 
     #[test]
@@ -218,6 +236,7 @@ mod tests {
         sketch.add(1_000);
         let written = MetricsDocument {
             timestamp: bucket_timestamp(60_000),
+            group: "g".into(),
             bucket_seconds: 60,
             series: SeriesKind::OperationLink,
             service: "a".into(),
@@ -262,6 +281,7 @@ mod tests {
     fn metric_ids_differ_by_series_and_agree_across_calls() {
         let mut doc = MetricsDocument {
             timestamp: bucket_timestamp(60_000),
+            group: "g".into(),
             bucket_seconds: 60,
             series: SeriesKind::Operation,
             service: "a".into(),
@@ -282,14 +302,19 @@ mod tests {
         };
         let first = doc.document_id(60_000);
         assert_eq!(first, doc.clone().document_id(60_000));
+        let other_group = MetricsDocument { group: "h".into(), ..doc.clone() };
+        let other_width = MetricsDocument { bucket_seconds: 10, ..doc.clone() };
+        assert_ne!(first, other_group.document_id(60_000), "another group writes its own series");
+        assert_ne!(first, other_width.document_id(60_000), "another bucket width writes its own series");
         doc.span_kind = Some("client".into());
         assert_ne!(first, doc.document_id(60_000));
     }
 
     #[test]
-    fn operation_link_ids_name_both_operations_and_existing_ids_stay_as_they_were() {
+    fn operation_link_ids_name_both_operations_and_link_names_hash_as_before() {
         let link = MetricsDocument {
             timestamp: bucket_timestamp(60_000),
+            group: "g".into(),
             bucket_seconds: 60,
             series: SeriesKind::Link,
             service: "a".into(),
@@ -308,9 +333,9 @@ mod tests {
             topic: "t".into(),
             partition: 0,
         };
-        // Ids written before operation links existed must not move (rewrites replace them).
+        // A link's names hash as they did before operation links existed.
         let key = b"a\0b\0\0";
-        assert_eq!(link.document_id(60_000), format!("t:0:60000:link:{:016x}", xxhash_rust::xxh3::xxh3_64(key)));
+        assert_eq!(link.document_id(60_000), format!("g:60:t:0:60000:link:{:016x}", xxhash_rust::xxh3::xxh3_64(key)));
 
         let mut op_link = MetricsDocument {
             series: SeriesKind::OperationLink,
@@ -320,7 +345,7 @@ mod tests {
             ..link.clone()
         };
         let id = op_link.document_id(60_000);
-        assert!(id.starts_with("t:0:60000:oplink:"), "{id}");
+        assert!(id.starts_with("g:60:t:0:60000:oplink:"), "{id}");
         op_link.child_operation = Some(String::new());
         assert_ne!(id, op_link.document_id(60_000), "the child operation is part of the id");
         op_link.child_operation = Some("GET /customer".into());

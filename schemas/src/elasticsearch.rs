@@ -67,7 +67,7 @@ impl IndexNames {
         vec![
             (
                 format!("{}jaeger-dependencies", self.prefix),
-                template(self.dependencies_pattern(), shards, replicas, json!({})),
+                template(self.dependencies_pattern(), shards, replicas, dependencies_mappings()),
             ),
             (
                 format!("{}skein-metrics", self.prefix),
@@ -168,12 +168,19 @@ fn span_mappings() -> Value {
     })
 }
 
+/// Jaeger's dependencies mapping is empty (dynamic); skein maps the group its readers filter on
+/// as a keyword, so a term query matches it exactly.
+fn dependencies_mappings() -> Value {
+    json!({ "properties": { "group": keyword() } })
+}
+
 fn metrics_mappings() -> Value {
     let long = json!({ "type": "long" });
     json!({
         "dynamic": false,
         "properties": {
             "timestamp": { "type": "date" },
+            "group": keyword(),
             "bucketSeconds": { "type": "integer" },
             "series": keyword(),
             "service": keyword(),
@@ -239,10 +246,12 @@ mod tests {
         assert_eq!(names.metrics_index(1_700_000_000_000), "p-skein-metrics-2023-11-14");
         let templates = names.analytics_templates(1, 0);
         assert_eq!(templates[0].1["index_patterns"][0], "p-jaeger-dependencies-*");
-        assert_eq!(templates[0].1["template"]["mappings"], json!({}));
+        // Jaeger's fields stay dynamic; only the group skein filters on is mapped.
+        assert_eq!(templates[0].1["template"]["mappings"], json!({"properties": {"group": keyword()}}));
         assert_eq!(templates[1].1["template"]["mappings"]["properties"]["durationSketch"]["enabled"], false);
         let properties = &templates[1].1["template"]["mappings"]["properties"];
-        for field in ["series", "service", "operation", "parent", "child", "childOperation", "exemplarTraceId"] {
+        for field in ["group", "series", "service", "operation", "parent", "child", "childOperation", "exemplarTraceId"]
+        {
             assert_eq!(properties[field]["type"], "keyword", "{field} is a keyword");
         }
     }

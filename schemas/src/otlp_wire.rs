@@ -380,6 +380,47 @@ fn parse_span(bytes: &[u8]) -> Result<WireSpan<'_>> {
     Ok(span)
 }
 
+/// An `ExportTraceServiceRequest` kept encoded, as the collector's OTLP/gRPC service receives it
+/// (tonic decodes it from the gRPC frame): its `resource_spans` fields (field 1) as they
+/// arrived; other fields are skipped, as a decoder that does not know them would.
+#[derive(Debug, Default, Clone, PartialEq)]
+pub struct RawExportRequest {
+    pub encoded: Vec<u8>,
+}
+
+impl prost::Message for RawExportRequest {
+    fn encode_raw(&self, buf: &mut impl prost::bytes::BufMut) {
+        buf.put_slice(&self.encoded);
+    }
+
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: prost::encoding::WireType,
+        buf: &mut impl prost::bytes::Buf,
+        ctx: prost::encoding::DecodeContext,
+    ) -> std::result::Result<(), prost::DecodeError> {
+        if tag == 1 && wire_type == prost::encoding::WireType::LengthDelimited {
+            let mut payload = Vec::new();
+            prost::encoding::bytes::merge(wire_type, &mut payload, buf, ctx)?;
+            prost::encoding::encode_key(1, prost::encoding::WireType::LengthDelimited, &mut self.encoded);
+            prost::encoding::encode_varint(payload.len() as u64, &mut self.encoded);
+            self.encoded.extend_from_slice(&payload);
+            Ok(())
+        } else {
+            prost::encoding::skip_field(wire_type, tag, buf, ctx)
+        }
+    }
+
+    fn encoded_len(&self) -> usize {
+        self.encoded.len()
+    }
+
+    fn clear(&mut self) {
+        self.encoded.clear();
+    }
+}
+
 /// Bytes of a varint.
 pub(crate) fn varint_len(value: u64) -> usize {
     (64 - (value | 1).leading_zeros() as usize).div_ceil(7)
@@ -406,6 +447,18 @@ mod tests {
     use opentelemetry_proto::tonic::common::v1::{any_value::Value, AnyValue, ArrayValue, KeyValue};
     use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
     use prost::Message;
+
+    #[test]
+    fn raw_request_keeps_resource_spans_bytes_and_skips_unknown_fields() {
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans { schema_url: "a".into(), ..Default::default() }; 2],
+        };
+        let mut encoded = request.encode_to_vec();
+        encoded.extend_from_slice(&[0x18, 0x05]); // unknown field 3, varint 5
+        let raw = RawExportRequest::decode(encoded.as_slice()).expect("decodes");
+        assert_eq!(raw.encoded, request.encode_to_vec());
+        assert!(RawExportRequest::decode(&encoded[..encoded.len() - 4]).is_err(), "truncation is an error");
+    }
 
     fn kv(key: &str, value: Value) -> KeyValue {
         KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }

@@ -88,8 +88,12 @@ pub fn trace_id_halves(id: &[u8; 16]) -> (i64, i64) {
     (high, low)
 }
 
+/// The latest time in nanoseconds a microsecond field converts to: whole microseconds, so that
+/// it converts back to microseconds (and again to nanoseconds) unchanged.
+const MAX_MICROS_AS_NANOS: u64 = u64::MAX / 1_000 * 1_000;
+
 /// Microseconds (Thrift's unit) to nanoseconds; negative values are clamped to zero so that
-/// validation reports them as missing times.
+/// validation reports them as missing times, values beyond `u64` nanoseconds to the latest.
 pub fn micros_to_nanos(micros: i64) -> u64 {
-    (micros.max(0) as u64).saturating_mul(1_000)
+    (micros.max(0) as u64).checked_mul(1_000).unwrap_or(MAX_MICROS_AS_NANOS)
 }

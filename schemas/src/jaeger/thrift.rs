@@ -353,6 +353,20 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn a_time_beyond_u64_nanoseconds_reads_the_same_after_encode_and_decode() {
+        // Found by fuzzing (jaeger_thrift_agent): the saturated value was not whole microseconds,
+        // so encoding it and reading it back gave another time.
+        let mut bytes = encode_batch(&sample_batch(), Protocol::Compact);
+        let mut batch = decode_batch(&bytes, Protocol::Compact).unwrap();
+        batch.spans[0].logs[0].timestamp_unix_nano = micros_to_nanos(i64::MAX);
+        batch.spans[0].duration_nanos = micros_to_nanos(18_446_744_073_709_552); // the first µs beyond u64 ns
+        for protocol in [Protocol::Compact, Protocol::Binary] {
+            bytes = encode_batch(&batch, protocol);
+            assert_eq!(decode_batch(&bytes, protocol).unwrap(), batch);
+        }
+    }
+
+    #[test]
     fn batches_round_trip_through_both_protocols_and_the_agent_envelope() {
         let batch = sample_batch();
         for protocol in [Protocol::Binary, Protocol::Compact] {

@@ -6,6 +6,11 @@
 pub enum BulkAction<'a> {
     /// Create or overwrite document `id` of `index` with `source` (one line of JSON).
     Index { index: &'a str, id: &'a str, source: &'a [u8] },
+    /// Like `Index`, but only over a stored version no higher than `version` (Elasticsearch's
+    /// `external_gte` versioning); the document then has `version`. A document stored at a
+    /// higher version refuses it with a version conflict (409), which is how a writer that lost
+    /// its turn is kept from overwriting its successor.
+    IndexAtVersion { index: &'a str, id: &'a str, source: &'a [u8], version: u64 },
     /// Remove document `id` of `index`; a document already absent counts as removed.
     Delete { index: &'a str, id: &'a str },
 }
@@ -42,9 +47,12 @@ impl BulkBody {
 
     /// Append an action.
     pub fn push(&mut self, action: BulkAction<'_>) {
-        let (verb, index, id, source) = match action {
-            BulkAction::Index { index, id, source } => ("index", index, id, Some(source)),
-            BulkAction::Delete { index, id } => ("delete", index, id, None),
+        let (verb, index, id, source, version) = match action {
+            BulkAction::Index { index, id, source } => ("index", index, id, Some(source), None),
+            BulkAction::IndexAtVersion { index, id, source, version } => {
+                ("index", index, id, Some(source), Some(version))
+            }
+            BulkAction::Delete { index, id } => ("delete", index, id, None, None),
         };
         self.bytes.reserve(index.len() + id.len() + source.map_or(0, <[u8]>::len) + 32);
         self.bytes.extend_from_slice(b"{\"");
@@ -53,6 +61,11 @@ impl BulkBody {
         serde_json::to_writer(&mut self.bytes, index).expect("a string serializes");
         self.bytes.extend_from_slice(b",\"_id\":");
         serde_json::to_writer(&mut self.bytes, id).expect("a string serializes");
+        if let Some(version) = version {
+            self.bytes.extend_from_slice(b",\"version\":");
+            self.bytes.extend_from_slice(version.to_string().as_bytes());
+            self.bytes.extend_from_slice(b",\"version_type\":\"external_gte\"");
+        }
         self.bytes.extend_from_slice(b"}}\n");
         if let Some(source) = source {
             self.bytes.extend_from_slice(source);
@@ -101,6 +114,16 @@ mod tests {
         assert_eq!(
             text,
             "{\"delete\":{\"_index\":\"skein-analytics-state\",\"_id\":\"g:t:0:10\"}}\n{\"index\":{\"_index\":\"i\",\"_id\":\"1\"}}\n{}\n"
+        );
+    }
+
+    #[test]
+    fn versioned_index_action_names_its_version_and_external_gte() {
+        let body = BulkBody::of([BulkAction::IndexAtVersion { index: "i", id: "d", source: b"{}", version: 1 << 32 }]);
+        let text = String::from_utf8(body.into_bytes()).unwrap();
+        assert_eq!(
+            text,
+            "{\"index\":{\"_index\":\"i\",\"_id\":\"d\",\"version\":4294967296,\"version_type\":\"external_gte\"}}\n{}\n"
         );
     }
 

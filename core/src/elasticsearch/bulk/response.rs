@@ -23,6 +23,9 @@ pub enum ItemOutcome {
     /// parked as undeliverable: it is retried, loudly, until the cause is fixed. The reason ends
     /// with what to do.
     Denied(String),
+    /// A versioned write found the document at a higher version (409): a newer writer owns it.
+    /// Retrying cannot change that; the caller decides what losing its turn means.
+    Conflict(String),
 }
 
 /// Why a `_bulk` answer cannot be read item by item; the whole request is to be sent again.
@@ -116,6 +119,7 @@ fn item_outcome(item: &Value) -> ItemOutcome {
         )),
         401 => ItemOutcome::Denied(format!("{} (check elasticsearch.username and password)", reason())),
         403 => ItemOutcome::Denied(format!("{} (grant the user the privileges to write these indices)", reason())),
+        409 => ItemOutcome::Conflict(reason()),
         // An item is worth retrying for the same reasons a whole request is.
         status if request_is_retryable(status) => ItemOutcome::Transient(reason()),
         _ => ItemOutcome::Permanent(reason()),
@@ -155,6 +159,15 @@ mod tests {
             matches!(&outcomes[2], ItemOutcome::Permanent(m) if m.contains("document_parsing_exception") && m.contains("startTime"))
         );
         assert!(matches!(&outcomes[3], ItemOutcome::Transient(_)));
+    }
+
+    #[test]
+    fn a_version_conflict_is_its_own_outcome() {
+        let body = br#"{"errors":true,"items":[
+              {"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[a]: version conflict, current version [8589934592] is higher than the one provided [4294967296]"}}}
+            ]}"#;
+        let outcomes = item_outcomes(body, 1).unwrap();
+        assert!(matches!(&outcomes[0], ItemOutcome::Conflict(m) if m.contains("version_conflict")), "{outcomes:?}");
     }
 
     #[test]

@@ -89,6 +89,8 @@ pub struct Refused {
     pub item: usize,
     /// Elasticsearch's reason.
     pub reason: String,
+    /// Refused because a newer version of the document is stored (a versioned write lost).
+    pub conflict: bool,
 }
 
 /// Shutdown came before every item was durable; the caller must not treat any as written.
@@ -158,7 +160,10 @@ impl BulkWriter {
                             match outcome {
                                 ItemOutcome::Durable => durable += 1,
                                 ItemOutcome::Transient(_) => retry.push(item),
-                                ItemOutcome::Permanent(reason) => refused.push(Refused { item, reason }),
+                                ItemOutcome::Permanent(reason) => {
+                                    refused.push(Refused { item, reason, conflict: false })
+                                }
+                                ItemOutcome::Conflict(reason) => refused.push(Refused { item, reason, conflict: true }),
                                 ItemOutcome::Denied(reason) => {
                                     denied.get_or_insert(reason);
                                     retry.push(item);
@@ -444,6 +449,20 @@ mod tests {
         assert_eq!(requests[1], "{\"index\":{\"_index\":\"i\",\"_id\":\"b\"}}\n{}\n");
         assert_eq!(retries(), vec![RetryCause::Items]);
         assert_eq!(durable(), 2);
+    }
+
+    #[tokio::test]
+    async fn a_version_conflict_is_handed_back_as_a_conflict_and_not_retried() {
+        let conflict = r#"{"errors":true,"items":[
+            {"index":{"status":200}},
+            {"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"current version is higher"}}}
+        ]}"#;
+        let (writer, fake) = writer(&[(200, conflict)]).await;
+        let refused = writer.write(&documents(&["a", "b"]), &CancellationToken::new()).await.unwrap();
+        assert_eq!(refused.len(), 1);
+        assert!(refused[0].item == 1 && refused[0].conflict, "{refused:?}");
+        assert_eq!(fake.lock().unwrap().requests.len(), 1, "a lost turn is not retried");
+        assert!(retries().is_empty());
     }
 
     #[tokio::test]

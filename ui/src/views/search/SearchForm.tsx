@@ -95,7 +95,9 @@ export function SearchForm({ initial, urlKey, sortBy, problems, services, onSubm
 
   const update = (patch: Partial<Form>) => {
     const next = { ...form, ...patch };
-    setForm(next);
+    // From the latest state, not this render's: two edits before a re-render (a select, then
+    // typing) must not undo the first.
+    setForm((f) => ({ ...f, ...patch }));
     // A field already marked wrong is re-checked as it is typed, so the message goes once fixed.
     const marked = Object.keys(patch).filter((k) => errors[k as keyof Form]);
     if (marked.length) {
