@@ -21,3 +21,10 @@ pub enum AnalyticsError {
     #[error("{0}")]
     Range(String),
 }
+
+impl AnalyticsError {
+    /// The group fenced the worker's static id: a new consumer may read on.
+    pub fn fenced(&self) -> bool {
+        matches!(self, Self::Consumer(error) if error.fenced())
+    }
+}

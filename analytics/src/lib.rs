@@ -23,6 +23,7 @@ mod partition_tests;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use skein_core::consumer::Rejoins;
 use skein_core::retry::Backoff;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::telemetry::Readiness;
@@ -82,7 +83,24 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let failure = role.failure();
     let work = async move {
         let stop = shutdown.clone();
-        let run = worker::run_live(config, store, red, shutdown, move || subscribed.set("kafka_subscription", true));
+        let mut rejoins = Rejoins::default();
+        let run = async {
+            loop {
+                let ready = subscribed.clone();
+                let on_subscribed = move || ready.set("kafka_subscription", true);
+                match worker::run_live(config.clone(), store.clone(), red.clone(), shutdown.clone(), on_subscribed)
+                    .await
+                {
+                    // The new consumer resumes every partition from its checkpoint at a new epoch,
+                    // which fences whatever the old one might still write.
+                    Err(error) if error.fenced() && rejoins.allow(std::time::Instant::now()) => {
+                        subscribed.set("kafka_subscription", false);
+                        tracing::warn!(%error, "the group fenced this worker's static instance id; joining again");
+                    }
+                    other => return other,
+                }
+            }
+        };
         // A worker that stops by itself takes the process down, so that it is restarted (from
         // its checkpoint) rather than left running without analytics.
         match futures::FutureExt::catch_unwind(std::panic::AssertUnwindSafe(run)).await {

@@ -577,3 +577,41 @@ async fn an_ingester_whose_instance_id_is_taken_stops_with_an_error_naming_the_o
 
     first.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_ingester_fenced_by_a_member_taking_its_static_id_joins_again_and_reads_on() {
+    require_servers();
+    // In the classic protocol a member joining with a static id takes it over and fences the
+    // holder, fatally for librdkafka. That also befalls a live ingester whose session lapsed while
+    // the group coordinator moved (a broker killed, in the chaos suite): it must join again.
+    let mut config = isolated_config("fenced");
+    config.kafka.group_instance_id = Some("ingester-0".into());
+    let es = Es::default();
+    let pattern = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).span_pattern();
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let before = send_traces(&pipeline, &["fenced-a", "fenced-b"]).await;
+    wait_until("the first spans indexed", WAIT, || async { es.count(&pattern).await == before }).await;
+
+    let intruder: rdkafka::consumer::BaseConsumer = rdkafka::ClientConfig::new()
+        .set("bootstrap.servers", KAFKA)
+        .set("group.id", &config.ingester.group_id)
+        .set("group.instance.id", "ingester-0")
+        .set("session.timeout.ms", "6000")
+        .create()
+        .expect("consumer");
+    rdkafka::consumer::Consumer::subscribe(&intruder, &[&config.kafka.spans_topic]).expect("subscribe");
+    let joined = std::time::Instant::now();
+    while rdkafka::consumer::Consumer::assignment(&intruder).map(|a| a.count()).unwrap_or(0) == 0 {
+        assert!(joined.elapsed() < WAIT, "the intruder never got the partitions");
+        let _ = intruder.poll(Duration::from_millis(100));
+    }
+    drop(intruder);
+
+    let after = send_traces(&pipeline, &["fenced-c", "fenced-d", "fenced-e"]).await;
+    wait_until("the spans sent after the fencing indexed", WAIT, || async {
+        es.count(&pattern).await == before + after
+    })
+    .await;
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}

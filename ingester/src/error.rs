@@ -36,3 +36,10 @@ pub enum PipelineFailed {
     #[error(transparent)]
     Consumer(#[from] skein_core::consumer::ConsumerError),
 }
+
+impl PipelineFailed {
+    /// The group fenced the consumer's static id: a new consumer may read on.
+    pub fn fenced(&self) -> bool {
+        matches!(self, Self::Consumer(error) if error.fenced())
+    }
+}

@@ -17,7 +17,7 @@ pub mod writer;
 
 use std::time::Duration;
 
-use skein_core::consumer::SharedTracker;
+use skein_core::consumer::{Rejoins, SharedTracker};
 use skein_core::elasticsearch::bulk::BlockedWrites;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
@@ -77,22 +77,37 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let task_readiness = role.readiness().clone();
     let failure = role.failure();
     let work = async move {
-        let tracker = SharedTracker::default();
-        let consumer = match consumer::subscribe(&config.kafka, &config.ingester, tracker.clone()) {
-            Ok(consumer) => consumer,
-            Err(error) => {
-                // Running on without consuming would look healthy and index nothing: stop.
-                tracing::error!(%error, "ingester cannot start consuming; stopping");
-                failure.report(format!("ingester cannot start consuming: {error}"));
-                shutdown.cancel();
-                return;
+        let mut rejoins = Rejoins::default();
+        loop {
+            let tracker = SharedTracker::default();
+            let consumer = match consumer::subscribe(&config.kafka, &config.ingester, tracker.clone()) {
+                Ok(consumer) => consumer,
+                Err(error) => {
+                    // Running on without consuming would look healthy and index nothing: stop.
+                    tracing::error!(%error, "ingester cannot start consuming; stopping");
+                    failure.report(format!("ingester cannot start consuming: {error}"));
+                    shutdown.cancel();
+                    return;
+                }
+            };
+            task_readiness.set("kafka_subscription", true);
+            tracing::info!(topic = %config.kafka.spans_topic, group = %config.ingester.group_id, "ingester consuming");
+            let result =
+                pipeline::run(consumer, tracker, sinks.clone(), config.ingester.clone(), shutdown.clone()).await;
+            match result {
+                Ok(()) => return,
+                // What the old consumer had not committed is read again by the new one (or the
+                // partitions' next owner); documents have fixed ids, so nothing doubles.
+                Err(error) if error.fenced() && rejoins.allow(std::time::Instant::now()) => {
+                    task_readiness.set("kafka_subscription", false);
+                    tracing::warn!(%error, "the group fenced this ingester's static instance id; joining again");
+                }
+                Err(error) => {
+                    failure.report(error.to_string());
+                    shutdown.cancel();
+                    return;
+                }
             }
-        };
-        task_readiness.set("kafka_subscription", true);
-        tracing::info!(topic = %config.kafka.spans_topic, group = %config.ingester.group_id, "ingester consuming");
-        if let Err(error) = pipeline::run(consumer, tracker, sinks, config.ingester.clone(), shutdown.clone()).await {
-            failure.report(error.to_string());
-            shutdown.cancel();
         }
     };
     Ok(role.spawn_after(preparation, work))

@@ -191,7 +191,7 @@ pub async fn run(
                 }
                 Err(error) => match ConsumerError::fatal(&error) {
                     Some(fatal) => {
-                        tracing::error!(error = %fatal, "the ingester cannot consume any more; stopping");
+                        tracing::error!(error = %fatal, "the ingester's Kafka consumer cannot consume any more");
                         failed = Some(fatal.into());
                         break;
                     }

@@ -11,6 +11,6 @@ mod tracker;
 
 pub use commit::{commit_durable, commit_offsets};
 pub use context::{ConsumerRole, RoleConsumer, RoleContext};
-pub use error::ConsumerError;
+pub use error::{ConsumerError, Rejoins};
 pub use settings::ConsumerSettings;
 pub use tracker::SharedTracker;

@@ -13,15 +13,19 @@ use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::assignments::Life;
+
 pub struct Children {
     binary: PathBuf,
     logs: PathBuf,
     running: BTreeMap<String, Child>,
+    /// Every process started, in order, with when it started and ended.
+    lives: Vec<Life>,
 }
 
 impl Children {
     pub fn new(binary: &Path, logs: &Path) -> Self {
-        Self { binary: binary.to_path_buf(), logs: logs.to_path_buf(), running: BTreeMap::new() }
+        Self { binary: binary.to_path_buf(), logs: logs.to_path_buf(), running: BTreeMap::new(), lives: Vec::new() }
     }
 
     pub fn log_path(&self, name: &str) -> PathBuf {
@@ -53,7 +57,24 @@ impl Children {
         let child = command.spawn().with_context(|| format!("start {} {}", self.binary.display(), args.join(" ")))?;
         let pid = child.id();
         self.running.insert(name.to_string(), child);
+        self.lives.push(Life { name: name.to_string(), started: chrono::Utc::now(), ended: None });
         Ok(pid)
+    }
+
+    /// The lives of the process called `name`, oldest first.
+    pub fn lives_of(&self, name: &str) -> Vec<&Life> {
+        self.lives.iter().filter(|l| l.name == name).collect()
+    }
+
+    /// Names of every process started whose name starts with `prefix`.
+    pub fn names(&self, prefix: &str) -> std::collections::BTreeSet<String> {
+        self.lives.iter().filter(|l| l.name.starts_with(prefix)).map(|l| l.name.clone()).collect()
+    }
+
+    fn ended(&mut self, name: &str) {
+        if let Some(life) = self.lives.iter_mut().rev().find(|l| l.name == name && l.ended.is_none()) {
+            life.ended = Some(chrono::Utc::now());
+        }
     }
 
     /// Whether `name` was started and has not exited yet.
@@ -65,6 +86,7 @@ impl Children {
     pub fn kill(&mut self, name: &str) -> Result<()> {
         let mut child = self.running.remove(name).with_context(|| format!("{name} is not running"))?;
         child.kill().with_context(|| format!("SIGKILL {name}"))?; // std's kill is SIGKILL on Unix
+        self.ended(name);
         child.wait()?;
         Ok(())
     }
@@ -77,11 +99,13 @@ impl Children {
         let deadline = Instant::now() + grace;
         while Instant::now() < deadline {
             if let Some(status) = child.try_wait()? {
+                self.ended(name);
                 return Ok(Some(status));
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
         child.kill()?;
+        self.ended(name);
         child.wait()?;
         Ok(None)
     }
@@ -93,6 +117,7 @@ impl Children {
             let child = self.running.get_mut(name).with_context(|| format!("{name} is not running"))?;
             if let Some(status) = child.try_wait()? {
                 self.running.remove(name);
+                self.ended(name);
                 return Ok(status);
             }
             if Instant::now() > deadline {
@@ -116,13 +141,15 @@ impl Children {
         }
         for (name, _) in &exited {
             self.running.remove(name);
+            self.ended(name);
         }
         exited
     }
 
     pub fn kill_all(&mut self) {
-        for (_, mut child) in std::mem::take(&mut self.running) {
+        for (name, mut child) in std::mem::take(&mut self.running) {
             let _ = child.kill();
+            self.ended(&name);
             let _ = child.wait();
         }
     }

@@ -11,6 +11,7 @@
 //!
 //! `chaos [--short]`; SKEIN_CHAOS_KEEP=1 leaves the servers running at the end.
 
+mod assignments;
 mod children;
 mod infra;
 mod offsets;
@@ -90,6 +91,8 @@ struct Event {
     note: Option<String>,
     /// Applied while the load generators were still sending.
     under_load: bool,
+    /// A consumer was killed: its partitions have to be taken over.
+    member_died: bool,
 }
 
 /// Figures of the load generators, from their `--summary-json`.
@@ -114,6 +117,8 @@ struct Run {
     servers: Servers,
     sampler: Option<Sampler>,
     clock: Instant,
+    /// The wall time of `clock`'s start: the roles' logs are stamped in UTC.
+    clock_utc: chrono::DateTime<chrono::Utc>,
     load_started: f64,
     setup_secs: f64,
     events: Vec<Event>,
@@ -144,6 +149,7 @@ impl Run {
             dir,
             sampler: None,
             clock: Instant::now(),
+            clock_utc: chrono::Utc::now(),
             load_started: 0.0,
             setup_secs: 0.0,
             events: Vec::new(),
@@ -297,7 +303,8 @@ impl Run {
     fn event(&mut self, label: String, ingesters: bool, analytics: bool, writes: bool, note: Option<String>) {
         self.say(&format!("{label}{}", note.as_ref().map(|n| format!(" ({n})")).unwrap_or_default()));
         let under_load = (1..=self.profile.collectors).any(|w| self.children.alive(&format!("loadgen-{w}")));
-        self.events.push(Event { t: self.now(), label, ingesters, analytics, writes, note, under_load });
+        let member_died = label.starts_with("SIGKILL ingester") || label.starts_with("SIGKILL analytics");
+        self.events.push(Event { t: self.now(), label, ingesters, analytics, writes, note, under_load, member_died });
     }
 
     /// Wait until the partitions are consumed (and written) again after `events[first..]`, as
@@ -662,10 +669,41 @@ impl Run {
         }
         lines.push(String::new());
         lines.push(
-            "faults (seconds after the load started; recovery = until every partition was consumed / written again)"
+            "faults (seconds after the load started; for each group: taken over = until every partition was".into(),
+        );
+        lines.push(
+            "assigned to a live member again, from the roles' logs; consumed = until every partition's committed"
                 .into(),
         );
-        lines.push(format!("{:>7}  {:<50} {:>10} {:>10} {:>10}", "at", "fault", "ingesters", "analytics", "writes"));
+        lines
+            .push("offset moved again, catching up included; writes = until every partition was written again)".into());
+        lines.push(format!("{:>7}  {:<50} {:>21} {:>21} {:>8}", "at", "fault", "ingesters", "analytics", "writes"));
+        lines.push(format!(
+            "{:>7}  {:<50} {:>10} {:>10} {:>10} {:>10} {:>8}",
+            "", "", "taken over", "consumed", "taken over", "consumed", ""
+        ));
+        let holders = |prefix: &str, exact: bool| {
+            let names = self.children.names(prefix);
+            let mut all = Vec::new();
+            for name in names.iter().filter(|n| !exact || n.as_str() == prefix) {
+                let log = std::fs::read_to_string(self.children.log_path(name)).unwrap_or_default();
+                all.extend(assignments::timelines(&log, &self.children.lives_of(name)));
+            }
+            all
+        };
+        let (ingester_lines, analytics_lines) = (holders("ingester-", false), holders("analytics", true));
+        let taken_over = |wanted: bool, lines: &[assignments::Timeline], t: f64| {
+            // Only a member's death leaves partitions without a holder.
+            if !wanted {
+                return "-".to_string();
+            }
+            let at = self.clock_utc + chrono::Duration::milliseconds((t * 1000.0) as i64);
+            match assignments::assigned_again(lines, PARTITIONS, at) {
+                (false, _) => "-".to_string(),
+                (true, Some(v)) => format!("{v:.1} s"),
+                (true, None) => "never".to_string(),
+            }
+        };
         let figure = |wanted: bool, value: Option<f64>| match (wanted, value) {
             (false, _) => "-".to_string(),
             (true, Some(v)) => format!("{v:.1} s"),
@@ -677,10 +715,12 @@ impl Run {
                 notes.push("after the load ended");
             }
             lines.push(format!(
-                "{:>7.1}  {:<50} {:>10} {:>10} {:>10}{}",
+                "{:>7.1}  {:<50} {:>10} {:>10} {:>10} {:>10} {:>8}{}",
                 e.t - t0,
                 e.label,
+                taken_over(e.ingesters && e.member_died, &ingester_lines, e.t),
                 figure(e.ingesters, consumed_again(samples, INGESTERS, e.t)),
+                taken_over(e.analytics && e.member_died, &analytics_lines, e.t),
                 figure(e.analytics, consumed_again(samples, ANALYTICS, e.t)),
                 figure(e.writes, written_again(samples, e.t)),
                 if notes.is_empty() { String::new() } else { format!("  ({})", notes.join("; ")) }
