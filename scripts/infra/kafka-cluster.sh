@@ -71,14 +71,6 @@ fetch() {
   need_java
 }
 
-kafka_tool() {
-  local main="$1"; shift
-  need_java
-  "$KJAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-    -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-tools-log4j2.properties" \
-    -cp "$KAFKA_LIBS/*" "$main" "$@"
-}
-
 # ------------------------------------------------------------- config ----
 write_config() {
   local n="$1" dir; dir="$(node_dir "$n")"
@@ -117,20 +109,9 @@ EOF
 
 # Every node is formatted with the same cluster id (kept in $CSTATE/cluster.id).
 format_storage() {
-  local n="$1" dir cid; dir="$(node_dir "$n")"
+  local n="$1" dir; dir="$(node_dir "$n")"
   [[ -f "$dir/data/meta.properties" ]] && return 0
-  mkdir -p "$CSTATE"
-  if [[ -s "$CSTATE/cluster.id" ]]; then
-    cid="$(cat "$CSTATE/cluster.id")"
-  else
-    cid="$(kafka_tool kafka.tools.StorageTool random-uuid 2>"$dir/logs/format.log")" \
-      || fail format "$dir/logs/format.log"
-    printf '%s\n' "$cid" >"$CSTATE/cluster.id"
-  fi
-  log "formatting node $n in $dir/data (cluster id $cid)"
-  kafka_tool kafka.tools.StorageTool format --ignore-formatted \
-      -t "$cid" -c "$dir/config/server.properties" >>"$dir/logs/format.log" 2>&1 \
-    || fail format "$dir/logs/format.log"
+  kraft_format "$CSTATE" "$dir/config/server.properties" "$dir/logs/format.log" "node $n in $dir/data"
 }
 
 # -------------------------------------------------------------- health ----

@@ -111,14 +111,6 @@ EOF
   log "Kafka $KAFKA_VERSION: $(find "$KAFKA_LIBS" -name "*.jar" | wc -l) jars, $(du -sh "$KAFKA_LIBS" | cut -f1), in $(( $(now_s) - t0 ))s"
 }
 
-# Run a Kafka CLI class with a quiet log config and a small heap.
-kafka_tool() {
-  local main="$1"; shift
-  need_java
-  "$KJAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-    -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-tools-log4j2.properties" \
-    -cp "$KAFKA_LIBS/*" "$main" "$@"
-}
 
 # ------------------------------------------------------------- config ----
 write_config() {
@@ -158,21 +150,9 @@ EOF
 
 # -------------------------------------------------------------- format ----
 format_storage() {
-  if [[ -f "$KDATA/meta.properties" ]]; then
-    return 0                       # already formatted: keep data and cluster id
-  fi
-  local cid
-  if [[ -s "$KSTATE/cluster.id" ]]; then
-    cid="$(cat "$KSTATE/cluster.id")"
-  else
-    cid="$(kafka_tool kafka.tools.StorageTool random-uuid 2>"$KLOGS/format.log")" \
-      || fail format "$KLOGS/format.log"
-    printf '%s\n' "$cid" >"$KSTATE/cluster.id"
-  fi
-  log "formatting KRaft storage in $KDATA (cluster id $cid)"
-  kafka_tool kafka.tools.StorageTool format --ignore-formatted \
-      -t "$cid" -c "$KCONF/server.properties" >>"$KLOGS/format.log" 2>&1 \
-    || fail format "$KLOGS/format.log"
+  # Already formatted: keep data and cluster id.
+  [[ -f "$KDATA/meta.properties" ]] && return 0
+  kraft_format "$KSTATE" "$KCONF/server.properties" "$KLOGS/format.log" "KRaft storage in $KDATA"
 }
 
 # -------------------------------------------------------------- health ----

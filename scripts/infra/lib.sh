@@ -223,3 +223,31 @@ take_lock() {
 
 # now_s : seconds since epoch (for timeouts and timing reports).
 now_s() { date +%s; }
+
+# --- Kafka tools (kafka.sh, kafka-cluster.sh) -------------------------------------------
+# Run a Kafka CLI class with a quiet log config and a small heap; the caller sets $KAFKA_LIBS
+# and has a need_java that sets $KJAVA.
+kafka_tool() {
+  local main="$1"; shift
+  need_java
+  "$KJAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+    -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-tools-log4j2.properties" \
+    -cp "$KAFKA_LIBS/*" "$main" "$@"
+}
+
+# kraft_format STATE CONFIG LOG WHAT: format a KRaft node's storage with the cluster id kept in
+# STATE/cluster.id (made on first use, so every node of a cluster shares it).
+kraft_format() {
+  local state="$1" config="$2" logf="$3" what="$4" cid
+  mkdir -p "$state"
+  if [[ -s "$state/cluster.id" ]]; then
+    cid="$(cat "$state/cluster.id")"
+  else
+    cid="$(kafka_tool kafka.tools.StorageTool random-uuid 2>"$logf")" || fail format "$logf"
+    printf '%s\n' "$cid" >"$state/cluster.id"
+  fi
+  log "formatting $what (cluster id $cid)"
+  kafka_tool kafka.tools.StorageTool format --ignore-formatted \
+      -t "$cid" -c "$config" >>"$logf" 2>&1 \
+    || fail format "$logf"
+}
