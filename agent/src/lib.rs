@@ -39,7 +39,7 @@ pub async fn start(
 ) -> Result<RunningRole<AgentAddresses>, AgentError> {
     let agent = &config.agent;
     let forwarder = Forwarder::new(agent)?;
-    let role = RoleStart::serve_admin(agent.admin_listen, &[], &shutdown).await.map_err(|source| AgentError::Bind {
+    let role = RoleStart::serve_admin("agent", agent.admin_listen, &[], &shutdown).await.map_err(|source| AgentError::Bind {
         what: "admin endpoints",
         addr: agent.admin_listen,
         source,

@@ -58,8 +58,9 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<RunningRole<CollectorAddresses>, CollectorError> {
     let collector = &config.collector;
+    telemetry::describe();
     let role =
-        RoleStart::serve_admin(collector.admin_listen, &["kafka_topics"], &shutdown).await.map_err(|source| {
+        RoleStart::serve_admin("collector", collector.admin_listen, &["kafka_topics"], &shutdown).await.map_err(|source| {
             CollectorError::Bind {
                 what: "admin endpoints",
                 addr: collector.admin_listen,
