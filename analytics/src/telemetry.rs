@@ -127,5 +127,5 @@ pub fn describe() {
     for reason in ["idle", "max_age", "span_limit", "capacity"] {
         metrics::counter!("skein_analytics_traces_closed_total", "reason" => reason).increment(0);
     }
-    metrics::histogram!("skein_analytics_flush_duration_seconds");
+    let _ = metrics::histogram!("skein_analytics_flush_duration_seconds");
 }

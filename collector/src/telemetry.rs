@@ -66,6 +66,6 @@ pub fn describe() {
         "Requests by transport and outcome (ok, partial, invalid, malformed, overloaded, unavailable, ...)"
     );
     metrics::counter!("skein_collector_records_produced_total").increment(0);
-    metrics::histogram!("skein_collector_produce_latency_seconds");
+    let _ = metrics::histogram!("skein_collector_produce_latency_seconds");
     metrics::gauge!("skein_collector_in_flight_bytes").increment(0.0);
 }

@@ -46,8 +46,6 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     // (uncommitted) for an operator, and /readyz and the gauge say so.
     let readiness = role.readiness().clone();
     readiness.set(WRITES_ACCEPTED, true);
-    telemetry::writes_blocked(0);
-    telemetry::commit_failures(0);
     let blocked = BlockedWrites::new(move |count| {
         readiness.set(WRITES_ACCEPTED, count == 0);
         telemetry::writes_blocked(count);

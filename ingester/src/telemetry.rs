@@ -99,7 +99,7 @@ pub fn describe() {
     describe_counter!("skein_ingester_offset_commit_failures_total", "Offset commits Kafka did not take");
     metrics::counter!("skein_ingester_records_consumed_total").increment(0);
     metrics::counter!("skein_ingester_documents_indexed_total").increment(0);
-    metrics::histogram!("skein_ingester_bulk_latency_seconds");
+    let _ = metrics::histogram!("skein_ingester_bulk_latency_seconds");
     for cause in BULK_RETRY_CAUSES {
         metrics::counter!("skein_ingester_bulk_retries_total", "cause" => cause.label()).increment(0);
     }
@@ -109,4 +109,26 @@ pub fn describe() {
     paused(false);
     commits(0);
     pending_records(0);
+    writes_blocked(0);
+    commit_failures(0);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_dead_letter_kind_and_retry_cause_is_on_metrics_at_zero_with_its_help() {
+        skein_core::telemetry::prometheus();
+        super::describe();
+        let text = skein_core::telemetry::render_metrics();
+        for line in [
+            "# HELP skein_ingester_dlq_records_total ",
+            r#"skein_ingester_dlq_records_total{kind="decode"} 0"#,
+            r#"skein_ingester_dlq_records_total{kind="rejected"} 0"#,
+            r#"skein_ingester_bulk_retries_total{cause="denied"} 0"#,
+            "# TYPE skein_ingester_bulk_latency_seconds histogram",
+            "skein_ingester_writes_blocked 0",
+        ] {
+            assert!(text.contains(line), "{line:?} not in:\n{text}");
+        }
+    }
 }

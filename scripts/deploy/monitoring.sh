@@ -26,7 +26,7 @@
 # the scrape is then kept and printed).
 set -euo pipefail
 
-REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
+REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd -P)"
 MOD_DIR="$REPO/scripts/deploy/promql"
 RULES="$REPO/deploy/prometheus/alerts.yaml"
 RULES_TEST="$REPO/deploy/prometheus/alerts_test.yaml"
@@ -68,11 +68,13 @@ setup_tools() {
   logf="$SKEIN_CACHE_DIR/promql-build.log"
   : >"$logf"
   rm -f "$TOOLS/.skein-build.sha256"
+  # remove_all_sd (Prometheus's own build tag) leaves out the service-discovery plugins (cloud
+  # SDKs): rule checks and tests do not use them, and they are most of a cold build.
   log "go build promtool and promql-names (prometheus $PROM_VERSION, GOPROXY=$(go env GOPROXY); cold: minutes) ..."
   (cd "$MOD_DIR" && go mod download -x) >>"$logf" 2>&1 \
     || fail "go mod download in ${MOD_DIR#"$REPO"/} (is the Go module proxy reachable?)" "$logf"
   (cd "$MOD_DIR" && go build -mod=readonly -buildvcs=false -trimpath -o "$NAMES" . \
-    && go build -mod=readonly -buildvcs=false -trimpath -o "$PROMTOOL" github.com/prometheus/prometheus/cmd/promtool) \
+    && go build -mod=readonly -buildvcs=false -trimpath -tags remove_all_sd -o "$PROMTOOL" github.com/prometheus/prometheus/cmd/promtool) \
     >>"$logf" 2>&1 || fail "go build in ${MOD_DIR#"$REPO"/}" "$logf"
   "$PROMTOOL" --version >>"$logf" 2>&1 || fail "promtool --version" "$logf"
   printf '%s\n' "$want" >"$TOOLS/.skein-build.sha256"
@@ -340,7 +342,9 @@ run_checks() {
   else
     failed "no alert unit tests at ${RULES_TEST#"$REPO"/}"
   fi
-  sed -E '0,/expr: \|/s//expr: | (/' "$RULES" >"$WORK/negative/alerts-broken.yaml"
+  # One closing parenthesis fewer in the first rule.
+  sed '0,/(rate(skein_collector_spans_rejected_total\[5m\]))/s//(rate(skein_collector_spans_rejected_total[5m])/' \
+    "$RULES" >"$WORK/negative/alerts-broken.yaml"
   expect_fail "negative: promtool rejects a rules file with an unbalanced parenthesis" "$WORK/logs/neg-promtool.log" \
     'unclosed left parenthesis|parse error' "$PROMTOOL" check rules "$WORK/negative/alerts-broken.yaml"
   if [[ -x "$HELM" && -x "$PY_DEPLOY" ]]; then
