@@ -35,7 +35,7 @@ CHART="$REPO/helm/skein"
 SKEIN_CACHE_DIR="${SKEIN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/skein}"
 FORCE="${SKEIN_MONITORING_FORCE:-0}"
 SCRAPE_TIMEOUT="${SKEIN_SCRAPE_TIMEOUT:-90}"
-PROM_VERSION="$(sed -nE 's/^require github.com\/prometheus\/prometheus (v[0-9.]+)$/\1/p' "$MOD_DIR/go.mod")"
+PROM_VERSION="$(sed -nE 's/^[[:space:]]*(require[[:space:]]+)?github\.com\/prometheus\/prometheus (v[0-9][^ ]*).*$/\2/p' "$MOD_DIR/go.mod" | head -n1)"
 TOOLS="$SKEIN_CACHE_DIR/promql-$PROM_VERSION"
 PROMTOOL="$TOOLS/promtool"
 NAMES="$TOOLS/promql-names"
@@ -55,7 +55,7 @@ tools_hash() {
 setup_tools() {
   local t0 want logf
   t0="$(now_ms)"
-  [[ -n "$PROM_VERSION" ]] || die "no 'require github.com/prometheus/prometheus vX.Y.Z' line in $MOD_DIR/go.mod"
+  [[ -n "$PROM_VERSION" ]] || die "$MOD_DIR/go.mod requires no github.com/prometheus/prometheus version"
   command -v go >/dev/null 2>&1 || die "'go' not found on PATH; install Go >= 1.26 ($MOD_DIR/go.mod)"
   export GOTOOLCHAIN=local GOWORK=off
   export GOMODCACHE="${GOMODCACHE:-$SKEIN_CACHE_DIR/go-mod}"
