@@ -87,7 +87,10 @@ pub fn describe() {
         Unit::Seconds,
         "Duration of one live flush (documents, checkpoints, commit)"
     );
-    describe_counter!("skein_analytics_watermark_markers_sent_total", "Watermark markers this worker wrote, by partition");
+    describe_counter!(
+        "skein_analytics_watermark_markers_sent_total",
+        "Watermark markers this worker wrote, by partition"
+    );
     describe_counter!("skein_analytics_offset_commits_total", "Partition offsets committed");
     describe_gauge!("skein_analytics_open_traces", "Traces still being assembled, by partition");
     describe_gauge!("skein_analytics_buffered_spans", "Spans held in open traces, by partition");
@@ -106,7 +109,10 @@ pub fn describe() {
         "Spans left out of dependency links because their trace reached its span limit"
     );
     describe_counter!("skein_analytics_replayed_spans_skipped_total", "Spans skipped as already counted (replay)");
-    describe_counter!("skein_analytics_traces_closed_total", "Traces closed, by reason (idle, max_age, span_limit, capacity)");
+    describe_counter!(
+        "skein_analytics_traces_closed_total",
+        "Traces closed, by reason (idle, max_age, span_limit, capacity)"
+    );
     describe_counter!("skein_analytics_fenced_total", "Writes refused because a newer owner took the partition");
     describe_gauge!("skein_analytics_partition_epoch", "Ownership epoch of a partition this worker holds");
     for name in [

@@ -59,14 +59,13 @@ pub async fn start(
 ) -> Result<RunningRole<CollectorAddresses>, CollectorError> {
     let collector = &config.collector;
     telemetry::describe();
-    let role =
-        RoleStart::serve_admin("collector", collector.admin_listen, &["kafka_topics"], &shutdown).await.map_err(|source| {
-            CollectorError::Bind {
-                what: "admin endpoints",
-                addr: collector.admin_listen,
-                option: "collector.admin_listen",
-                source,
-            }
+    let role = RoleStart::serve_admin("collector", collector.admin_listen, &["kafka_topics"], &shutdown)
+        .await
+        .map_err(|source| CollectorError::Bind {
+            what: "admin endpoints",
+            addr: collector.admin_listen,
+            option: "collector.admin_listen",
+            source,
         })?;
 
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;

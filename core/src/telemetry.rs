@@ -190,7 +190,10 @@ mod tests {
         readiness.set("kafka", true);
         let text = render_metrics();
         assert!(text.contains(r#"skein_ready{role="telemetry_test_role"} 0"#), "{text}");
-        assert!(text.contains(r#"skein_readiness_condition{role="telemetry_test_role",condition="kafka"} 1"#), "{text}");
+        assert!(
+            text.contains(r#"skein_readiness_condition{role="telemetry_test_role",condition="kafka"} 1"#),
+            "{text}"
+        );
         assert!(
             text.contains(r#"skein_readiness_condition{role="telemetry_test_role",condition="templates"} 0"#),
             "{text}"

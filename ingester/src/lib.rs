@@ -39,9 +39,14 @@ pub const WRITES_ACCEPTED: &str = "elasticsearch_accepts_writes";
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, IngesterError> {
     let ingester = config.ingester.clone();
     telemetry::describe();
-    let role = RoleStart::serve_admin("ingester", ingester.admin_listen, &["index_templates", "kafka_subscription"], &shutdown)
-        .await
-        .map_err(|source| IngesterError::Bind { addr: ingester.admin_listen, source })?;
+    let role = RoleStart::serve_admin(
+        "ingester",
+        ingester.admin_listen,
+        &["index_templates", "kafka_subscription"],
+        &shutdown,
+    )
+    .await
+    .map_err(|source| IngesterError::Bind { addr: ingester.admin_listen, source })?;
     // Not ready while Elasticsearch denies writes or refuses requests for good: the records wait
     // (uncommitted) for an operator, and /readyz and the gauge say so.
     let readiness = role.readiness().clone();

@@ -79,7 +79,10 @@ pub fn describe() {
         "skein_ingester_bulk_retries_total",
         "Bulk retries by cause: transport, status (408/429/5xx), refused (other 4xx), items (some items refused for now), denied (until an operator acts)"
     );
-    describe_counter!("skein_ingester_dlq_records_total", "Records sent to the dead-letter topic, by kind (decode, rejected)");
+    describe_counter!(
+        "skein_ingester_dlq_records_total",
+        "Records sent to the dead-letter topic, by kind (decode, rejected)"
+    );
     describe_gauge!(
         "skein_ingester_consumer_lag_records",
         "Records of a partition not yet committed (librdkafka statistics, every 5 s)"
@@ -89,7 +92,10 @@ pub fn describe() {
         Unit::Seconds,
         "How far behind a partition is in time: 0 when caught up, else the age of the newest record read (its Kafka timestamp)"
     );
-    describe_gauge!("skein_ingester_partitions_paused", "1 while the ingester paused its partitions (bulk writers busy)");
+    describe_gauge!(
+        "skein_ingester_partitions_paused",
+        "1 while the ingester paused its partitions (bulk writers busy)"
+    );
     describe_counter!("skein_ingester_offset_commits_total", "Partition offsets committed");
     describe_gauge!("skein_ingester_pending_records", "Records read but not yet durable in Elasticsearch");
     describe_gauge!(
