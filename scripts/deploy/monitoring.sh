@@ -21,7 +21,8 @@
 #   scripts/deploy/monitoring.sh names     set up, then print the metrics the files name
 #
 # Knobs: SKEIN_CACHE_DIR, SKEIN_MONITORING_FORCE=1 (rebuild the tools), SKEIN_SCRAPE_TIMEOUT
-#        (seconds to wait for every metric to appear, default 90), GOPROXY/GOMODCACHE as usual.
+#        (seconds to wait for every metric to appear, default 90), SKEIN_MONITORING_BIN (check
+#        this skein binary instead of building target/debug/skein), GOPROXY/GOMODCACHE as usual.
 # Exit status: 0 when every check passed, 1 otherwise (the work directory with skein's log and
 # the scrape is then kept and printed).
 set -euo pipefail
@@ -136,7 +137,7 @@ PY_HELPER="$(cat <<'PY'
 import json, os, re, socket, sys, time, urllib.request, urllib.error
 
 def ports(n):
-    socks = [socket.socket() for _ in range(n)]
+    socks = [socket.socket() for _ in range(int(n))]
     for s in socks:
         s.bind(("127.0.0.1", 0))
     out = [s.getsockname()[1] for s in socks]
@@ -252,7 +253,7 @@ def same_as_files(rendered, rules_file, dashboard_file, extra_label):
     labels = cm[0]["metadata"].get("labels", {})
     if labels.get("grafana_dashboard") != "1":
         sys.exit(f"the dashboard ConfigMap lacks the sidecar label grafana_dashboard: \"1\" (labels: {labels})")
-    print("the PrometheusRule and the dashboard ConfigMap carry the files' content")
+    print(f"{sum(len(g['rules']) for g in want['groups'])} rules with ruleLabels added, {len(json.load(open(dashboard_file))['panels'])} dashboard panels")
 
 globals()[sys.argv[1]](*sys.argv[2:])
 PY
@@ -269,7 +270,8 @@ check_exported() {
       return
     fi
   done
-  if ! cargo build -q --bin skein >"$WORK/logs/cargo-build.log" 2>&1; then
+  local skein="${SKEIN_MONITORING_BIN:-$REPO/target/debug/skein}"
+  if [[ -z "${SKEIN_MONITORING_BIN:-}" ]] && ! cargo build -q --bin skein >"$WORK/logs/cargo-build.log" 2>&1; then
     failed "metrics: cargo build --bin skein" "$WORK/logs/cargo-build.log"
     return
   fi
@@ -291,7 +293,7 @@ check_exported() {
     done
     export SKEIN_LOG__LEVEL=warn
     unset SKEIN_CONFIG
-    exec "$REPO/target/debug/skein" all-in-one
+    exec "$skein" all-in-one
   ) >"$WORK/logs/skein.log" 2>&1 &
   SKEIN_PID=$!
   local admins=("http://127.0.0.1:$c_admin" "http://127.0.0.1:$i_admin" "http://127.0.0.1:$a_admin" "http://127.0.0.1:$q_admin")
