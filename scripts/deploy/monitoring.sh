@@ -72,11 +72,11 @@ setup_tools() {
   # remove_all_sd (Prometheus's own build tag) leaves out the service-discovery plugins (cloud
   # SDKs): rule checks and tests do not use them, and they are most of a cold build.
   log "go build promtool and promql-names (prometheus $PROM_VERSION, GOPROXY=$(go env GOPROXY); cold: minutes) ..."
-  (cd "$MOD_DIR" && go mod download -x) >>"$logf" 2>&1 \
-    || fail "go mod download in ${MOD_DIR#"$REPO"/} (is the Go module proxy reachable?)" "$logf"
+  # go build fetches only the modules these two programs need (`go mod download` would fetch the
+  # whole graph of the prometheus module).
   (cd "$MOD_DIR" && go build -mod=readonly -buildvcs=false -trimpath -o "$NAMES" . \
     && go build -mod=readonly -buildvcs=false -trimpath -tags remove_all_sd -o "$PROMTOOL" github.com/prometheus/prometheus/cmd/promtool) \
-    >>"$logf" 2>&1 || fail "go build in ${MOD_DIR#"$REPO"/}" "$logf"
+    >>"$logf" 2>&1 || fail "go build in ${MOD_DIR#"$REPO"/} (is the Go module proxy reachable? GOPROXY=$(go env GOPROXY))" "$logf"
   "$PROMTOOL" --version >>"$logf" 2>&1 || fail "promtool --version" "$logf"
   printf '%s\n' "$want" >"$TOOLS/.skein-build.sha256"
   log "promtool and promql-names ready in $(( $(now_ms) - t0 )) ms"
