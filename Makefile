@@ -62,9 +62,12 @@ lint: ui
 	$(CARGO) clippy --workspace --all-targets -- -D warnings
 	CARGO_TARGET_DIR=target/fuzz-check $(CARGO) clippy --manifest-path fuzz/Cargo.toml --locked --bins --lib -- -D warnings
 
-## Offline checks of helm/skein (lint, templates vs. Kubernetes schemas) and docker-compose.yml (Compose schema).
+## Offline checks of helm/skein (lint, templates vs. Kubernetes schemas) and docker-compose.yml (Compose schema);
+## then the monitoring files (docs/monitoring.md): promtool on the alert rules and their tests, and every metric
+## the rules and the Grafana dashboard name checked against a real skein all-in-one (needs `make up`).
 deploy-check:
 	@bash scripts/deploy/check.sh
+	@bash scripts/deploy/monitoring.sh
 
 ## Pure-logic tests: no servers needed.
 unit: ui

@@ -39,11 +39,9 @@ pub async fn start(
 ) -> Result<RunningRole<AgentAddresses>, AgentError> {
     let agent = &config.agent;
     let forwarder = Forwarder::new(agent)?;
-    let role = RoleStart::serve_admin(agent.admin_listen, &[], &shutdown).await.map_err(|source| AgentError::Bind {
-        what: "admin endpoints",
-        addr: agent.admin_listen,
-        source,
-    })?;
+    let role = RoleStart::serve_admin("agent", agent.admin_listen, &[], &shutdown)
+        .await
+        .map_err(|source| AgentError::Bind { what: "admin endpoints", addr: agent.admin_listen, source })?;
 
     let sockets = UdpSockets::bind(agent.compact_udp_listen, agent.binary_udp_listen, agent.udp.socket_buffer_bytes)
         .map_err(|(_, addr, source)| AgentError::Bind { what: "Jaeger agent UDP", addr, source })?;

@@ -72,7 +72,8 @@ fn store(config: &SkeinConfig) -> Result<(elasticsearch::Elasticsearch, store::S
 /// until `shutdown`; its join waits until the worker has flushed and stopped.
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, AnalyticsError> {
     let addr = config.analytics.admin_listen;
-    let role = RoleStart::serve_admin(addr, &["index_templates", "kafka_subscription"], &shutdown)
+    telemetry::describe();
+    let role = RoleStart::serve_admin("analytics", addr, &["index_templates", "kafka_subscription"], &shutdown)
         .await
         .map_err(|source| AnalyticsError::Bind { addr, source })?;
     let (client, store) = store(config)?;

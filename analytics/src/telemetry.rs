@@ -73,3 +73,65 @@ pub fn fenced(partition: i32) {
 pub fn epoch(partition: i32, epoch: u64) {
     metrics::gauge!("skein_analytics_partition_epoch", "partition" => partition.to_string()).set(epoch as f64);
 }
+
+/// Describe the analytics role's metrics and start every series that does not depend on a
+/// partition at zero, so `/metrics` lists them from the start (per-partition gauges appear with
+/// the first flush of the partition).
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!("skein_analytics_documents_written_total", "Analytics documents Elasticsearch stored");
+    describe_counter!("skein_analytics_documents_refused_total", "Analytics documents Elasticsearch refused for good");
+    describe_counter!("skein_analytics_write_retries_total", "Analytics bulk writes retried");
+    describe_histogram!(
+        "skein_analytics_flush_duration_seconds",
+        Unit::Seconds,
+        "Duration of one live flush (documents, checkpoints, commit)"
+    );
+    describe_counter!(
+        "skein_analytics_watermark_markers_sent_total",
+        "Watermark markers this worker wrote, by partition"
+    );
+    describe_counter!("skein_analytics_offset_commits_total", "Partition offsets committed");
+    describe_gauge!("skein_analytics_open_traces", "Traces still being assembled, by partition");
+    describe_gauge!("skein_analytics_buffered_spans", "Spans held in open traces, by partition");
+    describe_gauge!(
+        "skein_analytics_watermark_seconds",
+        Unit::Seconds,
+        "Event-time watermark of a partition (Unix seconds): buckets before it are final"
+    );
+    describe_counter!("skein_analytics_records_total", "Kafka records read");
+    describe_counter!("skein_analytics_markers_read_total", "Watermark markers read");
+    describe_counter!("skein_analytics_records_undecodable_total", "Records analytics could not decode (skipped)");
+    describe_counter!("skein_analytics_spans_total", "Spans read");
+    describe_counter!("skein_analytics_late_spans_total", "Spans older than their partition's watermark");
+    describe_counter!(
+        "skein_analytics_spans_over_trace_limit_total",
+        "Spans left out of dependency links because their trace reached its span limit"
+    );
+    describe_counter!("skein_analytics_replayed_spans_skipped_total", "Spans skipped as already counted (replay)");
+    describe_counter!(
+        "skein_analytics_traces_closed_total",
+        "Traces closed, by reason (idle, max_age, span_limit, capacity)"
+    );
+    describe_counter!("skein_analytics_fenced_total", "Writes refused because a newer owner took the partition");
+    describe_gauge!("skein_analytics_partition_epoch", "Ownership epoch of a partition this worker holds");
+    for name in [
+        "skein_analytics_documents_written_total",
+        "skein_analytics_documents_refused_total",
+        "skein_analytics_write_retries_total",
+        "skein_analytics_offset_commits_total",
+        "skein_analytics_records_total",
+        "skein_analytics_markers_read_total",
+        "skein_analytics_records_undecodable_total",
+        "skein_analytics_spans_total",
+        "skein_analytics_late_spans_total",
+        "skein_analytics_spans_over_trace_limit_total",
+        "skein_analytics_replayed_spans_skipped_total",
+    ] {
+        metrics::counter!(name).increment(0);
+    }
+    for reason in ["idle", "max_age", "span_limit", "capacity"] {
+        metrics::counter!("skein_analytics_traces_closed_total", "reason" => reason).increment(0);
+    }
+    let _ = metrics::histogram!("skein_analytics_flush_duration_seconds");
+}

@@ -58,14 +58,14 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<RunningRole<CollectorAddresses>, CollectorError> {
     let collector = &config.collector;
-    let role =
-        RoleStart::serve_admin(collector.admin_listen, &["kafka_topics"], &shutdown).await.map_err(|source| {
-            CollectorError::Bind {
-                what: "admin endpoints",
-                addr: collector.admin_listen,
-                option: "collector.admin_listen",
-                source,
-            }
+    telemetry::describe();
+    let role = RoleStart::serve_admin("collector", collector.admin_listen, &["kafka_topics"], &shutdown)
+        .await
+        .map_err(|source| CollectorError::Bind {
+            what: "admin endpoints",
+            addr: collector.admin_listen,
+            option: "collector.admin_listen",
+            source,
         })?;
 
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;

@@ -39,3 +39,33 @@ pub fn in_flight_bytes(delta: f64) {
 pub fn request(transport: &'static str, outcome: &'static str) {
     metrics::counter!("skein_collector_requests_total", "transport" => transport, "outcome" => outcome).increment(1);
 }
+
+/// Describe the collector's metrics and start the series that do not depend on a request at
+/// zero, so `/metrics` lists them from the start (dashboards and alerts see a 0, not nothing).
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!("skein_collector_spans_received_total", "Spans that arrived, by transport, before validation");
+    describe_counter!("skein_collector_spans_accepted_total", "Spans acknowledged by Kafka, by transport");
+    describe_counter!(
+        "skein_collector_spans_rejected_total",
+        "Spans refused, by transport and reason (validation, or overloaded / kafka_unavailable / record_too_large)"
+    );
+    describe_counter!("skein_collector_records_produced_total", "Kafka records acknowledged");
+    describe_histogram!(
+        "skein_collector_produce_latency_seconds",
+        Unit::Seconds,
+        "Time from handing a request's records to the producer until Kafka acknowledged the last one"
+    );
+    describe_gauge!(
+        "skein_collector_in_flight_bytes",
+        Unit::Bytes,
+        "Bytes of requests waiting for Kafka (bounded by collector.max_in_flight_bytes)"
+    );
+    describe_counter!(
+        "skein_collector_requests_total",
+        "Requests by transport and outcome (ok, partial, invalid, malformed, overloaded, unavailable, ...)"
+    );
+    metrics::counter!("skein_collector_records_produced_total").increment(0);
+    let _ = metrics::histogram!("skein_collector_produce_latency_seconds");
+    metrics::gauge!("skein_collector_in_flight_bytes").increment(0.0);
+}

@@ -139,14 +139,16 @@ pub struct RoleStart {
 
 impl RoleStart {
     /// Serve `/metrics`, `/healthz` and `/readyz` on `admin` until `shutdown`; `/readyz` answers
-    /// 200 once each of `conditions` is met. The error is the bind failure, for the role to name
-    /// its option.
+    /// 200 once each of `conditions` is met, and `/metrics` says the same under `role`'s name.
+    /// The error is the bind failure, for the role to name its option.
     pub async fn serve_admin(
+        role: &'static str,
         admin: SocketAddr,
         conditions: &[&'static str],
         shutdown: &CancellationToken,
     ) -> Result<Self, std::io::Error> {
-        let readiness = Readiness::default();
+        crate::telemetry::describe();
+        let readiness = Readiness::of_role(role);
         for condition in conditions {
             readiness.register(condition);
         }
@@ -235,7 +237,7 @@ mod tests {
     const QUICK: Backoff = Backoff { initial: Duration::from_millis(1), max: Duration::from_millis(1) };
 
     async fn start(conditions: &[&'static str], shutdown: &CancellationToken) -> RoleStart {
-        RoleStart::serve_admin("127.0.0.1:0".parse().unwrap(), conditions, shutdown).await.unwrap()
+        RoleStart::serve_admin("test", "127.0.0.1:0".parse().unwrap(), conditions, shutdown).await.unwrap()
     }
 
     /// A step failing `failures` times before it succeeds, counting its attempts.
@@ -310,7 +312,7 @@ mod tests {
     async fn an_admin_address_in_use_is_an_error() {
         let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let shutdown = CancellationToken::new();
-        let result = RoleStart::serve_admin(taken.local_addr().unwrap(), &[], &shutdown).await;
+        let result = RoleStart::serve_admin("test", taken.local_addr().unwrap(), &[], &shutdown).await;
         assert_eq!(result.err().map(|error| error.kind()), Some(std::io::ErrorKind::AddrInUse));
     }
 

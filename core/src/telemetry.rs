@@ -37,6 +37,20 @@ pub fn render_metrics() -> String {
     text
 }
 
+/// Gauge: 1 while a role's `/readyz` answers 200.
+pub const READY: &str = "skein_ready";
+/// Gauge: 1 while one readiness condition of a role is met.
+pub const READINESS_CONDITION: &str = "skein_readiness_condition";
+
+/// Describe the metrics every role shares (their `# HELP` lines on `/metrics`).
+pub fn describe() {
+    metrics::describe_gauge!(READY, "1 while the role's /readyz answers 200 (every readiness condition met)");
+    metrics::describe_gauge!(
+        READINESS_CONDITION,
+        "1 while a readiness condition of the role is met; 0 names what /readyz waits for"
+    );
+}
+
 /// Buckets for latency histograms in seconds: 0.5 ms up to 60 s.
 const LATENCY_BUCKETS: &[f64] =
     &[0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0];
@@ -69,21 +83,46 @@ pub fn init_logging(config: &LogConfig) {
     };
 }
 
-/// Named readiness conditions of a role; `/readyz` answers 200 only when all are true.
+/// Named readiness conditions of a role; `/readyz` answers 200 only when all are true. A role's
+/// readiness ([`Readiness::of_role`]) is also on `/metrics`, so alerts need no probe of their own:
+/// `skein_ready{role}` (1 when `/readyz` answers 200) and `skein_readiness_condition{role,
+/// condition}` (which condition is waiting).
 #[derive(Clone, Default)]
 pub struct Readiness {
     conditions: Arc<Mutex<BTreeMap<&'static str, bool>>>,
+    role: Option<&'static str>,
 }
 
 impl Readiness {
+    /// The readiness of `role`, published as gauges (a role without conditions is ready).
+    pub fn of_role(role: &'static str) -> Self {
+        let readiness = Self { conditions: Arc::default(), role: Some(role) };
+        readiness.publish(&readiness.lock());
+        readiness
+    }
+
     /// Declare a condition, initially not met.
     pub fn register(&self, name: &'static str) {
-        self.lock().entry(name).or_insert(false);
+        let mut conditions = self.lock();
+        conditions.entry(name).or_insert(false);
+        self.publish(&conditions);
     }
 
     /// Set a condition.
     pub fn set(&self, name: &'static str, ready: bool) {
-        self.lock().insert(name, ready);
+        let mut conditions = self.lock();
+        conditions.insert(name, ready);
+        self.publish(&conditions);
+    }
+
+    /// Mirror the conditions in the gauges (under the lock, so two updates cannot interleave).
+    fn publish(&self, conditions: &BTreeMap<&'static str, bool>) {
+        let Some(role) = self.role else { return };
+        let value = |ready: bool| if ready { 1.0 } else { 0.0 };
+        for (condition, ready) in conditions {
+            metrics::gauge!(READINESS_CONDITION, "role" => role, "condition" => *condition).set(value(*ready));
+        }
+        metrics::gauge!(READY, "role" => role).set(value(conditions.values().all(|ready| *ready)));
     }
 
     /// True when every declared condition is met.
@@ -140,5 +179,26 @@ mod tests {
         readiness.set("templates", true);
         assert!(readiness.is_ready());
         assert_eq!(readiness.report(), "kafka: ok\ntemplates: ok\n");
+    }
+
+    #[test]
+    fn a_roles_readiness_is_on_metrics_with_the_condition_it_waits_for() {
+        prometheus();
+        let readiness = Readiness::of_role("telemetry_test_role");
+        readiness.register("kafka");
+        readiness.register("templates");
+        readiness.set("kafka", true);
+        let text = render_metrics();
+        assert!(text.contains(r#"skein_ready{role="telemetry_test_role"} 0"#), "{text}");
+        assert!(
+            text.contains(r#"skein_readiness_condition{role="telemetry_test_role",condition="kafka"} 1"#),
+            "{text}"
+        );
+        assert!(
+            text.contains(r#"skein_readiness_condition{role="telemetry_test_role",condition="templates"} 0"#),
+            "{text}"
+        );
+        readiness.set("templates", true);
+        assert!(render_metrics().contains(r#"skein_ready{role="telemetry_test_role"} 1"#));
     }
 }

@@ -474,6 +474,52 @@ async fn items_elasticsearch_denies_wait_uncommitted_while_unready_and_are_writt
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn consumer_lag_in_seconds_grows_while_writes_are_denied_and_is_zero_once_written() {
+    require_servers();
+    let config = isolated_config("lagsecs");
+    let es = Es::default();
+    let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
+    let blocked = names.span_index(1_700_000_000_000_000);
+    let created = reqwest::Client::new()
+        .put(format!("{ELASTICSEARCH}/{blocked}"))
+        .json(&serde_json::json!({"settings": {"number_of_replicas": 0, "index.blocks.write": true}}))
+        .send()
+        .await
+        .unwrap();
+    assert!(created.status().is_success(), "{}", created.text().await.unwrap());
+
+    let pipeline = Pipeline::start(&config, true, true).await;
+    send_traces(&pipeline, &["lag-a", "lag-b", "lag-c"]).await;
+    // Every partition of this test's topic (the registry is shared by the tests of this binary).
+    let lag = format!("skein_ingester_consumer_lag_seconds{{topic=\"{}\"", config.kafka.spans_topic);
+    wait_until("the lag in seconds at 2 s or more while writes are denied", WAIT, || {
+        let seconds = max_metric(&lag);
+        async move { seconds.is_some_and(|s| s >= 2.0) }
+    })
+    .await;
+
+    set_index_settings(&blocked, serde_json::json!({"index.blocks.write": null})).await;
+    let end = topic_end_total(&config, &config.kafka.spans_topic);
+    wait_until("offsets committed past every record", WAIT, || async { committed_total(&config) == end }).await;
+    wait_until("the lag in seconds back to 0 once everything is committed", WAIT, || {
+        let seconds = max_metric(&lag);
+        async move { seconds == Some(0.0) }
+    })
+    .await;
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
+/// The largest value of the series of this process's `/metrics` whose lines start with `prefix`.
+fn max_metric(prefix: &str) -> Option<f64> {
+    skein_core::telemetry::render_metrics()
+        .lines()
+        .filter(|line| line.starts_with(prefix))
+        .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
+        .reduce(f64::max)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bulk_requests_refused_as_a_whole_wait_uncommitted_while_unready_and_a_fixed_ingester_writes_them_once() {
     require_servers();
     let mut config = isolated_config("refused");

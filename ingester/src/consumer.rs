@@ -7,17 +7,20 @@ use skein_core::consumer::{ConsumerRole, ConsumerSettings, RoleConsumer, SharedT
 use skein_core::offsets::TopicPartition;
 
 use crate::error::IngesterError;
+use crate::lag::ReadTimes;
 use crate::telemetry;
 
 /// The ingester's rebalance and statistics hooks.
 pub struct IngesterRole {
     tracker: SharedTracker,
+    /// Timestamps of the records read, for the lag in seconds (the read loop updates them).
+    pub read_times: ReadTimes,
 }
 
 impl IngesterRole {
     /// Hooks that keep `tracker` in step.
     pub fn new(tracker: SharedTracker) -> Self {
-        Self { tracker }
+        Self { tracker, read_times: ReadTimes::default() }
     }
 }
 
@@ -36,6 +39,12 @@ impl ConsumerRole for IngesterRole {
     /// Commit what is durable before another consumer takes the partition, so it does not
     /// re-index more than the records still in flight here.
     fn revoking(&self, partitions: &[TopicPartition]) -> Vec<(TopicPartition, i64)> {
+        for tp in partitions {
+            // The gauges stay on /metrics after the partition left: 0 here, so a `max` over the
+            // group shows the new owner's figure, not this one's last.
+            telemetry::consumer_lag(&tp.0, tp.1, 0);
+            telemetry::consumer_lag_seconds(&tp.0, tp.1, 0.0);
+        }
         let mut tracker = self.tracker.lock();
         partitions.iter().filter_map(|tp| Some((tp.clone(), tracker.revoke(tp)?))).collect()
     }
@@ -53,6 +62,10 @@ impl ConsumerRole for IngesterRole {
 
     fn lag(&self, topic: &str, partition: i32, lag: i64) {
         telemetry::consumer_lag(topic, partition, lag);
+        let now_ms = chrono::Utc::now().timestamp_millis();
+        if let Some(seconds) = self.read_times.seconds_behind(&(topic.to_string(), partition), lag, now_ms) {
+            telemetry::consumer_lag_seconds(topic, partition, seconds);
+        }
     }
 }
 

@@ -9,6 +9,7 @@ pub mod batch;
 pub mod consumer;
 pub mod dead_letter;
 pub mod error;
+pub mod lag;
 pub mod pipeline;
 pub mod replay;
 pub use skein_core::retry;
@@ -37,15 +38,19 @@ pub const WRITES_ACCEPTED: &str = "elasticsearch_accepts_writes";
 /// drained and committed.
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, IngesterError> {
     let ingester = config.ingester.clone();
-    let role = RoleStart::serve_admin(ingester.admin_listen, &["index_templates", "kafka_subscription"], &shutdown)
-        .await
-        .map_err(|source| IngesterError::Bind { addr: ingester.admin_listen, source })?;
+    telemetry::describe();
+    let role = RoleStart::serve_admin(
+        "ingester",
+        ingester.admin_listen,
+        &["index_templates", "kafka_subscription"],
+        &shutdown,
+    )
+    .await
+    .map_err(|source| IngesterError::Bind { addr: ingester.admin_listen, source })?;
     // Not ready while Elasticsearch denies writes or refuses requests for good: the records wait
     // (uncommitted) for an operator, and /readyz and the gauge say so.
     let readiness = role.readiness().clone();
     readiness.set(WRITES_ACCEPTED, true);
-    telemetry::writes_blocked(0);
-    telemetry::commit_failures(0);
     let blocked = BlockedWrites::new(move |count| {
         readiness.set(WRITES_ACCEPTED, count == 0);
         telemetry::writes_blocked(count);

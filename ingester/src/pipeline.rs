@@ -174,6 +174,7 @@ pub async fn run(
                     let tp = (message.topic().to_string(), message.partition());
                     let Some(epoch) = tracker.lock().read(&tp, message.offset()) else { continue };
                     telemetry::records_consumed(1);
+                    consumer.context().role().read_times.read(&tp, message.timestamp().to_millis());
                     let (encoding, spans) = headers_of(&message);
                     let value = message.payload().map(<[u8]>::to_vec);
                     gathering.bytes += value.as_ref().map_or(0, Vec::len);

@@ -2,6 +2,9 @@
 
 use std::time::Duration;
 
+use skein_core::elasticsearch::bulk::RetryCause;
+use skein_schemas::dlq::DeadLetterKind;
+
 pub fn records_consumed(count: u64) {
     metrics::counter!("skein_ingester_records_consumed_total").increment(count);
 }
@@ -31,6 +34,12 @@ pub fn consumer_lag(topic: &str, partition: i32, lag: i64) {
         .set(lag as f64);
 }
 
+/// How far behind a partition is in time ([`crate::lag::seconds_behind`]).
+pub fn consumer_lag_seconds(topic: &str, partition: i32, seconds: f64) {
+    metrics::gauge!("skein_ingester_consumer_lag_seconds", "topic" => topic.to_string(), "partition" => partition.to_string())
+        .set(seconds);
+}
+
 pub fn paused(paused: bool) {
     metrics::gauge!("skein_ingester_partitions_paused").set(if paused { 1.0 } else { 0.0 });
 }
@@ -51,4 +60,81 @@ pub fn writes_blocked(count: usize) {
 /// Offset commits Kafka did not take (they are offered again on the next commit tick).
 pub fn commit_failures(count: u64) {
     metrics::counter!("skein_ingester_offset_commit_failures_total").increment(count);
+}
+
+/// Retry causes of [`bulk_retry`] and kinds of [`dead_letters`]: started at zero, so the first
+/// retry or dead letter is an increase Prometheus sees (a series that appears at 1 is not).
+const BULK_RETRY_CAUSES: [RetryCause; 5] =
+    [RetryCause::Transport, RetryCause::Status, RetryCause::Refused, RetryCause::Items, RetryCause::Denied];
+const DEAD_LETTER_KINDS: [DeadLetterKind; 2] = [DeadLetterKind::Decode, DeadLetterKind::Rejected];
+
+/// Describe the ingester's metrics and start every series that does not depend on a partition at
+/// zero, so `/metrics` lists them from the start.
+pub fn describe() {
+    use metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
+    describe_counter!("skein_ingester_records_consumed_total", "Kafka records read from the spans topic");
+    describe_counter!("skein_ingester_documents_indexed_total", "Span and service documents Elasticsearch stored");
+    describe_histogram!("skein_ingester_bulk_latency_seconds", Unit::Seconds, "Duration of one bulk request");
+    describe_counter!(
+        "skein_ingester_bulk_retries_total",
+        "Bulk retries by cause: transport, status (408/429/5xx), refused (other 4xx), items (some items refused for now), denied (until an operator acts)"
+    );
+    describe_counter!(
+        "skein_ingester_dlq_records_total",
+        "Records sent to the dead-letter topic, by kind (decode, rejected)"
+    );
+    describe_gauge!(
+        "skein_ingester_consumer_lag_records",
+        "Records of a partition not yet committed (librdkafka statistics, every 5 s)"
+    );
+    describe_gauge!(
+        "skein_ingester_consumer_lag_seconds",
+        Unit::Seconds,
+        "How far behind a partition is in time: 0 when caught up, else the age of the newest record read (its Kafka timestamp)"
+    );
+    describe_gauge!(
+        "skein_ingester_partitions_paused",
+        "1 while the ingester paused its partitions (bulk writers busy)"
+    );
+    describe_counter!("skein_ingester_offset_commits_total", "Partition offsets committed");
+    describe_gauge!("skein_ingester_pending_records", "Records read but not yet durable in Elasticsearch");
+    describe_gauge!(
+        "skein_ingester_writes_blocked",
+        "Bulk writes waiting for an operator (denied items, requests refused for good, e.g. a write block)"
+    );
+    describe_counter!("skein_ingester_offset_commit_failures_total", "Offset commits Kafka did not take");
+    metrics::counter!("skein_ingester_records_consumed_total").increment(0);
+    metrics::counter!("skein_ingester_documents_indexed_total").increment(0);
+    let _ = metrics::histogram!("skein_ingester_bulk_latency_seconds");
+    for cause in BULK_RETRY_CAUSES {
+        metrics::counter!("skein_ingester_bulk_retries_total", "cause" => cause.label()).increment(0);
+    }
+    for kind in DEAD_LETTER_KINDS {
+        metrics::counter!("skein_ingester_dlq_records_total", "kind" => kind.as_str()).increment(0);
+    }
+    paused(false);
+    commits(0);
+    pending_records(0);
+    writes_blocked(0);
+    commit_failures(0);
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_dead_letter_kind_and_retry_cause_is_on_metrics_at_zero_with_its_help() {
+        skein_core::telemetry::prometheus();
+        super::describe();
+        let text = skein_core::telemetry::render_metrics();
+        for line in [
+            "# HELP skein_ingester_dlq_records_total ",
+            r#"skein_ingester_dlq_records_total{kind="decode"} 0"#,
+            r#"skein_ingester_dlq_records_total{kind="rejected"} 0"#,
+            r#"skein_ingester_bulk_retries_total{cause="denied"} 0"#,
+            "# TYPE skein_ingester_bulk_latency_seconds histogram",
+            "skein_ingester_writes_blocked 0",
+        ] {
+            assert!(text.contains(line), "{line:?} not in:\n{text}");
+        }
+    }
 }

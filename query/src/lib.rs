@@ -58,7 +58,7 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<RunningRole<QueryAddresses>, QueryError> {
     let query = &config.query;
-    let role = RoleStart::serve_admin(query.admin_listen, &["elasticsearch"], &shutdown)
+    let role = RoleStart::serve_admin("query", query.admin_listen, &["elasticsearch"], &shutdown)
         .await
         .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
