@@ -34,9 +34,9 @@ pub fn fnv1a64(parts: &[&[u8]]) -> u64 {
 #[serde(rename_all = "lowercase")]
 pub enum TraceIdFormat {
     /// Jaeger 1.x: 16 hex characters when the high 64 bits are zero, else 32.
-    #[default]
     Short,
     /// Jaeger 2.x: always 32 hex characters (its reader looks ids up in this form only).
+    #[default]
     Full,
 }
 
