@@ -4,6 +4,7 @@
 pub mod api_v2;
 mod documents;
 mod from_otlp;
+pub mod identity;
 mod json;
 pub mod model;
 pub mod model_from_otlp;
@@ -14,7 +15,7 @@ pub mod to_otlp;
 pub mod ui;
 
 pub use documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
-pub use from_otlp::{content_hash, span_documents, ConvertedSpan, ELEVATED_TAG_KEYS, NO_SERVICE_NAME};
+pub use from_otlp::{span_documents, ConvertedSpan, ELEVATED_TAG_KEYS, NO_SERVICE_NAME};
 
 /// FNV-1a 64-bit, the hash Jaeger uses for service document ids.
 pub fn fnv1a64(parts: &[&[u8]]) -> u64 {
