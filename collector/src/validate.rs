@@ -53,7 +53,7 @@ impl RejectReason {
 /// a client with a wrong clock (or a bug) from making the ingester create a daily index for a
 /// day long gone or years ahead. Only receivers apply it; records replayed from Kafka are not
 /// held to it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TimeBounds {
     /// Earliest accepted start, ns since the epoch (0: any).
     earliest: u64,
@@ -320,7 +320,7 @@ fn describe(reason: RejectReason, span: &SpanFields<'_>, bounds: &TimeBounds) ->
 fn rfc3339(nanos: u64) -> String {
     i64::try_from(nanos)
         .ok()
-        .map(chrono::DateTime::from_timestamp_nanos)
+        .map(chrono::DateTime::<chrono::Utc>::from_timestamp_nanos)
         .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
         .unwrap_or_else(|| format!("{nanos} ns"))
 }
