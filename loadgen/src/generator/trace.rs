@@ -232,7 +232,8 @@ mod tests {
         let args = parse(&["--spans-per-trace", "3"]);
         let mut generator = Generator::new(Arc::new(Workload::new(&args, 1)), 2);
         let (request, traces) = generator.request(6);
-        let ids: HashSet<String> = spans_of(&request).iter().map(|s| TraceIdFormat::default().format(&s.trace_id)).collect();
+        let ids: HashSet<String> =
+            spans_of(&request).iter().map(|s| TraceIdFormat::default().format(&s.trace_id)).collect();
         assert_eq!(ids, traces.iter().map(|t| t.trace_id.clone()).collect::<HashSet<_>>());
         assert!(traces.iter().all(|t| t.trace_id.len() == 32));
         let picked = generator.pick(&traces).expect("two traces to pick from");
