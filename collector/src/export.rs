@@ -12,7 +12,7 @@ use crate::error::{ExportError, PublishError};
 use crate::publisher::{InFlight, KafkaPublisher};
 use crate::refusal_log::RefusalLog;
 use crate::telemetry;
-use crate::validate::{retain_valid_otlp, retain_valid_spans, RejectReason, Rejections};
+use crate::validate::{retain_valid_otlp, retain_valid_spans, RejectReason, Rejections, SpanTimeLimits};
 
 /// What happened to an accepted request.
 #[derive(Debug, Default, PartialEq)]
@@ -38,12 +38,14 @@ impl ExportOutcome {
 pub struct Exporter {
     publisher: KafkaPublisher,
     max_record_bytes: usize,
+    /// Start times accepted on receipt; the ingester, reading Kafka, has no such limit.
+    time_limits: SpanTimeLimits,
     refusal_log: Arc<RefusalLog>,
 }
 
 impl Exporter {
-    pub fn new(publisher: KafkaPublisher, max_record_bytes: usize) -> Self {
-        Self { publisher, max_record_bytes, refusal_log: Arc::default() }
+    pub fn new(publisher: KafkaPublisher, max_record_bytes: usize, time_limits: SpanTimeLimits) -> Self {
+        Self { publisher, max_record_bytes, time_limits, refusal_log: Arc::default() }
     }
 
     /// Reserve in-flight room for a request body of `bytes` before decoding it.
@@ -75,7 +77,7 @@ impl Exporter {
         let received = request.span_count();
         telemetry::spans_received(transport, received);
         let mut rejections = Rejections::default();
-        retain_valid_spans(&mut request, &mut rejections);
+        retain_valid_spans(&mut request, &self.time_limits.now(), &mut rejections);
         let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
         self.publish(transport, received, rejections, &records, &oversize, reservation).await
     }
@@ -202,7 +204,7 @@ impl Exporter {
         let received = converted + refused.total();
         telemetry::spans_received(transport, received);
         let mut rejections = refused;
-        retain_valid_otlp(&mut request, &mut rejections);
+        retain_valid_otlp(&mut request, &self.time_limits.now(), &mut rejections);
         let (records, oversize) = records_for_otlp(request, self.max_record_bytes);
         PreparedRequest { received, rejections, records, oversize }
     }

@@ -13,7 +13,8 @@ pub fn spans_accepted(transport: &'static str, count: usize) {
 }
 
 /// Spans refused, by the transport they came in on and why: validation (`invalid_trace_id`,
-/// `invalid_span_id`, `end_before_start`, `span_too_large`, `malformed_span`) or Kafka
+/// `invalid_span_id`, `end_before_start`, `span_too_large`, `malformed_span`), the time bounds
+/// (`too_old`, `too_far_in_future`) or Kafka
 /// (`overloaded`, `kafka_unavailable`, `record_too_large`). One family for every receiver.
 pub fn spans_rejected(transport: &'static str, reason: &'static str, count: usize) {
     metrics::counter!("skein_collector_spans_rejected_total", "transport" => transport, "reason" => reason)

@@ -19,15 +19,21 @@ pub enum RejectReason {
     SpanTooLarge,
     /// A span the receiver could not read (Zipkin: an unknown field or kind, a bad address).
     MalformedSpan,
+    /// Started longer ago than `collector.max_span_age_ms`.
+    TooOld,
+    /// Starts further ahead than `collector.max_span_future_ms`.
+    TooFarInFuture,
 }
 
 impl RejectReason {
-    const ALL: [RejectReason; 5] = [
+    const ALL: [RejectReason; 7] = [
         RejectReason::InvalidTraceId,
         RejectReason::InvalidSpanId,
         RejectReason::EndBeforeStart,
         RejectReason::SpanTooLarge,
         RejectReason::MalformedSpan,
+        RejectReason::TooOld,
+        RejectReason::TooFarInFuture,
     ];
 
     pub fn as_label(self) -> &'static str {
@@ -37,7 +43,72 @@ impl RejectReason {
             RejectReason::EndBeforeStart => "end_before_start",
             RejectReason::SpanTooLarge => "span_too_large",
             RejectReason::MalformedSpan => "malformed_span",
+            RejectReason::TooOld => "too_old",
+            RejectReason::TooFarInFuture => "too_far_in_future",
         }
+    }
+}
+
+/// The window of start times the collector accepts, around its clock at one instant: what keeps
+/// a client with a wrong clock (or a bug) from making the ingester create a daily index for a
+/// day long gone or years ahead. Only receivers apply it; records replayed from Kafka are not
+/// held to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TimeBounds {
+    /// Earliest accepted start, ns since the epoch (0: any).
+    earliest: u64,
+    /// Latest accepted start, ns since the epoch (`u64::MAX`: any).
+    latest: u64,
+    /// The limits as configured, ms, for the refusal messages.
+    max_age_ms: u64,
+    max_future_ms: u64,
+}
+
+impl TimeBounds {
+    /// The window around `now_nanos` (ns since the epoch); a limit of 0 leaves that side open.
+    pub fn around(now_nanos: u64, max_age_ms: u64, max_future_ms: u64) -> Self {
+        let nanos = |ms: u64| ms.saturating_mul(1_000_000);
+        Self {
+            earliest: if max_age_ms == 0 { 0 } else { now_nanos.saturating_sub(nanos(max_age_ms)) },
+            latest: if max_future_ms == 0 { u64::MAX } else { now_nanos.saturating_add(nanos(max_future_ms)) },
+            max_age_ms,
+            max_future_ms,
+        }
+    }
+
+    /// No bound on either side.
+    pub fn unbounded() -> Self {
+        Self::around(0, 0, 0)
+    }
+
+    fn check(&self, start: u64) -> Result<(), RejectReason> {
+        if start < self.earliest {
+            Err(RejectReason::TooOld)
+        } else if start > self.latest {
+            Err(RejectReason::TooFarInFuture)
+        } else {
+            Ok(())
+        }
+    }
+}
+
+/// The collector's limits on start times, as configured (`collector.max_span_age_ms`,
+/// `collector.max_span_future_ms`); [`SpanTimeLimits::now`] fixes them to the clock once per
+/// request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SpanTimeLimits {
+    pub max_age_ms: u64,
+    pub max_future_ms: u64,
+}
+
+impl SpanTimeLimits {
+    /// The window around the collector's clock now.
+    pub fn now(&self) -> TimeBounds {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|elapsed| u64::try_from(elapsed.as_nanos()).unwrap_or(u64::MAX))
+            .unwrap_or(0);
+        TimeBounds::around(now, self.max_age_ms, self.max_future_ms)
     }
 }
 
@@ -108,15 +179,16 @@ impl Rejections {
     }
 }
 
-/// Remove invalid spans from `request` (keeping the rest in order) and count them.
-pub fn retain_valid_spans(request: &mut WireRequest<'_>, rejections: &mut Rejections) {
+/// Remove invalid spans, and those starting outside `bounds`, from `request` (keeping the rest
+/// in order) and count them.
+pub fn retain_valid_spans(request: &mut WireRequest<'_>, bounds: &TimeBounds, rejections: &mut Rejections) {
     for resource in &mut request.resources {
         let shell = &resource.shell;
         for scope in &mut resource.scopes {
-            scope.spans.retain(|span| match check(&wire_fields(span)) {
+            scope.spans.retain(|span| match check(&wire_fields(span), bounds) {
                 Ok(()) => true,
                 Err(reason) => {
-                    rejections.add(reason, || wire_service(shell), || describe(reason, &wire_fields(span)));
+                    rejections.add(reason, || wire_service(shell), || describe(reason, &wire_fields(span), bounds));
                     false
                 }
             });
@@ -128,7 +200,7 @@ pub fn retain_valid_spans(request: &mut WireRequest<'_>, rejections: &mut Reject
 
 /// [`retain_valid_spans`] for a request held as structs (what the Jaeger and Zipkin receivers
 /// convert to); resources and scopes left without spans are dropped.
-pub fn retain_valid_otlp(request: &mut ExportTraceServiceRequest, rejections: &mut Rejections) {
+pub fn retain_valid_otlp(request: &mut ExportTraceServiceRequest, bounds: &TimeBounds, rejections: &mut Rejections) {
     for resource_spans in &mut request.resource_spans {
         let resource = &resource_spans.resource;
         for scope_spans in &mut resource_spans.scope_spans {
@@ -140,10 +212,10 @@ pub fn retain_valid_otlp(request: &mut ExportTraceServiceRequest, rejections: &m
                     start: span.start_time_unix_nano,
                     end: span.end_time_unix_nano,
                 };
-                match check(&fields) {
+                match check(&fields, bounds) {
                     Ok(()) => true,
                     Err(reason) => {
-                        rejections.add(reason, || service_of(resource.as_ref()), || describe(reason, &fields));
+                        rejections.add(reason, || service_of(resource.as_ref()), || describe(reason, &fields, bounds));
                         false
                     }
                 }
@@ -194,7 +266,7 @@ fn wire_fields<'a>(span: &WireSpan<'a>) -> SpanFields<'a> {
     }
 }
 
-fn check(span: &SpanFields<'_>) -> Result<(), RejectReason> {
+fn check(span: &SpanFields<'_>, bounds: &TimeBounds) -> Result<(), RejectReason> {
     if span.trace_id.len() != 16 || span.trace_id.iter().all(|b| *b == 0) {
         return Err(RejectReason::InvalidTraceId);
     }
@@ -204,10 +276,10 @@ fn check(span: &SpanFields<'_>) -> Result<(), RejectReason> {
     if span.end < span.start {
         return Err(RejectReason::EndBeforeStart);
     }
-    Ok(())
+    bounds.check(span.start)
 }
 
-fn describe(reason: RejectReason, span: &SpanFields<'_>) -> String {
+fn describe(reason: RejectReason, span: &SpanFields<'_>, bounds: &TimeBounds) -> String {
     match reason {
         RejectReason::InvalidTraceId => format!(
             "span {:?} has trace id {:?}: a trace id must be 16 bytes and not all zero",
@@ -220,6 +292,20 @@ fn describe(reason: RejectReason, span: &SpanFields<'_>) -> String {
             hex::encode(span.trace_id),
             hex::encode(span.span_id)
         ),
+        RejectReason::TooOld => format!(
+            "span {} of trace {} starts at {}, more than collector.max_span_age_ms ({} ms) before the collector's clock: check the sender's clock",
+            hex::encode(span.span_id),
+            hex::encode(span.trace_id),
+            rfc3339(span.start),
+            bounds.max_age_ms
+        ),
+        RejectReason::TooFarInFuture => format!(
+            "span {} of trace {} starts at {}, more than collector.max_span_future_ms ({} ms) after the collector's clock: check the sender's clock",
+            hex::encode(span.span_id),
+            hex::encode(span.trace_id),
+            rfc3339(span.start),
+            bounds.max_future_ms
+        ),
         _ => format!(
             "span {} of trace {} ends ({} ns) before it starts ({} ns)",
             hex::encode(span.span_id),
@@ -228,6 +314,15 @@ fn describe(reason: RejectReason, span: &SpanFields<'_>) -> String {
             span.start
         ),
     }
+}
+
+/// A start time as people read it (the raw nanoseconds when chrono cannot name it).
+fn rfc3339(nanos: u64) -> String {
+    i64::try_from(nanos)
+        .ok()
+        .map(chrono::DateTime::<chrono::Utc>::from_timestamp_nanos)
+        .map(|time| time.to_rfc3339_opts(chrono::SecondsFormat::Millis, true))
+        .unwrap_or_else(|| format!("{nanos} ns"))
 }
 
 #[cfg(test)]
@@ -278,7 +373,7 @@ mod tests {
         let encoded = body.encode_to_vec();
         let mut req = WireRequest::parse(&encoded).unwrap();
         let mut rejections = Rejections::default();
-        retain_valid_spans(&mut req, &mut rejections);
+        retain_valid_spans(&mut req, &TimeBounds::unbounded(), &mut rejections);
         assert_eq!(
             reasons(&rejections),
             vec![RejectReason::InvalidTraceId, RejectReason::InvalidSpanId, RejectReason::EndBeforeStart]
@@ -298,11 +393,11 @@ mod tests {
             Span { start_time_unix_nano: 30, ..good(4) },
         ]);
         let mut rejections = Rejections::default();
-        retain_valid_otlp(&mut request, &mut rejections);
+        retain_valid_otlp(&mut request, &TimeBounds::unbounded(), &mut rejections);
         assert_eq!(reasons(&rejections), vec![RejectReason::InvalidTraceId, RejectReason::EndBeforeStart]);
         assert_eq!(request.resource_spans[0].scope_spans[0].spans.len(), 1);
         let mut empty = super::tests::request(vec![Span { span_id: vec![0; 8], ..good(1) }]);
-        retain_valid_otlp(&mut empty, &mut Rejections::default());
+        retain_valid_otlp(&mut empty, &TimeBounds::unbounded(), &mut Rejections::default());
         assert!(empty.resource_spans.is_empty());
     }
 
@@ -311,7 +406,7 @@ mod tests {
         let encoded = request(vec![Span { span_id: vec![0; 8], ..good(1) }]).encode_to_vec();
         let mut req = WireRequest::parse(&encoded).unwrap();
         let mut rejections = Rejections::default();
-        retain_valid_spans(&mut req, &mut rejections);
+        retain_valid_spans(&mut req, &TimeBounds::unbounded(), &mut rejections);
         assert_eq!(rejections.total(), 1);
         assert!(req.resources.is_empty());
     }
@@ -321,7 +416,7 @@ mod tests {
         let spans = (0..10_000).map(|_| Span { span_id: vec![0; 8], ..good(1) }).collect();
         let mut request = request(spans);
         let mut rejections = Rejections::default();
-        retain_valid_otlp(&mut request, &mut rejections);
+        retain_valid_otlp(&mut request, &TimeBounds::unbounded(), &mut rejections);
         assert_eq!(rejections.total(), 10_000);
         assert_eq!(rejections.by_reason().collect::<Vec<_>>(), [(RejectReason::InvalidSpanId, 10_000)]);
         assert_eq!(rejections.described().len(), MAX_DESCRIBED);
@@ -342,5 +437,80 @@ mod tests {
             many.add(RejectReason::MalformedSpan, String::new, || i.to_string());
         }
         assert_eq!(many.summary(9), "7 of 9 spans rejected: 0; 1; 2; 3; 4; and 2 more");
+    }
+
+    const NOW: u64 = 1_800_000_000_000_000_000;
+    const HOUR_NS: u64 = 3_600_000_000_000;
+
+    fn starting_at(id: u8, start: u64) -> Span {
+        Span { start_time_unix_nano: start, end_time_unix_nano: start + 1_000, ..good(id) }
+    }
+
+    #[test]
+    fn spans_starting_outside_the_window_are_refused_as_too_old_or_too_far_in_future() {
+        // A 7-day age limit and a 1-hour future limit, as the defaults.
+        let bounds = TimeBounds::around(NOW, 7 * 24 * 3_600_000, 3_600_000);
+        let spans = vec![
+            starting_at(1, NOW - 7 * 24 * HOUR_NS),     // exactly at the age limit: kept
+            starting_at(2, NOW - 7 * 24 * HOUR_NS - 1), // a nanosecond older: refused
+            starting_at(3, NOW + HOUR_NS),              // exactly at the future limit: kept
+            starting_at(4, NOW + HOUR_NS + 1),          // a nanosecond later: refused
+            starting_at(5, NOW),
+        ];
+        let encoded = request(spans.clone()).encode_to_vec();
+        let mut wire = WireRequest::parse(&encoded).unwrap();
+        let mut rejections = Rejections::default();
+        retain_valid_spans(&mut wire, &bounds, &mut rejections);
+        assert_eq!(reasons(&rejections), vec![RejectReason::TooOld, RejectReason::TooFarInFuture]);
+        assert_eq!(wire.span_count(), 3);
+        let described = rejections.described();
+        assert!(described[0].message.contains("span 0202020202020202 of trace"), "{}", described[0].message);
+        assert!(described[0].message.contains("collector.max_span_age_ms (604800000 ms)"), "{}", described[0].message);
+        assert!(described[1].message.contains("collector.max_span_future_ms (3600000 ms)"), "{}", described[1].message);
+        assert!(described[1].message.contains("2027-01-15T09:00:00.000Z"), "{}", described[1].message);
+
+        let mut structs = request(spans);
+        let mut struct_rejections = Rejections::default();
+        retain_valid_otlp(&mut structs, &bounds, &mut struct_rejections);
+        assert_eq!(struct_rejections, rejections, "struct requests are bounded alike");
+        assert_eq!(structs.resource_spans[0].scope_spans[0].spans.len(), 3);
+    }
+
+    #[test]
+    fn a_zero_limit_leaves_its_side_of_the_window_open() {
+        let spans = || vec![starting_at(1, 1), starting_at(2, u64::MAX - 1_000)];
+        for (max_age_ms, max_future_ms, refused) in [
+            (0, 0, vec![]),
+            (0, 3_600_000, vec![RejectReason::TooFarInFuture]),
+            (3_600_000, 0, vec![RejectReason::TooOld]),
+        ] {
+            let mut request = request(spans());
+            let mut rejections = Rejections::default();
+            retain_valid_otlp(&mut request, &TimeBounds::around(NOW, max_age_ms, max_future_ms), &mut rejections);
+            assert_eq!(reasons(&rejections), refused, "max_age_ms {max_age_ms}, max_future_ms {max_future_ms}");
+        }
+    }
+
+    #[test]
+    fn limits_larger_than_the_clock_saturate_instead_of_wrapping() {
+        let bounds = TimeBounds::around(HOUR_NS, u64::MAX, u64::MAX);
+        let mut request = request(vec![starting_at(1, 1), starting_at(2, u64::MAX - 1_000)]);
+        let mut rejections = Rejections::default();
+        retain_valid_otlp(&mut request, &bounds, &mut rejections);
+        assert!(rejections.is_empty(), "{rejections:?}");
+    }
+
+    #[test]
+    fn the_window_follows_the_collectors_clock() {
+        let limits = SpanTimeLimits { max_age_ms: 60_000, max_future_ms: 60_000 };
+        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64;
+        let mut request = request(vec![
+            starting_at(1, now),
+            starting_at(2, now - 10 * 60_000_000_000),
+            starting_at(3, now + 10 * 60_000_000_000),
+        ]);
+        let mut rejections = Rejections::default();
+        retain_valid_otlp(&mut request, &limits.now(), &mut rejections);
+        assert_eq!(reasons(&rejections), vec![RejectReason::TooOld, RejectReason::TooFarInFuture]);
     }
 }

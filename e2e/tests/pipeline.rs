@@ -314,6 +314,191 @@ async fn invalid_inputs_are_refused_with_status_and_message() {
     pipeline.stop().await;
 }
 
+const DAY_NS: u64 = 86_400_000_000_000;
+
+fn now_ns() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64
+}
+
+/// A span of `trace` starting at `start_ns`, lasting a millisecond.
+fn span_at(trace: [u8; 16], id: u64, name: &str, start_ns: u64) -> opentelemetry_proto::tonic::trace::v1::Span {
+    let mut span = span(trace, id, None, name);
+    (span.start_time_unix_nano, span.end_time_unix_nano) = (start_ns, start_ns + 1_000_000);
+    span
+}
+
+fn spans_rejected(transport: &str, reason: &str) -> f64 {
+    skein_core::telemetry::render_metrics()
+        .lines()
+        .filter(|line| line.starts_with("skein_collector_spans_rejected_total{"))
+        .filter(|line| line.contains(&format!("transport=\"{transport}\"")))
+        .filter(|line| line.contains(&format!("reason=\"{reason}\"")))
+        .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn otlp_refuses_spans_outside_the_time_bounds_naming_them_in_partial_success() {
+    require_servers();
+    let mut config = isolated_config("bounds");
+    let defaults = skein_core::config::CollectorConfig::default();
+    (config.collector.max_span_age_ms, config.collector.max_span_future_ms) =
+        (defaults.max_span_age_ms, defaults.max_span_future_ms);
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let es = Es::default();
+    let pattern = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).span_pattern();
+    let http = reqwest::Client::new();
+    let mut grpc = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.unwrap();
+
+    // On each OTLP transport: one span of now, one 8 days old, one 2 hours ahead.
+    let transports = ["otlp_grpc", "otlp_http_protobuf", "otlp_http_json"];
+    for transport in transports {
+        let (old_before, future_before) =
+            (spans_rejected(transport, "too_old"), spans_rejected(transport, "too_far_in_future"));
+        let trace = random_trace_id();
+        let now = now_ns();
+        let body = request(
+            "bounded",
+            vec![
+                span_at(trace, 1, "now", now),
+                span_at(trace, 2, "last-week", now - 8 * DAY_NS),
+                span_at(trace, 3, "later", now + 2 * 3_600_000_000_000),
+            ],
+        );
+        let partial = match transport {
+            "otlp_grpc" => grpc.export(body).await.expect("the span of now is accepted").into_inner().partial_success,
+            "otlp_http_protobuf" => {
+                let response = http
+                    .post(pipeline.http_url())
+                    .header("content-type", "application/x-protobuf")
+                    .body(body.encode_to_vec())
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(response.status(), 200);
+                opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse::decode(
+                    response.bytes().await.unwrap(),
+                )
+                .unwrap()
+                .partial_success
+            }
+            _ => {
+                let response = http.post(pipeline.http_url()).json(&body).send().await.unwrap();
+                assert_eq!(response.status(), 200);
+                let answer: serde_json::Value = response.json().await.unwrap();
+                let partial = &answer["partialSuccess"];
+                Some(opentelemetry_proto::tonic::collector::trace::v1::ExportTracePartialSuccess {
+                    rejected_spans: partial["rejectedSpans"].as_str().unwrap().parse().unwrap(),
+                    error_message: partial["errorMessage"].as_str().unwrap().to_string(),
+                })
+            }
+        };
+        let partial = partial.unwrap_or_else(|| panic!("{transport}: partial success reported"));
+        assert_eq!(partial.rejected_spans, 2, "{transport}");
+        let message = &partial.error_message;
+        let trace_hex = hex::encode(trace);
+        assert!(message.starts_with("2 of 3 spans rejected: "), "{transport}: {message}");
+        assert!(
+            message.contains(&format!("span {:016x} of trace {trace_hex} starts at", 2))
+                && message.contains("more than collector.max_span_age_ms (604800000 ms) before the collector's clock"),
+            "{transport}: {message}"
+        );
+        assert!(
+            message.contains(&format!("span {:016x} of trace {trace_hex} starts at", 3))
+                && message.contains("more than collector.max_span_future_ms (3600000 ms) after the collector's clock"),
+            "{transport}: {message}"
+        );
+        assert!(spans_rejected(transport, "too_old") >= old_before + 1.0, "{transport}");
+        assert!(spans_rejected(transport, "too_far_in_future") >= future_before + 1.0, "{transport}");
+    }
+
+    // Nothing within the bounds: the request is refused whole.
+    let status =
+        grpc.export(request("bounded", vec![span_at(random_trace_id(), 4, "ancient", 1_000)])).await.unwrap_err();
+    assert_eq!(status.code(), tonic::Code::InvalidArgument);
+    assert!(status.message().contains("collector.max_span_age_ms"), "{}", status.message());
+
+    let kept = transports.len() as u64;
+    wait_until("the spans of now indexed", WAIT, || async { es.count(&pattern).await == kept }).await;
+    let stored = es.documents(&pattern).await;
+    assert!(stored.iter().all(|(_, doc)| doc["operationName"] == "now"), "only the spans of now: {stored:?}");
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_older_than_the_collectors_bound_put_straight_on_the_topic_is_stored() {
+    require_servers();
+    let mut config = isolated_config("old-record");
+    config.collector.max_span_age_ms = skein_core::config::CollectorConfig::default().max_span_age_ms;
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let es = Es::default();
+    let names = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix);
+    let month_ago = now_ns() - 30 * DAY_NS;
+    let old = request("replayed", vec![span_at(random_trace_id(), 1, "from-last-month", month_ago)]);
+
+    // The collector refuses it on receipt ...
+    let mut grpc = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.unwrap();
+    let status = grpc.export(old.clone()).await.expect_err("a month-old span is refused on receipt");
+    assert!(status.message().contains("collector.max_span_age_ms"), "{}", status.message());
+
+    // ... but the same span as a record already in Kafka (a replay, a backfill) is indexed.
+    let records = skein_schemas::kafka_record::records_for_otlp(old, 1 << 20).0;
+    let producer: FutureProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &config.kafka.brokers).create().unwrap();
+    let record = FutureRecord::to(&config.kafka.spans_topic).key(&records[0].key).payload(&records[0].value);
+    producer.send(record, Duration::from_secs(10)).await.expect("old record produced");
+    let index = names.span_index(month_ago / 1_000);
+    wait_until("the old record indexed in its day's index", WAIT, || async { es.count(&index).await == 1 }).await;
+    let stored = es.documents(&index).await;
+    assert_eq!(stored[0].1["operationName"], "from-last-month");
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_record_indexed_again_under_the_other_trace_id_format_overwrites_its_documents() {
+    require_servers();
+    let mut config = isolated_config("id-format");
+    config.elasticsearch.trace_id_format = skein_schemas::jaeger::TraceIdFormat::Short;
+    let es = Es::default();
+    let pattern = skein_schemas::elasticsearch::IndexNames::new(&config.elasticsearch.index_prefix).span_pattern();
+    // A 64-bit trace id: the one whose `traceID` the two formats write differently.
+    let mut trace = [0u8; 16];
+    trace[8..].copy_from_slice(&random_trace_id()[8..]);
+    let spans = (1..=3).map(|i| span(trace, i, (i > 1).then_some(1), "op")).collect();
+    let pipeline = Pipeline::start(&config, true, true).await;
+    let mut client = TraceServiceClient::connect(pipeline.grpc_endpoint()).await.unwrap();
+    client.export(request("reformatted", spans)).await.expect("accepted");
+    wait_until("the spans indexed", WAIT, || async { es.count(&pattern).await == 3 }).await;
+    let end = topic_end_total(&config, &config.kafka.spans_topic);
+    wait_until("offsets committed to the end", WAIT, || async { committed_total(&config) == end }).await;
+    pipeline.stop().await;
+    let short_id = hex::encode(&trace[8..]);
+    assert!(es.documents(&pattern).await.iter().all(|(_, doc)| doc["traceID"] == short_id.as_str()));
+
+    // The same records read again, rendered in the other form: the documents are replaced.
+    skein_ingester::replay::reset_offsets(
+        &config.kafka,
+        &config.ingester.group_id,
+        &config.kafka.spans_topic,
+        skein_ingester::replay::ReplayTarget::Earliest,
+    )
+    .expect("replay resets an idle group");
+    config.elasticsearch.trace_id_format = skein_schemas::jaeger::TraceIdFormat::Full;
+    let ingester = Pipeline::start(&config, false, true).await;
+    wait_until("group re-read everything", WAIT, || async { committed_total(&config) == end }).await;
+    let full_id = hex::encode(trace);
+    wait_until("the documents rewritten in the full form", WAIT, || async {
+        let documents = es.documents(&pattern).await;
+        documents.iter().all(|(_, doc)| doc["traceID"] == full_id.as_str())
+    })
+    .await;
+    assert_eq!(es.count(&pattern).await, 3, "overwritten, not duplicated");
+    ingester.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
+
 fn tonic_types_status(bytes: &[u8]) -> String {
     // google.rpc.Status: field 2 is the message; decode just that, as a client would.
     #[derive(Clone, PartialEq, prost::Message)]

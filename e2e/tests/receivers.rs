@@ -14,7 +14,8 @@ use skein_e2e::{isolated_config, require_servers, run_client, Es, Pipeline};
 async fn trace_documents(config: &SkeinConfig, trace_id: &str, expected: usize) -> BTreeMap<String, Value> {
     let es = Es::default();
     let pattern = format!("{}-jaeger-span-*", config.elasticsearch.index_prefix);
-    let wanted = trace_id.trim_start_matches("0000000000000000").to_string();
+    // As `trace_id_format: full` (the default) writes it, whatever form the client printed.
+    let wanted = format!("{trace_id:0>32}");
     let deadline = tokio::time::Instant::now() + Duration::from_secs(60);
     let found = loop {
         let found: BTreeMap<String, Value> = es
@@ -626,6 +627,81 @@ async fn jaeger_ports_count_and_name_invalid_spans_and_refuse_a_request_with_not
     })
     .await;
     assert_eq!(spans_in_kafka(&config), expected, "exactly the valid spans reached Kafka");
+    pipeline.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn zipkin_and_jaeger_ports_refuse_spans_outside_the_time_bounds_as_they_refuse_invalid_ones() {
+    use skein_schemas::jaeger::model::micros_to_nanos;
+    use skein_schemas::jaeger::thrift::encode_batch;
+    use skein_schemas::thrift::Protocol;
+    require_servers();
+    let mut config = isolated_config("bounds-ports");
+    let defaults = skein_core::config::CollectorConfig::default();
+    (config.collector.max_span_age_ms, config.collector.max_span_future_ms) =
+        (defaults.max_span_age_ms, defaults.max_span_future_ms);
+    let pipeline = Pipeline::start(&config, true, false).await;
+    let addresses = pipeline.collector.as_ref().unwrap().addresses;
+    let http = reqwest::Client::new();
+    let trace_id = skein_e2e::random_trace_id();
+    let trace = hex::encode(trace_id);
+    let now_us = chrono::Utc::now().timestamp_micros();
+    let (week_us, hour_us) = (7 * 86_400_000_000i64, 3_600_000_000i64);
+
+    // Zipkin: a span of now, one started 8 days ago, one starting in 2 hours.
+    let zipkin = format!("http://{}/api/v2/spans", addresses.zipkin.unwrap());
+    let (old_before, future_before) =
+        (rejected("zipkin_json", "too_old"), rejected("zipkin_json", "too_far_in_future"));
+    let zipkin_span = |id: &str, name: &str, timestamp: i64| {
+        serde_json::json!({"traceId": trace, "id": id, "name": name, "timestamp": timestamp, "duration": 10,
+                           "localEndpoint": {"serviceName": "bounds-ports"}})
+    };
+    let body = serde_json::json!([
+        zipkin_span("0000000000000001", "kept-zipkin", now_us),
+        zipkin_span("0000000000000002", "last-week", now_us - week_us - 86_400_000_000),
+        zipkin_span("0000000000000003", "later", now_us + 2 * hour_us),
+    ]);
+    let response = http.post(&zipkin).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 202, "the span of now is accepted");
+    assert_eq!(response.headers()["skein-rejected-spans"], "2");
+    let text = response.text().await.unwrap();
+    assert!(text.starts_with("2 of 3 spans rejected: "), "{text}");
+    assert!(text.contains(&format!("span 0000000000000002 of trace {trace} starts at")), "{text}");
+    assert!(text.contains("collector.max_span_age_ms (604800000 ms)"), "{text}");
+    assert!(text.contains(&format!("span 0000000000000003 of trace {trace} starts at")), "{text}");
+    assert!(text.contains("collector.max_span_future_ms (3600000 ms)"), "{text}");
+    assert!(rejected("zipkin_json", "too_old") >= old_before + 1.0);
+    assert!(rejected("zipkin_json", "too_far_in_future") >= future_before + 1.0);
+    let body = serde_json::json!([zipkin_span("0000000000000004", "only-old", now_us - 2 * week_us)]);
+    let response = http.post(&zipkin).json(&body).send().await.unwrap();
+    assert_eq!(response.status(), 400, "nothing within the bounds: the client is told");
+    assert!(response.text().await.unwrap().contains("collector.max_span_age_ms"));
+
+    // Jaeger Thrift over HTTP: a span of now and one 8 days old.
+    let thrift = format!("http://{}/api/traces", addresses.jaeger_thrift_http.unwrap());
+    let before = rejected("jaeger_thrift_http", "too_old");
+    let mut old = jaeger_span(trace_id, 6, "last-week-thrift");
+    old.start_time_unix_nano = micros_to_nanos(now_us - week_us - 86_400_000_000);
+    let batch = jaeger_batch("bounds-ports", vec![jaeger_span(trace_id, 5, "kept-thrift"), old]);
+    let response = http
+        .post(&thrift)
+        .header("content-type", "application/x-thrift")
+        .body(encode_batch(&batch, Protocol::Binary))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 202);
+    assert_eq!(response.headers()["skein-rejected-spans"], "1");
+    let text = response.text().await.unwrap();
+    assert!(text.contains("span 0000000000000006 of trace") && text.contains("max_span_age_ms"), "{text}");
+    assert!(rejected("jaeger_thrift_http", "too_old") >= before + 1.0);
+
+    let expected: std::collections::BTreeSet<_> = [
+        (trace.clone(), format!("{:016x}", 1), "kept-zipkin".to_string()),
+        (trace.clone(), format!("{:016x}", 5), "kept-thrift".to_string()),
+    ]
+    .into();
+    assert_eq!(spans_in_kafka(&config), expected, "exactly the spans within the bounds reached Kafka");
     pipeline.stop().await;
 }
 

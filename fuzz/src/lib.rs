@@ -135,9 +135,13 @@ pub fn check_stored(value: &[u8]) {
     let encoded = data.encode_to_vec();
     let again = TracesData::decode(encoded.as_slice()).expect("re-encoded record decodes");
     assert!(again.encode_to_vec() == encoded, "a record changes through decode and encode");
-    let _ = span_documents(&data, TraceIdFormat::Full);
+    let full = span_documents(&data, TraceIdFormat::Full);
     let converted = span_documents(&data, TraceIdFormat::Short);
     assert_eq!(converted.len(), spans, "a span without a document");
+    assert!(
+        full.iter().zip(&converted).all(|(full, short)| full.document_id == short.document_id),
+        "a span's document id depends on the trace id format"
+    );
     let mut ui_spans = Vec::new();
     for span in &converted {
         let document: SpanDocument = serde_json::from_slice(&span.body).expect("our span document reads back");

@@ -1,5 +1,5 @@
 //! `skein replay`: move the ingester group's committed offsets so the ingesters read the spans
-//! topic again from an earlier point. Documents have deterministic ids, so a replay overwrites.
+//! topic again from an earlier point. A document's id is its span's identity, so a replay overwrites.
 
 use std::time::Duration;
 

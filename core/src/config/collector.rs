@@ -12,6 +12,9 @@ pub(super) const DEFAULT_ADMIN_PORT: u16 = 14269;
 /// The collector's Jaeger gRPC port; agents forward to it by default.
 pub(super) const DEFAULT_JAEGER_GRPC_PORT: u16 = 14250;
 
+const HOUR_MS: u64 = 3_600_000;
+const DAY_MS: u64 = 24 * HOUR_MS;
+
 /// The collector role.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -39,6 +42,13 @@ pub struct CollectorConfig {
     pub produce_timeout_ms: u64,
     /// `Retry-After` seconds sent with 429 and 503.
     pub retry_after_seconds: u64,
+    /// Spans starting longer ago than this (ms before the collector's clock) are refused on
+    /// receipt, so one client with a wrong clock cannot make an index for a long-gone day; `0`
+    /// accepts any age. Records replayed from Kafka are not held to it.
+    pub max_span_age_ms: u64,
+    /// Spans starting further ahead than this (ms after the collector's clock) are refused on
+    /// receipt; `0` accepts any start.
+    pub max_span_future_ms: u64,
     /// Jaeger gRPC (`CollectorService/PostSpans`, `SamplingManager`); `off` disables.
     pub jaeger_grpc_listen: Listen,
     /// Jaeger Thrift over HTTP (`POST /api/traces`) and `GET /api/sampling`; `off` disables.
@@ -75,6 +85,8 @@ impl Default for CollectorConfig {
             linger_ms: 5,
             produce_timeout_ms: 10_000,
             retry_after_seconds: 2,
+            max_span_age_ms: 7 * DAY_MS,
+            max_span_future_ms: HOUR_MS,
             jaeger_grpc_listen: Listen::loopback(DEFAULT_JAEGER_GRPC_PORT),
             jaeger_thrift_http_listen: Listen::loopback(14268),
             jaeger_compact_udp_listen: Listen::loopback(6831),

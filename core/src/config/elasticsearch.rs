@@ -21,9 +21,9 @@ pub struct ElasticsearchConfig {
     pub replicas: u32,
     /// Install index templates at start.
     pub create_templates: bool,
-    /// How `traceID` is written: `short` (Jaeger 1.x: 16 hex chars when the high 64 bits are zero)
-    /// or `full` (Jaeger 2.x: always 32). Use `full` when Jaeger 2's query service reads the
-    /// indices.
+    /// How `traceID` is written: `full` (Jaeger 2.x: always 32 hex chars) or `short` (Jaeger 1.x:
+    /// 16 when the high 64 bits are zero). Keep `short` only for Jaeger 1.x readers; document
+    /// `_id`s are the same either way.
     pub trace_id_format: TraceIdFormat,
     /// Timeout of one request to Elasticsearch, ms.
     pub request_timeout_ms: u64,
@@ -43,7 +43,8 @@ impl Default for ElasticsearchConfig {
             // No replicas, so a single-node cluster is green.
             replicas: 0,
             create_templates: true,
-            trace_id_format: TraceIdFormat::Short,
+            // Jaeger 2's form: its query service finds 64-bit ids only in it, and Jaeger 1.x is end of life.
+            trace_id_format: TraceIdFormat::Full,
             request_timeout_ms: 30_000,
             ca_file: None,
         }

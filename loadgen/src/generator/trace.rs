@@ -10,7 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use rand::rngs::SmallRng;
 use rand::seq::IndexedRandom;
 use rand::{Rng, SeedableRng};
-use skein_schemas::jaeger::format_trace_id;
+use skein_schemas::jaeger::TraceIdFormat;
 
 use super::workload::Workload;
 
@@ -82,7 +82,7 @@ impl Generator {
         while left > 0 {
             let count = left.min(self.workload.spans_per_trace);
             let trace_id = self.trace(count, now, &mut groups);
-            traces.push(TraceRef { trace_id: format_trace_id(&trace_id), spans: count });
+            traces.push(TraceRef { trace_id: TraceIdFormat::default().format(&trace_id), spans: count });
             left -= count;
         }
         let mut resource_spans = Vec::new();
@@ -232,7 +232,8 @@ mod tests {
         let args = parse(&["--spans-per-trace", "3"]);
         let mut generator = Generator::new(Arc::new(Workload::new(&args, 1)), 2);
         let (request, traces) = generator.request(6);
-        let ids: HashSet<String> = spans_of(&request).iter().map(|s| format_trace_id(&s.trace_id)).collect();
+        let ids: HashSet<String> =
+            spans_of(&request).iter().map(|s| TraceIdFormat::default().format(&s.trace_id)).collect();
         assert_eq!(ids, traces.iter().map(|t| t.trace_id.clone()).collect::<HashSet<_>>());
         assert!(traces.iter().all(|t| t.trace_id.len() == 32));
         let picked = generator.pick(&traces).expect("two traces to pick from");

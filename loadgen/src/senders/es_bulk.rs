@@ -25,7 +25,8 @@ pub(super) fn encode(request: ExportTraceServiceRequest, names: &IndexNames) -> 
 fn bulk_body(request: ExportTraceServiceRequest, names: &IndexNames) -> BulkBody {
     let data = TracesData { resource_spans: request.resource_spans };
     let mut body = BulkBody::default();
-    for span in span_documents(&data, TraceIdFormat::Short) {
+    // The ingester's default form (the load's trace ids have a non-zero high half: both forms agree).
+    for span in span_documents(&data, TraceIdFormat::default()) {
         let index = names.span_index(span.start_time_micros);
         body.push(BulkAction::Index { index: &index, id: &span.document_id, source: &span.body });
     }

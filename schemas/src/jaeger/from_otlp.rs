@@ -10,6 +10,7 @@ use opentelemetry_proto::tonic::trace::v1::{status::StatusCode, Span, TracesData
 use serde_json::value::RawValue;
 
 use super::documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
+use super::identity::span_document_id;
 use super::json;
 use super::{format_span_id, TraceIdFormat};
 use crate::span_kind;
@@ -26,18 +27,14 @@ pub const ELEVATED_TAG_KEYS: &[&str] = &["span.kind", "error"];
 pub struct ConvertedSpan {
     /// The JSON body of the `jaeger-span` document.
     pub body: Vec<u8>,
-    /// `<traceID>_<spanID>_<hash of body>`: a replay overwrites, and two different spans sharing
-    /// a span id (Zipkin client and server halves) stay two documents.
+    /// The span's identity ([`super::identity::span_document_id`]), not its rendering: a replay,
+    /// by this or any later version, overwrites, and the client and server halves of a Zipkin
+    /// shared span stay two documents.
     pub document_id: String,
     /// Span start, µs since the epoch; picks the daily index.
     pub start_time_micros: u64,
     /// The `jaeger-service` document of this span.
     pub service: ServiceDocument,
-}
-
-/// A stable 64-bit hash of a document body (xxh3: fast on kilobyte bodies, fixed across releases).
-pub fn content_hash(body: &[u8]) -> u64 {
-    xxhash_rust::xxh3::xxh3_64(body)
 }
 
 /// Convert every span of a record, writing trace ids in `ids` form.
@@ -48,16 +45,16 @@ pub fn span_documents(data: &TracesData, ids: TraceIdFormat) -> Vec<ConvertedSpa
         for scope_spans in &resource_spans.scope_spans {
             for span in &scope_spans.spans {
                 let document = span_document(span, scope_spans.scope.as_ref(), process.clone(), ids);
-                converted.push(finish(document));
+                let id = span_document_id(&span.trace_id, &span.span_id, span.kind, &document.process.service_name);
+                converted.push(finish(document, id));
             }
         }
     }
     converted
 }
 
-fn finish(document: SpanDocument) -> ConvertedSpan {
+fn finish(document: SpanDocument, document_id: String) -> ConvertedSpan {
     let body = serde_json::to_vec(&document).expect("span documents always serialize");
-    let document_id = format!("{}_{}_{:016x}", document.trace_id, document.span_id, content_hash(&body));
     ConvertedSpan {
         document_id,
         start_time_micros: document.start_time,
@@ -385,18 +382,46 @@ mod tests {
         assert_eq!(tags[6], serde_json::json!({"key":"arr","type":"string","value":"[1]"}));
     }
 
+    fn document_id(span: Span, service: &str) -> String {
+        let data = traces(vec![attr("service.name", Value::StringValue(service.into()))], span);
+        span_documents(&data, TraceIdFormat::Full)[0].document_id.clone()
+    }
+
     #[test]
     fn shared_span_id_halves_get_distinct_document_ids() {
+        // Zipkin's shared span: the client and the server report the same trace and span id.
         let mut client = server_span();
         client.kind = SpanKind::Client as i32;
+        client.attributes.clear();
         let server = server_span();
-        let ids: Vec<String> = [client, server]
-            .into_iter()
-            .map(|span| span_documents(&traces(vec![], span), TraceIdFormat::Short)[0].document_id.clone())
-            .collect();
-        assert_ne!(ids[0], ids[1]);
-        let again = span_documents(&traces(vec![], server_span()), TraceIdFormat::Short)[0].document_id.clone();
-        assert_eq!(ids[1], again, "same span, same id");
+        let client_id = document_id(client, "frontend");
+        let server_id = document_id(server.clone(), "backend");
+        assert_ne!(client_id, server_id);
+        assert_ne!(document_id(server.clone(), "frontend"), server_id, "one kind from two services");
+        assert_eq!(document_id(server, "backend"), server_id, "same span, same id");
+    }
+
+    #[test]
+    fn document_ids_depend_on_the_span_identity_not_on_the_rendered_document() {
+        let mut span = server_span();
+        span.trace_id = [vec![0; 8], vec![0x12; 8]].concat();
+        let data = traces(vec![attr("service.name", Value::StringValue("svc".into()))], span.clone());
+        let short = span_documents(&data, TraceIdFormat::Short);
+        let full = span_documents(&data, TraceIdFormat::Full);
+        assert_ne!(short[0].body, full[0].body, "the two layouts render different documents");
+        assert_eq!(short[0].document_id, full[0].document_id);
+        assert!(full[0].document_id.starts_with(&format!("{}{}_b7ad6b7169203331_", "0".repeat(16), "12".repeat(8))));
+
+        // What a later version might render differently: tags, logs, names, timings.
+        let mut changed = span;
+        changed.attributes.push(attr("added.later", Value::BoolValue(true)));
+        changed.name = "GET /renamed".into();
+        changed.end_time_unix_nano += 1_000;
+        changed.status = None;
+        let data = traces(vec![attr("service.name", Value::StringValue("svc".into()))], changed);
+        let changed = span_documents(&data, TraceIdFormat::Full);
+        assert_ne!(changed[0].body, full[0].body);
+        assert_eq!(changed[0].document_id, full[0].document_id);
     }
 
     #[test]

@@ -4,6 +4,7 @@
 pub mod api_v2;
 mod documents;
 mod from_otlp;
+pub mod identity;
 mod json;
 pub mod model;
 pub mod model_from_otlp;
@@ -14,7 +15,7 @@ pub mod to_otlp;
 pub mod ui;
 
 pub use documents::{KeyValue, Log, Process, Reference, ServiceDocument, SpanDocument};
-pub use from_otlp::{content_hash, span_documents, ConvertedSpan, ELEVATED_TAG_KEYS, NO_SERVICE_NAME};
+pub use from_otlp::{span_documents, ConvertedSpan, ELEVATED_TAG_KEYS, NO_SERVICE_NAME};
 
 /// FNV-1a 64-bit, the hash Jaeger uses for service document ids.
 pub fn fnv1a64(parts: &[&[u8]]) -> u64 {
@@ -34,9 +35,9 @@ pub fn fnv1a64(parts: &[&[u8]]) -> u64 {
 #[serde(rename_all = "lowercase")]
 pub enum TraceIdFormat {
     /// Jaeger 1.x: 16 hex characters when the high 64 bits are zero, else 32.
-    #[default]
     Short,
     /// Jaeger 2.x: always 32 hex characters (its reader looks ids up in this form only).
+    #[default]
     Full,
 }
 
