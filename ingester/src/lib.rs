@@ -21,7 +21,8 @@ use skein_core::consumer::SharedTracker;
 use skein_core::elasticsearch::bulk::BlockedWrites;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
-use skein_schemas::elasticsearch::IndexNames;
+use skein_core::elasticsearch::rollover::wait_for_write_aliases;
+use skein_schemas::elasticsearch::RolledFamily;
 use tokio_util::sync::CancellationToken;
 
 use dead_letter::DeadLetterQueue;
@@ -56,7 +57,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         max: Duration::from_millis(ingester.retry_max_backoff_ms),
     };
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
-    let names = IndexNames::new(&config.elasticsearch.index_prefix);
+    let names = config.elasticsearch.index_names();
     let dead_letters = DeadLetterQueue::new(&config.kafka, backoff)?;
     let sinks = pipeline::Sinks {
         bulk_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(ingester.bulk_concurrency)),
@@ -76,7 +77,23 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let config = config.clone();
     let task_readiness = role.readiness().clone();
     let failure = role.failure();
+    let alias_client = client.clone();
     let work = async move {
+        if config.elasticsearch.use_aliases {
+            // Writing through a missing alias would only pile up denied writes: say what to do
+            // and stop instead.
+            let families = [RolledFamily::Span, RolledFamily::Service];
+            match wait_for_write_aliases(&alias_client, &config.elasticsearch, &families, backoff, &shutdown).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => {
+                    tracing::error!(%error, "ingester cannot write in alias mode; stopping");
+                    failure.report(format!("ingester cannot write in alias mode: {error}"));
+                    shutdown.cancel();
+                    return;
+                }
+            }
+        }
         let tracker = SharedTracker::default();
         let consumer = match consumer::subscribe(&config.kafka, &config.ingester, tracker.clone()) {
             Ok(consumer) => consumer,
