@@ -69,33 +69,44 @@ fn maintenance(config: &ConfigArgs) -> Result<IndexRollover> {
 }
 
 pub async fn run(args: IndicesArgs) -> Result<()> {
-    let IndicesAction::Rollover(rollover) = args.action;
-    match rollover.action {
+    match args.action {
+        IndicesAction::Rollover(args) => rollover(args).await,
+    }
+}
+
+async fn rollover(args: RolloverArgs) -> Result<()> {
+    match args.action {
         RolloverAction::Init(config) => {
-            for report in maintenance(&config)?.init().await? {
-                let created = if report.created_index { "created" } else { "kept" };
-                let aliases =
-                    if report.added_aliases.is_empty() { "aliases kept".into() } else { report.added_aliases.join(", ") };
-                println!("{:?}: {created} {}; {aliases}", report.family, report.write_index);
+            let maintenance = maintenance(&config)?;
+            for report in maintenance.init().await? {
+                let family = maintenance.names().rolled_base(report.family);
+                let index = if report.created_index { "created" } else { "kept" };
+                let aliases = match report.added_aliases.as_slice() {
+                    [] => "aliases already there".to_string(),
+                    added => format!("added {}", added.join(", ")),
+                };
+                println!("{family}: {index} {}, {aliases}", report.write_index);
             }
         }
         RolloverAction::Rollover { config, conditions } => {
             let conditions = parse_conditions(&conditions)?;
-            for report in maintenance(&config)?.rollover(&conditions).await? {
+            let maintenance = maintenance(&config)?;
+            for report in maintenance.rollover(&conditions).await? {
+                let family = maintenance.names().rolled_base(report.family);
                 if report.rolled_over {
-                    println!("{:?}: rolled over {} -> {}", report.family, report.old_index, report.new_index);
+                    println!("{family}: rolled over from {} to {}", report.old_index, report.new_index);
                 } else {
-                    println!("{:?}: {} kept (no condition met)", report.family, report.old_index);
+                    println!("{family}: no condition met, still writing {}", report.old_index);
                 }
             }
         }
         RolloverAction::Lookback { config, unit, unit_count } => {
-            let now = chrono::Utc::now();
-            for report in maintenance(&config)?.lookback(unit, unit_count, now).await? {
-                if report.removed.is_empty() {
-                    println!("{:?}: no index to take out of the read alias", report.family);
-                } else {
-                    println!("{:?}: taken out of the read alias: {}", report.family, report.removed.join(", "));
+            let maintenance = maintenance(&config)?;
+            for report in maintenance.lookback(unit, unit_count, chrono::Utc::now()).await? {
+                let family = maintenance.names().rolled_base(report.family);
+                match report.removed.as_slice() {
+                    [] => println!("{family}: no index to take out of the read alias"),
+                    removed => println!("{family}: taken out of the read alias: {}", removed.join(", ")),
                 }
             }
         }

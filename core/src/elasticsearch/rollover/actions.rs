@@ -76,7 +76,7 @@ impl IndexRollover {
         let (shards, replicas) = (self.config.shards, self.config.replicas);
         let mut templates = self.names.templates(shards, replicas);
         templates.extend(self.names.analytics_templates(shards, replicas));
-        super::super::install_templates(&self.client, &self.config, &templates).await?;
+        crate::elasticsearch::install_templates(&self.client, &self.config, &templates).await?;
         let mut reports = Vec::new();
         for family in RolledFamily::ALL {
             reports.push(self.init_family(family).await?);
@@ -254,7 +254,7 @@ impl IndexRollover {
         let sent = self
             .client
             .indices()
-            .get(IndicesGetParts::Index(&[&pattern]))
+            .get(IndicesGetParts::Index(&[pattern.as_str()]))
             .flat_settings(true)
             .filter_path(&["*.aliases", "*.settings"])
             .send()
