@@ -23,11 +23,11 @@ mod partition_tests;
 use std::sync::OnceLock;
 use std::time::Duration;
 
+use skein_core::elasticsearch::rollover::wait_for_write_aliases;
 use skein_core::retry::Backoff;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::telemetry::Readiness;
 use skein_core::SkeinConfig;
-use skein_core::elasticsearch::rollover::wait_for_write_aliases;
 use skein_schemas::elasticsearch::{IndexNames, RolledFamily};
 use tokio_util::sync::CancellationToken;
 

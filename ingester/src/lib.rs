@@ -19,9 +19,9 @@ use std::time::Duration;
 
 use skein_core::consumer::SharedTracker;
 use skein_core::elasticsearch::bulk::BlockedWrites;
+use skein_core::elasticsearch::rollover::wait_for_write_aliases;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
-use skein_core::elasticsearch::rollover::wait_for_write_aliases;
 use skein_schemas::elasticsearch::RolledFamily;
 use tokio_util::sync::CancellationToken;
 

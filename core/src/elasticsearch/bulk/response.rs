@@ -113,9 +113,9 @@ fn item_outcome(item: &Value) -> ItemOutcome {
             "{} (clear the index block; a full disk's read-only block goes once disk space is freed)",
             reason()
         )),
-        404 if kind == "index_not_found_exception" && reason().contains("require_alias") => ItemOutcome::Denied(
-            format!("{} (the write alias is missing: run `skein indices rollover init`)", reason()),
-        ),
+        404 if kind == "index_not_found_exception" && reason().contains("require_alias") => {
+            ItemOutcome::Denied(format!("{} (the write alias is missing: run `skein indices rollover init`)", reason()))
+        }
         404 if kind == "index_not_found_exception" => ItemOutcome::Denied(format!(
             "{} (create the index or let Elasticsearch create it: allow skein's indices in action.auto_create_index)",
             reason()

@@ -7,7 +7,6 @@ use chrono::{DateTime, Utc};
 use elasticsearch::http::response::Response;
 use elasticsearch::indices::{
     IndicesCreateParts, IndicesExistsParts, IndicesGetAliasParts, IndicesGetParts, IndicesRolloverParts,
-    IndicesUpdateAliasesParts,
 };
 use elasticsearch::Elasticsearch;
 use serde_json::{json, Map, Value};
@@ -128,7 +127,8 @@ impl IndexRollover {
                 .client
                 .indices()
                 .rollover(IndicesRolloverParts::Alias(&write))
-                .body(json!({ "conditions": conditions }))
+                // No conditions: roll over now (an empty `conditions` object is not sent).
+                .body(if conditions.is_empty() { json!({}) } else { json!({ "conditions": conditions }) })
                 .send()
                 .await;
             let answer = self.answer(&what, sent).await?;
@@ -216,7 +216,9 @@ impl IndexRollover {
         match status {
             200 => Ok(true),
             404 => Ok(false),
-            status => Err(RolloverError::Refused { what: format!("say whether {name} exists"), status, body: String::new() }),
+            status => {
+                Err(RolloverError::Refused { what: format!("say whether {name} exists"), status, body: String::new() })
+            }
         }
     }
 
@@ -238,13 +240,7 @@ impl IndexRollover {
     }
 
     async fn update_aliases(&self, what: &str, actions: Vec<Value>) -> Result<(), RolloverError> {
-        let sent = self
-            .client
-            .indices()
-            .update_aliases(IndicesUpdateAliasesParts::None)
-            .body(json!({ "actions": actions }))
-            .send()
-            .await;
+        let sent = self.client.indices().update_aliases().body(json!({ "actions": actions })).send().await;
         self.answer(what, sent).await.map(|_| ())
     }
 
@@ -291,11 +287,8 @@ fn read_indices(body: &Value) -> Vec<IndexInfo> {
         .iter()
         .map(|(name, index)| {
             let created = &index["settings"]["index.creation_date"];
-            let created_ms = created
-                .as_str()
-                .and_then(|text| text.parse().ok())
-                .or_else(|| created.as_i64())
-                .unwrap_or(i64::MAX);
+            let created_ms =
+                created.as_str().and_then(|text| text.parse().ok()).or_else(|| created.as_i64()).unwrap_or(i64::MAX);
             let aliases: BTreeSet<String> =
                 index["aliases"].as_object().map(|a| a.keys().cloned().collect()).unwrap_or_default();
             IndexInfo { name: name.clone(), created_ms, aliases }

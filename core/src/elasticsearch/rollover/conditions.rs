@@ -53,8 +53,9 @@ mod tests {
 
     #[test]
     fn jaeger_style_conditions_are_accepted() {
-        let conditions = parse_conditions(r#"{"max_age": "1d", "max_docs": 1000000, "max_primary_shard_size": "50gb"}"#)
-            .expect("valid conditions");
+        let conditions =
+            parse_conditions(r#"{"max_age": "1d", "max_docs": 1000000, "max_primary_shard_size": "50gb"}"#)
+                .expect("valid conditions");
         assert_eq!(conditions.len(), 3);
         assert_eq!(conditions["max_age"], "1d");
         assert!(parse_conditions(DEFAULT_CONDITIONS).is_ok());

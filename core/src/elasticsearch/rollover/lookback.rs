@@ -31,7 +31,9 @@ impl FromStr for LookbackUnit {
             "months" => Self::Months,
             "years" => Self::Years,
             other => {
-                return Err(format!("unknown unit {other:?}: use seconds, minutes, hours, days, weeks, months or years"))
+                return Err(format!(
+                    "unknown unit {other:?}: use seconds, minutes, hours, days, weeks, months or years"
+                ))
             }
         })
     }
@@ -51,9 +53,9 @@ pub fn cutoff(now: DateTime<Utc>, unit: LookbackUnit, count: u32) -> DateTime<Ut
         LookbackUnit::Weeks => midnight + Duration::days(1) - Duration::days(7 * count_i),
         LookbackUnit::Months => midnight.checked_sub_months(Months::new(count)).unwrap_or(DateTime::<Utc>::MIN_UTC),
         // 29 February minus a year lands on 28 February (Jaeger's Go arithmetic gives 1 March).
-        LookbackUnit::Years => midnight
-            .checked_sub_months(Months::new(count.saturating_mul(12)))
-            .unwrap_or(DateTime::<Utc>::MIN_UTC),
+        LookbackUnit::Years => {
+            midnight.checked_sub_months(Months::new(count.saturating_mul(12))).unwrap_or(DateTime::<Utc>::MIN_UTC)
+        }
     }
 }
 
