@@ -154,7 +154,11 @@ exporters: {{ nop: {{}} }}
             .expect("jaeger starts");
         let base = format!("http://{http}");
         let probe = format!("{base}/api/services");
-        wait_until("Jaeger's query answers", WAIT, || async { get_json(&probe).await.0 == 200 }).await;
+        // Not listening yet is expected for a while: only a 200 counts.
+        wait_until("Jaeger's query answers", WAIT, || async {
+            reqwest::get(&probe).await.is_ok_and(|response| response.status() == 200)
+        })
+        .await;
         Self { child, base, _config: tempfile_path::TempPath(path) }
     }
 }

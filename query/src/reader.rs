@@ -393,7 +393,7 @@ impl Reader {
             ]}}
         });
         let result: SearchHits = self.search(&indices, body).await?;
-        Ok(read_sources(result.hits.hits))
+        Ok(read_sources(latest_copies(result.hits.hits)))
     }
 
     /// `skein-metrics-*` operation series documents of the given services and span kinds in
@@ -522,11 +522,32 @@ struct Total {
 
 #[derive(Deserialize)]
 struct Hit {
+    #[serde(rename = "_index", default)]
+    index: String,
+    #[serde(rename = "_id", default)]
+    id: String,
     #[serde(rename = "_source")]
     source: Option<Box<RawValue>>,
     /// The hit's sort values, where a `search_after` continues.
     #[serde(default)]
     sort: Value,
+}
+
+/// One hit per document id, from the newest index holding it. Analytics rewrites a bucket's
+/// dependencies document as the bucket fills; in alias mode a rewrite after a rollover lands in
+/// the new index beside the old copy, and adding both would count the old calls twice. Rolled
+/// indices (`-000002` after `-000001`) and daily ones sort by name in the order they were written.
+fn latest_copies(hits: Vec<Hit>) -> Vec<Hit> {
+    let mut latest: BTreeMap<String, Hit> = BTreeMap::new();
+    for hit in hits {
+        match latest.get(&hit.id) {
+            Some(kept) if kept.index >= hit.index => {}
+            _ => {
+                latest.insert(hit.id.clone(), hit);
+            }
+        }
+    }
+    latest.into_values().collect()
 }
 
 /// The hits' documents as `T`; one that does not read is skipped with a warning.
@@ -593,6 +614,20 @@ mod tests {
     fn the_last_day_chrono_can_name_ends_the_range_without_overflowing() {
         let last = NaiveDate::MAX.and_time(NaiveTime::MIN).and_utc().timestamp_millis();
         assert_eq!(days(last - 86_400_000, last + 1), [NaiveDate::MAX.pred_opt().unwrap(), NaiveDate::MAX]);
+    }
+
+    #[test]
+    fn a_dependencies_document_rewritten_after_a_rollover_is_counted_once_from_the_newest_index() {
+        let answer = json!({"hits": {"hits": [
+            {"_index": "p-jaeger-dependencies-000001", "_id": "g:t:0:900", "_source": {"dependencies": [{"parent": "a", "child": "b", "callCount": 1}]}},
+            {"_index": "p-jaeger-dependencies-000002", "_id": "g:t:0:900", "_source": {"dependencies": [{"parent": "a", "child": "b", "callCount": 2}]}},
+            {"_index": "p-jaeger-dependencies-000001", "_id": "g:t:1:900", "_source": {"dependencies": [{"parent": "a", "child": "c", "callCount": 5}]}}
+        ]}});
+        let page: SearchHits = serde_json::from_value(answer).unwrap();
+        let links: Vec<DependencyLinks> = read_sources(latest_copies(page.hits.hits));
+        let calls: Vec<(String, u64)> =
+            links.iter().map(|l| (l.dependencies[0].child.clone(), l.dependencies[0].call_count)).collect();
+        assert_eq!(calls, [("b".to_string(), 2), ("c".to_string(), 5)]);
     }
 
     #[test]
