@@ -226,7 +226,13 @@ async fn spans_written_before_and_after_a_rollover_are_read_through_the_read_ali
     let daily = names.span_index(now_ns() / 1000 - 3_600_000_000);
     assert!(!exists(&daily).await, "no daily index {daily} in alias mode");
 
-    // skein's query reads through the read aliases: both traces, both services.
+    // skein's query reads through the read aliases: both traces, both services. The service
+    // documents are searchable after the next refresh of their index.
+    let operations_url = format!("{base}/api/services/web/operations");
+    wait_until("the second trace's operation listed", WAIT, || async {
+        get_json(&operations_url).await.1["data"].as_array().is_some_and(|ops| ops.len() == 3)
+    })
+    .await;
     let (status, services) = get_json(&format!("{base}/api/services")).await;
     assert_eq!(status, 200, "{services}");
     assert_eq!(services["data"], json!(["api", "web"]));
