@@ -155,7 +155,7 @@ impl Target<'_> {
             partition: self.partition,
         };
         Document {
-            index: self.indices.dependencies_index(totals.start_ms),
+            index: self.indices.dependencies_write_target(totals.start_ms),
             id: doc.document_id(totals.start_ms),
             body: serde_json::to_vec(&doc).expect("dependencies documents serialize"),
             fence: self.fence,

@@ -11,6 +11,8 @@ pub enum AnalyticsError {
     #[error(transparent)]
     Elasticsearch(#[from] skein_core::elasticsearch::ElasticsearchSetupError),
     #[error(transparent)]
+    Aliases(#[from] skein_core::elasticsearch::rollover::RolloverError),
+    #[error(transparent)]
     Consumer(#[from] skein_core::consumer::ConsumerError),
     #[error("cannot create the watermark marker producer for {brokers}: {source}")]
     Producer { brokers: String, source: KafkaError },

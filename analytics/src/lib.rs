@@ -24,11 +24,12 @@ use std::sync::OnceLock;
 use std::time::Duration;
 
 use skein_core::consumer::Rejoins;
+use skein_core::elasticsearch::rollover::wait_for_write_aliases;
 use skein_core::retry::Backoff;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::telemetry::Readiness;
 use skein_core::SkeinConfig;
-use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::elasticsearch::{IndexNames, RolledFamily};
 use tokio_util::sync::CancellationToken;
 
 pub use error::AnalyticsError;
@@ -62,6 +63,21 @@ fn preparation(config: &SkeinConfig, store_client: &elasticsearch::Elasticsearch
         .create_topics(&config.kafka)
 }
 
+/// In alias mode, dependencies go to their write alias: without it every document would be
+/// denied, so analytics stops and says to run `skein indices rollover init`.
+async fn require_aliases(
+    config: &SkeinConfig,
+    client: &elasticsearch::Elasticsearch,
+    shutdown: &CancellationToken,
+) -> Result<(), AnalyticsError> {
+    if !config.elasticsearch.use_aliases {
+        return Ok(());
+    }
+    let families = [RolledFamily::Dependencies];
+    wait_for_write_aliases(client, &config.elasticsearch, &families, backoff(config), shutdown).await?;
+    Ok(())
+}
+
 fn store(config: &SkeinConfig) -> Result<(elasticsearch::Elasticsearch, store::Store), AnalyticsError> {
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
     let names = IndexNames::new(&config.elasticsearch.index_prefix);
@@ -84,6 +100,12 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let failure = role.failure();
     let work = async move {
         let stop = shutdown.clone();
+        if let Err(error) = require_aliases(&config, &client, &shutdown).await {
+            tracing::error!(%error, "analytics cannot write in alias mode; stopping");
+            failure.report(format!("analytics cannot write in alias mode: {error}"));
+            stop.cancel();
+            return;
+        }
         let mut rejoins = Rejoins::default();
         let run = async {
             loop {
@@ -133,6 +155,7 @@ pub async fn backfill(
     if !preparation(config, &client).run(&Readiness::default(), &shutdown).await {
         return Err(AnalyticsError::Range("backfill interrupted".into()));
     }
+    require_aliases(config, &client, &shutdown).await?;
     let red = red_metrics(config.analytics.max_metric_series);
     worker::run_backfill(config.clone(), store, red, from_ms, to_ms, shutdown).await
 }

@@ -118,7 +118,7 @@ impl Engine {
     fn new(config: &SkeinConfig, group: String, store: Store, red: RedMetrics) -> Self {
         Self {
             settings: settings(config),
-            indices: IndexNames::new(&config.elasticsearch.index_prefix),
+            indices: config.elasticsearch.index_names(),
             topic: config.kafka.spans_topic.clone(),
             group,
             identity: config.analytics.group_id.clone(),

@@ -63,7 +63,7 @@ impl Batch {
             );
             if self.services.insert(service_key) {
                 let service = Document {
-                    index: names.service_index(span.start_time_micros),
+                    index: names.service_write_target(span.start_time_micros),
                     id: span.service.document_id(),
                     body: serde_json::to_vec(&span.service).expect("service documents always serialize"),
                     record: None,
@@ -71,7 +71,7 @@ impl Batch {
                 self.documents.push(service);
             }
             let document = Document {
-                index: names.span_index(span.start_time_micros),
+                index: names.span_write_target(span.start_time_micros),
                 id: span.document_id,
                 body: span.body,
                 record: Some(record),

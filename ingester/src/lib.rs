@@ -20,9 +20,10 @@ use std::time::Duration;
 
 use skein_core::consumer::{Rejoins, SharedTracker};
 use skein_core::elasticsearch::bulk::BlockedWrites;
+use skein_core::elasticsearch::rollover::wait_for_write_aliases;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
-use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::elasticsearch::RolledFamily;
 use tokio_util::sync::CancellationToken;
 
 use dead_letter::DeadLetterQueue;
@@ -61,7 +62,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         max: Duration::from_millis(ingester.retry_max_backoff_ms),
     };
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
-    let names = IndexNames::new(&config.elasticsearch.index_prefix);
+    let names = config.elasticsearch.index_names();
     let dead_letters = DeadLetterQueue::new(&config.kafka, backoff)?;
     let sinks = pipeline::Sinks {
         bulk_slots: std::sync::Arc::new(tokio::sync::Semaphore::new(ingester.bulk_concurrency)),
@@ -81,7 +82,23 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let config = config.clone();
     let task_readiness = role.readiness().clone();
     let failure = role.failure();
+    let alias_client = client.clone();
     let work = async move {
+        if config.elasticsearch.use_aliases {
+            // Writing through a missing alias would only pile up denied writes: say what to do
+            // and stop instead.
+            let families = [RolledFamily::Span, RolledFamily::Service];
+            match wait_for_write_aliases(&alias_client, &config.elasticsearch, &families, backoff, &shutdown).await {
+                Ok(true) => {}
+                Ok(false) => return,
+                Err(error) => {
+                    tracing::error!(%error, "ingester cannot write in alias mode; stopping");
+                    failure.report(format!("ingester cannot write in alias mode: {error}"));
+                    shutdown.cancel();
+                    return;
+                }
+            }
+        }
         let mut rejoins = Rejoins::default();
         loop {
             let tracker = SharedTracker::default();

@@ -1,6 +1,8 @@
 //! Reads Jaeger's indices: services and operations, trace search, spans of traces (whole, however
 //! many), dependency links, latency documents. Index names always come from the time range asked
-//! about: nothing scans every index.
+//! about: nothing scans every index. In alias mode (`elasticsearch.use_aliases`) spans, services
+//! and dependencies are read through their read aliases instead, whatever the range, as Jaeger
+//! does; the range still filters the documents.
 //!
 //! Documents come back as `skein_schemas`' types, each read on its own: one that does not read is
 //! skipped with a warning, the others are answered. Aggregations are read where they are asked.
@@ -14,7 +16,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
 use skein_schemas::analytics::{DependencyLinks, MetricsFields, SeriesKind};
-use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::elasticsearch::{IndexNames, RolledFamily};
 use skein_schemas::jaeger::ui::parse_trace_id;
 use skein_schemas::jaeger::SpanDocument;
 
@@ -101,6 +103,24 @@ pub enum Family {
 }
 
 impl Family {
+    /// What to search for this family over `[start_ms, end_ms]`: the read alias in alias mode
+    /// (`skein-metrics` has none: it stays daily), else each day's index.
+    fn read_targets(self, names: &IndexNames, start_ms: i64, end_ms: i64) -> Vec<String> {
+        let rolled = match self {
+            Family::Span => Some(RolledFamily::Span),
+            Family::Service => Some(RolledFamily::Service),
+            Family::Dependencies => Some(RolledFamily::Dependencies),
+            Family::Metrics => None,
+        };
+        match rolled {
+            Some(rolled) if names.uses_aliases() => vec![names.read_alias(rolled)],
+            _ => days(start_ms, end_ms)
+                .into_iter()
+                .map(|d| self.index(names, d.and_time(NaiveTime::MIN).and_utc().timestamp_millis()))
+                .collect(),
+        }
+    }
+
     /// The index of this family for the UTC day holding `ms`.
     fn index(self, names: &IndexNames, ms: i64) -> String {
         let micros = ms.max(0) as u64 * 1000;
@@ -114,17 +134,15 @@ impl Family {
 }
 
 impl Reader {
-    /// A reader of the indices of `prefix`, analytics documents of `analytics_group` only.
-    pub fn new(client: Elasticsearch, prefix: &str, analytics_group: &str) -> Self {
-        Self { client, names: IndexNames::new(prefix), group: analytics_group.to_string() }
+    /// A reader of the indices (or aliases) `names` gives, analytics documents of
+    /// `analytics_group` only.
+    pub fn new(client: Elasticsearch, names: IndexNames, analytics_group: &str) -> Self {
+        Self { client, names, group: analytics_group.to_string() }
     }
 
-    /// The indices of `family` for each day of the range.
+    /// What to search for `family` over the range: each day's index, or the read alias.
     pub fn indices(&self, family: Family, start_ms: i64, end_ms: i64) -> Vec<String> {
-        days(start_ms, end_ms)
-            .into_iter()
-            .map(|d| family.index(&self.names, d.and_time(NaiveTime::MIN).and_utc().timestamp_millis()))
-            .collect()
+        family.read_targets(&self.names, start_ms, end_ms)
     }
 
     /// One search over `indices`; the answer read as `R` (a [`Value`] for aggregations, a
@@ -375,7 +393,7 @@ impl Reader {
             ]}}
         });
         let result: SearchHits = self.search(&indices, body).await?;
-        Ok(read_sources(result.hits.hits))
+        Ok(read_sources(latest_copies(result.hits.hits)))
     }
 
     /// `skein-metrics-*` operation series documents of the given services and span kinds in
@@ -504,11 +522,32 @@ struct Total {
 
 #[derive(Deserialize)]
 struct Hit {
+    #[serde(rename = "_index", default)]
+    index: String,
+    #[serde(rename = "_id", default)]
+    id: String,
     #[serde(rename = "_source")]
     source: Option<Box<RawValue>>,
     /// The hit's sort values, where a `search_after` continues.
     #[serde(default)]
     sort: Value,
+}
+
+/// One hit per document id, from the newest index holding it. Analytics rewrites a bucket's
+/// dependencies document as the bucket fills; in alias mode a rewrite after a rollover lands in
+/// the new index beside the old copy, and adding both would count the old calls twice. Rolled
+/// indices (`-000002` after `-000001`) and daily ones sort by name in the order they were written.
+fn latest_copies(hits: Vec<Hit>) -> Vec<Hit> {
+    let mut latest: BTreeMap<String, Hit> = BTreeMap::new();
+    for hit in hits {
+        match latest.get(&hit.id) {
+            Some(kept) if kept.index >= hit.index => {}
+            _ => {
+                latest.insert(hit.id.clone(), hit);
+            }
+        }
+    }
+    latest.into_values().collect()
 }
 
 /// The hits' documents as `T`; one that does not read is skipped with a warning.
@@ -575,6 +614,36 @@ mod tests {
     fn the_last_day_chrono_can_name_ends_the_range_without_overflowing() {
         let last = NaiveDate::MAX.and_time(NaiveTime::MIN).and_utc().timestamp_millis();
         assert_eq!(days(last - 86_400_000, last + 1), [NaiveDate::MAX.pred_opt().unwrap(), NaiveDate::MAX]);
+    }
+
+    #[test]
+    fn a_dependencies_document_rewritten_after_a_rollover_is_counted_once_from_the_newest_index() {
+        let answer = json!({"hits": {"hits": [
+            {"_index": "p-jaeger-dependencies-000001", "_id": "g:t:0:900", "_source": {"dependencies": [{"parent": "a", "child": "b", "callCount": 1}]}},
+            {"_index": "p-jaeger-dependencies-000002", "_id": "g:t:0:900", "_source": {"dependencies": [{"parent": "a", "child": "b", "callCount": 2}]}},
+            {"_index": "p-jaeger-dependencies-000001", "_id": "g:t:1:900", "_source": {"dependencies": [{"parent": "a", "child": "c", "callCount": 5}]}}
+        ]}});
+        let page: SearchHits = serde_json::from_value(answer).unwrap();
+        let links: Vec<DependencyLinks> = read_sources(latest_copies(page.hits.hits));
+        let calls: Vec<(String, u64)> =
+            links.iter().map(|l| (l.dependencies[0].child.clone(), l.dependencies[0].call_count)).collect();
+        assert_eq!(calls, [("b".to_string(), 2), ("c".to_string(), 5)]);
+    }
+
+    #[test]
+    fn alias_mode_reads_spans_services_and_dependencies_through_read_aliases() {
+        let names = IndexNames::new("p").with_aliases(true);
+        let (start, end) = (1_699_999_000_000, 1_700_200_000_000);
+        assert_eq!(Family::Span.read_targets(&names, start, end), ["p-jaeger-span-read"]);
+        assert_eq!(Family::Service.read_targets(&names, start, end), ["p-jaeger-service-read"]);
+        assert_eq!(Family::Dependencies.read_targets(&names, start, end), ["p-jaeger-dependencies-read"]);
+        // skein's own metrics have no aliases: still one index per day.
+        assert_eq!(Family::Metrics.read_targets(&names, start, end).len(), 4);
+        let daily = IndexNames::new("p");
+        assert_eq!(
+            Family::Span.read_targets(&daily, 1_699_999_000_000, 1_700_010_000_000),
+            ["p-jaeger-span-2023-11-14", "p-jaeger-span-2023-11-15"]
+        );
     }
 
     #[test]

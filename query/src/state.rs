@@ -21,7 +21,7 @@ impl QueryState {
     /// Requests read through `client` (no connection is made here).
     pub fn new(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> Self {
         // Analytics documents are read for the configured analytics group only.
-        let reader = Reader::new(client, &config.elasticsearch.index_prefix, &config.analytics.group_id);
+        let reader = Reader::new(client, config.elasticsearch.index_names(), &config.analytics.group_id);
         Self { reader, config: config.query.clone() }
     }
 

@@ -4,16 +4,117 @@ use chrono::{DateTime, NaiveDate, Utc};
 use serde_json::{json, Value};
 
 /// Index names with an optional prefix, as Jaeger builds them: `<prefix>-jaeger-span-YYYY-MM-DD`
-/// (no second dash when the prefix already ends with one).
+/// (no second dash when the prefix already ends with one). In alias mode
+/// ([`IndexNames::with_aliases`], Jaeger's `use_aliases`) spans, services and dependencies are
+/// written to `<prefix>-jaeger-<family>-write` and read through `<prefix>-jaeger-<family>-read`,
+/// aliases over rolled-over indices `<prefix>-jaeger-<family>-000001`, `-000002`, ...
 #[derive(Debug, Clone)]
 pub struct IndexNames {
     prefix: String,
+    aliases: bool,
+}
+
+/// The index families Jaeger's rollover tool manages (its `jaeger-sampling` is not written by
+/// skein, its archive is not either); `skein-metrics` stays daily in both modes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RolledFamily {
+    Span,
+    Service,
+    Dependencies,
+}
+
+impl RolledFamily {
+    /// Every family, in the order Jaeger's tool handles them.
+    pub const ALL: [RolledFamily; 3] = [RolledFamily::Span, RolledFamily::Service, RolledFamily::Dependencies];
+
+    fn base(self) -> &'static str {
+        match self {
+            RolledFamily::Span => "jaeger-span",
+            RolledFamily::Service => "jaeger-service",
+            RolledFamily::Dependencies => "jaeger-dependencies",
+        }
+    }
+}
+
+/// Suffix of every write alias. No daily or state index name ends with it (they end with a date
+/// or `-state`), which is what lets the bulk body ask for `require_alias` by name alone.
+pub const WRITE_ALIAS_SUFFIX: &str = "-write";
+
+/// True when `index` names a write alias: writes to it must not create an index of that name
+/// when the alias is missing (Elasticsearch would, and the next rollover would then fail).
+pub fn is_write_alias(index: &str) -> bool {
+    index.ends_with(WRITE_ALIAS_SUFFIX)
 }
 
 impl IndexNames {
     pub fn new(prefix: &str) -> Self {
         let prefix = if prefix.is_empty() || prefix.ends_with('-') { prefix.to_string() } else { format!("{prefix}-") };
-        Self { prefix }
+        Self { prefix, aliases: false }
+    }
+
+    /// The same names in alias mode when `aliases` is true (`elasticsearch.use_aliases`).
+    pub fn with_aliases(mut self, aliases: bool) -> Self {
+        self.aliases = aliases;
+        self
+    }
+
+    /// True in alias mode.
+    pub fn uses_aliases(&self) -> bool {
+        self.aliases
+    }
+
+    /// The prefix with its trailing dash (empty when there is none).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// `<prefix>jaeger-span`, the name the family's template, indices and aliases start with.
+    pub fn rolled_base(&self, family: RolledFamily) -> String {
+        format!("{}{}", self.prefix, family.base())
+    }
+
+    /// `<prefix>jaeger-span-write`: where the family is written in alias mode.
+    pub fn write_alias(&self, family: RolledFamily) -> String {
+        format!("{}{WRITE_ALIAS_SUFFIX}", self.rolled_base(family))
+    }
+
+    /// `<prefix>jaeger-span-read`: what the family is read through in alias mode.
+    pub fn read_alias(&self, family: RolledFamily) -> String {
+        format!("{}-read", self.rolled_base(family))
+    }
+
+    /// `<prefix>jaeger-span-000001`: the first index `rollover init` creates (Elasticsearch's
+    /// rollover then counts up from its six digits).
+    pub fn first_rolled_index(&self, family: RolledFamily) -> String {
+        format!("{}-000001", self.rolled_base(family))
+    }
+
+    /// Where a span starting at `start_time_micros` is written: its daily index, or the write
+    /// alias in alias mode.
+    pub fn span_write_target(&self, start_time_micros: u64) -> String {
+        if self.aliases {
+            self.write_alias(RolledFamily::Span)
+        } else {
+            self.span_index(start_time_micros)
+        }
+    }
+
+    /// Where the service document of a span starting at `start_time_micros` is written.
+    pub fn service_write_target(&self, start_time_micros: u64) -> String {
+        if self.aliases {
+            self.write_alias(RolledFamily::Service)
+        } else {
+            self.service_index(start_time_micros)
+        }
+    }
+
+    /// Where the dependencies document of a bucket starting at `start_ms` is written.
+    pub fn dependencies_write_target(&self, start_ms: i64) -> String {
+        if self.aliases {
+            self.write_alias(RolledFamily::Dependencies)
+        } else {
+            self.dependencies_index(start_ms)
+        }
     }
 
     /// `jaeger-span-YYYY-MM-DD` for the UTC day of `start_time_micros`.
@@ -237,6 +338,57 @@ mod tests {
         assert_eq!(templates[0].1["template"]["settings"]["index.number_of_shards"], 3);
         assert_eq!(templates[0].1["template"]["mappings"]["properties"]["tags"]["type"], "nested");
         assert_eq!(templates[1].0, "t1-jaeger-service");
+    }
+
+    #[test]
+    fn alias_mode_writes_to_jaeger_write_aliases_whatever_the_day() {
+        let names = IndexNames::new("p").with_aliases(true);
+        assert_eq!(names.span_write_target(1_700_000_000_000_000), "p-jaeger-span-write");
+        assert_eq!(names.span_write_target(1_800_000_000_000_000), "p-jaeger-span-write");
+        assert_eq!(names.service_write_target(1_700_000_000_000_000), "p-jaeger-service-write");
+        assert_eq!(names.dependencies_write_target(1_700_000_000_000), "p-jaeger-dependencies-write");
+        assert_eq!(names.read_alias(RolledFamily::Span), "p-jaeger-span-read");
+        assert_eq!(names.first_rolled_index(RolledFamily::Service), "p-jaeger-service-000001");
+        // Jaeger's names without a prefix: no leading dash.
+        assert_eq!(IndexNames::new("").write_alias(RolledFamily::Span), "jaeger-span-write");
+    }
+
+    #[test]
+    fn daily_mode_writes_to_daily_indices() {
+        let names = IndexNames::new("p").with_aliases(false);
+        assert_eq!(names.span_write_target(1_700_000_000_000_000), "p-jaeger-span-2023-11-14");
+        assert_eq!(names.dependencies_write_target(1_700_000_000_000), "p-jaeger-dependencies-2023-11-14");
+    }
+
+    #[test]
+    fn only_write_aliases_are_recognised_as_write_aliases() {
+        let names = IndexNames::new("p").with_aliases(true);
+        for family in RolledFamily::ALL {
+            assert!(is_write_alias(&names.write_alias(family)));
+            assert!(!is_write_alias(&names.read_alias(family)));
+            assert!(!is_write_alias(&names.first_rolled_index(family)));
+        }
+        assert!(!is_write_alias(&names.span_index(1_700_000_000_000_000)));
+        assert!(!is_write_alias(&names.metrics_index(1_700_000_000_000)));
+        assert!(!is_write_alias(&names.analytics_state_index()));
+    }
+
+    #[test]
+    fn rolled_indices_match_the_family_templates() {
+        // The templates' patterns must cover `-000001` and its successors, or a rolled index
+        // would get dynamic mappings.
+        let names = IndexNames::new("p");
+        let patterns: Vec<String> = names
+            .templates(1, 0)
+            .into_iter()
+            .chain(names.analytics_templates(1, 0))
+            .map(|(_, body)| body["index_patterns"][0].as_str().unwrap_or_default().to_string())
+            .collect();
+        for family in RolledFamily::ALL {
+            let index = names.first_rolled_index(family);
+            let covered = patterns.iter().any(|p| p.strip_suffix('*').is_some_and(|head| index.starts_with(head)));
+            assert!(covered, "{index} is covered by one of {patterns:?}");
+        }
     }
 
     #[test]

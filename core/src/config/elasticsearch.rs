@@ -1,6 +1,7 @@
 //! `elasticsearch`: where the cluster is and how indices are named and written.
 
 use serde::{Deserialize, Serialize};
+use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::TraceIdFormat;
 
 /// Elasticsearch settings shared by every role.
@@ -25,6 +26,11 @@ pub struct ElasticsearchConfig {
     /// 16 when the high 64 bits are zero). Keep `short` only for Jaeger 1.x readers; document
     /// `_id`s are the same either way.
     pub trace_id_format: TraceIdFormat,
+    /// Jaeger's alias mode: write spans, services and dependencies to
+    /// `<prefix>-jaeger-<family>-write` and read them through `-read`, aliases that
+    /// `skein indices rollover init` creates and `rollover` / `lookback` move; daily indices
+    /// otherwise.
+    pub use_aliases: bool,
     /// Timeout of one request to Elasticsearch, ms.
     pub request_timeout_ms: u64,
     /// PEM file of the CA that signed the cluster's certificate, for `https` URLs with a private CA;
@@ -45,8 +51,16 @@ impl Default for ElasticsearchConfig {
             create_templates: true,
             // Jaeger 2's form: its query service finds 64-bit ids only in it, and Jaeger 1.x is end of life.
             trace_id_format: TraceIdFormat::Full,
+            use_aliases: false,
             request_timeout_ms: 30_000,
             ca_file: None,
         }
+    }
+}
+
+impl ElasticsearchConfig {
+    /// The index and alias names this configuration writes and reads.
+    pub fn index_names(&self) -> IndexNames {
+        IndexNames::new(&self.index_prefix).with_aliases(self.use_aliases)
     }
 }

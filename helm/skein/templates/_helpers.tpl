@@ -91,7 +91,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- $_ := set $kafkaProps "ssl.ca.location" (printf "/etc/skein-ca/kafka/%s" .Values.kafka.tls.caKey) -}}
 {{- end -}}
 {{- $kafkaProps = mustMergeOverwrite $kafkaProps (deepCopy .Values.kafka.librdkafka) -}}
-{{- $es := dict "url" .Values.elasticsearch.url "index_prefix" .Values.elasticsearch.indexPrefix "shards" (int .Values.elasticsearch.shards) "replicas" (int .Values.elasticsearch.replicas) "create_templates" (not .Values.init.enabled) "trace_id_format" .Values.elasticsearch.traceIdFormat -}}
+{{- $es := dict "url" .Values.elasticsearch.url "index_prefix" .Values.elasticsearch.indexPrefix "shards" (int .Values.elasticsearch.shards) "replicas" (int .Values.elasticsearch.replicas) "create_templates" (not .Values.init.enabled) "trace_id_format" .Values.elasticsearch.traceIdFormat "use_aliases" .Values.elasticsearch.useAliases -}}
 {{- if .Values.elasticsearch.caSecret -}}
 {{- $_ := set $es "ca_file" (printf "/etc/skein-ca/elasticsearch/%s" .Values.elasticsearch.caKey) -}}
 {{- end -}}

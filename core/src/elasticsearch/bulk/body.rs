@@ -61,6 +61,12 @@ impl BulkBody {
         serde_json::to_writer(&mut self.bytes, index).expect("a string serializes");
         self.bytes.extend_from_slice(b",\"_id\":");
         serde_json::to_writer(&mut self.bytes, id).expect("a string serializes");
+        // A missing write alias must fail the item (404 index_not_found_exception, which the
+        // writer treats as denied and retries) rather than let Elasticsearch create an index named
+        // like the alias, which would take the alias's name for good.
+        if skein_schemas::elasticsearch::is_write_alias(index) {
+            self.bytes.extend_from_slice(b",\"require_alias\":true");
+        }
         if let Some(version) = version {
             self.bytes.extend_from_slice(b",\"version\":");
             self.bytes.extend_from_slice(version.to_string().as_bytes());
@@ -125,6 +131,23 @@ mod tests {
             text,
             "{\"index\":{\"_index\":\"i\",\"_id\":\"d\",\"version\":4294967296,\"version_type\":\"external_gte\"}}\n{}\n"
         );
+    }
+
+    #[test]
+    fn writes_to_a_write_alias_require_the_alias() {
+        let body = BulkBody::of([
+            BulkAction::Index { index: "p-jaeger-span-write", id: "a", source: b"{}" },
+            BulkAction::IndexAtVersion { index: "p-jaeger-dependencies-write", id: "d", source: b"{}", version: 2 },
+            BulkAction::Index { index: "p-jaeger-span-2023-11-14", id: "b", source: b"{}" },
+        ]);
+        let text = String::from_utf8(body.into_bytes()).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines[0], r#"{"index":{"_index":"p-jaeger-span-write","_id":"a","require_alias":true}}"#);
+        assert_eq!(
+            lines[2],
+            r#"{"index":{"_index":"p-jaeger-dependencies-write","_id":"d","require_alias":true,"version":2,"version_type":"external_gte"}}"#
+        );
+        assert_eq!(lines[4], r#"{"index":{"_index":"p-jaeger-span-2023-11-14","_id":"b"}}"#);
     }
 
     #[test]

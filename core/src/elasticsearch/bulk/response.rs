@@ -113,6 +113,9 @@ fn item_outcome(item: &Value) -> ItemOutcome {
             "{} (clear the index block; a full disk's read-only block goes once disk space is freed)",
             reason()
         )),
+        404 if kind == "index_not_found_exception" && reason().contains("require_alias") => {
+            ItemOutcome::Denied(format!("{} (the write alias is missing: run `skein indices rollover init`)", reason()))
+        }
         404 if kind == "index_not_found_exception" => ItemOutcome::Denied(format!(
             "{} (create the index or let Elasticsearch create it: allow skein's indices in action.auto_create_index)",
             reason()
@@ -129,6 +132,19 @@ fn item_outcome(item: &Value) -> ItemOutcome {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_write_alias_is_denied_and_says_to_run_rollover_init() {
+        // Elasticsearch's answer to `require_alias` when the alias is gone.
+        let body = br#"{"errors":true,"items":[
+          {"index":{"_index":"p-jaeger-span-write","_id":"a","status":404,"error":{"type":"index_not_found_exception","reason":"[require_alias] request flag is [true] and [p-jaeger-span-write] is not an alias","index":"p-jaeger-span-write"}}}
+        ]}"#;
+        let outcomes = item_outcomes(body, 1).unwrap();
+        assert!(
+            matches!(&outcomes[0], ItemOutcome::Denied(m) if m.contains("skein indices rollover init")),
+            "{outcomes:?}"
+        );
+    }
 
     #[test]
     fn a_denied_write_is_neither_durable_nor_permanently_refused() {

@@ -1,0 +1,115 @@
+//! `skein indices`: index maintenance of one prefix. `rollover init | rollover | lookback` is
+//! Jaeger's alias mode (`elasticsearch.use_aliases`, logic in
+//! `skein_core::elasticsearch::rollover`); this file only parses flags and prints what was done.
+
+use anyhow::{Context, Result};
+use skein_core::elasticsearch::rollover::{parse_conditions, IndexRollover, LookbackUnit, DEFAULT_CONDITIONS};
+
+use crate::options::ConfigArgs;
+
+#[derive(clap::Args)]
+pub struct IndicesArgs {
+    #[command(subcommand)]
+    action: IndicesAction,
+}
+
+#[derive(clap::Subcommand)]
+enum IndicesAction {
+    /// Jaeger's alias mode (elasticsearch.use_aliases): create, roll over and narrow the
+    /// `<prefix>-jaeger-{span,service,dependencies}-write` / `-read` aliases.
+    Rollover(RolloverArgs),
+}
+
+#[derive(clap::Args)]
+struct RolloverArgs {
+    #[command(subcommand)]
+    action: RolloverAction,
+}
+
+#[derive(clap::Subcommand)]
+enum RolloverAction {
+    /// Install the index templates and create `<prefix>-jaeger-<family>-000001` with its write
+    /// and read aliases where they are missing (run it before the first start in alias mode;
+    /// running it again changes nothing).
+    Init(ConfigArgs),
+    /// Move each write alias to a new index when the conditions hold, and add that index to the
+    /// read alias (run it periodically, e.g. the Helm CronJob).
+    Rollover {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// Elasticsearch `_rollover` conditions as JSON: max_age, max_docs, max_size,
+        /// max_primary_shard_size, max_primary_shard_docs (and their min_ forms).
+        #[arg(long, default_value = DEFAULT_CONDITIONS)]
+        conditions: String,
+    },
+    /// Take indices created more than --unit-count units ago out of the read aliases, so reads
+    /// stop at them (the index being written always stays).
+    Lookback {
+        #[command(flatten)]
+        config: ConfigArgs,
+        /// seconds, minutes, hours, days, weeks, months or years.
+        #[arg(long, default_value = "days", value_parser = parse_unit)]
+        unit: LookbackUnit,
+        /// How many units back indices stay readable.
+        #[arg(long, default_value_t = 1)]
+        unit_count: u32,
+    },
+}
+
+fn parse_unit(text: &str) -> Result<LookbackUnit, String> {
+    text.parse()
+}
+
+fn maintenance(config: &ConfigArgs) -> Result<IndexRollover> {
+    let config = config.load()?;
+    skein_core::telemetry::init_logging(&config.log);
+    let client =
+        skein_core::elasticsearch::client(&config.elasticsearch).context("cannot build the Elasticsearch client")?;
+    Ok(IndexRollover::new(client, &config.elasticsearch))
+}
+
+pub async fn run(args: IndicesArgs) -> Result<()> {
+    match args.action {
+        IndicesAction::Rollover(args) => rollover(args).await,
+    }
+}
+
+async fn rollover(args: RolloverArgs) -> Result<()> {
+    match args.action {
+        RolloverAction::Init(config) => {
+            let maintenance = maintenance(&config)?;
+            for report in maintenance.init().await? {
+                let family = maintenance.names().rolled_base(report.family);
+                let index = if report.created_index { "created" } else { "kept" };
+                let aliases = match report.added_aliases.as_slice() {
+                    [] => "aliases already there".to_string(),
+                    added => format!("added {}", added.join(", ")),
+                };
+                println!("{family}: {index} {}, {aliases}", report.write_index);
+            }
+        }
+        RolloverAction::Rollover { config, conditions } => {
+            let conditions = parse_conditions(&conditions)?;
+            let maintenance = maintenance(&config)?;
+            for report in maintenance.rollover(&conditions).await? {
+                let family = maintenance.names().rolled_base(report.family);
+                if report.rolled_over {
+                    println!("{family}: rolled over from {} to {}", report.old_index, report.new_index);
+                } else {
+                    println!("{family}: no condition met, still writing {}", report.old_index);
+                }
+            }
+        }
+        RolloverAction::Lookback { config, unit, unit_count } => {
+            let maintenance = maintenance(&config)?;
+            for report in maintenance.lookback(unit, unit_count, chrono::Utc::now()).await? {
+                let family = maintenance.names().rolled_base(report.family);
+                match report.removed.as_slice() {
+                    [] => println!("{family}: no index to take out of the read alias"),
+                    removed => println!("{family}: taken out of the read alias: {}", removed.join(", ")),
+                }
+            }
+        }
+    }
+    Ok(())
+}
