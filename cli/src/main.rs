@@ -1,5 +1,6 @@
 //! The `skein` command: runs any role of the pipeline, or all of them in one process.
 
+mod indices;
 mod options;
 mod status;
 
@@ -56,6 +57,9 @@ enum Command {
     /// Elasticsearch indices, analytics watermarks) from a running query role; exits non-zero
     /// when it cannot be reached. --json prints the report as JSON.
     Status(status::StatusArgs),
+    /// Index maintenance: `skein indices clean --older-than-days N [--dry-run]` deletes this
+    /// prefix's daily indices older than N days (UTC), as Jaeger's es-index-cleaner does.
+    Indices(indices::IndicesArgs),
 }
 
 #[derive(clap::Args)]
@@ -124,6 +128,7 @@ fn main() -> Result<()> {
             Command::Replay(args) => replay(args),
             Command::Loadgen(args) => Ok(skein_loadgen::run(args).await?),
             Command::Status(args) => status::run(args).await,
+            Command::Indices(args) => indices::run(args).await,
         }
     })
 }

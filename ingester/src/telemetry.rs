@@ -21,7 +21,7 @@ pub fn bulk_retry(cause: &'static str) {
     metrics::counter!("skein_ingester_bulk_retries_total", "cause" => cause).increment(1);
 }
 
-/// Records sent to the DLQ by kind (`decode`, `rejected`).
+/// Records sent to the DLQ by kind (`decode`, `rejected`, `out_of_range`).
 pub fn dead_letters(kind: &'static str) {
     metrics::counter!("skein_ingester_dlq_records_total", "kind" => kind).increment(1);
 }
@@ -51,4 +51,26 @@ pub fn writes_blocked(count: usize) {
 /// Offset commits Kafka did not take (they are offered again on the next commit tick).
 pub fn commit_failures(count: u64) {
     metrics::counter!("skein_ingester_offset_commit_failures_total").increment(count);
+}
+
+/// Spans not indexed because their day is outside the retained days, by `side`
+/// (`before_retained_days`, `after_tomorrow`); their records are in the DLQ.
+pub fn spans_outside_retention(side: &'static str) {
+    metrics::counter!("skein_ingester_spans_outside_retention_total", "side" => side).increment(1);
+}
+
+/// Indices the daily clean deleted.
+pub fn retention_indices_deleted(count: u64) {
+    metrics::counter!("skein_retention_indices_deleted_total").increment(count);
+}
+
+/// One check of the daily clean by outcome: `cleaned` (this instance cleaned), `done_today`,
+/// `held_elsewhere` (another instance holds the lease), `failed`.
+pub fn retention_run(outcome: &'static str) {
+    metrics::counter!("skein_retention_checks_total", "outcome" => outcome).increment(1);
+}
+
+/// When this instance last finished a clean, seconds since the epoch.
+pub fn retention_last_success(at_ms: i64) {
+    metrics::gauge!("skein_retention_last_success_timestamp_seconds").set(at_ms as f64 / 1000.0);
 }
