@@ -272,3 +272,74 @@ async fn a_replayed_span_of_a_day_outside_the_retained_days_is_dead_lettered_and
     pipeline.stop().await;
     es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
 }
+
+/// `skein ingester` as its own process with `elasticsearch.retention_days`, admin on `admin`.
+fn spawn_ingester(config: &SkeinConfig, admin: std::net::SocketAddr) -> std::process::Child {
+    Command::new(skein_binary())
+        .arg("ingester")
+        .env("SKEIN_KAFKA__BROKERS", &config.kafka.brokers)
+        .env("SKEIN_KAFKA__SPANS_TOPIC", &config.kafka.spans_topic)
+        .env("SKEIN_KAFKA__DLQ_TOPIC", &config.kafka.dlq_topic)
+        .env("SKEIN_KAFKA__PARTITIONS", config.kafka.partitions.to_string())
+        .env("SKEIN_ELASTICSEARCH__URL", &config.elasticsearch.url)
+        .env("SKEIN_ELASTICSEARCH__INDEX_PREFIX", &config.elasticsearch.index_prefix)
+        .env("SKEIN_ELASTICSEARCH__RETENTION_DAYS", config.elasticsearch.retention_days.to_string())
+        .env("SKEIN_INGESTER__GROUP_ID", &config.ingester.group_id)
+        .env("SKEIN_INGESTER__ADMIN_LISTEN", admin.to_string())
+        .env("SKEIN_LOG__LEVEL", "warn")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::inherit())
+        .spawn()
+        .expect("skein ingester starts")
+}
+
+/// `skein_retention_checks_total` of one process's `/metrics`, by outcome.
+async fn checks(admin: std::net::SocketAddr) -> std::collections::BTreeMap<String, f64> {
+    let Ok(response) = reqwest::get(format!("http://{admin}/metrics")).await else { return Default::default() };
+    let text = response.text().await.unwrap_or_default();
+    text.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("skein_retention_checks_total{outcome=\"")?;
+            let (outcome, value) = rest.split_once("\"} ")?;
+            Some((outcome.to_string(), value.trim().parse().ok()?))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn of_two_ingester_processes_with_retention_days_one_deletes_the_old_indices() {
+    require_servers();
+    let mut config = isolated_config("daily");
+    config.elasticsearch.retention_days = 3;
+    let prefix = config.elasticsearch.index_prefix.clone();
+    let names = IndexNames::new(&prefix);
+    let old = daily_indices(&names, -4);
+    let kept = daily_indices(&names, -2);
+    for index in old.iter().chain(&kept) {
+        create_index(index).await;
+    }
+    let admins = [free_port(), free_port()];
+    let mut children: Vec<_> = admins.iter().map(|admin| spawn_ingester(&config, *admin)).collect();
+    wait_until("both ingesters checked the lease", WAIT, || async {
+        let (a, b) = (checks(admins[0]).await, checks(admins[1]).await);
+        !a.is_empty() && !b.is_empty()
+    })
+    .await;
+    let (a, b) = (checks(admins[0]).await, checks(admins[1]).await);
+    for child in &mut children {
+        child.kill().expect("the ingester I started stops");
+        child.wait().expect("and is reaped");
+    }
+    let cleaned = |c: &std::collections::BTreeMap<String, f64>| c.get("cleaned").copied().unwrap_or(0.0);
+    assert_eq!(cleaned(&a) + cleaned(&b), 1.0, "exactly one of the two cleaned: {a:?} {b:?}");
+    assert!(a.get("failed").is_none() && b.get("failed").is_none(), "{a:?} {b:?}");
+    let mut left = kept.clone();
+    left.sort();
+    let remaining: Vec<String> = indices_starting(&format!("{prefix}-"))
+        .await
+        .into_iter()
+        .filter(|index| !index.ends_with("skein-retention"))
+        .collect();
+    assert_eq!(remaining, left, "the 4-day-old indices are gone, the 2-day-old ones stay");
+    Es::default().delete(&format!("{prefix}-*")).await;
+}
