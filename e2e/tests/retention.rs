@@ -343,3 +343,77 @@ async fn of_two_ingester_processes_with_retention_days_one_deletes_the_old_indic
     assert_eq!(remaining, left, "the 4-day-old indices are gone, the 2-day-old ones stay");
     Es::default().delete(&format!("{prefix}-*")).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn analytics_writes_no_document_for_a_day_outside_the_retained_days() {
+    use opentelemetry_proto::tonic::trace::v1::span::SpanKind::{Client, Server};
+    use rdkafka::message::{Header, OwnedHeaders};
+    use skein_schemas::kafka_record::{trace_key, ENCODING_HEADER, ENCODING_OTLP_PROTO};
+
+    require_servers();
+    let mut config = isolated_config("analytics-days");
+    config.kafka.partitions = 1; // one clock: the old trace is read before the recent one
+    config.elasticsearch.retention_days = 3;
+    config.analytics.trace_idle_ms = 1_000;
+    config.analytics.idle_partition_ms = 300;
+    config.analytics.flush_interval_ms = 200;
+    let names = IndexNames::new(&config.elasticsearch.index_prefix);
+    let now_ms = Utc::now().timestamp_millis();
+    // Records a few minutes old (a marker carrying "now" closes them); spans ten days old, then recent.
+    let record_ms = now_ms - now_ms.rem_euclid(60_000) - 3 * 60_000;
+    let old_ns = (record_ms as u64 - 10 * 86_400_000) * 1_000_000;
+    let recent_ns = record_ms as u64 * 1_000_000;
+    let call = |trace: [u8; 16], caller: &str, callee: &str, start_ns: u64| {
+        let client = otlp_span(trace, 1, None, "call", Client, start_ns, 5_000_000);
+        let server = otlp_span(trace, 2, Some(1), "serve", Server, start_ns + 1_000_000, 3_000_000);
+        request(caller, vec![client])
+            .resource_spans
+            .into_iter()
+            .chain(request(callee, vec![server]).resource_spans)
+            .collect::<Vec<_>>()
+    };
+    let (old, recent) = ([1u8; 16], [2u8; 16]);
+    skein_core::kafka::ensure_topics(&config.kafka).await.expect("topics");
+    let producer: FutureProducer =
+        rdkafka::ClientConfig::new().set("bootstrap.servers", &config.kafka.brokers).create().unwrap();
+    for (offset, (trace, caller, callee, start_ns)) in
+        [(old, "old-a", "old-b", old_ns), (recent, "new-a", "new-b", recent_ns)].into_iter().enumerate()
+    {
+        let value = opentelemetry_proto::tonic::trace::v1::TracesData { resource_spans: call(trace, caller, callee, start_ns) }
+            .encode_to_vec();
+        let key = trace_key(&trace);
+        let headers = OwnedHeaders::new().insert(Header { key: ENCODING_HEADER, value: Some(ENCODING_OTLP_PROTO) });
+        let record = FutureRecord::to(&config.kafka.spans_topic)
+            .key(&key)
+            .payload(&value)
+            .timestamp(record_ms + offset as i64 * 10)
+            .headers(headers);
+        producer.send(record, Duration::from_secs(10)).await.expect("record produced");
+    }
+    let pipeline = Pipeline::start_with_analytics(&config).await;
+    let es = Es::default();
+    let recent_deps = names.dependencies_index(record_ms);
+    wait_until("the recent trace's link written", WAIT, || async {
+        es.documents(&recent_deps).await.iter().any(|(_, doc)| doc["dependencies"].to_string().contains("new-b"))
+    })
+    .await;
+    let counted = || {
+        skein_core::telemetry::render_metrics()
+            .lines()
+            .find_map(|l| l.strip_prefix("skein_analytics_documents_outside_retention_total ")?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
+    wait_until("the old trace's documents counted as outside", WAIT, || {
+        let n = counted();
+        async move { n > 0.0 }
+    })
+    .await;
+    let old_ms = (old_ns / 1_000_000) as i64;
+    let indices = indices_starting(&format!("{}-", config.elasticsearch.index_prefix)).await;
+    for absent in [names.dependencies_index(old_ms), names.metrics_index(old_ms)] {
+        assert!(!indices.contains(&absent), "no {absent}: {indices:?}");
+    }
+    assert!(indices.contains(&names.metrics_index(record_ms)), "the recent day's aggregates: {indices:?}");
+    pipeline.stop().await;
+    es.delete(&format!("{}-*", config.elasticsearch.index_prefix)).await;
+}
