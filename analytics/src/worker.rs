@@ -215,7 +215,8 @@ impl Engine {
                 });
             }
             for t in totals.iter().filter(|t| t.start_ms < until) {
-                outside.keep_if_retained(&days, t.start_ms, &mut docs, |docs| docs.push(target.dependencies_document(t)));
+                outside
+                    .keep_if_retained(&days, t.start_ms, &mut docs, |docs| docs.push(target.dependencies_document(t)));
             }
             if open_buckets {
                 let (buckets, totals) = part.state.open_buckets(&self.names);
@@ -225,8 +226,9 @@ impl Engine {
                     });
                 }
                 for t in &totals {
-                    outside
-                        .keep_if_retained(&days, t.start_ms, &mut docs, |docs| docs.push(target.dependencies_document(t)));
+                    outside.keep_if_retained(&days, t.start_ms, &mut docs, |docs| {
+                        docs.push(target.dependencies_document(t))
+                    });
                 }
             }
             telemetry::counters(&std::mem::take(&mut part.state.counters));

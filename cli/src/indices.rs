@@ -54,7 +54,8 @@ async fn run_clean(args: CleanArgs) -> Result<()> {
     let plan = clean(&client, &names, args.older_than_days, args.rollover, args.dry_run, now)
         .await
         .with_context(|| format!("the clean of {} stopped", es.url))?;
-    let prefix = if names.prefix().is_empty() { "no prefix".to_string() } else { format!("prefix {:?}", names.prefix()) };
+    let prefix =
+        if names.prefix().is_empty() { "no prefix".to_string() } else { format!("prefix {:?}", names.prefix()) };
     println!(
         "{} ({prefix}): keeping the days {} to {} (UTC); {} older indices{}",
         es.url,

@@ -91,8 +91,7 @@ async fn clean_deletes_only_the_old_daily_indices_of_its_prefix_and_a_dry_run_de
     let longer = IndexNames::new(&format!("{prefix}-more"));
     let old: Vec<String> = [-30, -3].iter().flat_map(|&offset| daily_indices(&names, offset)).collect();
     let kept: Vec<String> = [-2, 0, 1].iter().flat_map(|&offset| daily_indices(&names, offset)).collect();
-    let others: Vec<String> =
-        [&outer, &longer].iter().flat_map(|other| daily_indices(other, -30)).collect();
+    let others: Vec<String> = [&outer, &longer].iter().flat_map(|other| daily_indices(other, -30)).collect();
     let state = names.analytics_state_index();
     for index in old.iter().chain(&kept).chain(&others).chain([&state]) {
         create_index(index).await;
@@ -110,7 +109,10 @@ async fn clean_deletes_only_the_old_daily_indices_of_its_prefix_and_a_dry_run_de
         all
     };
     let before = everything(old.iter().chain(&kept).chain([&state]).cloned().collect());
-    assert_eq!(indices_starting(&format!("{prefix}-")).await, everything([before.clone(), daily_indices(&longer, -30)].concat()));
+    assert_eq!(
+        indices_starting(&format!("{prefix}-")).await,
+        everything([before.clone(), daily_indices(&longer, -30)].concat())
+    );
 
     let dry = run_clean(&config, &["--older-than-days", "3", "--dry-run"]);
     let stdout = String::from_utf8_lossy(&dry.stdout);
@@ -209,7 +211,8 @@ async fn of_two_instances_checking_at_once_exactly_one_cleans_and_a_dead_holders
     // A live lease of another instance is left alone.
     let (_, version_now) = lease.read().await.unwrap().unwrap();
     assert_ne!(version_now, version);
-    let alive = LeaseDocument { holder: "alive-instance".into(), expires_at_ms: i64::MAX, done_day: Some(yesterday), ..dead };
+    let alive =
+        LeaseDocument { holder: "alive-instance".into(), expires_at_ms: i64::MAX, done_day: Some(yesterday), ..dead };
     lease.write(&alive, Some(version_now)).await.unwrap().expect("written");
     assert_eq!(a.check(Utc::now()).await.unwrap(), Outcome::HeldElsewhere("alive-instance".into()));
     Es::default().delete(&format!("{prefix}-*")).await;
@@ -234,7 +237,10 @@ async fn a_replayed_span_of_a_day_outside_the_retained_days_is_dead_lettered_and
     // Records as Kafka holds them (an old offset replayed, a client with a wrong clock): straight
     // to the topic, as the collector's own time bounds apply on receipt only.
     let records = [
-        (mixed, vec![at(span(mixed, 1, None, "today"), now_ns), at(span(mixed, 2, Some(1), "old"), now_ns - 10 * day_ns)]),
+        (
+            mixed,
+            vec![at(span(mixed, 1, None, "today"), now_ns), at(span(mixed, 2, Some(1), "old"), now_ns - 10 * day_ns)],
+        ),
         (future, vec![at(span(future, 1, None, "ahead"), now_ns + 5 * day_ns)]),
         (fine, vec![at(span(fine, 1, None, "fine"), now_ns)]),
     ];
@@ -379,8 +385,9 @@ async fn analytics_writes_no_document_for_a_day_outside_the_retained_days() {
     for (offset, (trace, caller, callee, start_ns)) in
         [(old, "old-a", "old-b", old_ns), (recent, "new-a", "new-b", recent_ns)].into_iter().enumerate()
     {
-        let value = opentelemetry_proto::tonic::trace::v1::TracesData { resource_spans: call(trace, caller, callee, start_ns) }
-            .encode_to_vec();
+        let value =
+            opentelemetry_proto::tonic::trace::v1::TracesData { resource_spans: call(trace, caller, callee, start_ns) }
+                .encode_to_vec();
         let key = trace_key(&trace);
         let headers = OwnedHeaders::new().insert(Header { key: ENCODING_HEADER, value: Some(ENCODING_OTLP_PROTO) });
         let record = FutureRecord::to(&config.kafka.spans_topic)
@@ -400,7 +407,9 @@ async fn analytics_writes_no_document_for_a_day_outside_the_retained_days() {
     let counted = || {
         skein_core::telemetry::render_metrics()
             .lines()
-            .find_map(|l| l.strip_prefix("skein_analytics_documents_outside_retention_total ")?.trim().parse::<f64>().ok())
+            .find_map(|l| {
+                l.strip_prefix("skein_analytics_documents_outside_retention_total ")?.trim().parse::<f64>().ok()
+            })
             .unwrap_or(0.0)
     };
     wait_until("the old trace's documents counted as outside", WAIT, || {

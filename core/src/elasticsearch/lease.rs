@@ -81,8 +81,10 @@ impl Lease {
     pub async fn ensure_index(&self, replicas: u32) -> Result<(), RetentionError> {
         let body = json!({ "settings": { "index.number_of_shards": 1, "index.number_of_replicas": replicas } });
         let sent = self.client.indices().create(IndicesCreateParts::Index(&self.index)).body(body).send().await;
-        let response =
-            sent.map_err(|error| RetentionError::Unreachable { action: "create the lease index", reason: error.to_string() })?;
+        let response = sent.map_err(|error| RetentionError::Unreachable {
+            action: "create the lease index",
+            reason: error.to_string(),
+        })?;
         let status = response.status_code().as_u16();
         if status < 300 {
             return Ok(());

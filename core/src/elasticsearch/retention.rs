@@ -75,12 +75,9 @@ impl RetainedDays {
             return Err(OutsideRetention::TooNew { day, last: self.last });
         }
         match self.first {
-            Some(first) if day < first => Err(OutsideRetention::TooOld {
-                day,
-                first,
-                last: self.last,
-                retention_days: self.retention_days,
-            }),
+            Some(first) if day < first => {
+                Err(OutsideRetention::TooOld { day, first, last: self.last, retention_days: self.retention_days })
+            }
             _ => Ok(()),
         }
     }
@@ -309,7 +306,10 @@ mod tests {
         assert_eq!(doomed(&plan), vec!["jaeger-span-2024-03-07"]);
         assert_eq!(plan.doomed[0].reason, Reason::Day(date("2024-03-07")));
         let one_day = super::plan(&names, &indices, 1, false, at("2024-03-10T00:00:00Z"));
-        assert_eq!(doomed(&one_day), vec!["jaeger-span-2024-03-07", "jaeger-span-2024-03-08", "jaeger-span-2024-03-09"]);
+        assert_eq!(
+            doomed(&one_day),
+            vec!["jaeger-span-2024-03-07", "jaeger-span-2024-03-08", "jaeger-span-2024-03-09"]
+        );
     }
 
     #[test]
