@@ -365,10 +365,12 @@ async fn analytics_writes_no_document_for_a_day_outside_the_retained_days() {
     config.analytics.flush_interval_ms = 200;
     let names = IndexNames::new(&config.elasticsearch.index_prefix);
     let now_ms = Utc::now().timestamp_millis();
-    // Records a few minutes old (a marker carrying "now" closes them); spans ten days old, then recent.
+    // Analytics buckets by record time (its watermark): a record five days old, as a replay from
+    // an old offset reads it (inside Kafka's default retention of 7 days), then one a few minutes
+    // old, which moves the watermark past the old buckets (a marker carrying "now" closes it).
     let record_ms = now_ms - now_ms.rem_euclid(60_000) - 3 * 60_000;
-    let old_ns = (record_ms as u64 - 10 * 86_400_000) * 1_000_000;
-    let recent_ns = record_ms as u64 * 1_000_000;
+    let old_ms = record_ms - 5 * 86_400_000;
+    let (old_ns, recent_ns) = (old_ms as u64 * 1_000_000, record_ms as u64 * 1_000_000);
     let call = |trace: [u8; 16], caller: &str, callee: &str, start_ns: u64| {
         let client = otlp_span(trace, 1, None, "call", Client, start_ns, 5_000_000);
         let server = otlp_span(trace, 2, Some(1), "serve", Server, start_ns + 1_000_000, 3_000_000);
@@ -382,19 +384,16 @@ async fn analytics_writes_no_document_for_a_day_outside_the_retained_days() {
     skein_core::kafka::ensure_topics(&config.kafka).await.expect("topics");
     let producer: FutureProducer =
         rdkafka::ClientConfig::new().set("bootstrap.servers", &config.kafka.brokers).create().unwrap();
-    for (offset, (trace, caller, callee, start_ns)) in
-        [(old, "old-a", "old-b", old_ns), (recent, "new-a", "new-b", recent_ns)].into_iter().enumerate()
+    for (trace, caller, callee, start_ns, timestamp) in
+        [(old, "old-a", "old-b", old_ns, old_ms), (recent, "new-a", "new-b", recent_ns, record_ms)]
     {
         let value =
             opentelemetry_proto::tonic::trace::v1::TracesData { resource_spans: call(trace, caller, callee, start_ns) }
                 .encode_to_vec();
         let key = trace_key(&trace);
         let headers = OwnedHeaders::new().insert(Header { key: ENCODING_HEADER, value: Some(ENCODING_OTLP_PROTO) });
-        let record = FutureRecord::to(&config.kafka.spans_topic)
-            .key(&key)
-            .payload(&value)
-            .timestamp(record_ms + offset as i64 * 10)
-            .headers(headers);
+        let record =
+            FutureRecord::to(&config.kafka.spans_topic).key(&key).payload(&value).timestamp(timestamp).headers(headers);
         producer.send(record, Duration::from_secs(10)).await.expect("record produced");
     }
     let pipeline = Pipeline::start_with_analytics(&config).await;
@@ -417,7 +416,6 @@ async fn analytics_writes_no_document_for_a_day_outside_the_retained_days() {
         async move { n > 0.0 }
     })
     .await;
-    let old_ms = (old_ns / 1_000_000) as i64;
     let indices = indices_starting(&format!("{}-", config.elasticsearch.index_prefix)).await;
     for absent in [names.dependencies_index(old_ms), names.metrics_index(old_ms)] {
         assert!(!indices.contains(&absent), "no {absent}: {indices:?}");

@@ -4,12 +4,15 @@
 //! the last UTC day a clean finished, so the others know the day is done; a holder that dies
 //! leaves a lease that expires, and the next instance to check takes it.
 
+use elasticsearch::cluster::ClusterHealthParts;
+use elasticsearch::http::response::Response;
 use elasticsearch::indices::IndicesCreateParts;
-use elasticsearch::params::OpType;
+use elasticsearch::params::{OpType, WaitForStatus};
 use elasticsearch::{Elasticsearch, GetParts, IndexParts};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
+use super::bulk::request_is_retryable;
 use super::retention::RetentionError;
 
 /// The lease document.
@@ -86,21 +89,37 @@ impl Lease {
             reason: error.to_string(),
         })?;
         let status = response.status_code().as_u16();
-        if status < 300 {
-            return Ok(());
+        if status >= 300 {
+            let body = response.text().await.unwrap_or_default();
+            if !(status == 400 && body.contains("resource_already_exists_exception")) {
+                let patterns = self.index.clone();
+                return Err(RetentionError::Refused { action: "create the lease index", status, body, patterns });
+            }
         }
-        let body = response.text().await.unwrap_or_default();
-        if status == 400 && body.contains("resource_already_exists_exception") {
-            return Ok(());
+        // Created by another instance a moment ago, its shard may still be starting: a read then
+        // gets 503. Wait until it can serve (at most 30 s).
+        let action = "wait for the lease index";
+        let sent = self
+            .client
+            .cluster()
+            .health(ClusterHealthParts::Index(&[self.index.as_str()]))
+            .wait_for_status(WaitForStatus::Yellow)
+            .timeout("30s")
+            .send()
+            .await;
+        let response = sent.map_err(|error| RetentionError::Unreachable { action, reason: error.to_string() })?;
+        let status = response.status_code().as_u16();
+        if status >= 300 {
+            let body = response.text().await.unwrap_or_default();
+            return Err(RetentionError::Refused { action, status, body, patterns: self.index.clone() });
         }
-        Err(RetentionError::Refused { action: "create the lease index", status, body, patterns: self.index.clone() })
+        Ok(())
     }
 
     /// The stored lease and its version; None when there is none yet.
     pub async fn read(&self) -> Result<Option<(LeaseDocument, Version)>, RetentionError> {
         let action = "read the retention lease";
-        let sent = self.client.get(GetParts::IndexId(&self.index, LEASE_ID)).send().await;
-        let response = sent.map_err(|error| RetentionError::Unreachable { action, reason: error.to_string() })?;
+        let response = retrying(action, || self.client.get(GetParts::IndexId(&self.index, LEASE_ID)).send()).await?;
         let status = response.status_code().as_u16();
         if status == 404 {
             return Ok(None);
@@ -127,16 +146,16 @@ impl Lease {
         expected: Option<Version>,
     ) -> Result<Option<Version>, RetentionError> {
         let action = "write the retention lease";
-        let request = self
-            .client
-            .index(IndexParts::IndexId(&self.index, LEASE_ID))
-            .body(serde_json::to_value(doc).expect("lease documents serialize"));
-        let request = match expected {
-            Some(v) => request.if_seq_no(v.seq_no).if_primary_term(v.primary_term),
-            None => request.op_type(OpType::Create),
-        };
-        let response =
-            request.send().await.map_err(|error| RetentionError::Unreachable { action, reason: error.to_string() })?;
+        let body = serde_json::to_value(doc).expect("lease documents serialize");
+        let response = retrying(action, || {
+            let request = self.client.index(IndexParts::IndexId(&self.index, LEASE_ID)).body(body.clone());
+            let request = match expected {
+                Some(v) => request.if_seq_no(v.seq_no).if_primary_term(v.primary_term),
+                None => request.op_type(OpType::Create),
+            };
+            request.send()
+        })
+        .await?;
         let status = response.status_code().as_u16();
         if status == 409 {
             return Ok(None);
@@ -148,6 +167,32 @@ impl Lease {
         let body: serde_json::Value =
             response.json().await.map_err(|error| RetentionError::Answer { action, reason: error.to_string() })?;
         version(&body).map(Some).ok_or_else(|| RetentionError::Answer { action, reason: body.to_string() })
+    }
+}
+
+/// Attempts of one lease request while Elasticsearch answers 408, 429 or 5xx (a shard of the lease
+/// index another instance just created is still starting, a busy node), 0.5 s apart.
+const ATTEMPTS: u32 = 20;
+
+/// Send a lease request, again while the answer is a transient refusal. A write retried after a
+/// 5xx that was in fact applied gets 409 next: taken as another instance's lease, which then
+/// expires by itself, so nothing is cleaned twice in a day.
+async fn retrying<F, Fut>(action: &'static str, send: F) -> Result<Response, RetentionError>
+where
+    F: Fn() -> Fut,
+    Fut: std::future::Future<Output = Result<Response, elasticsearch::Error>>,
+{
+    let mut attempt = 1;
+    loop {
+        let response =
+            send().await.map_err(|error| RetentionError::Unreachable { action, reason: error.to_string() })?;
+        let status = response.status_code().as_u16();
+        if attempt >= ATTEMPTS || !request_is_retryable(status) {
+            return Ok(response);
+        }
+        tracing::debug!(status, attempt, action, "elasticsearch refused a lease request for now; retrying");
+        tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+        attempt += 1;
     }
 }
 
