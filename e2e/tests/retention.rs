@@ -338,7 +338,7 @@ async fn of_two_ingester_processes_with_retention_days_one_deletes_the_old_indic
     }
     let cleaned = |c: &std::collections::BTreeMap<String, f64>| c.get("cleaned").copied().unwrap_or(0.0);
     assert_eq!(cleaned(&a) + cleaned(&b), 1.0, "exactly one of the two cleaned: {a:?} {b:?}");
-    assert!(a.get("failed").is_none() && b.get("failed").is_none(), "{a:?} {b:?}");
+    assert!(!a.contains_key("failed") && !b.contains_key("failed"), "{a:?} {b:?}");
     let mut left = kept.clone();
     left.sort();
     let remaining: Vec<String> = indices_starting(&format!("{prefix}-"))
