@@ -88,7 +88,7 @@ fuzz-smoke:
 ## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
 e2e: ui clients
 	$(CARGO) build -p skein
-	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers --test graph --test pipeline_status --test analytics_cardinality --test rollover
+	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers --test graph --test pipeline_status --test analytics_cardinality --test rollover --test retention
 
 ## Real Jaeger/Zipkin/OpenTelemetry client programs for the receiver tests (PyPI + Go module proxy, cached).
 clients:

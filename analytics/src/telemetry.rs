@@ -10,6 +10,12 @@ pub fn documents_refused(n: u64) {
     metrics::counter!("skein_analytics_documents_refused_total").increment(n);
 }
 
+/// Documents not written because their bucket's day is outside the retained days
+/// (`elasticsearch.retention_days`, nothing after tomorrow).
+pub fn documents_outside_retention(n: u64) {
+    metrics::counter!("skein_analytics_documents_outside_retention_total").increment(n);
+}
+
 pub fn write_retries(n: u64) {
     metrics::counter!("skein_analytics_write_retries_total").increment(n);
 }

@@ -20,6 +20,7 @@ use rdkafka::message::{BorrowedMessage, Header, Headers, Message, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::{Offset, TopicPartitionList};
 use skein_core::consumer::{commit_offsets, ConsumerError, ConsumerRole, ConsumerSettings, RoleConsumer};
+use skein_core::elasticsearch::retention::{OutsideRetention, RetainedDays};
 use skein_core::offsets::TopicPartition;
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
@@ -93,6 +94,36 @@ struct Part {
     epoch: u64,
 }
 
+/// Documents left out of a flush because their day is outside the retained days.
+#[derive(Default)]
+struct Outside {
+    documents: u64,
+    /// Why the first was left out.
+    first: Option<OutsideRetention>,
+}
+
+impl Outside {
+    /// Render a bucket starting at `start_ms` into `docs` with `render`, then take its documents
+    /// back out (counted) when `days` does not allow its day.
+    fn keep_if_retained(
+        &mut self,
+        days: &RetainedDays,
+        start_ms: i64,
+        docs: &mut Vec<Document>,
+        render: impl FnOnce(&mut Vec<Document>),
+    ) {
+        let before = docs.len();
+        // Rendered either way: rendering an open bucket marks its series written, and a bucket
+        // that may not be written must not be offered again at every flush.
+        render(docs);
+        if let Err(outside) = days.check_millis(start_ms) {
+            self.documents += (docs.len() - before) as u64;
+            self.first.get_or_insert(outside);
+            docs.truncate(before);
+        }
+    }
+}
+
 /// State shared by the live worker and the backfill.
 struct Engine {
     settings: Settings,
@@ -108,6 +139,8 @@ struct Engine {
     /// records before that one arrives are left unread.
     fenced: BTreeMap<i32, i64>,
     names: Names,
+    /// `elasticsearch.retention_days`: buckets of older days are not written.
+    retention_days: u32,
     scratch: Scratch,
     red_local: RedLocal,
     red: RedMetrics,
@@ -125,6 +158,7 @@ impl Engine {
             parts: BTreeMap::new(),
             fenced: BTreeMap::new(),
             names: Names::default(),
+            retention_days: config.elasticsearch.retention_days,
             scratch: Scratch::default(),
             red_local: RedLocal::default(),
             red,
@@ -161,6 +195,10 @@ impl Engine {
     fn documents(&mut self, open_buckets: bool, until: i64) -> BTreeMap<(String, String), (Vec<u8>, Option<Fence>)> {
         let mut out = BTreeMap::new();
         let mut docs: Vec<Document> = Vec::new();
+        // A bucket of a day no index may be created for (older than the retained days, after
+        // tomorrow) is not written: the clean would delete its index, or the day is a bad clock's.
+        let days = RetainedDays::at(chrono::Utc::now(), self.retention_days);
+        let mut outside = Outside::default();
         for (partition, part) in &mut self.parts {
             let target = Target {
                 group: &self.identity,
@@ -172,18 +210,25 @@ impl Engine {
             };
             let (finals, totals) = part.state.take_finals(&self.names);
             for f in finals.iter().filter(|f| f.start_ms < until) {
-                target.bucket_documents(f.start_ms, &f.bucket, &self.names, &mut docs);
+                outside.keep_if_retained(&days, f.start_ms, &mut docs, |docs| {
+                    target.bucket_documents(f.start_ms, &f.bucket, &self.names, docs)
+                });
             }
             for t in totals.iter().filter(|t| t.start_ms < until) {
-                docs.push(target.dependencies_document(t));
+                outside
+                    .keep_if_retained(&days, t.start_ms, &mut docs, |docs| docs.push(target.dependencies_document(t)));
             }
             if open_buckets {
                 let (buckets, totals) = part.state.open_buckets(&self.names);
                 for (start, bucket) in buckets {
-                    target.changed_documents(start, bucket, &self.names, &mut docs);
+                    outside.keep_if_retained(&days, start, &mut docs, |docs| {
+                        target.changed_documents(start, bucket, &self.names, docs)
+                    });
                 }
                 for t in &totals {
-                    docs.push(target.dependencies_document(t));
+                    outside.keep_if_retained(&days, t.start_ms, &mut docs, |docs| {
+                        docs.push(target.dependencies_document(t))
+                    });
                 }
             }
             telemetry::counters(&std::mem::take(&mut part.state.counters));
@@ -198,6 +243,10 @@ impl Engine {
             }
         }
         self.red.fold(&mut self.red_local, &self.names);
+        if let Some(reason) = outside.first {
+            telemetry::documents_outside_retention(outside.documents);
+            tracing::warn!(documents = outside.documents, %reason, "analytics documents not written: their day is outside the retained days");
+        }
         out
     }
 
@@ -666,4 +715,32 @@ async fn backfill_write(
         tracing::warn!(partition, "a newer live owner wrote some of this partition's documents during the backfill; they stay as it wrote them");
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use chrono::{DateTime, Utc};
+
+    use super::*;
+
+    fn document(index: &str) -> Document {
+        Document { index: index.into(), id: "1".into(), body: b"{}".to_vec(), fence: None }
+    }
+
+    #[test]
+    fn documents_of_buckets_outside_the_retained_days_are_taken_out_and_counted() {
+        let now = DateTime::parse_from_rfc3339("2024-03-10T12:00:00Z").unwrap().with_timezone(&Utc);
+        let days = RetainedDays::at(now, 2);
+        let ms = |t: &str| DateTime::parse_from_rfc3339(t).unwrap().timestamp_millis();
+        let mut outside = Outside::default();
+        let mut docs = vec![document("kept-before")];
+        let two = |docs: &mut Vec<Document>| docs.extend([document("a"), document("b")]);
+        outside.keep_if_retained(&days, ms("2024-03-09T00:00:00Z"), &mut docs, two);
+        outside.keep_if_retained(&days, ms("2024-03-08T23:59:00Z"), &mut docs, two);
+        outside.keep_if_retained(&days, ms("2024-03-12T00:00:00Z"), &mut docs, |docs| docs.push(document("c")));
+        let indices: Vec<&str> = docs.iter().map(|d| d.index.as_str()).collect();
+        assert_eq!(indices, vec!["kept-before", "a", "b"]);
+        assert_eq!(outside.documents, 3);
+        assert!(matches!(outside.first, Some(OutsideRetention::TooOld { .. })), "the first reason is kept");
+    }
 }

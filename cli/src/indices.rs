@@ -1,9 +1,12 @@
-//! `skein indices`: index maintenance of one prefix. `rollover init | rollover | lookback` is
+//! `skein indices`: index maintenance of one prefix. `clean` deletes indices older than N days
+//! (logic in `skein_core::elasticsearch::retention`); `rollover init | rollover | lookback` is
 //! Jaeger's alias mode (`elasticsearch.use_aliases`, logic in
 //! `skein_core::elasticsearch::rollover`); this file only parses flags and prints what was done.
 
 use anyhow::{Context, Result};
+use skein_core::elasticsearch::retention::clean;
 use skein_core::elasticsearch::rollover::{parse_conditions, IndexRollover, LookbackUnit, DEFAULT_CONDITIONS};
+use skein_schemas::elasticsearch::IndexNames;
 
 use crate::options::ConfigArgs;
 
@@ -15,9 +18,31 @@ pub struct IndicesArgs {
 
 #[derive(clap::Subcommand)]
 enum IndicesAction {
+    /// Delete the span, service, dependencies and skein-metrics daily indices of the configured
+    /// prefix (elasticsearch.index_prefix) older than N days, as Jaeger's es-index-cleaner does:
+    /// today (UTC) and the N − 1 days before it stay. Never another prefix's indices, never the
+    /// analytics checkpoints.
+    Clean(CleanArgs),
     /// Jaeger's alias mode (elasticsearch.use_aliases): create, roll over and narrow the
     /// `<prefix>-jaeger-{span,service,dependencies}-write` / `-read` aliases.
     Rollover(RolloverArgs),
+}
+
+#[derive(clap::Args)]
+struct CleanArgs {
+    #[command(flatten)]
+    config: ConfigArgs,
+    /// Days to keep, today (UTC) included; at least 1.
+    #[arg(long, value_name = "N")]
+    older_than_days: u32,
+    /// List what would be deleted and delete nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Also delete Jaeger's rollover indices (`<prefix>jaeger-span-000001`, alias mode) created
+    /// more than N days ago, except those behind a write alias; on by itself when
+    /// elasticsearch.use_aliases is set.
+    #[arg(long)]
+    rollover: bool,
 }
 
 #[derive(clap::Args)]
@@ -70,6 +95,7 @@ fn maintenance(config: &ConfigArgs) -> Result<IndexRollover> {
 
 pub async fn run(args: IndicesArgs) -> Result<()> {
     match args.action {
+        IndicesAction::Clean(args) => run_clean(args).await,
         IndicesAction::Rollover(args) => rollover(args).await,
     }
 }
@@ -110,6 +136,39 @@ async fn rollover(args: RolloverArgs) -> Result<()> {
                 }
             }
         }
+    }
+    Ok(())
+}
+
+async fn run_clean(args: CleanArgs) -> Result<()> {
+    let config = args.config.load()?;
+    skein_core::telemetry::init_logging(&config.log);
+    let es = &config.elasticsearch;
+    let names = IndexNames::new(&es.index_prefix);
+    let client = skein_core::elasticsearch::client(es).context("cannot build the Elasticsearch client")?;
+    let now = chrono::Utc::now();
+    let rollover = args.rollover || es.use_aliases;
+    let plan = clean(&client, &names, args.older_than_days, rollover, args.dry_run, now)
+        .await
+        .with_context(|| format!("the clean of {} stopped", es.url))?;
+    let prefix =
+        if names.prefix().is_empty() { "no prefix".to_string() } else { format!("prefix {:?}", names.prefix()) };
+    println!(
+        "{} ({prefix}): keeping the days {} to {} (UTC); {} older indices{}",
+        es.url,
+        plan.keep_from,
+        now.date_naive(),
+        if args.dry_run { "would delete the" } else { "deleting the" },
+        if args.dry_run { " (dry run)" } else { "" },
+    );
+    for doomed in &plan.doomed {
+        println!("  {}  {}  ({})", if args.dry_run { "would delete" } else { "deleted" }, doomed.index, doomed.reason);
+    }
+    let n = plan.doomed.len();
+    match (n, args.dry_run) {
+        (0, _) => println!("nothing to delete"),
+        (n, true) => println!("dry run: {n} indices would be deleted, nothing was"),
+        (n, false) => println!("deleted {n} indices"),
     }
     Ok(())
 }

@@ -57,8 +57,9 @@ enum Command {
     /// Elasticsearch indices, analytics watermarks) from a running query role; exits non-zero
     /// when it cannot be reached. --json prints the report as JSON.
     Status(status::StatusArgs),
-    /// Index maintenance: `rollover init | rollover | lookback` for Jaeger's alias mode
-    /// (elasticsearch.use_aliases).
+    /// Index maintenance: `clean --older-than-days N [--dry-run]` deletes this prefix's indices
+    /// older than N days (UTC), as Jaeger's es-index-cleaner does; `rollover init | rollover |
+    /// lookback` for Jaeger's alias mode (elasticsearch.use_aliases).
     Indices(indices::IndicesArgs),
 }
 

@@ -6,12 +6,14 @@
 //! retrying) or [`dead_letter`] parks it → [`pipeline`] marks it done and commits.
 
 pub mod batch;
+pub mod bounds;
 pub mod consumer;
 pub mod dead_letter;
 pub mod error;
 pub mod lag;
 pub mod pipeline;
 pub mod replay;
+pub mod retention;
 pub use skein_core::retry;
 pub mod telemetry;
 pub mod writer;
@@ -70,9 +72,14 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         dead_letters,
         names: names.clone(),
         trace_ids: config.elasticsearch.trace_id_format,
+        retention_days: config.elasticsearch.retention_days,
     };
 
     let es = &config.elasticsearch;
+    if es.retention_days > 0 {
+        let daily = retention::DailyClean::new(client.clone(), es, retention::holder());
+        tokio::spawn(retention::run(daily, shutdown.clone()));
+    }
     // Subscribing to a topic that does not exist yet would wait for librdkafka's next metadata
     // refresh (minutes); create both topics first when the collector has not yet.
     let preparation = Preparation::retrying(backoff)

@@ -18,6 +18,7 @@ use rdkafka::consumer::{CommitMode, Consumer};
 use rdkafka::message::{Headers, Message};
 use skein_core::config::IngesterConfig;
 use skein_core::consumer::{commit_durable, ConsumerError, SharedTracker};
+use skein_core::elasticsearch::retention::RetainedDays;
 use skein_schemas::dlq::DeadLetterKind;
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::span_documents;
@@ -26,6 +27,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::{Batch, RecordOrigin};
+use crate::bounds;
 use crate::consumer::IngesterConsumer;
 use crate::dead_letter::DeadLetterQueue;
 use crate::error::{BulkTaskFailed, PipelineFailed};
@@ -72,6 +74,8 @@ pub struct Sinks {
     pub trace_ids: skein_schemas::jaeger::TraceIdFormat,
     pub dead_letters: DeadLetterQueue,
     pub names: IndexNames,
+    /// `elasticsearch.retention_days`: spans of older days (or after tomorrow) are not indexed.
+    pub retention_days: u32,
 }
 
 /// A bulk task's end: what it made durable (`None`: interrupted by shutdown), or how it died,
@@ -253,10 +257,12 @@ fn spawn_bulk(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &CancellationToke
     supervise(held, tokio::spawn(async move { index_records(records, &sinks, &stop).await }))
 }
 
-/// Decode and convert records, send undecodable ones to the DLQ, write the rest.
+/// Decode and convert records, send undecodable ones and those with spans of days outside the
+/// retained days to the DLQ, write the rest.
 pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &CancellationToken) -> Option<DoneRecords> {
     let mut batch = Batch::default();
     let mut done = Vec::new();
+    let days = RetainedDays::at(chrono::Utc::now(), sinks.retention_days);
     for record in records {
         if record.encoding.as_deref() == Some(ENCODING_WATERMARK) {
             // The analytics role's clock marker: no spans, nothing to index.
@@ -266,8 +272,17 @@ pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &Can
         let value = record.value.as_deref().unwrap_or_default();
         match decode_record(record.encoding.as_deref(), value) {
             Ok(data) => {
-                let spans = span_documents(&data, sinks.trace_ids);
-                batch.add(record, spans, &sinks.names);
+                let split = bounds::split(span_documents(&data, sinks.trace_ids), &days);
+                if let Some(reason) = split.reason() {
+                    if !sinks.dead_letters.send(&record, DeadLetterKind::OutOfRange, &reason, stop).await {
+                        return None;
+                    }
+                    if split.kept.is_empty() {
+                        done.push((record.tp, record.epoch, record.offset));
+                        continue;
+                    }
+                }
+                batch.add(record, split.kept, &sinks.names);
             }
             Err(error) => {
                 if !sinks.dead_letters.send(&record, DeadLetterKind::Decode, &error.to_string(), stop).await {

@@ -24,7 +24,7 @@ pub fn bulk_retry(cause: &'static str) {
     metrics::counter!("skein_ingester_bulk_retries_total", "cause" => cause).increment(1);
 }
 
-/// Records sent to the DLQ by kind (`decode`, `rejected`).
+/// Records sent to the DLQ by kind (`decode`, `rejected`, `out_of_range`).
 pub fn dead_letters(kind: &'static str) {
     metrics::counter!("skein_ingester_dlq_records_total", "kind" => kind).increment(1);
 }
@@ -62,11 +62,34 @@ pub fn commit_failures(count: u64) {
     metrics::counter!("skein_ingester_offset_commit_failures_total").increment(count);
 }
 
+/// Spans not indexed because their day is outside the retained days, by `side`
+/// (`before_retained_days`, `after_tomorrow`); their records are in the DLQ.
+pub fn spans_outside_retention(side: &'static str) {
+    metrics::counter!("skein_ingester_spans_outside_retention_total", "side" => side).increment(1);
+}
+
+/// Indices the daily clean deleted.
+pub fn retention_indices_deleted(count: u64) {
+    metrics::counter!("skein_retention_indices_deleted_total").increment(count);
+}
+
+/// One check of the daily clean by outcome: `cleaned` (this instance cleaned), `done_today`,
+/// `held_elsewhere` (another instance holds the lease), `failed`.
+pub fn retention_run(outcome: &'static str) {
+    metrics::counter!("skein_retention_checks_total", "outcome" => outcome).increment(1);
+}
+
+/// When this instance last finished a clean, seconds since the epoch.
+pub fn retention_last_success(at_ms: i64) {
+    metrics::gauge!("skein_retention_last_success_timestamp_seconds").set(at_ms as f64 / 1000.0);
+}
+
 /// Retry causes of [`bulk_retry`] and kinds of [`dead_letters`]: started at zero, so the first
 /// retry or dead letter is an increase Prometheus sees (a series that appears at 1 is not).
 const BULK_RETRY_CAUSES: [RetryCause; 5] =
     [RetryCause::Transport, RetryCause::Status, RetryCause::Refused, RetryCause::Items, RetryCause::Denied];
-const DEAD_LETTER_KINDS: [DeadLetterKind; 2] = [DeadLetterKind::Decode, DeadLetterKind::Rejected];
+const DEAD_LETTER_KINDS: [DeadLetterKind; 3] =
+    [DeadLetterKind::Decode, DeadLetterKind::Rejected, DeadLetterKind::OutOfRange];
 
 /// Describe the ingester's metrics and start every series that does not depend on a partition at
 /// zero, so `/metrics` lists them from the start.
@@ -81,7 +104,7 @@ pub fn describe() {
     );
     describe_counter!(
         "skein_ingester_dlq_records_total",
-        "Records sent to the dead-letter topic, by kind (decode, rejected)"
+        "Records sent to the dead-letter topic, by kind (decode, rejected, out_of_range)"
     );
     describe_gauge!(
         "skein_ingester_consumer_lag_records",
@@ -103,6 +126,20 @@ pub fn describe() {
         "Bulk writes waiting for an operator (denied items, requests refused for good, e.g. a write block)"
     );
     describe_counter!("skein_ingester_offset_commit_failures_total", "Offset commits Kafka did not take");
+    describe_counter!(
+        "skein_ingester_spans_outside_retention_total",
+        "Spans not indexed because their day is outside the retained days, by side (before_retained_days, after_tomorrow); their records are in the DLQ"
+    );
+    describe_counter!("skein_retention_indices_deleted_total", "Indices the daily clean (elasticsearch.retention_days) deleted");
+    describe_counter!(
+        "skein_retention_checks_total",
+        "Checks of the daily clean by outcome (cleaned, done_today, held_elsewhere, failed)"
+    );
+    describe_gauge!(
+        "skein_retention_last_success_timestamp_seconds",
+        Unit::Seconds,
+        "When this instance last finished the daily clean"
+    );
     metrics::counter!("skein_ingester_records_consumed_total").increment(0);
     metrics::counter!("skein_ingester_documents_indexed_total").increment(0);
     let _ = metrics::histogram!("skein_ingester_bulk_latency_seconds");

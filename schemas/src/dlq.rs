@@ -3,7 +3,8 @@
 
 /// Why the record could not be indexed.
 pub const ERROR_HEADER: &str = "skein.error";
-/// What kind of failure: `decode` (not a span record) or `rejected` (Elasticsearch refused it).
+/// What kind of failure: `decode` (not a span record), `rejected` (Elasticsearch refused it) or
+/// `out_of_range` (spans dated outside the days indices are kept for).
 pub const ERROR_KIND_HEADER: &str = "skein.error-kind";
 /// Topic the record was read from.
 pub const ORIGIN_TOPIC_HEADER: &str = "skein.origin.topic";
@@ -21,6 +22,9 @@ pub enum DeadLetterKind {
     Decode,
     /// Elasticsearch refused a document of the record for good (mapping conflict, bad value).
     Rejected,
+    /// Spans of the record start on a day no index may be created for: before the retained days
+    /// (`elasticsearch.retention_days`) or after tomorrow (UTC).
+    OutOfRange,
 }
 
 impl DeadLetterKind {
@@ -28,6 +32,7 @@ impl DeadLetterKind {
         match self {
             DeadLetterKind::Decode => "decode",
             DeadLetterKind::Rejected => "rejected",
+            DeadLetterKind::OutOfRange => "out_of_range",
         }
     }
 }

@@ -162,6 +162,49 @@ impl IndexNames {
         format!("{}skein-metrics-*", self.prefix)
     }
 
+    /// The prefix as prepended to every name (`""`, or ending with `-`).
+    pub fn prefix(&self) -> &str {
+        &self.prefix
+    }
+
+    /// Wildcards covering every index a clean may delete: the four daily families and, in alias
+    /// mode, Jaeger's rollover indices (`<prefix>jaeger-span-000001`). Never the checkpoint index.
+    pub fn clean_patterns(&self) -> Vec<String> {
+        DAILY_FAMILIES.iter().map(|family| format!("{}{family}-*", self.prefix)).collect()
+    }
+
+    /// The family and UTC day of a daily index of this prefix: `<prefix><family>-YYYY-MM-DD`
+    /// exactly. None for every other name, another prefix's included: with the empty prefix,
+    /// `foo-jaeger-span-2024-01-01` is not `jaeger-span-2024-01-01`.
+    pub fn daily_index_day(&self, index: &str) -> Option<(&'static str, NaiveDate)> {
+        let rest = index.strip_prefix(self.prefix.as_str())?;
+        DAILY_FAMILIES.iter().find_map(|&family| {
+            let date = rest.strip_prefix(family)?.strip_prefix('-')?;
+            // `%Y-%m-%d` alone would take `2024-1-5` or a longer year; Jaeger's names are 10 chars.
+            if date.len() != 10 {
+                return None;
+            }
+            NaiveDate::parse_from_str(date, "%Y-%m-%d").ok().map(|day| (family, day))
+        })
+    }
+
+    /// The family of one of Jaeger's rollover indices of this prefix
+    /// (`<prefix>jaeger-span-000001`: a family then six or more digits), as alias mode creates.
+    pub fn rollover_index_family(&self, index: &str) -> Option<&'static str> {
+        let rest = index.strip_prefix(self.prefix.as_str())?;
+        ROLLOVER_FAMILIES.iter().copied().find(|family| {
+            rest.strip_prefix(family)
+                .and_then(|r| r.strip_prefix('-'))
+                .is_some_and(|n| n.len() >= 6 && n.bytes().all(|b| b.is_ascii_digit()))
+        })
+    }
+
+    /// The write aliases of alias mode (`<prefix>jaeger-span-write`, ...): an index behind one
+    /// of them is the one being written and is never deleted.
+    pub fn write_aliases(&self) -> Vec<String> {
+        ROLLOVER_FAMILIES.iter().map(|family| format!("{}{family}-write", self.prefix)).collect()
+    }
+
     /// Templates of the indices the analytics role writes: Jaeger's (empty) dependencies mapping,
     /// skein's metrics mapping, and the checkpoint index.
     pub fn analytics_templates(&self, shards: u32, replicas: u32) -> Vec<(String, Value)> {
@@ -191,6 +234,18 @@ impl IndexNames {
             ),
         ]
     }
+}
+
+/// The daily index families skein writes, as named after the prefix: spans and services (the
+/// ingester), dependencies and latency aggregates (analytics).
+pub const DAILY_FAMILIES: [&str; 4] = ["jaeger-span", "jaeger-service", "jaeger-dependencies", "skein-metrics"];
+
+/// The families Jaeger's alias mode rolls over (`<prefix><family>-000001`, ...).
+const ROLLOVER_FAMILIES: [&str; 3] = ["jaeger-span", "jaeger-service", "jaeger-dependencies"];
+
+/// The UTC day of a time in µs since the epoch: the day in the name of the index it goes to.
+pub fn utc_day(micros: u64) -> NaiveDate {
+    day(micros)
 }
 
 fn day(micros: u64) -> NaiveDate {
@@ -328,6 +383,45 @@ mod tests {
         let just_before_midnight = 1_700_006_399_999_999; // 2023-11-14T23:59:59.999999Z
         assert_eq!(IndexNames::new("").span_index(just_before_midnight), "jaeger-span-2023-11-14");
         assert_eq!(IndexNames::new("").span_index(just_before_midnight + 1), "jaeger-span-2023-11-15");
+    }
+
+    #[test]
+    fn daily_index_day_reads_only_this_prefixes_four_families() {
+        let day = NaiveDate::from_ymd_opt(2024, 3, 9).unwrap();
+        let unprefixed = IndexNames::new("");
+        assert_eq!(unprefixed.daily_index_day("jaeger-span-2024-03-09"), Some(("jaeger-span", day)));
+        assert_eq!(unprefixed.daily_index_day("jaeger-service-2024-03-09"), Some(("jaeger-service", day)));
+        assert_eq!(unprefixed.daily_index_day("jaeger-dependencies-2024-03-09"), Some(("jaeger-dependencies", day)));
+        assert_eq!(unprefixed.daily_index_day("skein-metrics-2024-03-09"), Some(("skein-metrics", day)));
+        for other in [
+            "foo-jaeger-span-2024-03-09",
+            "skein-analytics-state",
+            "skein-retention",
+            "jaeger-span-2024-3-9",
+            "jaeger-span-2024-03-09-x",
+            "jaeger-span-000001",
+            "jaeger-sampling-2024-03-09",
+            "jaeger-span-archive-2024-03-09",
+        ] {
+            assert_eq!(unprefixed.daily_index_day(other), None, "{other}");
+        }
+        let foo = IndexNames::new("foo");
+        assert_eq!(foo.daily_index_day("foo-jaeger-span-2024-03-09"), Some(("jaeger-span", day)));
+        assert_eq!(foo.daily_index_day("jaeger-span-2024-03-09"), None);
+        assert_eq!(foo.daily_index_day("foo-bar-jaeger-span-2024-03-09"), None);
+        assert_eq!(foo.daily_index_day("foo-skein-analytics-state"), None);
+        assert_eq!(foo.clean_patterns()[0], "foo-jaeger-span-*");
+    }
+
+    #[test]
+    fn rollover_indices_are_a_family_then_six_digits() {
+        let names = IndexNames::new("p");
+        assert_eq!(names.rollover_index_family("p-jaeger-span-000001"), Some("jaeger-span"));
+        assert_eq!(names.rollover_index_family("p-jaeger-service-000012"), Some("jaeger-service"));
+        assert_eq!(names.rollover_index_family("p-jaeger-span-00001"), None);
+        assert_eq!(names.rollover_index_family("jaeger-span-000001"), None);
+        assert_eq!(names.rollover_index_family("p-jaeger-span-2024-03-09"), None);
+        assert_eq!(names.write_aliases()[0], "p-jaeger-span-write");
     }
 
     #[test]

@@ -36,6 +36,10 @@ pub struct ElasticsearchConfig {
     /// PEM file of the CA that signed the cluster's certificate, for `https` URLs with a private CA;
     /// without one the system's trusted roots are used.
     pub ca_file: Option<String>,
+    /// Days of indices to keep (UTC, today included), as Jaeger's index cleaner counts them: the
+    /// ingester deletes older daily indices of this prefix once a day (one instance, under a
+    /// lease), and no role creates an index for an older day. 0 keeps every index.
+    pub retention_days: u32,
 }
 
 impl Default for ElasticsearchConfig {
@@ -54,6 +58,7 @@ impl Default for ElasticsearchConfig {
             use_aliases: false,
             request_timeout_ms: 30_000,
             ca_file: None,
+            retention_days: 0,
         }
     }
 }

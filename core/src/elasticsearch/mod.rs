@@ -1,8 +1,11 @@
 //! Elasticsearch plumbing every role shares: the client, index template installation, the
-//! `_bulk` writer and alias-mode maintenance (`rollover`).
+//! `_bulk` writer, index retention (the clean and its lease) and alias-mode maintenance
+//! (`rollover`).
 
 pub mod bulk;
 mod client;
+pub mod lease;
+pub mod retention;
 pub mod rollover;
 mod templates;
 

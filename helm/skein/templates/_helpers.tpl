@@ -64,6 +64,9 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and .Values.kafka.sasl.enabled (not .Values.kafka.sasl.existingSecret) -}}
 {{- fail "kafka.sasl.enabled needs kafka.sasl.existingSecret: a Secret with the SASL user name and password" -}}
 {{- end -}}
+{{- if and .Values.indexCleaner.enabled (lt (int .Values.indexCleaner.days) 1) -}}
+{{- fail "indexCleaner.days must be at least 1: 0 would delete today's indices, which are being written" -}}
+{{- end -}}
 {{- if and .Values.collector.autoscaling.enabled (gt (int .Values.collector.autoscaling.minReplicas) (int .Values.collector.autoscaling.maxReplicas)) -}}
 {{- fail "collector.autoscaling.minReplicas must not be above collector.autoscaling.maxReplicas" -}}
 {{- end -}}
@@ -91,7 +94,7 @@ app.kubernetes.io/component: {{ .component }}
 {{- $_ := set $kafkaProps "ssl.ca.location" (printf "/etc/skein-ca/kafka/%s" .Values.kafka.tls.caKey) -}}
 {{- end -}}
 {{- $kafkaProps = mustMergeOverwrite $kafkaProps (deepCopy .Values.kafka.librdkafka) -}}
-{{- $es := dict "url" .Values.elasticsearch.url "index_prefix" .Values.elasticsearch.indexPrefix "shards" (int .Values.elasticsearch.shards) "replicas" (int .Values.elasticsearch.replicas) "create_templates" (not .Values.init.enabled) "trace_id_format" .Values.elasticsearch.traceIdFormat "use_aliases" .Values.elasticsearch.useAliases -}}
+{{- $es := dict "url" .Values.elasticsearch.url "index_prefix" .Values.elasticsearch.indexPrefix "shards" (int .Values.elasticsearch.shards) "replicas" (int .Values.elasticsearch.replicas) "create_templates" (not .Values.init.enabled) "trace_id_format" .Values.elasticsearch.traceIdFormat "use_aliases" .Values.elasticsearch.useAliases "retention_days" (int .Values.elasticsearch.retentionDays) -}}
 {{- if .Values.elasticsearch.caSecret -}}
 {{- $_ := set $es "ca_file" (printf "/etc/skein-ca/elasticsearch/%s" .Values.elasticsearch.caKey) -}}
 {{- end -}}

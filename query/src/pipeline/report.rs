@@ -90,7 +90,7 @@ pub struct DeadLetter {
     pub timestamp: String,
     /// `skein.error`.
     pub error: String,
-    /// `skein.error-kind`: `decode` or `rejected`.
+    /// `skein.error-kind`: `decode`, `rejected` or `out_of_range`.
     pub error_kind: String,
     pub origin_partition: Option<i32>,
     pub origin_offset: Option<i64>,
