@@ -162,11 +162,6 @@ impl IndexNames {
         format!("{}skein-metrics-*", self.prefix)
     }
 
-    /// The prefix as prepended to every name (`""`, or ending with `-`).
-    pub fn prefix(&self) -> &str {
-        &self.prefix
-    }
-
     /// Wildcards covering every index a clean may delete: the four daily families and, in alias
     /// mode, Jaeger's rollover indices (`<prefix>jaeger-span-000001`). Never the checkpoint index.
     pub fn clean_patterns(&self) -> Vec<String> {
