@@ -98,7 +98,7 @@ test-opensearch: ui
 	rc=0; wait $$k || rc=1; wait $$o || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "make test-opensearch: Kafka or OpenSearch did not start (see the [skein-infra] lines above)" >&2; exit 1; fi
 	$(CARGO) build -p skein
-	SKEIN_E2E_ELASTICSEARCH=$(OPENSEARCH_URL) $(CARGO) test -p skein-e2e --test pipeline --test query --test analytics
+	SKEIN_E2E_ELASTICSEARCH=$(OPENSEARCH_URL) SKEIN_E2E_BACKEND=opensearch $(CARGO) test -p skein-e2e --test pipeline --test query --test analytics
 
 ## Real Jaeger/Zipkin/OpenTelemetry client programs for the receiver tests (PyPI + Go module proxy, cached).
 clients:

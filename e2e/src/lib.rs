@@ -24,6 +24,13 @@ pub const ELASTICSEARCH: &str = match option_env!("SKEIN_E2E_ELASTICSEARCH") {
     None => "http://127.0.0.1:9200",
 };
 
+/// The product expected at [`ELASTICSEARCH`]: `elasticsearch`, or what `SKEIN_E2E_BACKEND` said
+/// when the tests were built (`make test-opensearch`: `opensearch`).
+pub const BACKEND: &str = match option_env!("SKEIN_E2E_BACKEND") {
+    Some(product) => product,
+    None => "elasticsearch",
+};
+
 /// `host:port` of [`ELASTICSEARCH`], for raw TCP (proxies, reachability).
 pub fn elasticsearch_addr() -> &'static str {
     let rest = ELASTICSEARCH.split_once("://").map_or(ELASTICSEARCH, |(_, rest)| rest);
