@@ -14,12 +14,12 @@ use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
-use tokio::sync::OnceCell;
 use skein_core::elasticsearch::{detect_backend, Backend, Product};
 use skein_schemas::analytics::{DependencyLinks, MetricsFields, SeriesKind};
 use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::jaeger::ui::parse_trace_id;
 use skein_schemas::jaeger::SpanDocument;
+use tokio::sync::OnceCell;
 
 use crate::error::QueryError;
 

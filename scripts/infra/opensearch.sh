@@ -144,6 +144,10 @@ write_config() {
   # Fresh defaults from the distribution each start (jvm.options, log4j2); the keystore
   # OpenSearch creates here on first start is kept.
   cp -r "$OS_HOME/config/." "$conf/"
+  # The launcher runs from OS_HOME (read-only for the user): the GC log, error file and heap
+  # dumps the stock jvm.options put at relative paths go to OS_RUN instead.
+  sed -i -e "s|=logs/|=$OS_RUN/logs/|g" -e "s|file=logs/|file=$OS_RUN/logs/|g" \
+    -e "s|HeapDumpPath=data|HeapDumpPath=$OS_RUN/data|" "$conf/jvm.options"
   local security=""
   # The integ-test zip has no security plugin; a distribution that has one would otherwise
   # demand TLS and demo certificates.
@@ -238,7 +242,14 @@ cmd_start() {
     log "the OpenSearch launcher exited with status $rc"
     fail start "$out" "$OS_RUN/logs/$CLUSTER_NAME.log"
   fi
-  pid="$(os_pid)" || { log "launcher succeeded but no live server pid in $OS_RUN/run/opensearch.pid"; fail start "$out" "$OS_RUN/logs/$CLUSTER_NAME.log"; }
+  # Unlike Elasticsearch's, OpenSearch's launcher may return before the node has written its
+  # pid file: give it a moment.
+  local i
+  for ((i = 0; i < 60; i++)); do
+    pid="$(os_pid)" && break
+    sleep 0.5
+  done
+  [[ -n "$pid" ]] || { log "launcher succeeded but no live server pid in $OS_RUN/run/opensearch.pid"; fail start "$out" "$OS_RUN/logs/$CLUSTER_NAME.log"; }
   wait_healthy "$pid" "$t0"
 }
 
