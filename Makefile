@@ -94,8 +94,12 @@ e2e: ui clients
 OPENSEARCH_URL ?= http://127.0.0.1:$(or $(SKEIN_OS_PORT),9201)
 test-opensearch: ui
 	@bash scripts/infra/kafka.sh fetch && bash scripts/infra/opensearch.sh fetch
-	@bash scripts/infra/kafka.sh start & k=$$!; bash scripts/infra/opensearch.sh start & o=$$!; \
-	rc=0; wait $$k || rc=1; wait $$o || rc=1; \
+	@# A Kafka another checkout's `make up` started (same port) is used as it is.
+	@if (exec 3<>/dev/tcp/127.0.0.1/$(or $(SKEIN_KAFKA_PORT),9092)) 2>/dev/null; then k=""; \
+	  echo "[skein-infra] kafka: already listening on 127.0.0.1:$(or $(SKEIN_KAFKA_PORT),9092); using it" >&2; \
+	else bash scripts/infra/kafka.sh start & k=$$!; fi; \
+	bash scripts/infra/opensearch.sh start & o=$$!; \
+	rc=0; if [ -n "$$k" ]; then wait $$k || rc=1; fi; wait $$o || rc=1; \
 	if [ $$rc -ne 0 ]; then echo "make test-opensearch: Kafka or OpenSearch did not start (see the [skein-infra] lines above)" >&2; exit 1; fi
 	$(CARGO) build -p skein
 	SKEIN_E2E_ELASTICSEARCH=$(OPENSEARCH_URL) SKEIN_E2E_BACKEND=opensearch $(CARGO) test -p skein-e2e --test pipeline --test query --test analytics
