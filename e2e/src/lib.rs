@@ -39,8 +39,7 @@ pub fn elasticsearch_addr() -> &'static str {
 
 /// Which product answers at [`ELASTICSEARCH`], as skein itself detects it.
 pub async fn backend() -> skein_core::elasticsearch::Backend {
-    let mut config = skein_core::config::ElasticsearchConfig::default();
-    config.url = ELASTICSEARCH.into();
+    let config = skein_core::config::ElasticsearchConfig { url: ELASTICSEARCH.into(), ..Default::default() };
     let client = skein_core::elasticsearch::client(&config).expect("client builds");
     skein_core::elasticsearch::detect_backend(&client, &config.url).await.expect("the search backend answers")
 }
