@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults chaos chaos-short bench fmt clean-state fuzz fuzz-smoke
+.PHONY: run test test-opensearch up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults chaos chaos-short bench fmt clean-state fuzz fuzz-smoke
 
 ## Bring up Kafka + Elasticsearch, build, run every role in one process. The servers start (and
 ## on a fresh machine download) while the build runs: neither waits for the other.
@@ -89,6 +89,23 @@ fuzz-smoke:
 e2e: ui clients
 	$(CARGO) build -p skein
 	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers --test graph --test pipeline_status --test analytics_cardinality --test rollover --test retention
+
+## The pipeline, query and analytics end-to-end tests against OpenSearch instead of Elasticsearch
+## (docs/opensearch.md): Kafka as for `make up`, OpenSearch from Maven Central on 127.0.0.1:9201
+## (scripts/infra/opensearch.sh; the Elasticsearch on 9200 is not touched). Both are left running,
+## like `make up`'s; `scripts/infra/opensearch.sh stop` stops OpenSearch.
+OPENSEARCH_URL ?= http://127.0.0.1:$(or $(SKEIN_OS_PORT),9201)
+test-opensearch: ui
+	@bash scripts/infra/kafka.sh fetch && bash scripts/infra/opensearch.sh fetch
+	@# A Kafka another checkout's `make up` started (same port) is used as it is.
+	@if (exec 3<>/dev/tcp/127.0.0.1/$(or $(SKEIN_KAFKA_PORT),9092)) 2>/dev/null; then k=""; \
+	  echo "[skein-infra] kafka: already listening on 127.0.0.1:$(or $(SKEIN_KAFKA_PORT),9092); using it" >&2; \
+	else bash scripts/infra/kafka.sh start & k=$$!; fi; \
+	bash scripts/infra/opensearch.sh start & o=$$!; \
+	rc=0; if [ -n "$$k" ]; then wait $$k || rc=1; fi; wait $$o || rc=1; \
+	if [ $$rc -ne 0 ]; then echo "make test-opensearch: Kafka or OpenSearch did not start (see the [skein-infra] lines above)" >&2; exit 1; fi
+	$(CARGO) build -p skein
+	SKEIN_E2E_ELASTICSEARCH=$(OPENSEARCH_URL) SKEIN_E2E_BACKEND=opensearch $(CARGO) test -p skein-e2e --test pipeline --test query --test analytics
 
 ## Real Jaeger/Zipkin/OpenTelemetry client programs for the receiver tests (PyPI + Go module proxy, cached).
 clients:

@@ -73,7 +73,7 @@ impl Preparation {
     }
 
     /// Install `templates`, unless `elasticsearch.create_templates` is off; `what` names them in
-    /// the log (`install index templates`).
+    /// the log (`install index templates`). Either way the log says which backend answers.
     #[cfg(feature = "elasticsearch")]
     pub fn install_templates(
         self,
@@ -83,7 +83,19 @@ impl Preparation {
         templates: Vec<(String, serde_json::Value)>,
     ) -> Self {
         if !config.create_templates {
-            return self;
+            // Still say which backend answers (installing templates says it otherwise), without
+            // waiting for it: without templates to install a role never did.
+            let (client, url) = (client.clone(), config.url.clone());
+            return self.step("identify the search backend", move || {
+                let (client, url) = (client.clone(), url.clone());
+                async move {
+                    match crate::elasticsearch::detect_backend(&client, &url).await {
+                        Ok(backend) => tracing::info!(%backend, %url, "search backend identified"),
+                        Err(error) => tracing::warn!(%error, "cannot identify the search backend; going on"),
+                    }
+                    Ok::<_, StepError>(())
+                }
+            });
         }
         let (client, config, templates) = (client.clone(), config.clone(), std::sync::Arc::new(templates));
         self.step(what, move || {

@@ -1,4 +1,5 @@
-//! Harness for end-to-end tests against the real Kafka and Elasticsearch started by `make up`.
+//! Harness for end-to-end tests against the real Kafka and Elasticsearch started by `make up`
+//! (or the OpenSearch of `make test-opensearch`, see [`ELASTICSEARCH`]).
 //! Each test gets its own topics, consumer group and index prefix, so tests run in parallel.
 
 use std::net::TcpStream;
@@ -13,13 +14,48 @@ use skein_core::SkeinConfig;
 use tokio_util::sync::CancellationToken;
 
 pub const KAFKA: &str = "127.0.0.1:9092";
-pub const ELASTICSEARCH: &str = "http://127.0.0.1:9200";
+
+/// The search backend the tests write to and read from: the shared Elasticsearch of `make up`,
+/// or another one named by `SKEIN_E2E_ELASTICSEARCH` when the tests are built (`make
+/// test-opensearch` sets it to the OpenSearch of `scripts/infra/opensearch.sh`). A constant,
+/// so tests use it in `format!` and as `&str` alike; cargo rebuilds the tests when it changes.
+pub const ELASTICSEARCH: &str = match option_env!("SKEIN_E2E_ELASTICSEARCH") {
+    Some(url) => url,
+    None => "http://127.0.0.1:9200",
+};
+
+/// The product expected at [`ELASTICSEARCH`]: `elasticsearch`, or what `SKEIN_E2E_BACKEND` said
+/// when the tests were built (`make test-opensearch`: `opensearch`).
+pub const BACKEND: &str = match option_env!("SKEIN_E2E_BACKEND") {
+    Some(product) => product,
+    None => "elasticsearch",
+};
+
+/// `host:port` of [`ELASTICSEARCH`], for raw TCP (proxies, reachability).
+pub fn elasticsearch_addr() -> &'static str {
+    let rest = ELASTICSEARCH.split_once("://").map_or(ELASTICSEARCH, |(_, rest)| rest);
+    rest.split('/').next().unwrap_or(rest)
+}
+
+/// Which product answers at [`ELASTICSEARCH`], as skein itself detects it.
+pub async fn backend() -> skein_core::elasticsearch::Backend {
+    let config = skein_core::config::ElasticsearchConfig { url: ELASTICSEARCH.into(), ..Default::default() };
+    let client = skein_core::elasticsearch::client(&config).expect("client builds");
+    skein_core::elasticsearch::detect_backend(&client, &config.url).await.expect("the search backend answers")
+}
 
 /// Fail loudly when the servers are missing: these tests never skip silently.
 pub fn require_servers() {
-    for (name, addr) in [("Kafka", "127.0.0.1:9092"), ("Elasticsearch", "127.0.0.1:9200")] {
+    if let Ok(runtime) = std::env::var("SKEIN_E2E_ELASTICSEARCH") {
+        // The URL is compiled in: a binary built for another backend must not test this one.
+        assert_eq!(runtime, ELASTICSEARCH, "these tests were built for {ELASTICSEARCH}: run them through cargo test");
+    }
+    for (name, addr) in [("Kafka", KAFKA), ("Elasticsearch", elasticsearch_addr())] {
         if TcpStream::connect_timeout(&addr.parse().unwrap(), Duration::from_secs(2)).is_err() {
-            panic!("{name} is not reachable at {addr}: run `make up` first (or `make test`, which does)");
+            panic!(
+                "{name} is not reachable at {addr}: run `make up` first (or `make test`, which does; \
+                 for OpenSearch `make test-opensearch`)"
+            );
         }
     }
 }

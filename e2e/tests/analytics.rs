@@ -808,7 +808,7 @@ impl StallingProxy {
                     continue; // dropped: the connection is cut
                 }
                 tokio::spawn(async move {
-                    let Ok(mut outbound) = tokio::net::TcpStream::connect("127.0.0.1:9200").await else { return };
+                    let Ok(mut outbound) = tokio::net::TcpStream::connect(elasticsearch_addr()).await else { return };
                     tokio::select! {
                         _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound) => {}
                         _ = watch.wait_for(|paused| *paused) => {}

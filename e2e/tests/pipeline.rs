@@ -11,6 +11,20 @@ use skein_schemas::dlq;
 
 const WAIT: Duration = Duration::from_secs(90);
 
+/// What every role's start-up log names: the product and version behind `elasticsearch.url`,
+/// Elasticsearch (whose integ-test build refuses `GET /`) or OpenSearch.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_search_backend_is_identified_as_the_product_and_version_that_answer() {
+    require_servers();
+    let backend = backend().await;
+    let expected = match BACKEND {
+        "opensearch" => skein_core::elasticsearch::Product::OpenSearch,
+        _ => skein_core::elasticsearch::Product::Elasticsearch,
+    };
+    assert_eq!(backend.product, expected, "{ELASTICSEARCH} answered as {backend}");
+    assert!(backend.major() > 0, "the version is known: {backend}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn otlp_grpc_http_protobuf_and_http_json_spans_land_in_elasticsearch_as_jaeger_documents() {
     require_servers();

@@ -8,17 +8,20 @@
 //! skipped with a warning, the others are answered. Aggregations are read where they are asked.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
-use elasticsearch::{Elasticsearch, OpenPointInTimeParts, SearchParts};
+use elasticsearch::{ClearScrollParts, Elasticsearch, OpenPointInTimeParts, ScrollParts, SearchParts};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 use serde_json::{json, Value};
+use skein_core::elasticsearch::{detect_backend, Backend, Product};
 use skein_schemas::analytics::{DependencyLinks, MetricsFields, SeriesKind};
 use skein_schemas::elasticsearch::{IndexNames, RolledFamily};
 use skein_schemas::jaeger::ui::parse_trace_id;
 use skein_schemas::jaeger::SpanDocument;
+use tokio::sync::OnceCell;
 
 use crate::error::QueryError;
 
@@ -44,6 +47,8 @@ pub struct Reader {
     names: IndexNames,
     /// The analytics consumer group whose documents are read.
     group: String,
+    /// Elasticsearch or OpenSearch, asked the first time it matters.
+    backend: Arc<OnceCell<Backend>>,
 }
 
 /// Matches the analytics documents of `group`: several configurations may write into one index
@@ -137,7 +142,7 @@ impl Reader {
     /// A reader of the indices (or aliases) `names` gives, analytics documents of
     /// `analytics_group` only.
     pub fn new(client: Elasticsearch, names: IndexNames, analytics_group: &str) -> Self {
-        Self { client, names, group: analytics_group.to_string() }
+        Self { client, names, group: analytics_group.to_string(), backend: Arc::new(OnceCell::new()) }
     }
 
     /// What to search for `family` over the range: each day's index, or the read alias.
@@ -324,8 +329,38 @@ impl Reader {
         self.paged(indices, query, sort_field, total, source).await.map(read_sources)
     }
 
-    /// All hits of `query`, sorted by `sort_field`, through a point in time.
+    /// All hits of `query`, sorted by `sort_field`, page after page: through a point in time on
+    /// Elasticsearch, through a scroll on OpenSearch, whose point in time has other endpoints
+    /// and, before 3.3, no `_shard_doc` tie-breaker (so equal sort values could be skipped at a
+    /// page boundary); a sorted scroll never skips or repeats a hit.
     async fn paged(
+        &self,
+        indices: &[String],
+        query: Value,
+        sort_field: &str,
+        total: usize,
+        source: Value,
+    ) -> Result<Vec<Hit>, QueryError> {
+        match self.backend().await?.product {
+            Product::Elasticsearch => self.paged_point_in_time(indices, query, sort_field, total, source).await,
+            Product::OpenSearch => self.paged_scroll(indices, query, sort_field, total, source).await,
+        }
+    }
+
+    /// Which backend answers, asked once.
+    async fn backend(&self) -> Result<&Backend, QueryError> {
+        self.backend
+            .get_or_try_init(|| async {
+                let backend = detect_backend(&self.client, "elasticsearch.url")
+                    .await
+                    .map_err(|e| QueryError::Storage(format!("cannot tell which backend answers: {e}")))?;
+                tracing::info!(%backend, "query reads from the search backend");
+                Ok(backend)
+            })
+            .await
+    }
+
+    async fn paged_point_in_time(
         &self,
         indices: &[String],
         query: Value,
@@ -379,6 +414,63 @@ impl Reader {
             out.extend(hits);
         };
         let _ = self.client.close_point_in_time().body(json!({"id": pit})).send().await;
+        result.map(|()| out)
+    }
+
+    async fn paged_scroll(
+        &self,
+        indices: &[String],
+        query: Value,
+        sort_field: &str,
+        total: usize,
+        source: Value,
+    ) -> Result<Vec<Hit>, QueryError> {
+        let refs: Vec<&str> = indices.iter().map(String::as_str).collect();
+        let body = json!({"size": PAGE, "query": query, "sort": [{sort_field: "asc"}], "_source": source});
+        let response = self
+            .client
+            .search(SearchParts::Index(&refs))
+            .ignore_unavailable(true)
+            .allow_no_indices(true)
+            .scroll("1m")
+            .body(body)
+            .send()
+            .await
+            .map_err(|e| QueryError::Storage(e.to_string()))?;
+        let mut page: SearchHits = read_body(response).await?;
+        let mut scroll_id = page.scroll_id.take();
+        let mut out = Vec::with_capacity(total);
+        let result = loop {
+            if page.hits.hits.is_empty() {
+                break Ok(());
+            }
+            out.extend(page.hits.hits);
+            let Some(id) = &scroll_id else { break Ok(()) };
+            let response = self
+                .client
+                .scroll(ScrollParts::None)
+                .body(json!({"scroll": "1m", "scroll_id": id}))
+                .send()
+                .await
+                .map_err(|e| QueryError::Storage(e.to_string()));
+            let next = match response {
+                Ok(response) => read_body::<SearchHits>(response).await,
+                Err(error) => Err(error),
+            };
+            match next {
+                Ok(mut next) => {
+                    // Each answer may carry a new id; the latest is the one to go on with.
+                    if let Some(id) = next.scroll_id.take() {
+                        scroll_id = Some(id);
+                    }
+                    page = next;
+                }
+                Err(error) => break Err(error),
+            }
+        };
+        if let Some(id) = scroll_id {
+            let _ = self.client.clear_scroll(ClearScrollParts::None).body(json!({"scroll_id": [id]})).send().await;
+        }
         result.map(|()| out)
     }
 
@@ -505,6 +597,9 @@ impl Reader {
 #[derive(Deserialize)]
 struct SearchHits {
     hits: Hits,
+    /// Where a scroll goes on (OpenSearch's deep paging).
+    #[serde(rename = "_scroll_id", default)]
+    scroll_id: Option<String>,
 }
 
 #[derive(Deserialize)]

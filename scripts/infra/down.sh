@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Stop the local Kafka and Elasticsearch (graceful, then forced). Idempotent.
+# Stop the local Kafka and Elasticsearch, and OpenSearch if it ran (graceful, then forced).
+# Idempotent.
 # Data is kept; use reset.sh to wipe it.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -7,7 +8,11 @@ source "$here/lib.sh"
 
 "$here/kafka.sh" stop & kpid=$!
 "$here/elasticsearch.sh" stop & epid=$!
+# OpenSearch (make test-opensearch) only when it was ever started here.
+opid=""
+if [[ -e "$SKEIN_STATE_DIR/opensearch" ]]; then "$here/opensearch.sh" stop & opid=$!; fi
 rc=0
 wait "$kpid" || rc=1
 wait "$epid" || rc=1
+[[ -z "$opid" ]] || wait "$opid" || rc=1
 exit "$rc"

@@ -2,7 +2,7 @@
 # Maintenance helper (not used by up.sh): print the pinned versions and what is
 # newest on Maven Central, to decide on a bump of the defaults in lib.sh.
 #  - Kafka: newest 4.x of kafka_2.13 whose kafka-tools jar also exists.
-#  - Elasticsearch: the integ-test-zip maven-metadata.xml only lists 8.x, yet
+#  - Elasticsearch (and OpenSearch): the integ-test-zip maven-metadata.xml only lists 8.x, yet
 #    9.x zips are published (without poms), so candidates come from the
 #    org.elasticsearch:elasticsearch metadata and each zip is checked (HEAD).
 set -euo pipefail
@@ -30,9 +30,22 @@ es_newest() {  # es_newest MAJOR_REGEX
     (( ++n < 8 )) || return 0   # bounded: don't probe the whole history
   done
 }
+# OpenSearch likewise: the integ-test-zip metadata stops at 3.6.0 although newer zips exist.
+os_zip_url() { echo "$repo/org/opensearch/distribution/integ-test-zip/opensearch/$1/opensearch-$1.zip"; }
+os_newest() {  # os_newest MAJOR_REGEX
+  local v n=0
+  for v in $(versions org/opensearch opensearch "$1"); do
+    if exists "$(os_zip_url "$v")"; then echo "$v"; return; fi
+    (( ++n < 8 )) || return 0
+  done
+}
 es9="$(es_newest '^9\.[0-9]+\.[0-9]+$')"
 es8="$(es_newest '^8\.[0-9]+\.[0-9]+$')"
+os3="$(os_newest '^3\.[0-9]+\.[0-9]+$')"
+os2="$(os_newest '^2\.19\.[0-9]+$')"
 
 printf 'kafka          pinned %-8s newest usable 4.x: %s\n' "$SKEIN_KAFKA_DEFAULT_VERSION" "${kafka:-?}"
 printf 'elasticsearch9 pinned %-8s newest integ-test-zip 9.x: %s\n' "$SKEIN_ES9_DEFAULT_VERSION" "${es9:-?}"
 printf 'elasticsearch8 pinned %-8s newest integ-test-zip 8.x: %s\n' "$SKEIN_ES8_DEFAULT_VERSION" "${es8:-?}"
+printf 'opensearch3    pinned %-8s newest integ-test-zip 3.x: %s\n' "$SKEIN_OS3_DEFAULT_VERSION" "${os3:-?}"
+printf 'opensearch2    pinned %-8s newest integ-test-zip 2.19.x: %s\n' "$SKEIN_OS2_DEFAULT_VERSION" "${os2:-?}"

@@ -1,7 +1,7 @@
 # shellcheck shell=bash
 # shellcheck disable=SC2034  # constants used by the scripts that source this file
-# Shared helpers for the skein local-infrastructure scripts (Kafka + Elasticsearch).
-# Sourced by kafka.sh / elasticsearch.sh / up.sh / down.sh / status.sh / reset.sh.
+# Shared helpers for the skein local-infrastructure scripts (Kafka, Elasticsearch, OpenSearch).
+# Sourced by kafka.sh / elasticsearch.sh / opensearch.sh / up.sh / down.sh / status.sh / reset.sh.
 # Everything here is plain bash + coreutils; no Docker, no vendor tarballs: the
 # servers' jars come from Maven Central through `mvn`, the only ordinary client
 # we can count on for that registry.
@@ -18,6 +18,9 @@ SKEIN_KAFKA_DEFAULT_VERSION="4.3.1"
 #   ES 9.x needs Java >= 21; 8.19.x is the newest line that still runs on Java 17.
 SKEIN_ES9_DEFAULT_VERSION="9.5.3"
 SKEIN_ES8_DEFAULT_VERSION="8.19.21"
+#   OpenSearch 3.x needs Java >= 21; 2.19.x is the newest line that still runs on Java 17.
+SKEIN_OS3_DEFAULT_VERSION="3.8.0"
+SKEIN_OS2_DEFAULT_VERSION="2.19.6"
 
 SKEIN_CACHE_DIR="${SKEIN_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/skein}"
 SKEIN_STATE_DIR="${SKEIN_STATE_DIR:-$REPO/.skein}"
@@ -28,6 +31,9 @@ SKEIN_KAFKA_PORT="${SKEIN_KAFKA_PORT:-9092}"
 SKEIN_KAFKA_CONTROLLER_PORT="${SKEIN_KAFKA_CONTROLLER_PORT:-9093}"
 SKEIN_ES_PORT="${SKEIN_ES_PORT:-9200}"
 SKEIN_ES_TRANSPORT_PORT="${SKEIN_ES_TRANSPORT_PORT:-9300}"
+# OpenSearch (make test-opensearch) next to Elasticsearch, never instead of it.
+SKEIN_OS_PORT="${SKEIN_OS_PORT:-9201}"
+SKEIN_OS_TRANSPORT_PORT="${SKEIN_OS_TRANSPORT_PORT:-9301}"
 
 # Pinned so behaviour does not depend on whatever Maven 3.x binds by default (2.8).
 SKEIN_MVN_DEPENDENCY_PLUGIN="org.apache.maven.plugins:maven-dependency-plugin:3.8.1"

@@ -18,8 +18,8 @@ case "$(readlink -m "$state")" in
   /|"$(readlink -m "$HOME")"|"$REPO"|"") die "refusing to delete state dir '$state'" ;;
 esac
 if [[ -e "$state" ]]; then
-  # As root the ES files may live elsewhere (see elasticsearch.sh) behind a symlink.
-  for es in "$state/elasticsearch" "$state/chaos/elasticsearch"; do
+  # As root the ES and OpenSearch files may live elsewhere (see elasticsearch.sh) behind a symlink.
+  for es in "$state/elasticsearch" "$state/chaos/elasticsearch" "$state/opensearch"; do
     if [[ -L "$es" ]]; then rm -rf "$(readlink -f "$es")"; fi
   done
   rm -rf "$state"

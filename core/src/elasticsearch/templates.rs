@@ -3,15 +3,18 @@
 use elasticsearch::indices::IndicesPutIndexTemplateParts;
 use elasticsearch::Elasticsearch;
 
-use super::ElasticsearchSetupError;
+use super::{detect_backend, ElasticsearchSetupError};
 use crate::config::ElasticsearchConfig;
 
-/// Install (or overwrite) composable index templates.
+/// Install (or overwrite) composable index templates, first saying in the log which backend
+/// answers (Elasticsearch and OpenSearch both take composable templates, `_index_template`).
 pub async fn install_templates(
     client: &Elasticsearch,
     config: &ElasticsearchConfig,
     templates: &[(String, serde_json::Value)],
 ) -> Result<(), ElasticsearchSetupError> {
+    let backend = detect_backend(client, &config.url).await?;
+    tracing::info!(%backend, url = %config.url, "search backend identified");
     for (name, body) in templates {
         let response = client
             .indices()

@@ -178,6 +178,28 @@ mod tests {
     }
 
     #[test]
+    fn opensearch_item_errors_are_classified_like_elasticsearchs() {
+        // OpenSearch 3.8.0's answers (docs/opensearch.md): a mapping conflict is named
+        // `mapper_parsing_exception` there, the rest as in Elasticsearch.
+        let body = br#"{"errors":true,"items":[
+              {"index":{"status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [operationName] of type [long] in document with id 'a'. Preview of field's value: 'checkout'"}}},
+              {"index":{"status":201}},
+              {"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[b]: version conflict, current version [8589934592] is higher than the one provided [4294967296]"}}},
+              {"index":{"status":403,"error":{"type":"cluster_block_exception","reason":"index [zz-probe] blocked by: [FORBIDDEN/8/index write (api)];"}}},
+              {"index":{"status":429,"error":{"type":"rejected_execution_exception","reason":"rejected execution of coordinating operation"}}}
+            ]}"#;
+        let outcomes = item_outcomes(body, 5).unwrap();
+        assert!(
+            matches!(&outcomes[0], ItemOutcome::Permanent(m) if m.contains("mapper_parsing_exception") && m.contains("operationName")),
+            "{outcomes:?}"
+        );
+        assert_eq!(outcomes[1], ItemOutcome::Durable);
+        assert!(matches!(&outcomes[2], ItemOutcome::Conflict(_)), "{outcomes:?}");
+        assert!(matches!(&outcomes[3], ItemOutcome::Denied(m) if m.contains("index write")), "{outcomes:?}");
+        assert!(matches!(&outcomes[4], ItemOutcome::Transient(_)), "{outcomes:?}");
+    }
+
+    #[test]
     fn a_version_conflict_is_its_own_outcome() {
         let body = br#"{"errors":true,"items":[
               {"index":{"status":409,"error":{"type":"version_conflict_engine_exception","reason":"[a]: version conflict, current version [8589934592] is higher than the one provided [4294967296]"}}}
