@@ -64,6 +64,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         dead_letters,
         names: names.clone(),
         trace_ids: config.elasticsearch.trace_id_format,
+        encoding: config.kafka.encoding,
     };
 
     let es = &config.elasticsearch;

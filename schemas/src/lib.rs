@@ -5,6 +5,7 @@
 
 pub mod analytics;
 pub mod dlq;
+pub mod encoding;
 pub mod elasticsearch;
 pub mod jaeger;
 pub mod kafka_record;

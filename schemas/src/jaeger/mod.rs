@@ -2,6 +2,7 @@
 //! query service, Jaeger UI and Grafana read skein's indices unchanged.
 
 pub mod api_v2;
+pub mod jsonpb;
 mod documents;
 mod from_otlp;
 mod json;
