@@ -404,7 +404,12 @@ fn call_span(trace: u64, id: u64, parent: u64) -> Span {
 fn a_batch_of_interleaved_traces_gives_the_documents_of_one_record_per_trace() {
     // Trace 1: web → api; trace 2: web → db; in one batch as a foreign writer sends it, the
     // spans of the two traces interleaved (encoded TracesData concatenate into one).
-    let spans = [("web", call_span(1, 1, 0)), ("web", call_span(2, 1, 0)), ("api", call_span(1, 2, 1)), ("db", call_span(2, 2, 1))];
+    let spans = [
+        ("web", call_span(1, 1, 0)),
+        ("web", call_span(2, 1, 0)),
+        ("api", call_span(1, 2, 1)),
+        ("db", call_span(2, 2, 1)),
+    ];
     let batch: Vec<u8> = spans.iter().flat_map(|(service, span)| span_record(service, vec![span.clone()])).collect();
     let per_trace = |trace: u64| -> Vec<u8> {
         spans

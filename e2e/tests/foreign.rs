@@ -126,7 +126,8 @@ fn repo() -> PathBuf {
 
 /// `scripts/jaeger.sh path`: the Jaeger 2 binary, built on first use.
 fn jaeger_binary() -> PathBuf {
-    let output = Command::new("bash").arg(repo().join("scripts/jaeger.sh")).arg("path").output().expect("jaeger.sh runs");
+    let output =
+        Command::new("bash").arg(repo().join("scripts/jaeger.sh")).arg("path").output().expect("jaeger.sh runs");
     assert!(output.status.success(), "scripts/jaeger.sh path failed: {}", String::from_utf8_lossy(&output.stderr));
     PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
 }
@@ -309,10 +310,19 @@ async fn through_jaeger(
 }
 
 /// Span documents keyed by index (prefix cut) and id, for a diff that names what differs.
-fn assert_same_documents(encoding: RecordEncoding, expected: &BTreeMap<String, serde_json::Value>, actual: &BTreeMap<String, serde_json::Value>) {
+fn assert_same_documents(
+    encoding: RecordEncoding,
+    expected: &BTreeMap<String, serde_json::Value>,
+    actual: &BTreeMap<String, serde_json::Value>,
+) {
     let by_span = |docs: &BTreeMap<String, serde_json::Value>| -> BTreeMap<String, (String, serde_json::Value)> {
         docs.iter()
-            .map(|(id, doc)| (format!("{}/{}", doc["traceID"].as_str().unwrap(), doc["spanID"].as_str().unwrap()), (id.clone(), doc.clone())))
+            .map(|(id, doc)| {
+                (
+                    format!("{}/{}", doc["traceID"].as_str().unwrap(), doc["spanID"].as_str().unwrap()),
+                    (id.clone(), doc.clone()),
+                )
+            })
             .collect()
     };
     let (expected, actual) = (by_span(expected), by_span(actual));

@@ -5,8 +5,8 @@
 
 pub mod analytics;
 pub mod dlq;
-pub mod encoding;
 pub mod elasticsearch;
+pub mod encoding;
 pub mod jaeger;
 pub mod kafka_record;
 pub mod otlp_wire;

@@ -2,10 +2,10 @@
 //! query service, Jaeger UI and Grafana read skein's indices unchanged.
 
 pub mod api_v2;
-pub mod jsonpb;
 mod documents;
 mod from_otlp;
 mod json;
+pub mod jsonpb;
 pub mod model;
 pub mod model_from_otlp;
 pub mod otlp_json;
