@@ -11,6 +11,8 @@
 # (`go get -tool github.com/jaegertracing/jaeger/cmd/jaeger@<version>`), so go.sum pins every
 # module it pulls; the binary lands at $SKEIN_CACHE_DIR/jaeger-<version>/jaeger. A second call
 # only checks that the binary is there and returns. Parallel calls wait on one flock and build once.
+# A cold build (modules downloaded, ~3.6 GB module cache and ~1.6 GB build cache) took 30 minutes
+# on a 2-core machine shared with other builds (load ~15); a warm call takes milliseconds.
 #
 # Knobs: SKEIN_CACHE_DIR (default ~/.cache/skein), SKEIN_JAEGER_FORCE=1 (rebuild),
 #        GOPROXY / GOMODCACHE / GOCACHE as usual (module and build caches default to the skein cache).
@@ -66,6 +68,6 @@ cmd="${1:-path}"
 case "$cmd" in
   path)    lock; build; printf '%s\n' "$BIN" ;;
   version) lock; build; exec 9>&-; "$BIN" version ;;
-  -h|--help|help) sed -n '2,17p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
+  -h|--help|help) sed -n '2,19p' "${BASH_SOURCE[0]}" | sed 's/^# \{0,1\}//' ;;
   *) die "unknown command '$cmd' (path | version | help)" ;;
 esac
