@@ -112,11 +112,16 @@ fn fixture(now_ns: u64) -> ExportTraceServiceRequest {
     }
 }
 
-/// The dependency links the fixture gives: (parent, child) → (calls, errors).
+/// The dependency links the fixture gives: (parent, child) → (calls, errors). A server span's
+/// client child in the same service is a link of that service to itself; the one error, on
+/// api's client span, counts on both links it is part of.
 fn expected_links() -> BTreeMap<(String, String), (u64, u64)> {
+    let link = |parent: &str, child: &str, errors| ((parent.to_string(), child.to_string()), (TRACES, errors));
     BTreeMap::from([
-        (("frontend".to_string(), "api".to_string()), (TRACES, 0)),
-        (("api".to_string(), "db".to_string()), (TRACES, 1)),
+        link("frontend", "frontend", 0),
+        link("frontend", "api", 0),
+        link("api", "api", 1),
+        link("api", "db", 1),
     ])
 }
 
