@@ -3,7 +3,7 @@ SHELL := /bin/bash
 CARGO ?= cargo
 export CARGO_TERM_COLOR ?= never
 
-.PHONY: run test test-opensearch up down status reset ui ui-test browser build release lint deploy-check unit e2e clients faults chaos chaos-short bench fmt clean-state fuzz fuzz-smoke
+.PHONY: run test test-opensearch up down status reset ui ui-test browser build release lint deploy-check unit e2e clients jaeger faults chaos chaos-short bench fmt clean-state fuzz fuzz-smoke
 
 ## Bring up Kafka + Elasticsearch, build, run every role in one process. The servers start (and
 ## on a fresh machine download) while the build runs: neither waits for the other.
@@ -86,9 +86,9 @@ fuzz-smoke:
 	@bash scripts/fuzz.sh run $(FUZZ_SMOKE_SECONDS) $(FUZZ_TARGETS)
 
 ## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
-e2e: ui clients
+e2e: ui clients jaeger
 	$(CARGO) build -p skein
-	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers --test graph --test pipeline_status --test analytics_cardinality --test rollover --test retention
+	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers --test graph --test pipeline_status --test analytics_cardinality --test rollover --test retention --test foreign
 
 ## The pipeline, query and analytics end-to-end tests against OpenSearch instead of Elasticsearch
 ## (docs/opensearch.md): Kafka as for `make up`, OpenSearch from Maven Central on 127.0.0.1:9201
@@ -110,6 +110,11 @@ test-opensearch: ui
 ## Real Jaeger/Zipkin/OpenTelemetry client programs for the receiver tests (PyPI + Go module proxy, cached).
 clients:
 	@bash scripts/clients.sh setup
+
+## A real Jaeger 2 (the approved release, built from the Go module proxy once, cached under
+## ~/.cache/skein): the collector publishing foreign topics in e2e/tests/foreign.rs.
+jaeger:
+	@bash scripts/jaeger.sh path >/dev/null
 
 ## Tests that stop and restart the real servers: one at a time, after everything else.
 faults: ui

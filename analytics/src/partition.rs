@@ -282,6 +282,8 @@ pub enum Payload<'a> {
     Spans(&'a [u8]),
     /// A watermark marker: only its timestamp counts.
     Marker,
+    /// A record that does not decode in the topic's encoding, with why: only its timestamp counts.
+    Undecodable(String),
 }
 
 /// Outcome of reading one record.
@@ -317,8 +319,11 @@ pub struct PartitionState {
     watermark: i64,
     finalized_through: i64,
     open: FxHashMap<u128, OpenTrace>,
-    by_deadline: BTreeSet<(i64, i64)>,
-    by_first: BTreeMap<i64, u128>,
+    /// Open traces by (deadline, first offset, trace); a record may open several traces (a
+    /// foreign topic's batch), so the offset alone does not name one.
+    by_deadline: BTreeSet<(i64, i64, u128)>,
+    /// Open traces by (first offset, trace).
+    by_first: BTreeSet<(i64, u128)>,
     buffered_spans: usize,
     buckets: BTreeMap<i64, Bucket>,
     dependencies: Option<DependencyTotals>,
@@ -350,7 +355,7 @@ impl PartitionState {
             finalized_through,
             open: FxHashMap::default(),
             by_deadline: BTreeSet::new(),
-            by_first: BTreeMap::new(),
+            by_first: BTreeSet::new(),
             buffered_spans: 0,
             buckets: BTreeMap::new(),
             dependencies: None,
@@ -433,6 +438,11 @@ impl PartitionState {
                 self.next_offset = offset + 1;
                 return Read::Processed;
             }
+            Payload::Undecodable(error) => {
+                self.counters.undecodable_records += 1;
+                self.next_offset = offset + 1;
+                return Read::Undecodable(error);
+            }
             Payload::Spans(bytes) => bytes,
         };
         if let Err(error) = parse(bytes, names, scratch) {
@@ -458,7 +468,8 @@ impl PartitionState {
         }
         self.counters.spans += scratch.parsed.len() as u64;
 
-        // Trace assembly. A record holds one trace (it is keyed by trace id); group defensively.
+        // Trace assembly. A skein record holds one trace; a foreign topic's batch may hold several,
+        // even interleaved: each run of one trace's spans joins that trace.
         let parsed = std::mem::take(&mut scratch.parsed);
         let link_ids = std::mem::take(&mut scratch.link_ids);
         let mut start = 0;
@@ -516,8 +527,8 @@ impl PartitionState {
                     extra_refs: Vec::new(),
                 },
             );
-            self.by_first.insert(offset, trace);
-            self.by_deadline.insert((deadline, offset));
+            self.by_first.insert((offset, trace));
+            self.by_deadline.insert((deadline, offset, trace));
         }
         let open = self.open.get_mut(&trace).expect("inserted above");
         let room = limit.saturating_sub(open.spans.len());
@@ -535,16 +546,15 @@ impl PartitionState {
             .saturating_add(self.settings.idle_gap_ms)
             .min(open.first_seen.saturating_add(self.settings.max_age_ms));
         if deadline != open.deadline {
-            self.by_deadline.remove(&(open.deadline, open.first.offset));
+            self.by_deadline.remove(&(open.deadline, open.first.offset, trace));
             open.deadline = deadline;
-            self.by_deadline.insert((deadline, open.first.offset));
+            self.by_deadline.insert((deadline, open.first.offset, trace));
         }
     }
 
     /// Close the trace with the earliest deadline (capacity overflow). False when none is open.
     fn evict(&mut self, offset: i64, scratch: &mut Scratch) -> bool {
-        let Some(&(_, first_offset)) = self.by_deadline.first() else { return false };
-        let trace = self.by_first[&first_offset];
+        let Some(&(_, _, trace)) = self.by_deadline.first() else { return false };
         self.close(trace, offset, self.watermark, scratch);
         true
     }
@@ -562,11 +572,10 @@ impl PartitionState {
     }
 
     fn close_due(&mut self, offset: i64, scratch: &mut Scratch) {
-        while let Some(&(deadline, first_offset)) = self.by_deadline.first() {
+        while let Some(&(deadline, _, trace)) = self.by_deadline.first() {
             if deadline > self.watermark {
                 break;
             }
-            let trace = self.by_first[&first_offset];
             let open = &self.open[&trace];
             if deadline >= open.first_seen.saturating_add(self.settings.max_age_ms) {
                 self.counters.traces_closed_max_age += 1;
@@ -580,8 +589,8 @@ impl PartitionState {
     /// Close a trace: its links count in the bucket of `at`.
     fn close(&mut self, trace: u128, close_offset: i64, at: i64, scratch: &mut Scratch) {
         let Some(open) = self.open.remove(&trace) else { return };
-        self.by_deadline.remove(&(open.deadline, open.first.offset));
-        self.by_first.remove(&open.first.offset);
+        self.by_deadline.remove(&(open.deadline, open.first.offset, trace));
+        self.by_first.remove(&(open.first.offset, trace));
         self.buffered_spans -= open.spans.len();
         self.closed.push_back(Closed { trace, first_offset: open.first.offset, close_offset });
         *self.recently_closed.entry(trace).or_insert(0) += 1;
@@ -665,7 +674,7 @@ impl PartitionState {
             return None;
         }
         let mut resume = Mark { offset: self.next_offset, watermark: self.watermark };
-        if let Some((_, trace)) = self.by_first.first_key_value() {
+        if let Some((_, trace)) = self.by_first.first() {
             resume = resume.min(self.open[trace].first);
         }
         for bucket in self.buckets.values() {

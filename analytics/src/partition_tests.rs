@@ -389,3 +389,55 @@ fn provisional_documents_at_every_flush_end_as_the_final_documents() {
     };
     assert_eq!(metrics(&written), metrics(&finals_only), "every provisional document is overwritten by its final one");
 }
+
+/// Span `id` of `trace` (ids 1..), child of `parent` (0: a root), one millisecond long.
+fn call_span(trace: u64, id: u64, parent: u64) -> Span {
+    Span {
+        parent_span_id: if parent == 0 { vec![] } else { (trace * 100_000 + parent).to_be_bytes().to_vec() },
+        kind: (if parent == 0 { span::SpanKind::Server } else { span::SpanKind::Client }) as i32,
+        end_time_unix_nano: 1_000 + 1_000_000,
+        ..distinct_span(trace, id)
+    }
+}
+
+#[test]
+fn a_batch_of_interleaved_traces_gives_the_documents_of_one_record_per_trace() {
+    // Trace 1: web → api; trace 2: web → db; in one batch as a foreign writer sends it, the
+    // spans of the two traces interleaved (encoded TracesData concatenate into one).
+    let spans = [
+        ("web", call_span(1, 1, 0)),
+        ("web", call_span(2, 1, 0)),
+        ("api", call_span(1, 2, 1)),
+        ("db", call_span(2, 2, 1)),
+    ];
+    let batch: Vec<u8> = spans.iter().flat_map(|(service, span)| span_record(service, vec![span.clone()])).collect();
+    let per_trace = |trace: u64| -> Vec<u8> {
+        spans
+            .iter()
+            .filter(|(_, span)| span.trace_id == trace.to_be_bytes().repeat(2))
+            .flat_map(|(service, span)| span_record(service, vec![span.clone()]))
+            .collect()
+    };
+    let t = 1_700_000_000_000;
+    let documents = |records: Vec<Record>| {
+        let mut state = PartitionState::new(settings(), i64::MIN);
+        let (mut names, mut scratch, mut written) = (Names::default(), Scratch::default(), Written::new());
+        for offset in 0..records.len() {
+            read(&mut state, &records, offset, &mut names, &mut scratch);
+        }
+        write_finals(&mut state, &names, &mut written);
+        (written, state.open_traces())
+    };
+    let far = t + 1_000_000;
+    let (batched, open) = documents(vec![(t, Some(batch)), (far, None)]);
+    assert_eq!(open, 0, "both traces of the batch closed");
+    let (one_each, _) = documents(vec![(t, Some(per_trace(1))), (t, Some(per_trace(2))), (far, None)]);
+    let links: Vec<String> = batched
+        .iter()
+        .filter(|(id, _)| id.starts_with("jaeger-dependencies-"))
+        .map(|(_, body)| String::from_utf8_lossy(body).into_owned())
+        .collect();
+    assert_eq!(links.len(), 1, "{links:?}");
+    assert!(links[0].contains("\"api\"") && links[0].contains("\"db\""), "both links counted: {}", links[0]);
+    assert_eq!(batched, one_each);
+}

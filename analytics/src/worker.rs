@@ -24,6 +24,7 @@ use skein_core::elasticsearch::retention::{OutsideRetention, RetainedDays};
 use skein_core::offsets::TopicPartition;
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::encoding::RecordEncoding;
 use skein_schemas::kafka_record::{ENCODING_HEADER, ENCODING_WATERMARK};
 use tokio_util::sync::CancellationToken;
 
@@ -129,6 +130,8 @@ struct Engine {
     settings: Settings,
     indices: IndexNames,
     topic: String,
+    /// What the topic's records are (`kafka.encoding`).
+    encoding: RecordEncoding,
     /// The Kafka consumer group (the backfill's own, `<group_id>-backfill`).
     group: String,
     /// The configured `analytics.group_id`: documents and owner documents are this
@@ -153,6 +156,7 @@ impl Engine {
             settings: settings(config),
             indices: config.elasticsearch.index_names(),
             topic: config.kafka.spans_topic.clone(),
+            encoding: config.kafka.encoding,
             group,
             identity: config.analytics.group_id.clone(),
             parts: BTreeMap::new(),
@@ -168,12 +172,24 @@ impl Engine {
 
     /// Read one record into its partition (which must have state).
     fn read(&mut self, message: &BorrowedMessage<'_>) {
-        let Self { parts, names, scratch, red_local, .. } = self;
+        let Self { parts, names, scratch, red_local, encoding, .. } = self;
         let Some(part) = parts.get_mut(&message.partition()) else { return };
-        let marker = message.headers().is_some_and(|headers| {
-            headers.iter().any(|h| h.key == ENCODING_HEADER && h.value == Some(ENCODING_WATERMARK.as_bytes()))
+        let header = message.headers().and_then(|headers| {
+            headers.iter().find(|h| h.key == ENCODING_HEADER).and_then(|h| h.value).map(String::from_utf8_lossy)
         });
-        let payload = if marker { Payload::Marker } else { Payload::Spans(message.payload().unwrap_or_default()) };
+        let converted;
+        let payload = if header.as_deref() == Some(ENCODING_WATERMARK) {
+            // Markers are skein's in any encoding: analytics appends them to foreign topics too.
+            Payload::Marker
+        } else {
+            match encoding.traces_data_bytes(header.as_deref(), message.payload().unwrap_or_default()) {
+                Ok(bytes) => {
+                    converted = bytes;
+                    Payload::Spans(converted.as_ref())
+                }
+                Err(error) => Payload::Undecodable(error.to_string()),
+            }
+        };
         let read = part.state.read(
             message.offset(),
             message.timestamp().to_millis(),

@@ -25,6 +25,7 @@ use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
 use skein_edge::sampling::{self, StrategyStore};
 use skein_edge::udp::UdpSockets;
+use skein_schemas::encoding::RecordEncoding;
 use skein_schemas::thrift::Protocol;
 use tokio_util::sync::CancellationToken;
 
@@ -58,6 +59,9 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<RunningRole<CollectorAddresses>, CollectorError> {
     let collector = &config.collector;
+    if config.kafka.encoding != RecordEncoding::Skein {
+        return Err(CollectorError::ForeignEncoding(config.kafka.encoding.as_str()));
+    }
     telemetry::describe();
     let role = RoleStart::serve_admin("collector", collector.admin_listen, &["kafka_topics"], &shutdown)
         .await

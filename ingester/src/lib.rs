@@ -73,6 +73,7 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         names: names.clone(),
         trace_ids: config.elasticsearch.trace_id_format,
         retention_days: config.elasticsearch.retention_days,
+        encoding: config.kafka.encoding,
     };
 
     let es = &config.elasticsearch;

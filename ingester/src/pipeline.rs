@@ -1,7 +1,7 @@
 //! The ingester pipeline, downstream first:
 //!
 //! Elasticsearch `_bulk` ← [`BatchWriter`] (retries until durable, DLQ for the never-indexable)
-//! ← [`index_records`] (decode the Kafka record, convert to Jaeger documents)
+//! ← [`index_records`] (decode the Kafka record in `kafka.encoding`, convert to Jaeger documents)
 //! ← [`run`]'s poll loop (reads records, gathers them into bulk-sized groups, at most
 //! `bulk_concurrency` + 1 groups in flight, one converting while the others are indexed; when all
 //! are busy it stops taking records and, if that
@@ -21,8 +21,9 @@ use skein_core::consumer::{commit_durable, ConsumerError, SharedTracker};
 use skein_core::elasticsearch::retention::RetainedDays;
 use skein_schemas::dlq::DeadLetterKind;
 use skein_schemas::elasticsearch::IndexNames;
+use skein_schemas::encoding::RecordEncoding;
 use skein_schemas::jaeger::span_documents;
-use skein_schemas::kafka_record::{decode_record, ENCODING_HEADER, ENCODING_WATERMARK, SPAN_COUNT_HEADER};
+use skein_schemas::kafka_record::{ENCODING_HEADER, ENCODING_WATERMARK, SPAN_COUNT_HEADER};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -72,6 +73,8 @@ pub struct Sinks {
     pub bulk_slots: std::sync::Arc<tokio::sync::Semaphore>,
     pub writer: BatchWriter,
     pub trace_ids: skein_schemas::jaeger::TraceIdFormat,
+    /// What the records are (`kafka.encoding`).
+    pub encoding: RecordEncoding,
     pub dead_letters: DeadLetterQueue,
     pub names: IndexNames,
     /// `elasticsearch.retention_days`: spans of older days (or after tomorrow) are not indexed.
@@ -270,7 +273,7 @@ pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &Can
             continue;
         }
         let value = record.value.as_deref().unwrap_or_default();
-        match decode_record(record.encoding.as_deref(), value) {
+        match sinks.encoding.decode(record.encoding.as_deref(), value) {
             Ok(data) => {
                 let split = bounds::split(span_documents(&data, sinks.trace_ids), &days);
                 if let Some(reason) = split.reason() {

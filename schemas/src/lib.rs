@@ -6,6 +6,7 @@
 pub mod analytics;
 pub mod dlq;
 pub mod elasticsearch;
+pub mod encoding;
 pub mod jaeger;
 pub mod kafka_record;
 pub mod otlp_wire;

@@ -3,6 +3,7 @@
 use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
+pub use skein_schemas::encoding::RecordEncoding;
 
 /// Kafka settings shared by every role.
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -12,6 +13,10 @@ pub struct KafkaConfig {
     pub brokers: String,
     /// Topic the collector publishes span records to.
     pub spans_topic: String,
+    /// What the records of `spans_topic` are, for the ingester and analytics: `skein` (the
+    /// collector's records), or what Jaeger or the OpenTelemetry Collector writes to Kafka
+    /// (`jaeger_proto`, `jaeger_json`, `otlp_proto`, `otlp_json`). The collector writes `skein` only.
+    pub encoding: RecordEncoding,
     /// Topic for records the ingester can never index.
     pub dlq_topic: String,
     /// Partitions of the spans topic when skein creates it.
@@ -42,6 +47,7 @@ impl Default for KafkaConfig {
         Self {
             brokers: "127.0.0.1:9092".into(),
             spans_topic: "skein-spans".into(),
+            encoding: RecordEncoding::Skein,
             dlq_topic: "skein-spans-dlq".into(),
             partitions: 6,
             // A single local broker cannot hold more copies.

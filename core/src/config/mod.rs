@@ -23,7 +23,7 @@ pub use analytics::{AnalyticsConfig, AnalyticsConfigError};
 pub use collector::{CollectorConfig, CollectorConfigError, Compression};
 pub use elasticsearch::ElasticsearchConfig;
 pub use ingester::{IngesterConfig, IngesterConfigError};
-pub use kafka::{GroupProtocol, KafkaConfig, KafkaConfigError, StartFrom};
+pub use kafka::{GroupProtocol, KafkaConfig, KafkaConfigError, RecordEncoding, StartFrom};
 pub use listen::Listen;
 pub use log::{LogConfig, LogFormat};
 pub use query::QueryConfig;

@@ -6,6 +6,7 @@ mod documents;
 mod from_otlp;
 pub mod identity;
 mod json;
+pub mod jsonpb;
 pub mod model;
 pub mod model_from_otlp;
 pub mod otlp_json;
