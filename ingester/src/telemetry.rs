@@ -130,7 +130,10 @@ pub fn describe() {
         "skein_ingester_spans_outside_retention_total",
         "Spans not indexed because their day is outside the retained days, by side (before_retained_days, after_tomorrow); their records are in the DLQ"
     );
-    describe_counter!("skein_retention_indices_deleted_total", "Indices the daily clean (elasticsearch.retention_days) deleted");
+    describe_counter!(
+        "skein_retention_indices_deleted_total",
+        "Indices the daily clean (elasticsearch.retention_days) deleted"
+    );
     describe_counter!(
         "skein_retention_checks_total",
         "Checks of the daily clean by outcome (cleaned, done_today, held_elsewhere, failed)"
