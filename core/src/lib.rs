@@ -2,6 +2,7 @@
 //! HTTP serving, Kafka and Elasticsearch set-up, the consumer scaffold and offset tracking that
 //! decide what a consumer may commit, and the Elasticsearch bulk writer.
 
+pub mod auth;
 pub mod config;
 #[cfg(feature = "kafka")]
 pub mod consumer;

@@ -13,5 +13,6 @@ pub mod otlp_wire;
 pub mod sketch;
 pub mod span_kind;
 pub mod span_summary;
+pub mod tenant;
 pub mod thrift;
 pub mod zipkin;
