@@ -67,6 +67,27 @@ app.kubernetes.io/component: {{ .component }}
 {{- if and .Values.indexCleaner.enabled (lt (int .Values.indexCleaner.days) 1) -}}
 {{- fail "indexCleaner.days must be at least 1: 0 would delete today's indices, which are being written" -}}
 {{- end -}}
+{{- if and .Values.tls.admin.clientCaSecret (eq .Values.tls.admin.clientAuth "required") -}}
+{{- fail "tls.admin.clientAuth required would refuse the kubelet's probes, which send no client certificate; use optional (and auth.admin for /metrics)" -}}
+{{- end -}}
+{{- range $group := list "receivers" "query" "admin" -}}
+{{- $tls := index $.Values.tls $group -}}
+{{- if and $tls.clientCaSecret (not $tls.secret) -}}
+{{- fail (printf "tls.%s.clientCaSecret needs tls.%s.secret: client certificates are asked only over TLS" $group $group) -}}
+{{- end -}}
+{{- if not (has $tls.clientAuth (list "optional" "required")) -}}
+{{- fail (printf "tls.%s.clientAuth must be optional or required, not %q" $group $tls.clientAuth) -}}
+{{- end -}}
+{{- end -}}
+{{- if and .Values.tenancy.enabled (not .Values.tenancy.tenants) -}}
+{{- fail "tenancy.enabled needs tenancy.tenants: the allow-list of tenant names" -}}
+{{- end -}}
+{{- if and .Values.tenancy.enabled .Values.collector.receivers.jaegerUdp (not .Values.tenancy.udpTenant) -}}
+{{- fail "tenancy.enabled with collector.receivers.jaegerUdp needs tenancy.udpTenant: Jaeger UDP carries no tenant header; set it, or turn jaegerUdp off" -}}
+{{- end -}}
+{{- if and .Values.tenancy.enabled .Values.agent.enabled (not (or .Values.agent.tenant .Values.tenancy.udpTenant)) -}}
+{{- fail "tenancy.enabled with agent.enabled needs agent.tenant (or tenancy.udpTenant): the tenant the agent sends its spans as" -}}
+{{- end -}}
 {{- if and .Values.collector.autoscaling.enabled (gt (int .Values.collector.autoscaling.minReplicas) (int .Values.collector.autoscaling.maxReplicas)) -}}
 {{- fail "collector.autoscaling.minReplicas must not be above collector.autoscaling.maxReplicas" -}}
 {{- end -}}
@@ -80,23 +101,72 @@ app.kubernetes.io/component: {{ .component }}
 {{/* The skein configuration file, generated from the values. */}}
 {{- define "skein.config" -}}
 {{- $kafkaProps := dict -}}
-{{- if and .Values.kafka.tls.enabled .Values.kafka.sasl.enabled -}}
-{{- $_ := set $kafkaProps "security.protocol" "SASL_SSL" -}}
-{{- else if .Values.kafka.tls.enabled -}}
-{{- $_ := set $kafkaProps "security.protocol" "SSL" -}}
-{{- else if .Values.kafka.sasl.enabled -}}
+{{- /* TLS through kafka.tls (SASL_SSL when SASL is on too); SASL's mechanism through librdkafka. */ -}}
+{{- if and .Values.kafka.sasl.enabled (not .Values.kafka.tls.enabled) -}}
 {{- $_ := set $kafkaProps "security.protocol" "SASL_PLAINTEXT" -}}
 {{- end -}}
 {{- if .Values.kafka.sasl.enabled -}}
 {{- $_ := set $kafkaProps "sasl.mechanisms" .Values.kafka.sasl.mechanism -}}
 {{- end -}}
-{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret -}}
-{{- $_ := set $kafkaProps "ssl.ca.location" (printf "/etc/skein-ca/kafka/%s" .Values.kafka.tls.caKey) -}}
-{{- end -}}
 {{- $kafkaProps = mustMergeOverwrite $kafkaProps (deepCopy .Values.kafka.librdkafka) -}}
+{{- $kafkaTls := dict "enabled" .Values.kafka.tls.enabled -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.caSecret -}}
+{{- $_ := set $kafkaTls "ca_file" (printf "/etc/skein-ca/kafka/%s" .Values.kafka.tls.caKey) -}}
+{{- end -}}
+{{- if and .Values.kafka.tls.enabled .Values.kafka.tls.clientSecret -}}
+{{- $_ := set $kafkaTls "cert_file" "/etc/skein-tls/kafka-client/tls.crt" -}}
+{{- $_ := set $kafkaTls "key_file" "/etc/skein-tls/kafka-client/tls.key" -}}
+{{- end -}}
 {{- $es := dict "url" .Values.elasticsearch.url "index_prefix" .Values.elasticsearch.indexPrefix "shards" (int .Values.elasticsearch.shards) "replicas" (int .Values.elasticsearch.replicas) "create_templates" (not .Values.init.enabled) "trace_id_format" .Values.elasticsearch.traceIdFormat "use_aliases" .Values.elasticsearch.useAliases "retention_days" (int .Values.elasticsearch.retentionDays) -}}
 {{- if .Values.elasticsearch.caSecret -}}
 {{- $_ := set $es "ca_file" (printf "/etc/skein-ca/elasticsearch/%s" .Values.elasticsearch.caKey) -}}
+{{- end -}}
+{{- if .Values.elasticsearch.clientSecret -}}
+{{- $_ := set $es "cert_file" "/etc/skein-tls/elasticsearch-client/tls.crt" -}}
+{{- $_ := set $es "key_file" "/etc/skein-tls/elasticsearch-client/tls.key" -}}
+{{- end -}}
+{{- $listeners := dict -}}
+{{- range $group := list "receivers" "query" "admin" -}}
+{{- $tls := index $.Values.tls $group -}}
+{{- $auth := index $.Values.auth $group -}}
+{{- $g := dict -}}
+{{- if $tls.secret -}}
+{{- $t := dict "cert_file" (printf "/etc/skein-tls/%s/tls.crt" $group) "key_file" (printf "/etc/skein-tls/%s/tls.key" $group) -}}
+{{- if $tls.clientCaSecret -}}
+{{- $_ := set $t "client_ca_file" (printf "/etc/skein-tls/%s-client-ca/%s" $group $tls.clientCaKey) -}}
+{{- $_ := set $t "client_auth" $tls.clientAuth -}}
+{{- end -}}
+{{- $_ := set $g "tls" $t -}}
+{{- end -}}
+{{- $a := dict -}}
+{{- if $auth.bearerTokensSecret -}}
+{{- $_ := set $a "bearer_tokens_file" (printf "/etc/skein-auth/%s-tokens/tokens" $group) -}}
+{{- end -}}
+{{- if $auth.basicUsersSecret -}}
+{{- $_ := set $a "basic_users_file" (printf "/etc/skein-auth/%s-users/users" $group) -}}
+{{- end -}}
+{{- if $a -}}
+{{- $_ := set $g "auth" $a -}}
+{{- end -}}
+{{- if $g -}}
+{{- $_ := set $listeners $group $g -}}
+{{- end -}}
+{{- end -}}
+{{- $adminScheme := ternary "https" "http" (not (empty .Values.tls.admin.secret)) -}}
+{{- $agent := dict "compact_udp_listen" "0.0.0.0:6831" "binary_udp_listen" "0.0.0.0:6832" "sampling_http_listen" "0.0.0.0:5778" "admin_listen" "0.0.0.0:14271" "collector_endpoint" (printf "%s://%s-collector:14250" (ternary "https" "http" (not (empty .Values.tls.receivers.secret))) (include "skein.fullname" .)) -}}
+{{- $agentTls := dict -}}
+{{- if .Values.agent.collectorTls.caSecret -}}
+{{- $_ := set $agentTls "ca_file" (printf "/etc/skein-ca/collector/%s" .Values.agent.collectorTls.caKey) -}}
+{{- end -}}
+{{- if .Values.agent.collectorTls.clientSecret -}}
+{{- $_ := set $agentTls "cert_file" "/etc/skein-tls/agent-client/tls.crt" -}}
+{{- $_ := set $agentTls "key_file" "/etc/skein-tls/agent-client/tls.key" -}}
+{{- end -}}
+{{- if $agentTls -}}
+{{- $_ := set $agent "collector_tls" $agentTls -}}
+{{- end -}}
+{{- if .Values.tenancy.enabled -}}
+{{- $_ := set $agent "tenant" (default .Values.tenancy.udpTenant .Values.agent.tenant) -}}
 {{- end -}}
 {{- $r := .Values.collector.receivers -}}
 {{- $collector := dict
@@ -113,14 +183,24 @@ app.kubernetes.io/component: {{ .component }}
 {{- $_ := set $collector "sampling_strategies_file" "/etc/skein/strategies.json" -}}
 {{- end -}}
 {{- $base := dict
-  "kafka" (dict "brokers" .Values.kafka.brokers "spans_topic" .Values.kafka.spansTopic "dlq_topic" .Values.kafka.dlqTopic "partitions" (int .Values.kafka.partitions) "replication_factor" (int .Values.kafka.replicationFactor) "create_topics" (not .Values.init.enabled) "librdkafka" $kafkaProps)
+  "kafka" (dict "brokers" .Values.kafka.brokers "spans_topic" .Values.kafka.spansTopic "dlq_topic" .Values.kafka.dlqTopic "partitions" (int .Values.kafka.partitions) "replication_factor" (int .Values.kafka.replicationFactor) "create_topics" (not .Values.init.enabled) "librdkafka" $kafkaProps "tls" $kafkaTls)
   "elasticsearch" $es
   "collector" $collector
   "ingester" (dict "admin_listen" "0.0.0.0:14270")
   "analytics" (dict "admin_listen" "0.0.0.0:14272")
-  "query" (dict "listen" "0.0.0.0:16686" "admin_listen" "0.0.0.0:16687" "collector_metrics_urls" (list (printf "http://%s-collector:14269/metrics" (include "skein.fullname" .))))
-  "agent" (dict "compact_udp_listen" "0.0.0.0:6831" "binary_udp_listen" "0.0.0.0:6832" "sampling_http_listen" "0.0.0.0:5778" "admin_listen" "0.0.0.0:14271" "collector_endpoint" (printf "http://%s-collector:14250" (include "skein.fullname" .)))
+  "query" (dict "listen" "0.0.0.0:16686" "admin_listen" "0.0.0.0:16687" "collector_metrics_urls" (list (printf "%s://%s-collector:14269/metrics" $adminScheme (include "skein.fullname" .))))
+  "agent" $agent
   "log" (dict "level" .Values.logLevel "format" "json") -}}
+{{- if $listeners -}}
+{{- $_ := set $base "listeners" $listeners -}}
+{{- end -}}
+{{- if .Values.tenancy.enabled -}}
+{{- $tenancy := dict "enabled" true "header" .Values.tenancy.header "tenants" .Values.tenancy.tenants "rate_limit_spans_per_second" (int .Values.tenancy.rateLimitSpansPerSecond) "rate_limits" .Values.tenancy.rateLimits -}}
+{{- if .Values.tenancy.udpTenant -}}
+{{- $_ := set $tenancy "udp_tenant" .Values.tenancy.udpTenant -}}
+{{- end -}}
+{{- $_ := set $base "tenancy" $tenancy -}}
+{{- end -}}
 {{- toYaml (mustMergeOverwrite $base (deepCopy .Values.config)) -}}
 {{- end -}}
 
@@ -154,21 +234,38 @@ app.kubernetes.io/component: {{ .component }}
 {{- end }}
 {{- end -}}
 
-{{/* Volume mounts and volumes: (dict "root" $ "configMap" NAME). */}}
+{{/* Every Secret mounted as files, as a YAML list of {name, secret, path}. */}}
+{{- define "skein.secretFiles" -}}
+{{- $v := .Values -}}
+{{- $files := list -}}
+{{- if and $v.kafka.tls.enabled $v.kafka.tls.caSecret -}}{{- $files = append $files (dict "name" "kafka-ca" "secret" $v.kafka.tls.caSecret "path" "/etc/skein-ca/kafka") -}}{{- end -}}
+{{- if and $v.kafka.tls.enabled $v.kafka.tls.clientSecret -}}{{- $files = append $files (dict "name" "kafka-client" "secret" $v.kafka.tls.clientSecret "path" "/etc/skein-tls/kafka-client") -}}{{- end -}}
+{{- if $v.elasticsearch.caSecret -}}{{- $files = append $files (dict "name" "es-ca" "secret" $v.elasticsearch.caSecret "path" "/etc/skein-ca/elasticsearch") -}}{{- end -}}
+{{- if $v.elasticsearch.clientSecret -}}{{- $files = append $files (dict "name" "es-client" "secret" $v.elasticsearch.clientSecret "path" "/etc/skein-tls/elasticsearch-client") -}}{{- end -}}
+{{- range $group := list "receivers" "query" "admin" -}}
+{{- $tls := index $v.tls $group -}}
+{{- $auth := index $v.auth $group -}}
+{{- if $tls.secret -}}{{- $files = append $files (dict "name" (printf "tls-%s" $group) "secret" $tls.secret "path" (printf "/etc/skein-tls/%s" $group)) -}}{{- end -}}
+{{- if and $tls.secret $tls.clientCaSecret -}}{{- $files = append $files (dict "name" (printf "tls-%s-client-ca" $group) "secret" $tls.clientCaSecret "path" (printf "/etc/skein-tls/%s-client-ca" $group)) -}}{{- end -}}
+{{- if $auth.bearerTokensSecret -}}{{- $files = append $files (dict "name" (printf "auth-%s-tokens" $group) "secret" $auth.bearerTokensSecret "path" (printf "/etc/skein-auth/%s-tokens" $group)) -}}{{- end -}}
+{{- if $auth.basicUsersSecret -}}{{- $files = append $files (dict "name" (printf "auth-%s-users" $group) "secret" $auth.basicUsersSecret "path" (printf "/etc/skein-auth/%s-users" $group)) -}}{{- end -}}
+{{- end -}}
+{{- if $v.agent.collectorTls.caSecret -}}{{- $files = append $files (dict "name" "collector-ca" "secret" $v.agent.collectorTls.caSecret "path" "/etc/skein-ca/collector") -}}{{- end -}}
+{{- if $v.agent.collectorTls.clientSecret -}}{{- $files = append $files (dict "name" "agent-client" "secret" $v.agent.collectorTls.clientSecret "path" "/etc/skein-tls/agent-client") -}}{{- end -}}
+{{- toYaml $files -}}
+{{- end -}}
+
+{{/* Volume mounts and volumes: (dict "root" $ "configMap" NAME). Secrets are mounted as
+directories (no subPath), so that a changed Secret reaches the files skein re-reads. */}}
 {{- define "skein.volumeMounts" -}}
 - name: config
   mountPath: /etc/skein
   readOnly: true
 - name: tmp
   mountPath: /tmp
-{{- if and .root.Values.kafka.tls.enabled .root.Values.kafka.tls.caSecret }}
-- name: kafka-ca
-  mountPath: /etc/skein-ca/kafka
-  readOnly: true
-{{- end }}
-{{- if .root.Values.elasticsearch.caSecret }}
-- name: es-ca
-  mountPath: /etc/skein-ca/elasticsearch
+{{- range (include "skein.secretFiles" .root | fromYamlArray) }}
+- name: {{ .name }}
+  mountPath: {{ .path }}
   readOnly: true
 {{- end }}
 {{- end -}}
@@ -179,36 +276,35 @@ app.kubernetes.io/component: {{ .component }}
     name: {{ .configMap }}
 - name: tmp
   emptyDir: {}
-{{- if and .root.Values.kafka.tls.enabled .root.Values.kafka.tls.caSecret }}
-- name: kafka-ca
+{{- range (include "skein.secretFiles" .root | fromYamlArray) }}
+- name: {{ .name }}
   secret:
-    secretName: {{ .root.Values.kafka.tls.caSecret }}
-{{- end }}
-{{- if .root.Values.elasticsearch.caSecret }}
-- name: es-ca
-  secret:
-    secretName: {{ .root.Values.elasticsearch.caSecret }}
+    secretName: {{ .secret }}
 {{- end }}
 {{- end -}}
 
 {{/* Probes on a role's admin port. */}}
 {{- define "skein.probes" -}}
+{{- $scheme := ternary "HTTPS" "HTTP" (not (empty .Values.tls.admin.secret)) -}}
 livenessProbe:
   httpGet:
     path: /healthz
     port: admin
+    scheme: {{ $scheme }}
   periodSeconds: 10
   failureThreshold: 6
 readinessProbe:
   httpGet:
     path: /readyz
     port: admin
+    scheme: {{ $scheme }}
   periodSeconds: 5
   failureThreshold: 3
 startupProbe:
   httpGet:
     path: /healthz
     port: admin
+    scheme: {{ $scheme }}
   periodSeconds: 2
   failureThreshold: 60
 {{- end -}}
