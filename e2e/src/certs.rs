@@ -67,12 +67,12 @@ impl TestPki {
         let ca_issuer = Issuer::from_params(&pki.ca_params, &pki.ca_key);
         let (cert, key) = leaf("skein test client", &[], ExtendedKeyUsagePurpose::ClientAuth, &ca_issuer, false);
         write_pair(&pki.client_cert, &cert, &pki.client_key, &key);
-        let (cert, key) = leaf("skein test server", SERVER_NAMES, ExtendedKeyUsagePurpose::ServerAuth, &ca_issuer, true);
+        let (cert, key) =
+            leaf("skein test server", SERVER_NAMES, ExtendedKeyUsagePurpose::ServerAuth, &ca_issuer, true);
         write_pair(&pki.expired_cert, &cert, &pki.expired_key, &key);
 
         let other_issuer = Issuer::from_params(&other_params, &other_key);
-        let (cert, key) =
-            leaf("unrelated test client", &[], ExtendedKeyUsagePurpose::ClientAuth, &other_issuer, false);
+        let (cert, key) = leaf("unrelated test client", &[], ExtendedKeyUsagePurpose::ClientAuth, &other_issuer, false);
         write_pair(&pki.other_client_cert, &cert, &pki.other_client_key, &key);
         pki
     }
