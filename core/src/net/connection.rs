@@ -48,7 +48,7 @@ pub(super) async fn serve(
     let Some(tls) = &group.tls else {
         return drive(group, stream, activity, router, what, shutdown).await;
     };
-    let handshake = tls.acceptor().accept(stream);
+    let handshake = tls.acceptor().accept(stream).into_fallible();
     let handshake = match millis(group.config.header_read_timeout_ms) {
         Some(timeout) => tokio::select! {
             _ = shutdown.cancelled() => return,
@@ -61,10 +61,11 @@ pub(super) async fn serve(
     };
     match handshake {
         Ok(Ok(stream)) => drive(group, stream, activity, router, what, shutdown).await,
-        Ok(Err(error)) => {
+        Ok(Err((error, stream))) => {
             // Debug only: a scanner or a flood would otherwise fill the log; the metric counts them.
             metrics::counter!(TLS_HANDSHAKE_FAILURES, "listener" => what).increment(1);
             tracing::debug!(%error, listener = what, "TLS handshake failed");
+            linger(stream).await;
         }
         Err(_) => {
             metrics::counter!(TLS_HANDSHAKE_FAILURES, "listener" => what).increment(1);
@@ -106,4 +107,26 @@ async fn drive<I>(
         _ = connection.as_mut() => {}
         _ = activity.idle(idle_timeout) => {}
     }
+}
+
+/// Close a connection whose handshake failed so that the client reads the alert saying why
+/// (`certificate required`, `unknown ca`): in TLS 1.3 the client has already sent its first
+/// request when the server judges its certificate, and closing a socket with unread bytes sends
+/// a reset that can destroy the alert before the client reads it. So: end our side, then drain
+/// what the client sends for a moment.
+async fn linger<S: AsyncRead + AsyncWrite + Unpin>(mut stream: S) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    const LINGER: std::time::Duration = std::time::Duration::from_secs(1);
+    const MAX_DRAINED: usize = 64 * 1024;
+    let drain = async {
+        let _ = stream.shutdown().await;
+        let (mut buffer, mut drained) = ([0u8; 4096], 0);
+        while drained < MAX_DRAINED {
+            match stream.read(&mut buffer).await {
+                Ok(0) | Err(_) => break,
+                Ok(read) => drained += read,
+            }
+        }
+    };
+    let _ = tokio::time::timeout(LINGER, drain).await;
 }
