@@ -49,8 +49,9 @@ impl Default for ListenerGroupConfig {
             // SDKs keep one connection open between exports every few seconds: five minutes of
             // silence is a client that is gone.
             idle_timeout_ms: 300_000,
-            // What Go's gRPC servers and Envoy take by default per connection.
-            grpc_max_concurrent_streams: 100,
+            // Far above what one client multiplexes (the skein agent runs 16 forwarders, an SDK a
+            // few exports at a time), and still a bound on the calls one connection holds open.
+            grpc_max_concurrent_streams: 1000,
         }
     }
 }
