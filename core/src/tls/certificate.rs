@@ -24,69 +24,65 @@ pub const RELOAD_ERRORS: &str = "skein_tls_certificate_reload_errors_total";
 /// The certificate and key files of a group, and the certificate they made last.
 #[derive(Debug)]
 pub struct ReloadingCertificate {
-    group: &'static str,
-    cert_option: String,
-    cert_file: PathBuf,
-    key_option: String,
-    key_file: PathBuf,
-    provider: Arc<CryptoProvider>,
+    files: Files,
     current: RwLock<Arc<CertifiedKey>>,
     /// The file contents last tried, used or not: unchanged files are not parsed again, and a bad
     /// file is reported once rather than at every check.
     seen: Mutex<(Vec<u8>, Vec<u8>)>,
 }
 
+/// Where a group's certificate and key are, and the options that name them.
+#[derive(Debug)]
+struct Files {
+    group: &'static str,
+    cert_option: String,
+    cert_file: PathBuf,
+    key_option: String,
+    key_file: PathBuf,
+    provider: Arc<CryptoProvider>,
+}
+
+impl Files {
+    fn read(&self) -> Result<(Vec<u8>, Vec<u8>)> {
+        Ok((pem::read(&self.cert_option, &self.cert_file)?, pem::read(&self.key_option, &self.key_file)?))
+    }
+
+    /// The certificate `cert_pem` and `key_pem` make, checked to belong together.
+    fn certified_key(&self, cert_pem: &[u8], key_pem: &[u8]) -> Result<CertifiedKey> {
+        let chain = pem::certificates(&self.cert_option, &self.cert_file, cert_pem)?;
+        let key = pem::private_key(&self.key_option, &self.key_file, key_pem)?;
+        CertifiedKey::from_der(chain, key, &self.provider).map_err(|error| TlsError::KeyMismatch {
+            cert_option: self.cert_option.clone(),
+            cert: self.cert_file.clone(),
+            key_option: self.key_option.clone(),
+            key: self.key_file.clone(),
+            reason: error.to_string(),
+        })
+    }
+}
+
 impl ReloadingCertificate {
     /// Read the certificate chain and key of `group` (options `listeners.<group>.tls.cert_file`
     /// and `key_file`); an error names the option, the file and what is wrong.
     pub fn load(group: &'static str, cert_file: &Path, key_file: &Path, provider: Arc<CryptoProvider>) -> Result<Self> {
-        let cert_option = format!("listeners.{group}.tls.cert_file");
-        let key_option = format!("listeners.{group}.tls.key_file");
-        let cert_pem = pem::read(&cert_option, cert_file)?;
-        let key_pem = pem::read(&key_option, key_file)?;
-        let this = Self {
+        let files = Files {
             group,
-            cert_option,
+            cert_option: format!("listeners.{group}.tls.cert_file"),
             cert_file: cert_file.to_path_buf(),
-            key_option,
+            key_option: format!("listeners.{group}.tls.key_file"),
             key_file: key_file.to_path_buf(),
-            current: RwLock::new(Arc::new(Self::certified_key_of(
-                &provider,
-                (group, cert_file, key_file),
-                &cert_pem,
-                &key_pem,
-            )?)),
             provider,
-            seen: Mutex::new((cert_pem, key_pem)),
         };
-        Ok(this)
-    }
-
-    fn certified_key_of(
-        provider: &CryptoProvider,
-        (group, cert_file, key_file): (&'static str, &Path, &Path),
-        cert_pem: &[u8],
-        key_pem: &[u8],
-    ) -> Result<CertifiedKey> {
-        let cert_option = format!("listeners.{group}.tls.cert_file");
-        let key_option = format!("listeners.{group}.tls.key_file");
-        let chain = pem::certificates(&cert_option, cert_file, cert_pem)?;
-        let key = pem::private_key(&key_option, key_file, key_pem)?;
-        CertifiedKey::from_der(chain, key, provider).map_err(|error| TlsError::KeyMismatch {
-            cert_option,
-            cert: cert_file.to_path_buf(),
-            key_option,
-            key: key_file.to_path_buf(),
-            reason: error.to_string(),
-        })
+        let (cert_pem, key_pem) = files.read()?;
+        let current = RwLock::new(Arc::new(files.certified_key(&cert_pem, &key_pem)?));
+        Ok(Self { files, current, seen: Mutex::new((cert_pem, key_pem)) })
     }
 
     /// Read the files again: `Ok(true)` when they changed and the new certificate is now served,
     /// `Ok(false)` when nothing changed (or the change was already reported), the error when they
     /// changed into something unusable; the certificate served then stays as it was.
     pub fn reload_if_changed(&self) -> Result<bool> {
-        let cert_pem = pem::read(&self.cert_option, &self.cert_file)?;
-        let key_pem = pem::read(&self.key_option, &self.key_file)?;
+        let (cert_pem, key_pem) = self.files.read()?;
         {
             let mut seen = self.seen.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             if seen.0 == cert_pem && seen.1 == key_pem {
@@ -94,8 +90,7 @@ impl ReloadingCertificate {
             }
             *seen = (cert_pem.clone(), key_pem.clone());
         }
-        let key =
-            Self::certified_key_of(&self.provider, (self.group, &self.cert_file, &self.key_file), &cert_pem, &key_pem)?;
+        let key = self.files.certified_key(&cert_pem, &key_pem)?;
         *self.current.write().unwrap_or_else(|poisoned| poisoned.into_inner()) = Arc::new(key);
         Ok(true)
     }
@@ -120,13 +115,13 @@ impl ReloadingCertificate {
             let outcome = tokio::task::spawn_blocking(move || this.reload_if_changed()).await;
             match outcome {
                 Ok(Ok(true)) => {
-                    metrics::counter!(RELOADS, "group" => self.group).increment(1);
-                    tracing::info!(group = self.group, cert_file = %self.cert_file.display(), "TLS certificate reloaded");
+                    metrics::counter!(RELOADS, "group" => self.files.group).increment(1);
+                    tracing::info!(group = self.files.group, cert_file = %self.files.cert_file.display(), "TLS certificate reloaded");
                 }
                 Ok(Ok(false)) => {}
                 Ok(Err(error)) => {
-                    metrics::counter!(RELOAD_ERRORS, "group" => self.group).increment(1);
-                    tracing::error!(group = self.group, %error, "cannot reload the TLS certificate; still serving the previous one");
+                    metrics::counter!(RELOAD_ERRORS, "group" => self.files.group).increment(1);
+                    tracing::error!(group = self.files.group, %error, "cannot reload the TLS certificate; still serving the previous one");
                 }
                 Err(error) => tracing::error!(%error, "TLS certificate check panicked"),
             }

@@ -100,3 +100,38 @@ impl ServerTls {
         &self.certificate
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_client_ca_file_without_certificates_is_refused_naming_the_option_and_file() {
+        let dir = std::env::temp_dir().join(format!("skein-tls-ca-{:08x}", rand::random::<u32>()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let issued = rcgen::generate_simple_self_signed(vec!["localhost".to_string()]).unwrap();
+        let (cert, key, ca) = (dir.join("cert.pem"), dir.join("key.pem"), dir.join("ca.pem"));
+        std::fs::write(&cert, issued.cert.pem()).unwrap();
+        std::fs::write(&key, issued.signing_key.serialize_pem()).unwrap();
+        std::fs::write(&ca, issued.signing_key.serialize_pem()).unwrap();
+        let tls = TlsConfig {
+            cert_file: Some(cert),
+            key_file: Some(key),
+            client_ca_file: Some(ca.clone()),
+            ..Default::default()
+        };
+        let error = ServerTls::from_config("query", &tls).unwrap_err().to_string();
+        assert_eq!(
+            error,
+            format!(
+                "listeners.query.tls.client_ca_file {} holds no PEM certificate (expected a -----BEGIN CERTIFICATE----- block)",
+                ca.display()
+            )
+        );
+        std::fs::write(&ca, issued.cert.pem()).unwrap();
+        let served = ServerTls::from_config("query", &tls).unwrap().expect("TLS is on");
+        assert_eq!(served.certificate().current().cert[0].as_ref(), issued.cert.der().as_ref());
+        assert!(ServerTls::from_config("query", &TlsConfig::default()).unwrap().is_none(), "off without cert_file");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
