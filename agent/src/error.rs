@@ -5,6 +5,8 @@
 pub enum AgentError {
     #[error("agent.collector_endpoint '{endpoint}' is not a usable URL: {reason}")]
     Endpoint { endpoint: String, reason: String },
+    #[error(transparent)]
+    Tls(#[from] skein_core::tls::TlsError),
     #[error("cannot listen on {addr} for {what}: {source} (is a collector or another agent on this host using the port? change the agent.*_listen option)")]
     Bind { what: &'static str, addr: std::net::SocketAddr, source: std::io::Error },
 }

@@ -275,6 +275,7 @@ async fn run_agent(config: SkeinConfig) -> Result<()> {
     let shutdown = CancellationToken::new();
     tokio::spawn(stop_on_signal(shutdown.clone()));
     let agent = skein_agent::start(&config, shutdown).await.context("agent failed to start")?;
+    let (r, adm) = (scheme(&config.listeners.receivers), scheme(&config.listeners.admin));
     let mut lines = vec!["skein agent is running:".to_string()];
     if let Some(addr) = agent.addresses.compact_udp {
         lines.push(format!("  Jaeger UDP compact  {addr}   (JAEGER_AGENT_HOST / OTEL_EXPORTER_JAEGER_AGENT_PORT)"));
@@ -283,10 +284,10 @@ async fn run_agent(config: SkeinConfig) -> Result<()> {
         lines.push(format!("  Jaeger UDP binary   {addr}"));
     }
     if let Some(addr) = agent.addresses.sampling_http {
-        lines.push(format!("  sampling            http://{addr}/sampling?service=NAME"));
+        lines.push(format!("  sampling            {r}://{addr}/sampling?service=NAME"));
     }
     lines.push(format!("  forwarding to       {} (Jaeger gRPC)", config.agent.collector_endpoint));
-    lines.push(format!("  admin               http://{}/metrics  /healthz  /readyz", config.agent.admin_listen));
+    lines.push(format!("  admin               {adm}://{}/metrics  /healthz  /readyz", config.agent.admin_listen));
     println!("{}", lines.join("\n"));
     agent.join().await.context("agent failed")?;
     Ok(())
@@ -311,6 +312,15 @@ async fn backfill(args: ConfigArgs, from: &str, to: Option<String>) -> Result<()
     Ok(())
 }
 
+/// `https` when a listener group serves TLS, else `http`.
+fn scheme(group: &skein_core::config::ListenerGroupConfig) -> &'static str {
+    if group.tls.enabled() {
+        "https"
+    } else {
+        "http"
+    }
+}
+
 /// An address a browser can open: a wildcard listen address is reached on loopback.
 fn browsable(address: std::net::SocketAddr) -> std::net::SocketAddr {
     match address.ip() {
@@ -326,23 +336,25 @@ fn print_endpoints(
     query: Option<&skein_core::role::RunningRole<skein_query::QueryAddresses>>,
     roles: &Roles,
 ) {
+    let (r, q, adm) =
+        (scheme(&config.listeners.receivers), scheme(&config.listeners.query), scheme(&config.listeners.admin));
     let mut lines = vec!["skein is running:".to_string()];
     if let Some(query) = query {
         // The one URL a person opens: search, traces, service graph, monitor and pipeline health.
-        lines.push(format!("  open the UI        http://{}/", browsable(query.addresses.api)));
+        lines.push(format!("  open the UI        {q}://{}/", browsable(query.addresses.api)));
     }
     if let Some(collector) = collector {
         lines.push(format!(
-            "  OTLP gRPC          {}   (OTEL_EXPORTER_OTLP_ENDPOINT=http://{})",
+            "  OTLP gRPC          {}   (OTEL_EXPORTER_OTLP_ENDPOINT={r}://{})",
             collector.addresses.otlp_grpc, collector.addresses.otlp_grpc
         ));
-        lines.push(format!("  OTLP HTTP          http://{}/v1/traces", collector.addresses.otlp_http));
+        lines.push(format!("  OTLP HTTP          {r}://{}/v1/traces", collector.addresses.otlp_http));
         let a = &collector.addresses;
         if let Some(addr) = a.jaeger_grpc {
             lines.push(format!("  Jaeger gRPC        {addr}   (PostSpans, SamplingManager)"));
         }
         if let Some(addr) = a.jaeger_thrift_http {
-            lines.push(format!("  Jaeger Thrift HTTP http://{addr}/api/traces"));
+            lines.push(format!("  Jaeger Thrift HTTP {r}://{addr}/api/traces"));
         }
         match (a.jaeger_compact_udp, a.jaeger_binary_udp) {
             (Some(compact), Some(binary)) => {
@@ -352,26 +364,27 @@ fn print_endpoints(
             (None, None) => {}
         }
         if let Some(addr) = a.zipkin {
-            lines.push(format!("  Zipkin             http://{addr}/api/v2/spans"));
+            lines.push(format!("  Zipkin             {r}://{addr}/api/v2/spans"));
         }
         if let Some(addr) = a.sampling_http {
-            lines.push(format!("  sampling           http://{addr}/sampling?service=NAME"));
+            lines.push(format!("  sampling           {r}://{addr}/sampling?service=NAME"));
         }
-        lines.push(format!("  collector admin    http://{}/metrics  /healthz  /readyz", config.collector.admin_listen));
+        lines
+            .push(format!("  collector admin    {adm}://{}/metrics  /healthz  /readyz", config.collector.admin_listen));
     }
     if roles.ingester {
-        lines.push(format!("  ingester admin     http://{}/metrics  /healthz  /readyz", config.ingester.admin_listen));
+        lines.push(format!("  ingester admin     {adm}://{}/metrics  /healthz  /readyz", config.ingester.admin_listen));
     }
     if let Some(query) = query {
         lines.push(format!(
-            "  Jaeger query API   http://{}/api/services   (the URL for Jaeger UI and Grafana's Jaeger data source)",
+            "  Jaeger query API   {q}://{}/api/services   (the URL for Jaeger UI and Grafana's Jaeger data source)",
             query.addresses.api
         ));
-        lines.push(format!("  query admin        http://{}/metrics  /healthz  /readyz", config.query.admin_listen));
+        lines.push(format!("  query admin        {adm}://{}/metrics  /healthz  /readyz", config.query.admin_listen));
     }
     if roles.analytics {
         lines.push(format!(
-            "  analytics admin    http://{}/metrics  (RED metrics per service/operation)",
+            "  analytics admin    {adm}://{}/metrics  (RED metrics per service/operation)",
             config.analytics.admin_listen
         ));
     }
