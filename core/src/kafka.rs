@@ -44,6 +44,8 @@ pub fn client_config(kafka: &KafkaConfig) -> ClientConfig {
 
 /// A client context that keeps the first TLS or authentication failure librdkafka reports: such
 /// a failure repeats on every reconnect, so set-up stops with it rather than waiting for a timeout.
+/// librdkafka serves its error callback only to clients that poll the main queue, which the admin
+/// client does not; it logs every broker failure (facility `FAIL`) from the broker's thread.
 #[derive(Default)]
 struct SetupContext {
     refused: Mutex<Option<String>>,
@@ -57,20 +59,21 @@ impl SetupContext {
 
 impl ClientContext for SetupContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
-        forward_log(level, fac, log_message);
-    }
-
-    fn error(&self, error: KafkaError, reason: &str) {
-        if is_refusal(&error) {
-            self.refused.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get_or_insert_with(|| reason.into());
+        if fac == "FAIL" && is_refusal(log_message) {
+            self.refused
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+                .get_or_insert_with(|| log_message.into());
         }
-        tracing::warn!(target: "librdkafka", %error, reason, "kafka client error");
+        forward_log(level, fac, log_message);
     }
 }
 
-/// A TLS handshake or authentication failure: not cured by waiting.
-pub fn is_refusal(error: &KafkaError) -> bool {
-    matches!(error.rdkafka_error_code(), Some(RDKafkaErrorCode::SSL | RDKafkaErrorCode::Authentication))
+/// A broker failure that waiting does not cure: the TLS handshake (`SSL handshake failed`, or an
+/// OpenSSL error such as the broker's alert that a client certificate is required, which TLS 1.3
+/// delivers after the handshake) or SASL authentication.
+fn is_refusal(failure: &str) -> bool {
+    ["SSL handshake failed", "SSL routines", "SASL authentication"].iter().any(|what| failure.contains(what))
 }
 
 /// Create the spans and DLQ topics when missing. Existing topics are left as they are. A broker
@@ -126,5 +129,21 @@ pub fn forward_log(level: RDKafkaLogLevel, fac: &str, message: &str) {
         }
         RDKafkaLogLevel::Warning => tracing::warn!(target: "librdkafka", fac, "{message}"),
         _ => tracing::debug!(target: "librdkafka", fac, "{message}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_and_authentication_failures_are_refusals_and_others_are_not() {
+        let refusals = [
+            "ssl://127.0.0.1:19492/bootstrap: SSL handshake failed: error:0A000086:SSL routines::certificate verify failed",
+            "ssl://127.0.0.1:19492/bootstrap: Receive failed: error:0A00045C:SSL routines::tlsv13 alert certificate required",
+            "sasl_ssl://b:9093/bootstrap: SASL authentication error: Authentication failed (after 5ms in state AUTH_REQ)",
+        ];
+        assert!(refusals.iter().all(|failure| is_refusal(failure)));
+        assert!(!is_refusal("127.0.0.1:19092/bootstrap: Connect to ipv4#127.0.0.1:19092 failed: Connection refused"));
     }
 }
