@@ -112,7 +112,9 @@ fn tls_config(config: &AgentConfig) -> Result<ClientTlsConfig, AgentError> {
     let read = |option: &'static str, path: &String| {
         std::fs::read(path).map_err(|source| AgentError::TlsFile { option, path: path.clone(), source })
     };
-    let mut settings = ClientTlsConfig::new();
+    // gRPC is HTTP/2 whatever ALPN says: TLS terminators that do not negotiate it (stunnel, some
+    // load balancers) still work.
+    let mut settings = ClientTlsConfig::new().assume_http2(true);
     settings = match &tls.ca_file {
         Some(path) => settings.ca_certificate(Certificate::from_pem(read("ca_file", path)?)),
         None => settings.with_webpki_roots(),

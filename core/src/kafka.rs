@@ -1,12 +1,13 @@
 //! Kafka client settings and topic set-up shared by every role.
 
 use std::sync::Mutex;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
-use rdkafka::client::ClientContext;
+use rdkafka::client::{ClientContext, DefaultClientContext};
 use rdkafka::config::RDKafkaLogLevel;
 use rdkafka::error::{KafkaError, RDKafkaErrorCode};
+use rdkafka::producer::{BaseProducer, DeliveryResult, Producer, ProducerContext};
 use rdkafka::ClientConfig;
 
 use crate::config::KafkaConfig;
@@ -44,29 +45,41 @@ pub fn client_config(kafka: &KafkaConfig) -> ClientConfig {
 
 /// A client context that keeps the first TLS or authentication failure librdkafka reports: such
 /// a failure repeats on every reconnect, so set-up stops with it rather than waiting for a timeout.
-/// librdkafka serves its error callback only to clients that poll the main queue, which the admin
-/// client does not; it logs every broker failure (facility `FAIL`) from the broker's thread.
+/// rdkafka queues librdkafka's logs and errors on the main queue, which only a producer's or a
+/// consumer's poll serves (the admin client never does): so a producer probes.
 #[derive(Default)]
-struct SetupContext {
+struct ProbeContext {
     refused: Mutex<Option<String>>,
 }
 
-impl SetupContext {
+impl ProbeContext {
     fn refused(&self) -> Option<String> {
         self.refused.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
+
+    fn keep(&self, reason: &str) {
+        self.refused.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).get_or_insert_with(|| reason.into());
+    }
 }
 
-impl ClientContext for SetupContext {
+impl ClientContext for ProbeContext {
     fn log(&self, level: RDKafkaLogLevel, fac: &str, log_message: &str) {
         if fac == "FAIL" && is_refusal(log_message) {
-            self.refused
-                .lock()
-                .unwrap_or_else(|poisoned| poisoned.into_inner())
-                .get_or_insert_with(|| log_message.into());
+            self.keep(log_message);
         }
         forward_log(level, fac, log_message);
     }
+
+    fn error(&self, error: KafkaError, reason: &str) {
+        if matches!(error.rdkafka_error_code(), Some(RDKafkaErrorCode::SSL | RDKafkaErrorCode::Authentication)) {
+            self.keep(reason);
+        }
+    }
+}
+
+impl ProducerContext for ProbeContext {
+    type DeliveryOpaque = ();
+    fn delivery(&self, _: &DeliveryResult<'_>, _: ()) {}
 }
 
 /// A broker failure that waiting does not cure: the TLS handshake (`SSL handshake failed`, or an
@@ -76,30 +89,43 @@ fn is_refusal(failure: &str) -> bool {
     ["SSL handshake failed", "SSL routines", "SASL authentication"].iter().any(|what| failure.contains(what))
 }
 
-/// Create the spans and DLQ topics when missing. Existing topics are left as they are. A broker
-/// that refuses the TLS handshake (wrong CA, missing client certificate) or authentication fails
-/// it at once, with librdkafka's reason.
+/// Connect to the brokers once (a metadata request), up to `patience`: a refused TLS handshake
+/// or authentication is an error at once, with librdkafka's reason; anything else (brokers not
+/// up yet) is left to the caller's own requests and time-outs.
+fn probe(kafka: &KafkaConfig, patience: Duration) -> Result<(), KafkaSetupError> {
+    let producer: BaseProducer<ProbeContext> = client_config(kafka)
+        .create_with_context(ProbeContext::default())
+        .map_err(|source| KafkaSetupError::Client { brokers: kafka.brokers.clone(), source })?;
+    let deadline = Instant::now() + patience;
+    loop {
+        let answered = producer.client().fetch_metadata(None, Duration::from_millis(500)).is_ok();
+        producer.poll(Duration::ZERO);
+        if let Some(reason) = producer.context().refused() {
+            return Err(KafkaSetupError::Refused { brokers: kafka.brokers.clone(), reason });
+        }
+        if answered || Instant::now() > deadline {
+            return Ok(());
+        }
+    }
+}
+
+/// Create the spans and DLQ topics when missing. Existing topics are left as they are. Brokers
+/// that refuse the TLS handshake (wrong CA, missing client certificate) or authentication fail it
+/// at once, with librdkafka's reason.
 pub async fn ensure_topics(kafka: &KafkaConfig) -> Result<(), KafkaSetupError> {
-    let admin: AdminClient<SetupContext> = client_config(kafka)
-        .create_with_context(SetupContext::default())
+    let probed = kafka.clone();
+    tokio::task::spawn_blocking(move || probe(&probed, Duration::from_secs(10)))
+        .await
+        .expect("the Kafka probe does not panic")?;
+    let admin: AdminClient<DefaultClientContext> = client_config(kafka)
+        .create()
         .map_err(|source| KafkaSetupError::Client { brokers: kafka.brokers.clone(), source })?;
     let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(30)));
     let topics = [
         NewTopic::new(&kafka.spans_topic, kafka.partitions, TopicReplication::Fixed(kafka.replication_factor)),
         NewTopic::new(&kafka.dlq_topic, 1, TopicReplication::Fixed(kafka.replication_factor)),
     ];
-    let refused = async {
-        loop {
-            if let Some(reason) = admin.inner().context().refused() {
-                return reason;
-            }
-            tokio::time::sleep(Duration::from_millis(100)).await;
-        }
-    };
-    let created = tokio::select! {
-        created = admin.create_topics(&topics, &options) => created,
-        reason = refused => return Err(KafkaSetupError::Refused { brokers: kafka.brokers.clone(), reason }),
-    };
+    let created = admin.create_topics(&topics, &options).await;
     let results = created.map_err(|error| KafkaSetupError::CreateTopic {
         topic: kafka.spans_topic.clone(),
         brokers: kafka.brokers.clone(),

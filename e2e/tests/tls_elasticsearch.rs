@@ -5,6 +5,7 @@
 
 use std::time::Duration;
 
+use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
 use skein_core::config::ElasticsearchConfig;
 use skein_e2e::tls_servers::TlsServer;
 use skein_e2e::*;
@@ -32,7 +33,11 @@ async fn ingester_and_query_use_a_client_certificate_and_a_client_without_one_is
     let pipeline = Pipeline::start(&config, true, true).await;
     let query = skein_query::start(&config, pipeline.shutdown.clone()).await.expect("query starts");
     let trace = random_trace_id();
-    pipeline.send_otlp_http(export_body(vec![("tls-es-svc", vec![span(trace, 1, None, "root")])])).await;
+    // Started a minute ago: inside the query's default lookback.
+    let start =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_nanos() as u64 - 60_000_000_000;
+    let root = otlp_span(trace, 1, None, "root", SpanKind::Server, start, 1_000_000);
+    pipeline.send_otlp_http(export_body(vec![("tls-es-svc", vec![root])])).await;
     // Counted on the plain dev Elasticsearch behind the proxy: the documents went through it.
     let es = Es::default();
     let pattern = format!("{}-jaeger-span-*", config.elasticsearch.index_prefix);
