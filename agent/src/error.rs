@@ -8,7 +8,9 @@ pub enum AgentError {
     #[error("cannot read agent.collector_tls.{option} {path}: {source}")]
     TlsFile { option: &'static str, path: String, source: std::io::Error },
     #[error("agent.collector_tls is not usable for '{endpoint}': {reason} (check the PEM files and server_name)")]
-    Tls { endpoint: String, reason: String },
+    CollectorTls { endpoint: String, reason: String },
+    #[error(transparent)]
+    Tls(#[from] skein_core::tls::TlsError),
     #[error("cannot listen on {addr} for {what}: {source} (is a collector or another agent on this host using the port? change the agent.*_listen option)")]
     Bind { what: &'static str, addr: std::net::SocketAddr, source: std::io::Error },
 }

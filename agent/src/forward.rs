@@ -37,7 +37,7 @@ impl Forwarder {
             .timeout(timeout)
             .tcp_nodelay(true);
         let endpoint = if config.collector_endpoint.starts_with("https://") {
-            endpoint.tls_config(tls_config(config)?).map_err(|error| AgentError::Tls {
+            endpoint.tls_config(tls_config(config)?).map_err(|error| AgentError::CollectorTls {
                 endpoint: config.collector_endpoint.clone(),
                 reason: skein_core::errors::with_causes(&error),
             })?

@@ -13,6 +13,7 @@ pub mod forward;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use skein_core::net::ListenerGroup;
 use skein_core::role::{RoleStart, RunningRole};
 use skein_core::SkeinConfig;
 use skein_edge::sampling;
@@ -39,7 +40,9 @@ pub async fn start(
 ) -> Result<RunningRole<AgentAddresses>, AgentError> {
     let agent = &config.agent;
     let forwarder = Forwarder::new(agent)?;
-    let role = RoleStart::serve_admin("agent", agent.admin_listen, &[], &shutdown)
+    let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
+    let receivers = ListenerGroup::new("receivers", &config.listeners.receivers, &shutdown)?;
+    let role = RoleStart::serve_admin("agent", agent.admin_listen, admin, &[], &shutdown)
         .await
         .map_err(|source| AgentError::Bind { what: "admin endpoints", addr: agent.admin_listen, source })?;
 
@@ -70,7 +73,7 @@ pub async fn start(
     ));
     if let Some(listener) = sampling_listener {
         let router = sampling::http::router(forwarder.sampling_source());
-        tasks.spawn(skein_core::http::serve(router, listener, "sampling HTTP", shutdown.clone()));
+        tasks.spawn(receivers.serve_http(router, listener, "sampling HTTP", shutdown.clone()));
     }
     tracing::info!(?addresses, collector = %agent.collector_endpoint, admin = %agent.admin_listen, "agent listening");
     let work = async move {

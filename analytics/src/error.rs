@@ -9,6 +9,8 @@ pub enum AnalyticsError {
     #[error("cannot listen on {addr} for the analytics admin endpoints: {source} (set analytics.admin_listen)")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]
+    Tls(#[from] skein_core::tls::TlsError),
+    #[error(transparent)]
     Elasticsearch(#[from] skein_core::elasticsearch::ElasticsearchSetupError),
     #[error(transparent)]
     Aliases(#[from] skein_core::elasticsearch::rollover::RolloverError),

@@ -25,6 +25,7 @@ use std::time::Duration;
 
 use skein_core::consumer::Rejoins;
 use skein_core::elasticsearch::rollover::wait_for_write_aliases;
+use skein_core::net::ListenerGroup;
 use skein_core::retry::Backoff;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::telemetry::Readiness;
@@ -89,7 +90,8 @@ fn store(config: &SkeinConfig) -> Result<(elasticsearch::Elasticsearch, store::S
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, AnalyticsError> {
     let addr = config.analytics.admin_listen;
     telemetry::describe();
-    let role = RoleStart::serve_admin("analytics", addr, &["index_templates", "kafka_subscription"], &shutdown)
+    let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
+    let role = RoleStart::serve_admin("analytics", addr, admin, &["index_templates", "kafka_subscription"], &shutdown)
         .await
         .map_err(|source| AnalyticsError::Bind { addr, source })?;
     let (client, store) = store(config)?;

@@ -50,6 +50,8 @@ pub enum CollectorError {
     Sampling(#[from] skein_edge::sampling::SamplingError),
     #[error("kafka.encoding is {0}, but the collector writes skein's own records: a consumer of kafka.spans_topic would misread them. Run the collector with kafka.encoding: skein (the default) and its own spans topic; {0} is for an ingester or analytics reading a topic Jaeger or the OpenTelemetry Collector fills")]
     ForeignEncoding(&'static str),
+    #[error(transparent)]
+    Tls(#[from] skein_core::tls::TlsError),
     #[error("cannot listen on {addr} for {what}: {source} (is another process using the port? change {option})")]
     Bind { what: &'static str, addr: std::net::SocketAddr, option: &'static str, source: std::io::Error },
 }

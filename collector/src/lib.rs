@@ -19,7 +19,7 @@ pub mod validate;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use skein_core::http::serve as serve_http;
+use skein_core::net::ListenerGroup;
 use skein_core::retry::Backoff;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
@@ -28,6 +28,7 @@ use skein_edge::udp::UdpSockets;
 use skein_schemas::encoding::RecordEncoding;
 use skein_schemas::thrift::Protocol;
 use tokio_util::sync::CancellationToken;
+use tonic::service::Routes;
 
 pub use error::CollectorError;
 use export::Exporter;
@@ -63,14 +64,17 @@ pub async fn start(
         return Err(CollectorError::ForeignEncoding(config.kafka.encoding.as_str()));
     }
     telemetry::describe();
-    let role = RoleStart::serve_admin("collector", collector.admin_listen, &["kafka_topics"], &shutdown)
+    let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
+    // Every receiver's TLS and limits; the one place a layer for all receivers goes.
+    let receivers = ListenerGroup::new("receivers", &config.listeners.receivers, &shutdown)?;
+    let role = RoleStart::serve_admin("collector", collector.admin_listen, admin, &["kafka_topics"], &shutdown)
         .await
         .map_err(|source| CollectorError::Bind {
-            what: "admin endpoints",
-            addr: collector.admin_listen,
-            option: "collector.admin_listen",
-            source,
-        })?;
+        what: "admin endpoints",
+        addr: collector.admin_listen,
+        option: "collector.admin_listen",
+        source,
+    })?;
 
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;
     let time_limits =
@@ -123,32 +127,28 @@ pub async fn start(
         }
     }
 
-    let grpc_service = otlp_grpc::trace_service(exporter.clone(), max_request);
-    let grpc_router = tonic::transport::Server::builder().add_service(grpc_service);
-    tasks.spawn(serve_grpc(grpc_router, grpc_listener, "OTLP/gRPC", shutdown.clone()));
+    let grpc_routes = Routes::new(otlp_grpc::trace_service(exporter.clone(), max_request));
+    tasks.spawn(receivers.clone().serve_grpc(grpc_routes, grpc_listener, "OTLP/gRPC", shutdown.clone()));
     if let Some(listener) = jaeger_grpc_listener {
-        let router = tonic::transport::Server::builder()
-            .add_service(jaeger_grpc::collector_service(exporter.clone(), max_request))
+        let routes = Routes::new(jaeger_grpc::collector_service(exporter.clone(), max_request))
             .add_service(sampling::grpc::service(strategies.clone()));
-        tasks.spawn(serve_grpc(router, listener, "Jaeger gRPC", shutdown.clone()));
+        tasks.spawn(receivers.clone().serve_grpc(routes, listener, "Jaeger gRPC", shutdown.clone()));
     }
 
-    tasks.spawn(serve_http(http::router(exporter.clone(), max_request), http_listener, "OTLP/HTTP", shutdown.clone()));
+    let router = http::router(exporter.clone(), max_request);
+    tasks.spawn(receivers.clone().serve_http(router, http_listener, "OTLP/HTTP", shutdown.clone()));
     if let Some(listener) = thrift_listener {
         let router =
             thrift_http::router(exporter.clone(), max_request).merge(sampling::http::api_route(strategies.clone()));
-        tasks.spawn(serve_http(router, listener, "Jaeger Thrift HTTP", shutdown.clone()));
+        tasks.spawn(receivers.clone().serve_http(router, listener, "Jaeger Thrift HTTP", shutdown.clone()));
     }
     if let Some(listener) = zipkin_listener {
-        tasks.spawn(serve_http(zipkin::router(exporter.clone(), max_request), listener, "Zipkin", shutdown.clone()));
+        let router = zipkin::router(exporter.clone(), max_request);
+        tasks.spawn(receivers.clone().serve_http(router, listener, "Zipkin", shutdown.clone()));
     }
     if let Some(listener) = sampling_listener {
-        tasks.spawn(serve_http(
-            sampling::http::router(strategies.clone()),
-            listener,
-            "sampling HTTP",
-            shutdown.clone(),
-        ));
+        let router = sampling::http::router(strategies.clone());
+        tasks.spawn(receivers.clone().serve_http(router, listener, "sampling HTTP", shutdown.clone()));
     }
     if !udp_sockets.is_empty() {
         let (queue, batches) = tokio::sync::mpsc::channel(collector.udp.queue_batches);
@@ -187,29 +187,4 @@ async fn bind_optional(
         Some(addr) => bind(addr, what, option).await.map(Some),
         None => Ok(None),
     }
-}
-
-async fn serve_grpc(
-    router: tonic::transport::server::Router,
-    listener: tokio::net::TcpListener,
-    what: &'static str,
-    shutdown: CancellationToken,
-) {
-    let served = router.serve_with_incoming_shutdown(tokio_stream_from(listener), shutdown.cancelled_owned()).await;
-    if let Err(error) = served {
-        tracing::error!(%error, what, "gRPC server stopped");
-    }
-}
-
-/// Accepted TCP connections as the stream tonic serves.
-fn tokio_stream_from(
-    listener: tokio::net::TcpListener,
-) -> impl futures::Stream<Item = Result<tokio::net::TcpStream, std::io::Error>> {
-    futures::stream::unfold(listener, |listener| async move {
-        let accepted = listener.accept().await.map(|(stream, _)| {
-            let _ = stream.set_nodelay(true);
-            stream
-        });
-        Some((accepted, listener))
-    })
 }

@@ -1,15 +1,14 @@
-//! Serving an HTTP router until shutdown, as every role's HTTP listener does: on shutdown it stops
-//! accepting, lets the requests in progress finish, then returns.
+//! Serving an HTTP router in plain text with the default limits until shutdown: on shutdown it
+//! stops accepting, lets the requests in progress finish, then returns. The roles' listeners go
+//! through [`crate::net::ListenerGroup`] with their group's TLS and limits; this is for tools and
+//! tests that have no group.
 
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-/// Serve `router` on `listener` until `shutdown`; a failing server is logged naming `what`.
+/// Serve `router` on `listener` until `shutdown`; `what` names the listener in logs and metrics.
 pub async fn serve(router: axum::Router, listener: TcpListener, what: &'static str, shutdown: CancellationToken) {
-    let served = axum::serve(listener, router).with_graceful_shutdown(shutdown.cancelled_owned()).await;
-    if let Err(error) = served {
-        tracing::error!(%error, what, "HTTP server stopped");
-    }
+    crate::net::ListenerGroup::plain("plain").serve_http(router, listener, what, shutdown).await
 }
 
 #[cfg(test)]

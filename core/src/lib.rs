@@ -12,9 +12,11 @@ pub mod errors;
 pub mod http;
 #[cfg(feature = "kafka")]
 pub mod kafka;
+pub mod net;
 pub mod offsets;
 pub mod retry;
 pub mod role;
 pub mod telemetry;
+pub mod tls;
 
 pub use config::SkeinConfig;

@@ -11,6 +11,7 @@ use futures::future::BoxFuture;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::net::ListenerGroup;
 use crate::retry::{until_ok, Backoff};
 use crate::telemetry::{serve_admin, Readiness};
 
@@ -150,12 +151,14 @@ pub struct RoleStart {
 }
 
 impl RoleStart {
-    /// Serve `/metrics`, `/healthz` and `/readyz` on `admin` until `shutdown`; `/readyz` answers
+    /// Serve `/metrics`, `/healthz` and `/readyz` on `admin` until `shutdown`, with the TLS and
+    /// limits of `group` (the `admin` listener group, [`ListenerGroup::new`]); `/readyz` answers
     /// 200 once each of `conditions` is met, and `/metrics` says the same under `role`'s name.
     /// The error is the bind failure, for the role to name its option.
     pub async fn serve_admin(
         role: &'static str,
         admin: SocketAddr,
+        group: ListenerGroup,
         conditions: &[&'static str],
         shutdown: &CancellationToken,
     ) -> Result<Self, std::io::Error> {
@@ -164,7 +167,7 @@ impl RoleStart {
         for condition in conditions {
             readiness.register(condition);
         }
-        serve_admin(admin, readiness.clone(), shutdown.clone()).await?;
+        serve_admin(admin, group, readiness.clone(), shutdown.clone()).await?;
         Ok(Self { readiness, shutdown: shutdown.clone(), failure: FailureReport::default() })
     }
 
@@ -249,7 +252,15 @@ mod tests {
     const QUICK: Backoff = Backoff { initial: Duration::from_millis(1), max: Duration::from_millis(1) };
 
     async fn start(conditions: &[&'static str], shutdown: &CancellationToken) -> RoleStart {
-        RoleStart::serve_admin("test", "127.0.0.1:0".parse().unwrap(), conditions, shutdown).await.unwrap()
+        RoleStart::serve_admin(
+            "test",
+            "127.0.0.1:0".parse().unwrap(),
+            ListenerGroup::plain("admin"),
+            conditions,
+            shutdown,
+        )
+        .await
+        .unwrap()
     }
 
     /// A step failing `failures` times before it succeeds, counting its attempts.
@@ -324,7 +335,9 @@ mod tests {
     async fn an_admin_address_in_use_is_an_error() {
         let taken = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let shutdown = CancellationToken::new();
-        let result = RoleStart::serve_admin("test", taken.local_addr().unwrap(), &[], &shutdown).await;
+        let result =
+            RoleStart::serve_admin("test", taken.local_addr().unwrap(), ListenerGroup::plain("admin"), &[], &shutdown)
+                .await;
         assert_eq!(result.err().map(|error| error.kind()), Some(std::io::ErrorKind::AddrInUse));
     }
 

@@ -153,14 +153,15 @@ async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
     (status, readiness.report())
 }
 
-/// Bind the admin endpoints and serve them until `shutdown`.
+/// Bind the admin endpoints and serve them with `group`'s TLS and limits until `shutdown`.
 pub async fn serve_admin(
     addr: SocketAddr,
+    group: crate::net::ListenerGroup,
     readiness: Readiness,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, std::io::Error> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    Ok(tokio::spawn(crate::http::serve(admin_router(readiness), listener, "admin endpoints", shutdown)))
+    Ok(tokio::spawn(group.serve_http(admin_router(readiness), listener, "admin endpoints", shutdown)))
 }
 
 #[cfg(test)]

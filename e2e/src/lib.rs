@@ -2,6 +2,8 @@
 //! (or the OpenSearch of `make test-opensearch`, see [`ELASTICSEARCH`]).
 //! Each test gets its own topics, consumer group and index prefix, so tests run in parallel.
 
+pub mod certs;
+
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 

@@ -34,17 +34,6 @@ impl TlsServer {
         Self { script, started_here: !running, pki }
     }
 
-    /// The PKI directory of `scripts/infra/<name>.sh`, without starting its server.
-    pub fn pki_of(name: &str) -> PathBuf {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root");
-        let output = Command::new("bash")
-            .arg(root.join("scripts/infra").join(format!("{name}.sh")))
-            .arg("pki")
-            .output()
-            .expect("script runs");
-        PathBuf::from(String::from_utf8_lossy(&output.stdout).trim())
-    }
-
     /// A file of the PKI, as a config value.
     pub fn file(&self, name: &str) -> Option<String> {
         Some(self.pki.join(name).to_string_lossy().into_owned())
@@ -103,60 +92,4 @@ pub fn other_ca(dir: &Path) -> PathBuf {
         "other-client.pem",
     ]);
     dir.to_path_buf()
-}
-
-/// stunnel, as a child of the test, terminating TLS on a free port in front of `target` and
-/// requiring a client certificate signed by `pki`'s CA; killed when dropped. For a plaintext
-/// server of this process (the collector's Jaeger gRPC receiver) that a TLS client must reach.
-pub struct TlsTerminator {
-    child: std::process::Child,
-    /// Where it accepts TLS.
-    pub addr: std::net::SocketAddr,
-    _dir: PathBuf,
-}
-
-impl TlsTerminator {
-    /// Needs `scripts/infra/es-tls-proxy.sh stunnel` (installs stunnel, makes the PKI): `pki` is
-    /// that PKI's directory.
-    pub fn spawn(target: std::net::SocketAddr, pki: &Path) -> Self {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("repo root");
-        let output = Command::new("bash")
-            .arg(root.join("scripts/infra/es-tls-proxy.sh"))
-            .arg("stunnel")
-            .output()
-            .expect("script runs");
-        assert!(output.status.success(), "stunnel set-up failed: {}", String::from_utf8_lossy(&output.stderr));
-        let stunnel = String::from_utf8_lossy(&output.stdout).trim().to_string();
-        let addr = crate::free_port();
-        let dir = std::env::temp_dir().join(format!("skein-stunnel-{}", rand::random::<u32>()));
-        std::fs::create_dir_all(&dir).expect("temp dir");
-        let conf = dir.join("stunnel.conf");
-        let pem = |name: &str| pki.join(name).display().to_string();
-        std::fs::write(
-            &conf,
-            format!(
-                "foreground = yes\ndebug = notice\noutput = {log}\n[terminator]\naccept = {addr}\nconnect = {target}\n\
-                 cert = {cert}\nkey = {key}\nCAfile = {ca}\nrequireCert = yes\nverifyChain = yes\n",
-                log = dir.join("stunnel.log").display(),
-                cert = pem("server.pem"),
-                key = pem("server.key"),
-                ca = pem("ca.pem"),
-            ),
-        )
-        .expect("stunnel config written");
-        let child = Command::new(stunnel).arg(&conf).spawn().expect("stunnel starts");
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
-        while std::net::TcpStream::connect(addr).is_err() {
-            assert!(std::time::Instant::now() < deadline, "stunnel does not listen on {addr}; see {}", dir.display());
-            std::thread::sleep(std::time::Duration::from_millis(50));
-        }
-        Self { child, addr, _dir: dir }
-    }
-}
-
-impl Drop for TlsTerminator {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
 }

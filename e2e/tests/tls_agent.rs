@@ -1,19 +1,14 @@
 //! `skein agent` → collector over mTLS (`agent.collector_tls`): a Jaeger client (the Python
 //! OpenTelemetry Jaeger Thrift exporter, over UDP) sends to the agent, which forwards over Jaeger
-//! gRPC with TLS and a client certificate; the spans land in Elasticsearch. An agent trusting
-//! another CA, or without a client certificate, is refused and says why.
-//!
-//! The TLS server is stunnel requiring client certificates, in front of the collector's Jaeger
-//! gRPC receiver (`TlsTerminator`), until the collector's own receivers serve TLS.
+//! gRPC with TLS and a client certificate to a collector whose receivers require one; the spans
+//! land in Elasticsearch. An agent trusting another CA is refused, and says why.
 
 use std::time::Duration;
 
-use skein_e2e::tls_servers::{other_ca, TlsServer, TlsTerminator};
+use skein_core::config::ClientAuth;
+use skein_core::SkeinConfig;
+use skein_e2e::certs::TestPki;
 use skein_e2e::*;
-
-fn path(file: &std::path::Path) -> Option<String> {
-    Some(file.to_string_lossy().into_owned())
-}
 
 /// What the agent's sampling endpoint answers: it asks the collector over the same link.
 async fn sampling(agent: &skein_core::role::RunningRole<skein_agent::AgentAddresses>) -> (u16, String) {
@@ -22,19 +17,32 @@ async fn sampling(agent: &skein_core::role::RunningRole<skein_agent::AgentAddres
     (response.status().as_u16(), response.text().await.unwrap_or_default())
 }
 
+fn secured_collector(name: &str, pki: &TestPki) -> SkeinConfig {
+    let mut config = isolated_config(name);
+    let tls = &mut config.listeners.receivers.tls;
+    tls.cert_file = Some(pki.server_cert.clone());
+    tls.key_file = Some(pki.server_key.clone());
+    tls.client_ca_file = Some(pki.ca_cert.clone());
+    tls.client_auth = Some(ClientAuth::Required);
+    config
+}
+
+fn path(file: &std::path::Path) -> Option<String> {
+    Some(file.to_string_lossy().into_owned())
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_jaeger_client_reaches_elasticsearch_through_the_agent_over_mtls_and_a_wrong_ca_is_refused() {
     require_servers();
-    let mut config = isolated_config("tls-agent");
+    let dir = std::env::temp_dir().join(format!("skein-tls-agent-{}", rand::random::<u32>()));
+    let pki = TestPki::generate(&dir);
+    let mut config = secured_collector("tls-agent", &pki);
     let pipeline = Pipeline::start(&config, true, true).await;
     let grpc = pipeline.collector.as_ref().unwrap().addresses.jaeger_grpc.unwrap();
-    let pki = TlsServer::pki_of("es-tls-proxy");
-    let terminator = TlsTerminator::spawn(grpc, &pki);
-
-    config.agent.collector_endpoint = format!("https://127.0.0.1:{}", terminator.addr.port());
-    config.agent.collector_tls.ca_file = path(&pki.join("ca.pem"));
-    config.agent.collector_tls.cert_file = path(&pki.join("client.pem"));
-    config.agent.collector_tls.key_file = path(&pki.join("client.key"));
+    config.agent.collector_endpoint = format!("https://127.0.0.1:{}", grpc.port());
+    config.agent.collector_tls.ca_file = path(&pki.ca_cert);
+    config.agent.collector_tls.cert_file = path(&pki.client_cert);
+    config.agent.collector_tls.key_file = path(&pki.client_key);
     config.agent.collector_tls.server_name = Some("localhost".into());
     let agent = skein_agent::start(&config, pipeline.shutdown.clone()).await.expect("agent starts");
     let udp = agent.addresses.compact_udp.unwrap().to_string();
@@ -49,16 +57,16 @@ async fn a_jaeger_client_reaches_elasticsearch_through_the_agent_over_mtls_and_a
     let (status, body) = sampling(&agent).await;
     assert_eq!(status, 200, "sampling over the same mTLS link: {body}");
 
-    // An agent that trusts another CA: the handshake fails, and the agent says why.
-    let dir = other_ca(&std::env::temp_dir().join(format!("skein-tls-agent-{}", rand::random::<u32>())));
+    // An agent that trusts another CA: the handshake fails, and the agent says why (its
+    // sampling endpoint relays the collector link's error).
     let mut wrong = config.clone();
-    wrong.agent.collector_tls.ca_file = path(&dir.join("other-ca.pem"));
+    wrong.agent.collector_tls.ca_file = path(&pki.other_ca_cert);
     let stranger = skein_agent::start(&wrong, pipeline.shutdown.clone()).await.expect("agent starts");
     let (status, body) = sampling(&stranger).await;
     assert_eq!(status, 500, "{body}");
     assert!(body.contains("invalid peer certificate") && body.contains("UnknownIssuer"), "{body}");
 
-    // No client certificate: the server refuses the agent.
+    // No client certificate: the collector refuses it.
     let mut anonymous = config.clone();
     (anonymous.agent.collector_tls.cert_file, anonymous.agent.collector_tls.key_file) = (None, None);
     let anonymous = skein_agent::start(&anonymous, pipeline.shutdown.clone()).await.expect("agent starts");
@@ -70,6 +78,5 @@ async fn a_jaeger_client_reaches_elasticsearch_through_the_agent_over_mtls_and_a
     for agent in [agent, stranger, anonymous] {
         agent.join().await.expect("agent stopped cleanly");
     }
-    drop(terminator);
     let _ = std::fs::remove_dir_all(&dir);
 }

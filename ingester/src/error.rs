@@ -13,6 +13,8 @@ pub enum IngesterError {
     Elasticsearch(#[from] skein_core::elasticsearch::ElasticsearchSetupError),
     #[error("cannot listen on {addr} for admin endpoints: {source} (change ingester.admin_listen)")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
+    #[error(transparent)]
+    Tls(#[from] skein_core::tls::TlsError),
 }
 
 /// A bulk task ended without saying which of its records are durable (it panicked, or was

@@ -23,6 +23,7 @@ use std::time::Duration;
 use skein_core::consumer::{Rejoins, SharedTracker};
 use skein_core::elasticsearch::bulk::BlockedWrites;
 use skein_core::elasticsearch::rollover::wait_for_write_aliases;
+use skein_core::net::ListenerGroup;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
 use skein_core::SkeinConfig;
 use skein_schemas::elasticsearch::RolledFamily;
@@ -42,9 +43,11 @@ pub const WRITES_ACCEPTED: &str = "elasticsearch_accepts_writes";
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, IngesterError> {
     let ingester = config.ingester.clone();
     telemetry::describe();
+    let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
     let role = RoleStart::serve_admin(
         "ingester",
         ingester.admin_listen,
+        admin,
         &["index_templates", "kafka_subscription"],
         &shutdown,
     )

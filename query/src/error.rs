@@ -19,6 +19,8 @@ pub enum QueryError {
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error(transparent)]
     Setup(#[from] skein_core::elasticsearch::ElasticsearchSetupError),
+    #[error(transparent)]
+    Tls(#[from] skein_core::tls::TlsError),
 }
 
 impl QueryError {

@@ -24,6 +24,7 @@ pub mod v3;
 
 use std::net::SocketAddr;
 
+use skein_core::net::ListenerGroup;
 use skein_core::role::{RoleStart, RunningRole};
 use skein_core::telemetry::Readiness;
 use skein_core::SkeinConfig;
@@ -58,7 +59,9 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<RunningRole<QueryAddresses>, QueryError> {
     let query = &config.query;
-    let role = RoleStart::serve_admin("query", query.admin_listen, &["elasticsearch"], &shutdown)
+    let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
+    let api = ListenerGroup::new("query", &config.listeners.query, &shutdown)?;
+    let role = RoleStart::serve_admin("query", query.admin_listen, admin, &["elasticsearch"], &shutdown)
         .await
         .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
@@ -68,7 +71,7 @@ pub async fn start(
         .await
         .map_err(|source| QueryError::Bind { addr: query.listen, source })?;
     let address = listener.local_addr().map_err(|source| QueryError::Bind { addr: query.listen, source })?;
-    let running = role.spawn(skein_core::http::serve(router, listener, "query API", shutdown));
+    let running = role.spawn(api.serve_http(router, listener, "query API", shutdown));
     tracing::info!(%address, "query API listening");
     Ok(running.listening_on(QueryAddresses { api: address }))
 }

@@ -7,8 +7,6 @@
 #   scripts/infra/es-tls-proxy.sh stop
 #   scripts/infra/es-tls-proxy.sh status   running, and Elasticsearch answers through it with the client certificate?
 #   scripts/infra/es-tls-proxy.sh pki      print the directory of the PEM files (ca.pem, server.*, client.*)
-#   scripts/infra/es-tls-proxy.sh stunnel  install stunnel if missing, make the PKI, print stunnel's path
-#                                          (tests run their own terminator with it)
 #
 # Why a terminator: skein's TLS client is what is under test, and the dev Elasticsearch runs
 # with security off (it is shared by every test). stunnel is a real TLS server (OpenSSL): it
@@ -115,6 +113,5 @@ case "${1:-}" in
   stop)   stop_pid "stunnel" "$PPID_FILE" "$PMATCH" 10 ;;
   status) cmd_status ;;
   pki)    printf '%s\n' "$PKI" ;;
-  stunnel) ensure_stunnel; make_test_pki "$PKI" es-tls-proxy; command -v stunnel ;;
-  *) echo "usage: $0 start|stop|status|pki|stunnel" >&2; exit 2 ;;
+  *) echo "usage: $0 start|stop|status|pki" >&2; exit 2 ;;
 esac

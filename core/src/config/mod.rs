@@ -11,6 +11,7 @@ mod elasticsearch;
 mod ingester;
 mod kafka;
 mod listen;
+mod listeners;
 mod log;
 mod query;
 #[cfg(test)]
@@ -25,6 +26,7 @@ pub use elasticsearch::{ElasticsearchConfig, ElasticsearchConfigError};
 pub use ingester::{IngesterConfig, IngesterConfigError};
 pub use kafka::{GroupProtocol, KafkaConfig, KafkaConfigError, KafkaTlsConfig, RecordEncoding, StartFrom};
 pub use listen::Listen;
+pub use listeners::{ClientAuth, ListenerGroupConfig, ListenersConfig, ListenersConfigError, TlsConfig};
 pub use log::{LogConfig, LogFormat};
 pub use query::QueryConfig;
 pub use skein::{ConfigError, SkeinConfig};

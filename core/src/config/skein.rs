@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     AgentConfig, AgentConfigError, AnalyticsConfig, AnalyticsConfigError, CollectorConfig, CollectorConfigError,
     ElasticsearchConfig, ElasticsearchConfigError, IngesterConfig, IngesterConfigError, KafkaConfig, KafkaConfigError,
-    LogConfig, QueryConfig,
+    ListenersConfig, ListenersConfigError, LogConfig, QueryConfig,
 };
 
 /// Errors while loading or checking the configuration.
@@ -28,6 +28,8 @@ pub enum ConfigError {
     Ingester(IngesterConfigError),
     #[error("invalid configuration: {0}")]
     Analytics(AnalyticsConfigError),
+    #[error("invalid configuration: {0}")]
+    Listeners(ListenersConfigError),
     #[error(
         "invalid configuration: analytics.group_id must differ from ingester.group_id (both are '{0}'), or each of the two roles would read only part of the records"
     )]
@@ -52,6 +54,8 @@ pub struct SkeinConfig {
     pub query: QueryConfig,
     /// The agent role: Jaeger agent UDP and sampling on a host, forwarding to collectors.
     pub agent: AgentConfig,
+    /// How each group of listeners (receivers, query, admin) takes connections: TLS and limits.
+    pub listeners: ListenersConfig,
     /// Logging.
     pub log: LogConfig,
 }
@@ -120,6 +124,7 @@ impl SkeinConfig {
         self.agent.validate().map_err(ConfigError::Agent)?;
         self.ingester.validate().map_err(ConfigError::Ingester)?;
         self.analytics.validate().map_err(ConfigError::Analytics)?;
+        self.listeners.validate().map_err(ConfigError::Listeners)?;
         if self.analytics.group_id == self.ingester.group_id {
             return Err(ConfigError::SharedGroup(self.analytics.group_id.clone()));
         }
