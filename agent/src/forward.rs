@@ -60,7 +60,11 @@ impl Forwarder {
         let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
         let mut request = tonic::Request::new(request);
         request.set_timeout(self.timeout);
-        client.unary(request, PathAndQuery::from_static(path), codec).await.map(tonic::Response::into_inner)
+        client
+            .unary(request, PathAndQuery::from_static(path), codec)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(with_transport_causes)
     }
 
     /// Forward queued batches, `workers` at a time; each is retried while collectors are
@@ -102,6 +106,18 @@ impl Forwarder {
     /// The sampling source the agent's HTTP endpoint asks.
     pub fn sampling_source(&self) -> CollectorSampling {
         CollectorSampling(self.clone())
+    }
+}
+
+/// The status with the causes of its transport error in its message: over TLS 1.3 a collector
+/// refuses a client certificate after the handshake, and only the cause names its alert.
+fn with_transport_causes(status: tonic::Status) -> tonic::Status {
+    match std::error::Error::source(&status) {
+        Some(source) => {
+            let message = format!("{}: {}", status.message(), skein_core::errors::with_causes(source));
+            tonic::Status::new(status.code(), message)
+        }
+        None => status,
     }
 }
 

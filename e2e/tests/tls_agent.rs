@@ -44,6 +44,9 @@ async fn a_jaeger_client_reaches_elasticsearch_through_the_agent_over_mtls_and_a
     config.agent.collector_tls.cert_file = path(&pki.client_cert);
     config.agent.collector_tls.key_file = path(&pki.client_key);
     config.agent.collector_tls.server_name = Some("localhost".into());
+    // The agent's own sampling HTTP is in the receivers group too: plain here, so that the test
+    // reads the agent's answers with a plain client (the agent → collector link is what is tested).
+    config.listeners.receivers.tls = Default::default();
     let agent = skein_agent::start(&config, pipeline.shutdown.clone()).await.expect("agent starts");
     let udp = agent.addresses.compact_udp.unwrap().to_string();
     let sent = run_client("python:jaeger_thrift_udp.py", &["--agent", &udp, "--service", "py-agent-tls"]);
