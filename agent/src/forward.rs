@@ -13,7 +13,7 @@ use skein_schemas::jaeger::api_v2::{
     GET_SAMPLING_STRATEGY_PATH, POST_SPANS_PATH,
 };
 use tokio::sync::mpsc;
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::{Certificate, Channel, ClientTlsConfig, Endpoint, Identity};
 use tonic::Code;
 
 use crate::AgentError;
@@ -36,6 +36,14 @@ impl Forwarder {
             .connect_timeout(timeout)
             .timeout(timeout)
             .tcp_nodelay(true);
+        let endpoint = if config.collector_endpoint.starts_with("https://") {
+            endpoint.tls_config(tls_config(config)?).map_err(|error| AgentError::CollectorTls {
+                endpoint: config.collector_endpoint.clone(),
+                reason: skein_core::errors::with_causes(&error),
+            })?
+        } else {
+            endpoint
+        };
         Ok(Self { channel: endpoint.connect_lazy(), timeout })
     }
 
@@ -45,11 +53,18 @@ impl Forwarder {
         Resp: prost::Message + Default + Send + Sync + 'static,
     {
         let mut client = tonic::client::Grpc::new(self.channel.clone());
-        client.ready().await.map_err(|error| tonic::Status::unavailable(format!("collector unreachable: {error}")))?;
+        // The causes say why a connection failed: refused, or a certificate the other side rejected.
+        client.ready().await.map_err(|error| {
+            tonic::Status::unavailable(format!("collector unreachable: {}", skein_core::errors::with_causes(&error)))
+        })?;
         let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
         let mut request = tonic::Request::new(request);
         request.set_timeout(self.timeout);
-        client.unary(request, PathAndQuery::from_static(path), codec).await.map(tonic::Response::into_inner)
+        client
+            .unary(request, PathAndQuery::from_static(path), codec)
+            .await
+            .map(tonic::Response::into_inner)
+            .map_err(with_transport_causes)
     }
 
     /// Forward queued batches, `workers` at a time; each is retried while collectors are
@@ -92,6 +107,41 @@ impl Forwarder {
     pub fn sampling_source(&self) -> CollectorSampling {
         CollectorSampling(self.clone())
     }
+}
+
+/// The status with the causes of its transport error in its message: over TLS 1.3 a collector
+/// refuses a client certificate after the handshake, and only the cause names its alert.
+fn with_transport_causes(status: tonic::Status) -> tonic::Status {
+    match std::error::Error::source(&status) {
+        Some(source) => {
+            let message = format!("{}: {}", status.message(), skein_core::errors::with_causes(source));
+            tonic::Status::new(status.code(), message)
+        }
+        None => status,
+    }
+}
+
+/// rustls settings for an `https://` endpoint: the CA (or the Mozilla roots), the client
+/// certificate, the name to check.
+fn tls_config(config: &AgentConfig) -> Result<ClientTlsConfig, AgentError> {
+    let tls = &config.collector_tls;
+    let read = |option: &'static str, path: &String| {
+        std::fs::read(path).map_err(|source| AgentError::TlsFile { option, path: path.clone(), source })
+    };
+    // gRPC is HTTP/2 whatever ALPN says: TLS terminators that do not negotiate it (stunnel, some
+    // load balancers) still work.
+    let mut settings = ClientTlsConfig::new().assume_http2(true);
+    settings = match &tls.ca_file {
+        Some(path) => settings.ca_certificate(Certificate::from_pem(read("ca_file", path)?)),
+        None => settings.with_webpki_roots(),
+    };
+    if let (Some(cert), Some(key)) = (&tls.cert_file, &tls.key_file) {
+        settings = settings.identity(Identity::from_pem(read("cert_file", cert)?, read("key_file", key)?));
+    }
+    if let Some(name) = &tls.server_name {
+        settings = settings.domain_name(name.clone());
+    }
+    Ok(settings)
 }
 
 fn retryable(code: Code) -> bool {

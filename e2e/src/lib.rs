@@ -15,6 +15,8 @@ use skein_core::role::RunningRole;
 use skein_core::SkeinConfig;
 use tokio_util::sync::CancellationToken;
 
+pub mod tls_servers;
+
 pub const KAFKA: &str = "127.0.0.1:9092";
 
 /// The search backend the tests write to and read from: the shared Elasticsearch of `make up`,

@@ -257,3 +257,39 @@ kraft_format() {
       -t "$cid" -c "$config" >>"$logf" 2>&1 \
     || fail format "$logf"
 }
+
+# --- Test PKI (kafka-tls.sh, es-tls-proxy.sh) -------------------------------------------
+# make_test_pki DIR NAME: in DIR, unless there and valid for another day, with openssl:
+#   ca.pem (+ ca.key)        a CA named after NAME
+#   server.pem server.key    signed by it, SAN IP 127.0.0.1 + DNS localhost, server and client use
+#   client.pem client.key    signed by it, CN skein-client, client use
+# Keys are P-256 in PKCS#8 (what Kafka's PEM key store reads); certificates last 30 days.
+make_test_pki() {
+  local dir="$1" name="$2"
+  need_cmd openssl "Debian: apt-get install -y openssl"
+  if [[ -s "$dir/client.pem" ]] && openssl x509 -checkend 86400 -noout -in "$dir/server.pem" >/dev/null 2>&1 \
+      && openssl x509 -checkend 86400 -noout -in "$dir/client.pem" >/dev/null 2>&1; then
+    return 0
+  fi
+  log "making the test PKI in $dir"
+  rm -rf "$dir"; mkdir -p "$dir"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/ca.key" 2>/dev/null
+  openssl req -x509 -new -key "$dir/ca.key" -subj "/CN=skein $name test CA" -days 30 -sha256 \
+    -addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+    -out "$dir/ca.pem" 2>/dev/null
+  _issue_test_cert "$dir" server localhost "subjectAltName=IP:127.0.0.1,DNS:localhost" "serverAuth,clientAuth"
+  _issue_test_cert "$dir" client skein-client "" clientAuth
+  chmod 600 "$dir"/*.key
+}
+
+_issue_test_cert() {
+  local dir="$1" file="$2" cn="$3" san="$4" eku="$5"
+  openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$dir/$file.key" 2>/dev/null
+  openssl req -new -key "$dir/$file.key" -subj "/CN=$cn" -out "$dir/$file.csr" 2>/dev/null
+  printf 'basicConstraints=CA:FALSE\nkeyUsage=digitalSignature\nextendedKeyUsage=%s\n%s\n' "$eku" "$san" \
+    >"$dir/$file.ext"
+  openssl x509 -req -in "$dir/$file.csr" -CA "$dir/ca.pem" -CAkey "$dir/ca.key" -CAcreateserial \
+    -days 30 -sha256 -extfile "$dir/$file.ext" -out "$dir/$file.pem" 2>/dev/null \
+    || die "openssl could not sign $dir/$file.pem"
+  rm -f "$dir/$file.csr" "$dir/$file.ext"
+}

@@ -21,8 +21,10 @@ pub struct AgentConfig {
     pub sampling_http_listen: Listen,
     /// `/metrics`, `/healthz`, `/readyz`.
     pub admin_listen: SocketAddr,
-    /// The collectors' Jaeger gRPC endpoint.
+    /// The collectors' Jaeger gRPC endpoint; `https://` speaks TLS (with `collector_tls`).
     pub collector_endpoint: String,
+    /// TLS to the collectors, for an `https://` endpoint.
+    pub collector_tls: CollectorTlsConfig,
     /// Time allowed for one forward to a collector before it is retried, ms.
     pub forward_timeout_ms: u64,
     /// How long a batch is retried (collector unreachable or overloaded) before it is dropped and
@@ -41,10 +43,39 @@ impl Default for AgentConfig {
             admin_listen: loopback(14271),
             // A collector on the same host, at its default address.
             collector_endpoint: format!("http://{}", loopback(DEFAULT_JAEGER_GRPC_PORT)),
+            collector_tls: CollectorTlsConfig::default(),
             forward_timeout_ms: 5_000,
             forward_give_up_ms: 30_000,
             udp: UdpConfig::default(),
         }
+    }
+}
+
+/// TLS on the agent's link to the collectors (rustls).
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CollectorTlsConfig {
+    /// PEM file of the CA that signed the collectors' certificate; without one the Mozilla roots
+    /// (webpki-roots) are trusted.
+    pub ca_file: Option<String>,
+    /// PEM client certificate (chain), for collectors that require one (mTLS).
+    pub cert_file: Option<String>,
+    /// PEM private key of `cert_file`.
+    pub key_file: Option<String>,
+    /// Name to check the collectors' certificate against; default: the endpoint's host.
+    pub server_name: Option<String>,
+}
+
+impl CollectorTlsConfig {
+    /// The first option that is set, by name, if any.
+    fn first_set(&self) -> Option<&'static str> {
+        let options = [
+            ("ca_file", self.ca_file.is_some()),
+            ("cert_file", self.cert_file.is_some()),
+            ("key_file", self.key_file.is_some()),
+            ("server_name", self.server_name.is_some()),
+        ];
+        options.into_iter().find_map(|(name, set)| set.then_some(name))
     }
 }
 
@@ -53,6 +84,10 @@ impl Default for AgentConfig {
 pub enum AgentConfigError {
     #[error("agent.collector_endpoint '{0}' must be a URL such as http://collector:14250")]
     EndpointNotUrl(String),
+    #[error("agent.collector_tls.{option} is set but agent.collector_endpoint '{endpoint}' is plain http: use an https:// endpoint or remove the TLS options")]
+    TlsWithoutHttps { option: &'static str, endpoint: String },
+    #[error("agent.collector_tls.cert_file and agent.collector_tls.key_file go together: set both for a client certificate, or neither")]
+    TlsCertWithoutKey,
     #[error("agent.{0}")]
     Udp(UdpConfigError),
 }
@@ -62,6 +97,13 @@ impl AgentConfig {
     pub fn validate(&self) -> Result<(), AgentConfigError> {
         if !self.collector_endpoint.starts_with("http://") && !self.collector_endpoint.starts_with("https://") {
             return Err(AgentConfigError::EndpointNotUrl(self.collector_endpoint.clone()));
+        }
+        let tls = &self.collector_tls;
+        if tls.cert_file.is_some() != tls.key_file.is_some() {
+            return Err(AgentConfigError::TlsCertWithoutKey);
+        }
+        if let Some(option) = tls.first_set().filter(|_| self.collector_endpoint.starts_with("http://")) {
+            return Err(AgentConfigError::TlsWithoutHttps { option, endpoint: self.collector_endpoint.clone() });
         }
         // Wrapped, not a source: the message names the section once.
         self.udp.validate().map_err(AgentConfigError::Udp)
@@ -78,6 +120,33 @@ mod tests {
         assert_eq!(agent.validate(), Err(AgentConfigError::EndpointNotUrl("collector:14250".into())));
         let agent = AgentConfig { collector_endpoint: "https://collector:14250".into(), ..AgentConfig::default() };
         agent.validate().expect("an https endpoint is a URL");
+    }
+
+    #[test]
+    fn tls_options_with_a_plain_http_endpoint_are_refused() {
+        let collector_tls = CollectorTlsConfig { ca_file: Some("ca.pem".into()), ..CollectorTlsConfig::default() };
+        let agent = AgentConfig { collector_tls: collector_tls.clone(), ..AgentConfig::default() };
+        let error = agent.validate().unwrap_err();
+        assert_eq!(
+            error,
+            AgentConfigError::TlsWithoutHttps { option: "ca_file", endpoint: "http://127.0.0.1:14250".into() }
+        );
+        let agent = AgentConfig {
+            collector_endpoint: "https://collector:14250".into(),
+            collector_tls,
+            ..AgentConfig::default()
+        };
+        agent.validate().expect("https with a CA is fine");
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key() {
+        let agent = AgentConfig {
+            collector_endpoint: "https://collector:14250".into(),
+            collector_tls: CollectorTlsConfig { cert_file: Some("agent.pem".into()), ..CollectorTlsConfig::default() },
+            ..AgentConfig::default()
+        };
+        assert_eq!(agent.validate(), Err(AgentConfigError::TlsCertWithoutKey));
     }
 
     #[test]

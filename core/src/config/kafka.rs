@@ -25,8 +25,10 @@ pub struct KafkaConfig {
     pub replication_factor: i32,
     /// Create the spans and DLQ topics at start when missing.
     pub create_topics: bool,
-    /// Raw librdkafka properties applied to every client (for TLS, SASL, ...).
+    /// Raw librdkafka properties applied to every client (for SASL, ...).
     pub librdkafka: BTreeMap<String, String>,
+    /// TLS to the brokers, for every Kafka client skein makes.
+    pub tls: KafkaTlsConfig,
     /// SASL user name (librdkafka `sasl.username`), kept apart from `librdkafka` so it can come
     /// from `SKEIN_KAFKA__SASL_USERNAME` (a Kubernetes Secret).
     pub sasl_username: Option<String>,
@@ -54,6 +56,7 @@ impl Default for KafkaConfig {
             replication_factor: 1,
             create_topics: true,
             librdkafka: BTreeMap::new(),
+            tls: KafkaTlsConfig::default(),
             sasl_username: None,
             sasl_password: None,
             group_protocol: GroupProtocol::Classic,
@@ -62,6 +65,44 @@ impl Default for KafkaConfig {
             session_timeout_ms: 6_000,
             group_instance_id: None,
         }
+    }
+}
+
+/// TLS to the brokers through librdkafka (OpenSSL): `security.protocol` `ssl`, or `sasl_ssl`
+/// when SASL is configured, and the `ssl.*` file locations.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KafkaTlsConfig {
+    /// Speak TLS to the brokers.
+    pub enabled: bool,
+    /// PEM file of the CA that signed the brokers' certificates (`ssl.ca.location`); without one
+    /// the system's trusted roots are used.
+    pub ca_file: Option<String>,
+    /// PEM client certificate, for brokers that require one (`ssl.certificate.location`).
+    pub cert_file: Option<String>,
+    /// PEM private key of `cert_file` (`ssl.key.location`).
+    pub key_file: Option<String>,
+}
+
+/// librdkafka properties `kafka.tls` sets; `kafka.librdkafka` may not set them too.
+const TLS_PROPERTIES: [&str; 4] =
+    ["security.protocol", "ssl.ca.location", "ssl.certificate.location", "ssl.key.location"];
+
+impl KafkaTlsConfig {
+    /// The librdkafka properties for these settings; `sasl` says whether SASL is in use.
+    pub fn librdkafka_properties(&self, sasl: bool) -> Vec<(&'static str, String)> {
+        if !self.enabled {
+            return Vec::new();
+        }
+        let protocol = if sasl { "sasl_ssl" } else { "ssl" };
+        let mut properties = vec![("security.protocol", protocol.to_string())];
+        let files = [
+            ("ssl.ca.location", &self.ca_file),
+            ("ssl.certificate.location", &self.cert_file),
+            ("ssl.key.location", &self.key_file),
+        ];
+        properties.extend(files.into_iter().filter_map(|(key, file)| Some((key, file.clone()?))));
+        properties
     }
 }
 
@@ -95,6 +136,12 @@ pub enum KafkaConfigError {
     SessionTimeoutTooShort(u32),
     #[error("kafka.group_instance_id must not be empty: leave it unset for dynamic membership")]
     EmptyGroupInstanceId,
+    #[error("kafka.tls.{0} is set but kafka.tls.enabled is false: enable TLS or remove the file")]
+    TlsFileWithoutTls(&'static str),
+    #[error("kafka.tls.cert_file and kafka.tls.key_file go together: set both for a client certificate, or neither")]
+    TlsCertWithoutKey,
+    #[error("kafka.librdkafka sets {0}, which kafka.tls sets when enabled: remove it from kafka.librdkafka")]
+    TlsPropertyTwice(String),
     #[error("kafka.dlq_topic must differ from kafka.spans_topic (both are '{0}'), or dead letters would be read as spans again")]
     DlqIsSpansTopic(String),
 }
@@ -114,7 +161,31 @@ impl KafkaConfig {
         if self.spans_topic == self.dlq_topic {
             return Err(KafkaConfigError::DlqIsSpansTopic(self.dlq_topic.clone()));
         }
-        Ok(())
+        self.validate_tls()
+    }
+
+    fn validate_tls(&self) -> Result<(), KafkaConfigError> {
+        let tls = &self.tls;
+        if tls.cert_file.is_some() != tls.key_file.is_some() {
+            return Err(KafkaConfigError::TlsCertWithoutKey);
+        }
+        if !tls.enabled {
+            let files = [("ca_file", &tls.ca_file), ("cert_file", &tls.cert_file), ("key_file", &tls.key_file)];
+            return match files.into_iter().find(|(_, file)| file.is_some()) {
+                Some((name, _)) => Err(KafkaConfigError::TlsFileWithoutTls(name)),
+                None => Ok(()),
+            };
+        }
+        match TLS_PROPERTIES.into_iter().find(|key| self.librdkafka.contains_key(*key)) {
+            Some(key) => Err(KafkaConfigError::TlsPropertyTwice(key.to_string())),
+            None => Ok(()),
+        }
+    }
+
+    /// Whether SASL is configured (a mechanism in `librdkafka`, or a user name), so that TLS
+    /// becomes `sasl_ssl` rather than `ssl`.
+    pub fn uses_sasl(&self) -> bool {
+        self.sasl_username.is_some() || self.librdkafka.keys().any(|key| key.starts_with("sasl."))
     }
 }
 
@@ -156,6 +227,58 @@ mod tests {
     fn a_session_timeout_below_a_second_is_refused() {
         let kafka = KafkaConfig { session_timeout_ms: 500, ..KafkaConfig::default() };
         assert_eq!(kafka.validate(), Err(KafkaConfigError::SessionTimeoutTooShort(500)));
+    }
+
+    fn tls(ca: Option<&str>, cert: Option<&str>, key: Option<&str>) -> KafkaTlsConfig {
+        let file = |f: Option<&str>| f.map(str::to_string);
+        KafkaTlsConfig { enabled: true, ca_file: file(ca), cert_file: file(cert), key_file: file(key) }
+    }
+
+    #[test]
+    fn tls_maps_onto_librdkafka_ssl_properties() {
+        let tls = tls(Some("ca.pem"), Some("client.pem"), Some("client.key"));
+        assert_eq!(
+            tls.librdkafka_properties(false),
+            [
+                ("security.protocol", "ssl".to_string()),
+                ("ssl.ca.location", "ca.pem".to_string()),
+                ("ssl.certificate.location", "client.pem".to_string()),
+                ("ssl.key.location", "client.key".to_string()),
+            ]
+        );
+        assert_eq!(tls.librdkafka_properties(true)[0], ("security.protocol", "sasl_ssl".to_string()));
+        assert!(KafkaTlsConfig::default().librdkafka_properties(false).is_empty(), "off by default");
+    }
+
+    #[test]
+    fn sasl_in_librdkafka_makes_tls_sasl_ssl() {
+        let mut kafka = KafkaConfig { tls: tls(None, None, None), ..KafkaConfig::default() };
+        assert!(!kafka.uses_sasl());
+        kafka.librdkafka.insert("sasl.mechanism".into(), "SCRAM-SHA-512".into());
+        assert!(kafka.uses_sasl());
+        kafka.validate().expect("SASL and TLS together are fine");
+    }
+
+    #[test]
+    fn tls_files_without_tls_enabled_are_refused() {
+        let kafka = KafkaConfig {
+            tls: KafkaTlsConfig { enabled: false, ..tls(Some("ca.pem"), None, None) },
+            ..KafkaConfig::default()
+        };
+        assert_eq!(kafka.validate(), Err(KafkaConfigError::TlsFileWithoutTls("ca_file")));
+    }
+
+    #[test]
+    fn a_client_certificate_needs_its_key() {
+        let kafka = KafkaConfig { tls: tls(None, Some("client.pem"), None), ..KafkaConfig::default() };
+        assert_eq!(kafka.validate(), Err(KafkaConfigError::TlsCertWithoutKey));
+    }
+
+    #[test]
+    fn tls_properties_in_librdkafka_are_refused_when_tls_is_on() {
+        let mut kafka = KafkaConfig { tls: tls(None, None, None), ..KafkaConfig::default() };
+        kafka.librdkafka.insert("security.protocol".into(), "plaintext".into());
+        assert_eq!(kafka.validate(), Err(KafkaConfigError::TlsPropertyTwice("security.protocol".into())));
     }
 
     #[test]

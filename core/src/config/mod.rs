@@ -19,12 +19,12 @@ mod reference;
 mod skein;
 mod udp;
 
-pub use agent::{AgentConfig, AgentConfigError};
+pub use agent::{AgentConfig, AgentConfigError, CollectorTlsConfig};
 pub use analytics::{AnalyticsConfig, AnalyticsConfigError};
 pub use collector::{CollectorConfig, CollectorConfigError, Compression};
-pub use elasticsearch::ElasticsearchConfig;
+pub use elasticsearch::{ElasticsearchConfig, ElasticsearchConfigError};
 pub use ingester::{IngesterConfig, IngesterConfigError};
-pub use kafka::{GroupProtocol, KafkaConfig, KafkaConfigError, RecordEncoding, StartFrom};
+pub use kafka::{GroupProtocol, KafkaConfig, KafkaConfigError, KafkaTlsConfig, RecordEncoding, StartFrom};
 pub use listen::Listen;
 pub use listeners::{ClientAuth, ListenerGroupConfig, ListenersConfig, ListenersConfigError, TlsConfig};
 pub use log::{LogConfig, LogFormat};

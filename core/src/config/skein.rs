@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 
 use super::{
     AgentConfig, AgentConfigError, AnalyticsConfig, AnalyticsConfigError, CollectorConfig, CollectorConfigError,
-    ElasticsearchConfig, IngesterConfig, IngesterConfigError, KafkaConfig, KafkaConfigError, ListenersConfig,
-    ListenersConfigError, LogConfig, QueryConfig,
+    ElasticsearchConfig, ElasticsearchConfigError, IngesterConfig, IngesterConfigError, KafkaConfig, KafkaConfigError,
+    ListenersConfig, ListenersConfigError, LogConfig, QueryConfig,
 };
 
 /// Errors while loading or checking the configuration.
@@ -18,6 +18,8 @@ pub enum ConfigError {
     Load(#[from] config::ConfigError),
     #[error("invalid configuration: {0}")]
     Kafka(KafkaConfigError),
+    #[error("invalid configuration: {0}")]
+    Elasticsearch(ElasticsearchConfigError),
     #[error("invalid configuration: {0}")]
     Collector(CollectorConfigError),
     #[error("invalid configuration: {0}")]
@@ -117,6 +119,7 @@ impl SkeinConfig {
     pub fn validate(&self) -> Result<(), ConfigError> {
         // The section's message is the whole message (not a source too), so it is printed once.
         self.kafka.validate().map_err(ConfigError::Kafka)?;
+        self.elasticsearch.validate().map_err(ConfigError::Elasticsearch)?;
         self.collector.validate().map_err(ConfigError::Collector)?;
         self.agent.validate().map_err(ConfigError::Agent)?;
         self.ingester.validate().map_err(ConfigError::Ingester)?;

@@ -85,7 +85,8 @@ pub fn identify(identity: &Identity<'_>) -> Backend {
 pub async fn detect_backend(client: &Elasticsearch, url: &str) -> Result<Backend, ElasticsearchSetupError> {
     let unreachable = |error: elasticsearch::Error| ElasticsearchSetupError::Unreachable {
         url: url.to_string(),
-        reason: error.to_string(),
+        // The causes say why: refused, a TLS handshake failure, an unknown CA.
+        reason: crate::errors::with_causes(&error),
     };
     let response = client.info().send().await.map_err(unreachable)?;
     let mut elastic = header(&response, "x-elastic-product");

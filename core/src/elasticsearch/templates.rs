@@ -24,7 +24,7 @@ pub async fn install_templates(
             .await
             .map_err(|error| ElasticsearchSetupError::Unreachable {
                 url: config.url.clone(),
-                reason: error.to_string(),
+                reason: crate::errors::with_causes(&error),
             })?;
         let status = response.status_code().as_u16();
         if status >= 300 {
