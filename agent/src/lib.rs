@@ -38,7 +38,7 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<RunningRole<AgentAddresses>, AgentError> {
     let agent = &config.agent;
-    let forwarder = Forwarder::new(agent)?;
+    let forwarder = Forwarder::new(agent, &config.tenancy.header)?;
     let role = RoleStart::serve_admin("agent", agent.admin_listen, &[], &shutdown)
         .await
         .map_err(|source| AgentError::Bind { what: "admin endpoints", addr: agent.admin_listen, source })?;

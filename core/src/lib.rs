@@ -16,5 +16,6 @@ pub mod offsets;
 pub mod retry;
 pub mod role;
 pub mod telemetry;
+pub mod tenancy;
 
 pub use config::SkeinConfig;

@@ -30,6 +30,9 @@ pub struct AgentConfig {
     pub forward_give_up_ms: u64,
     /// UDP receivers' limits.
     pub udp: UdpConfig,
+    /// The tenant of every span this agent forwards, sent as the tenant header on its link when
+    /// the collectors run with `tenancy.enabled`.
+    pub tenant: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -44,6 +47,7 @@ impl Default for AgentConfig {
             forward_timeout_ms: 5_000,
             forward_give_up_ms: 30_000,
             udp: UdpConfig::default(),
+            tenant: None,
         }
     }
 }
@@ -55,6 +59,8 @@ pub enum AgentConfigError {
     EndpointNotUrl(String),
     #[error("agent.{0}")]
     Udp(UdpConfigError),
+    #[error("agent.tenant: {0}")]
+    Tenant(skein_schemas::tenant::TenantNameError),
 }
 
 impl AgentConfig {
@@ -62,6 +68,9 @@ impl AgentConfig {
     pub fn validate(&self) -> Result<(), AgentConfigError> {
         if !self.collector_endpoint.starts_with("http://") && !self.collector_endpoint.starts_with("https://") {
             return Err(AgentConfigError::EndpointNotUrl(self.collector_endpoint.clone()));
+        }
+        if let Some(tenant) = &self.tenant {
+            skein_schemas::tenant::Tenant::parse(tenant).map_err(AgentConfigError::Tenant)?;
         }
         // Wrapped, not a source: the message names the section once.
         self.udp.validate().map_err(AgentConfigError::Udp)

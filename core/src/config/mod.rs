@@ -16,6 +16,7 @@ mod query;
 #[cfg(test)]
 mod reference;
 mod skein;
+pub mod tenancy;
 mod udp;
 
 pub use agent::{AgentConfig, AgentConfigError};
@@ -28,4 +29,5 @@ pub use listen::Listen;
 pub use log::{LogConfig, LogFormat};
 pub use query::QueryConfig;
 pub use skein::{ConfigError, SkeinConfig};
+pub use tenancy::{TenancyConfig, TenancyConfigError};
 pub use udp::{UdpConfig, UdpConfigError};

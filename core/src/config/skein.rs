@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     AgentConfig, AgentConfigError, AnalyticsConfig, AnalyticsConfigError, CollectorConfig, CollectorConfigError,
     ElasticsearchConfig, IngesterConfig, IngesterConfigError, KafkaConfig, KafkaConfigError, LogConfig, QueryConfig,
+    TenancyConfig, TenancyConfigError,
 };
 
 /// Errors while loading or checking the configuration.
@@ -25,6 +26,8 @@ pub enum ConfigError {
     Ingester(IngesterConfigError),
     #[error("invalid configuration: {0}")]
     Analytics(AnalyticsConfigError),
+    #[error("invalid configuration: {0}")]
+    Tenancy(TenancyConfigError),
     #[error(
         "invalid configuration: analytics.group_id must differ from ingester.group_id (both are '{0}'), or each of the two roles would read only part of the records"
     )]
@@ -51,10 +54,12 @@ pub struct SkeinConfig {
     pub agent: AgentConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Multi-tenancy: tenant header, allow-list, rate limits.
+    pub tenancy: TenancyConfig,
 }
 
 /// Options whose value is a list: one `SKEIN_*` variable or `--set` gives it comma-separated.
-const LIST_OPTIONS: [&str; 1] = ["query.collector_metrics_urls"];
+const LIST_OPTIONS: [&str; 2] = ["query.collector_metrics_urls", "tenancy.tenants"];
 
 impl SkeinConfig {
     /// Load the configuration: defaults, then the YAML file (when given), then `SKEIN_*` variables
@@ -79,6 +84,7 @@ impl SkeinConfig {
                 // A list from one variable: SKEIN_QUERY__COLLECTOR_METRICS_URLS=http://a/metrics,http://b/metrics
                 .list_separator(",")
                 .with_list_parse_key(LIST_OPTIONS[0])
+                .with_list_parse_key(LIST_OPTIONS[1])
                 .source(Some(environment)),
         );
         for (key, value) in overrides {
@@ -116,6 +122,7 @@ impl SkeinConfig {
         self.agent.validate().map_err(ConfigError::Agent)?;
         self.ingester.validate().map_err(ConfigError::Ingester)?;
         self.analytics.validate().map_err(ConfigError::Analytics)?;
+        self.tenancy.validate().map_err(ConfigError::Tenancy)?;
         if self.analytics.group_id == self.ingester.group_id {
             return Err(ConfigError::SharedGroup(self.analytics.group_id.clone()));
         }
