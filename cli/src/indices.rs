@@ -85,18 +85,10 @@ fn parse_unit(text: &str) -> Result<LookbackUnit, String> {
     text.parse()
 }
 
-/// The `elasticsearch` settings of every prefix maintained: the configured one, then each
-/// allowed tenant's (`tenancy.tenants`, whose indices are `<prefix>-<tenant>-...`), so one run
-/// keeps every tenant's indices as it keeps the untenanted ones.
+/// Every prefix maintained: the configured one, then each allowed tenant's, so one run keeps
+/// every tenant's indices as it keeps the untenanted ones.
 fn prefixes(config: &skein_core::SkeinConfig) -> Vec<skein_core::config::ElasticsearchConfig> {
-    let base = &config.elasticsearch;
-    let mut all = vec![base.clone()];
-    for tenant in config.tenancy.allowed().unwrap_or_default() {
-        let mut es = base.clone();
-        es.index_prefix = tenant.index_prefix(&base.index_prefix);
-        all.push(es);
-    }
-    all
+    config.tenancy.every_prefix(&config.elasticsearch)
 }
 
 fn maintenance(config: &ConfigArgs) -> Result<Vec<IndexRollover>> {

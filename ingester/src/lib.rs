@@ -78,8 +78,11 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
 
     let es = &config.elasticsearch;
     if es.retention_days > 0 {
-        let daily = retention::DailyClean::new(client.clone(), es, retention::holder());
-        tokio::spawn(retention::run(daily, shutdown.clone()));
+        // Each tenant's indices age out as the untenanted ones do, each prefix under its own lease.
+        for prefix in config.tenancy.every_prefix(es) {
+            let daily = retention::DailyClean::new(client.clone(), &prefix, retention::holder());
+            tokio::spawn(retention::run(daily, shutdown.clone()));
+        }
     }
     // Subscribing to a topic that does not exist yet would wait for librdkafka's next metadata
     // refresh (minutes); create both topics first when the collector has not yet.

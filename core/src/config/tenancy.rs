@@ -85,6 +85,19 @@ impl TenancyConfig {
         self.tenants.iter().map(|name| Tenant::parse(name)).collect()
     }
 
+    /// `elasticsearch` as it is, then once per allowed tenant with the tenant's index prefix
+    /// (`<prefix>-<tenant>`): what index maintenance (retention, rollover) goes through so
+    /// every tenant's indices are kept as the untenanted ones are.
+    pub fn every_prefix(&self, elasticsearch: &super::ElasticsearchConfig) -> Vec<super::ElasticsearchConfig> {
+        let mut all = vec![elasticsearch.clone()];
+        for tenant in self.allowed().unwrap_or_default() {
+            let mut es = elasticsearch.clone();
+            es.index_prefix = tenant.index_prefix(&elasticsearch.index_prefix);
+            all.push(es);
+        }
+        all
+    }
+
     /// The spans per second `tenant` may send; `None`: unlimited.
     pub fn rate_limit(&self, tenant: &Tenant) -> Option<u64> {
         let rate = self.rate_limits.get(tenant.as_str()).copied().unwrap_or(self.rate_limit_spans_per_second);
@@ -131,6 +144,15 @@ mod tests {
         assert_eq!(config.rate_limit(&t("a")), Some(100));
         assert_eq!(config.rate_limit(&t("b")), Some(5));
         assert_eq!(config.rate_limit(&t("c")), None);
+    }
+
+    #[test]
+    fn index_maintenance_goes_through_the_prefix_and_every_tenants() {
+        let es = super::super::ElasticsearchConfig { index_prefix: "skein".into(), ..Default::default() };
+        let prefixes: Vec<String> =
+            on(&["acme", "globex"]).every_prefix(&es).into_iter().map(|es| es.index_prefix).collect();
+        assert_eq!(prefixes, ["skein", "skein-acme", "skein-globex"]);
+        assert_eq!(TenancyConfig::default().every_prefix(&es).len(), 1);
     }
 
     #[test]

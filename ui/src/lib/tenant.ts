@@ -38,8 +38,17 @@ export function tenantHeaders(): Record<string, string> {
   return tenant ? { [header]: tenant } : {};
 }
 
-/** The remembered tenant, if any (storage may be unavailable: private windows, policies). */
-export function loadTenant(storage: Pick<Storage, 'getItem'> | undefined = globalThis.localStorage): string | null {
+/** The browser's localStorage; none where it is unavailable (private windows, policies, tests). */
+function browserStorage(): Storage | undefined {
+  try {
+    return typeof window === 'undefined' ? undefined : window.localStorage;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The remembered tenant, if any. */
+export function loadTenant(storage: Pick<Storage, 'getItem'> | undefined = browserStorage()): string | null {
   try {
     return storage?.getItem(TENANT_STORAGE_KEY) || null;
   } catch {
@@ -47,7 +56,10 @@ export function loadTenant(storage: Pick<Storage, 'getItem'> | undefined = globa
   }
 }
 
-export function saveTenant(name: string | null, storage: Pick<Storage, 'setItem' | 'removeItem'> | undefined = globalThis.localStorage): void {
+export function saveTenant(
+  name: string | null,
+  storage: Pick<Storage, 'setItem' | 'removeItem'> | undefined = browserStorage(),
+): void {
   try {
     if (name) storage?.setItem(TENANT_STORAGE_KEY, name);
     else storage?.removeItem(TENANT_STORAGE_KEY);
