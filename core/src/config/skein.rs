@@ -212,6 +212,18 @@ mod tests {
     }
 
     #[test]
+    fn the_tenant_allow_list_is_set_comma_separated_by_a_flag_and_checked() {
+        let overrides = [
+            ("tenancy.enabled".to_string(), "true".to_string()),
+            ("tenancy.tenants".to_string(), "acme, globex".to_string()),
+        ];
+        let config = SkeinConfig::load(None, &overrides).unwrap();
+        assert_eq!(config.tenancy.tenants, ["acme", "globex"]);
+        let err = SkeinConfig::load(None, &overrides[..1]).unwrap_err();
+        assert!(matches!(err, ConfigError::Tenancy(_)), "tenancy on needs an allow-list: {err}");
+    }
+
+    #[test]
     fn override_sets_nested_field() {
         let config =
             SkeinConfig::load(None, &[("kafka.spans_topic".into(), "other".into())]).expect("override applies");
