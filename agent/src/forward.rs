@@ -23,10 +23,14 @@ use crate::AgentError;
 pub struct Forwarder {
     channel: Channel,
     timeout: Duration,
+    /// `agent.tenant`, as a header value, sent under both tenant headers: the configured one
+    /// (`tenancy.header`) and Jaeger's `x-tenant`, which a collector accepts whatever its own
+    /// `tenancy.header` is.
+    tenant: Option<(String, tonic::metadata::MetadataValue<tonic::metadata::Ascii>)>,
 }
 
 impl Forwarder {
-    pub fn new(config: &AgentConfig) -> Result<Self, AgentError> {
+    pub fn new(config: &AgentConfig, tenant_header: &str) -> Result<Self, AgentError> {
         let timeout = Duration::from_millis(config.forward_timeout_ms);
         let endpoint = Endpoint::from_shared(config.collector_endpoint.clone())
             .map_err(|error| AgentError::Endpoint {
@@ -44,7 +48,13 @@ impl Forwarder {
         } else {
             endpoint
         };
-        Ok(Self { channel: endpoint.connect_lazy(), timeout })
+        // A validated tenant name is always a valid header value.
+        let tenant = config
+            .tenant
+            .as_deref()
+            .and_then(|name| name.parse().ok())
+            .map(|value| (tenant_header.to_ascii_lowercase(), value));
+        Ok(Self { channel: endpoint.connect_lazy(), timeout, tenant })
     }
 
     async fn unary<Req, Resp>(&self, path: &'static str, request: Req) -> Result<Resp, tonic::Status>
@@ -60,6 +70,13 @@ impl Forwarder {
         let codec = tonic_prost::ProstCodec::<Req, Resp>::default();
         let mut request = tonic::Request::new(request);
         request.set_timeout(self.timeout);
+        if let Some((header, value)) = &self.tenant {
+            let metadata = request.metadata_mut();
+            if let Ok(name) = tonic::metadata::MetadataKey::from_bytes(header.as_bytes()) {
+                metadata.insert(name, value.clone());
+            }
+            metadata.insert(skein_core::config::tenancy::JAEGER_TENANT_HEADER, value.clone());
+        }
         client
             .unary(request, PathAndQuery::from_static(path), codec)
             .await

@@ -39,7 +39,7 @@ pub async fn start(
     shutdown: CancellationToken,
 ) -> Result<RunningRole<AgentAddresses>, AgentError> {
     let agent = &config.agent;
-    let forwarder = Forwarder::new(agent)?;
+    let forwarder = Forwarder::new(agent, &config.tenancy.header)?;
     let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
     let receivers = ListenerGroup::new("receivers", &config.listeners.receivers, &shutdown)?;
     let role = RoleStart::serve_admin("agent", agent.admin_listen, admin, &[], &shutdown)

@@ -85,12 +85,18 @@ fn parse_unit(text: &str) -> Result<LookbackUnit, String> {
     text.parse()
 }
 
-fn maintenance(config: &ConfigArgs) -> Result<IndexRollover> {
+/// Every prefix maintained: the configured one, then each allowed tenant's, so one run keeps
+/// every tenant's indices as it keeps the untenanted ones.
+fn prefixes(config: &skein_core::SkeinConfig) -> Vec<skein_core::config::ElasticsearchConfig> {
+    config.tenancy.every_prefix(&config.elasticsearch)
+}
+
+fn maintenance(config: &ConfigArgs) -> Result<Vec<IndexRollover>> {
     let config = config.load()?;
     skein_core::telemetry::init_logging(&config.log);
     let client =
         skein_core::elasticsearch::client(&config.elasticsearch).context("cannot build the Elasticsearch client")?;
-    Ok(IndexRollover::new(client, &config.elasticsearch))
+    Ok(prefixes(&config).iter().map(|es| IndexRollover::new(client.clone(), es)).collect())
 }
 
 pub async fn run(args: IndicesArgs) -> Result<()> {
@@ -103,36 +109,39 @@ pub async fn run(args: IndicesArgs) -> Result<()> {
 async fn rollover(args: RolloverArgs) -> Result<()> {
     match args.action {
         RolloverAction::Init(config) => {
-            let maintenance = maintenance(&config)?;
-            for report in maintenance.init().await? {
-                let family = maintenance.names().rolled_base(report.family);
-                let index = if report.created_index { "created" } else { "kept" };
-                let aliases = match report.added_aliases.as_slice() {
-                    [] => "aliases already there".to_string(),
-                    added => format!("added {}", added.join(", ")),
-                };
-                println!("{family}: {index} {}, {aliases}", report.write_index);
+            for maintenance in maintenance(&config)? {
+                for report in maintenance.init().await? {
+                    let family = maintenance.names().rolled_base(report.family);
+                    let index = if report.created_index { "created" } else { "kept" };
+                    let aliases = match report.added_aliases.as_slice() {
+                        [] => "aliases already there".to_string(),
+                        added => format!("added {}", added.join(", ")),
+                    };
+                    println!("{family}: {index} {}, {aliases}", report.write_index);
+                }
             }
         }
         RolloverAction::Rollover { config, conditions } => {
             let conditions = parse_conditions(&conditions)?;
-            let maintenance = maintenance(&config)?;
-            for report in maintenance.rollover(&conditions).await? {
-                let family = maintenance.names().rolled_base(report.family);
-                if report.rolled_over {
-                    println!("{family}: rolled over from {} to {}", report.old_index, report.new_index);
-                } else {
-                    println!("{family}: no condition met, still writing {}", report.old_index);
+            for maintenance in maintenance(&config)? {
+                for report in maintenance.rollover(&conditions).await? {
+                    let family = maintenance.names().rolled_base(report.family);
+                    if report.rolled_over {
+                        println!("{family}: rolled over from {} to {}", report.old_index, report.new_index);
+                    } else {
+                        println!("{family}: no condition met, still writing {}", report.old_index);
+                    }
                 }
             }
         }
         RolloverAction::Lookback { config, unit, unit_count } => {
-            let maintenance = maintenance(&config)?;
-            for report in maintenance.lookback(unit, unit_count, chrono::Utc::now()).await? {
-                let family = maintenance.names().rolled_base(report.family);
-                match report.removed.as_slice() {
-                    [] => println!("{family}: no index to take out of the read alias"),
-                    removed => println!("{family}: taken out of the read alias: {}", removed.join(", ")),
+            for maintenance in maintenance(&config)? {
+                for report in maintenance.lookback(unit, unit_count, chrono::Utc::now()).await? {
+                    let family = maintenance.names().rolled_base(report.family);
+                    match report.removed.as_slice() {
+                        [] => println!("{family}: no index to take out of the read alias"),
+                        removed => println!("{family}: taken out of the read alias: {}", removed.join(", ")),
+                    }
                 }
             }
         }
@@ -143,32 +152,40 @@ async fn rollover(args: RolloverArgs) -> Result<()> {
 async fn run_clean(args: CleanArgs) -> Result<()> {
     let config = args.config.load()?;
     skein_core::telemetry::init_logging(&config.log);
-    let es = &config.elasticsearch;
-    let names = IndexNames::new(&es.index_prefix);
-    let client = skein_core::elasticsearch::client(es).context("cannot build the Elasticsearch client")?;
-    let now = chrono::Utc::now();
-    let rollover = args.rollover || es.use_aliases;
-    let plan = clean(&client, &names, args.older_than_days, rollover, args.dry_run, now)
-        .await
-        .with_context(|| format!("the clean of {} stopped", es.url))?;
-    let prefix =
-        if names.prefix().is_empty() { "no prefix".to_string() } else { format!("prefix {:?}", names.prefix()) };
-    println!(
-        "{} ({prefix}): keeping the days {} to {} (UTC); {} older indices{}",
-        es.url,
-        plan.keep_from,
-        now.date_naive(),
-        if args.dry_run { "would delete the" } else { "deleting the" },
-        if args.dry_run { " (dry run)" } else { "" },
-    );
-    for doomed in &plan.doomed {
-        println!("  {}  {}  ({})", if args.dry_run { "would delete" } else { "deleted" }, doomed.index, doomed.reason);
-    }
-    let n = plan.doomed.len();
-    match (n, args.dry_run) {
-        (0, _) => println!("nothing to delete"),
-        (n, true) => println!("dry run: {n} indices would be deleted, nothing was"),
-        (n, false) => println!("deleted {n} indices"),
+    let client =
+        skein_core::elasticsearch::client(&config.elasticsearch).context("cannot build the Elasticsearch client")?;
+    for es in prefixes(&config) {
+        let es = &es;
+        let names = IndexNames::new(&es.index_prefix);
+        let now = chrono::Utc::now();
+        let rollover = args.rollover || es.use_aliases;
+        let plan = clean(&client, &names, args.older_than_days, rollover, args.dry_run, now)
+            .await
+            .with_context(|| format!("the clean of {} stopped", es.url))?;
+        let prefix =
+            if names.prefix().is_empty() { "no prefix".to_string() } else { format!("prefix {:?}", names.prefix()) };
+        println!(
+            "{} ({prefix}): keeping the days {} to {} (UTC); {} older indices{}",
+            es.url,
+            plan.keep_from,
+            now.date_naive(),
+            if args.dry_run { "would delete the" } else { "deleting the" },
+            if args.dry_run { " (dry run)" } else { "" },
+        );
+        for doomed in &plan.doomed {
+            println!(
+                "  {}  {}  ({})",
+                if args.dry_run { "would delete" } else { "deleted" },
+                doomed.index,
+                doomed.reason
+            );
+        }
+        let n = plan.doomed.len();
+        match (n, args.dry_run) {
+            (0, _) => println!("nothing to delete"),
+            (n, true) => println!("dry run: {n} indices would be deleted, nothing was"),
+            (n, false) => println!("deleted {n} indices"),
+        }
     }
     Ok(())
 }

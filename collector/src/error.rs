@@ -26,6 +26,14 @@ pub enum ExportError {
     InvalidRequest(String),
     #[error(transparent)]
     Publish(#[from] PublishError),
+    /// The request names no tenant, or one it may not send for.
+    #[error(transparent)]
+    Tenant(#[from] skein_core::tenancy::TenantRefusal),
+    /// The tenant sent more spans than `tenancy.rate_limits` allows; retry later.
+    #[error(
+        "tenant '{tenant}' is over its rate limit of {spans_per_second} spans/s (tenancy.rate_limits); retry later"
+    )]
+    RateLimited { tenant: String, spans_per_second: u64, retry_after: Duration },
 }
 
 impl ExportError {
@@ -33,7 +41,8 @@ impl ExportError {
     pub fn retry_after(&self) -> Option<Duration> {
         match self {
             ExportError::Publish(PublishError::Overloaded { retry_after })
-            | ExportError::Publish(PublishError::Unavailable { retry_after, .. }) => Some(*retry_after),
+            | ExportError::Publish(PublishError::Unavailable { retry_after, .. })
+            | ExportError::RateLimited { retry_after, .. } => Some(*retry_after),
             _ => None,
         }
     }
@@ -52,6 +61,8 @@ pub enum CollectorError {
     ForeignEncoding(&'static str),
     #[error(transparent)]
     Tls(#[from] skein_core::tls::TlsError),
+    #[error("tenancy is on and {option} listens, but Jaeger UDP carries no tenant header: set tenancy.udp_tenant to the tenant of its spans, or turn the port off ({option}: off)")]
+    UdpWithoutTenant { option: &'static str },
     #[error("cannot listen on {addr} for {what}: {source} (is another process using the port? change {option})")]
     Bind { what: &'static str, addr: std::net::SocketAddr, option: &'static str, source: std::io::Error },
 }

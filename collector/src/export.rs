@@ -4,12 +4,18 @@
 use std::sync::Arc;
 use std::time::Instant;
 
+use axum::http::HeaderMap;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest};
+use skein_core::auth::Principal;
+use skein_core::config::TenancyConfig;
+use skein_core::tenancy::Tenancy;
 use skein_schemas::kafka_record::{records_for_otlp, records_for_wire_request, OversizeSpan, TraceRecord};
 use skein_schemas::otlp_wire::WireRequest;
+use skein_schemas::tenant::Tenant;
 
 use crate::error::{ExportError, PublishError};
 use crate::publisher::{InFlight, KafkaPublisher};
+use crate::rate_limit::RateLimits;
 use crate::refusal_log::RefusalLog;
 use crate::telemetry;
 use crate::validate::{retain_valid_otlp, retain_valid_spans, RejectReason, Rejections, SpanTimeLimits};
@@ -41,11 +47,50 @@ pub struct Exporter {
     /// Start times accepted on receipt; the ingester, reading Kafka, has no such limit.
     time_limits: SpanTimeLimits,
     refusal_log: Arc<RefusalLog>,
+    tenancy: Arc<Tenancy>,
+    rate_limits: Arc<RateLimits>,
 }
+
+/// The tenant a gRPC request was admitted for, put in its extensions before its message is read.
+#[derive(Debug, Clone)]
+pub struct RequestTenant(pub Option<Tenant>);
 
 impl Exporter {
     pub fn new(publisher: KafkaPublisher, max_record_bytes: usize, time_limits: SpanTimeLimits) -> Self {
-        Self { publisher, max_record_bytes, time_limits, refusal_log: Arc::default() }
+        Self {
+            publisher,
+            max_record_bytes,
+            time_limits,
+            refusal_log: Arc::default(),
+            tenancy: Arc::default(),
+            rate_limits: Arc::default(),
+        }
+    }
+
+    /// Require a tenant on every request and limit each tenant's spans (`tenancy`).
+    pub fn with_tenancy(mut self, config: &TenancyConfig) -> Self {
+        self.tenancy = Arc::new(Tenancy::new(config));
+        self.rate_limits = Arc::new(RateLimits::new(config));
+        self
+    }
+
+    /// The tenancy rules (the UDP path takes its tenant from them).
+    pub fn tenancy(&self) -> &Tenancy {
+        &self.tenancy
+    }
+
+    /// The tenant of a request, from its headers (or gRPC metadata) and the [`Principal`]
+    /// authentication put in its extensions, before its body is read; `None` without tenancy.
+    pub fn tenant(
+        &self,
+        transport: &'static str,
+        headers: &HeaderMap,
+        principal: Option<&Principal>,
+    ) -> Result<Option<Tenant>, ExportError> {
+        self.tenancy.resolve(headers, principal).map_err(|refusal| {
+            telemetry::request(transport, "tenant_refused");
+            ExportError::Tenant(refusal)
+        })
     }
 
     /// Reserve in-flight room for a request body of `bytes` before decoding it.
@@ -65,6 +110,7 @@ impl Exporter {
     pub async fn export(
         &self,
         transport: &'static str,
+        tenant: Option<&Tenant>,
         encoded: &[u8],
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
@@ -79,14 +125,16 @@ impl Exporter {
         let mut rejections = Rejections::default();
         retain_valid_spans(&mut request, &self.time_limits.now(), &mut rejections);
         let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
-        self.publish(transport, received, rejections, &records, &oversize, reservation).await
+        self.publish(transport, tenant, received, rejections, &records, &oversize, reservation).await
     }
 
     /// What every path shares once spans are validated and cut into records: count and log the
     /// refusals, publish, and say what was accepted.
+    #[allow(clippy::too_many_arguments)]
     async fn publish(
         &self,
         transport: &'static str,
+        tenant: Option<&Tenant>,
         received: usize,
         mut rejections: Rejections,
         records: &[TraceRecord],
@@ -104,8 +152,21 @@ impl Exporter {
             telemetry::request(transport, "invalid");
             return Err(ExportError::InvalidRequest(rejections.summary(received)));
         }
+        if let Some(tenant) = tenant {
+            // Whole requests: a client retrying after Retry-After resends all of it anyway.
+            if let Err(limited) = self.rate_limits.take(tenant, accepted, Instant::now()) {
+                telemetry::spans_rate_limited(tenant.as_str(), accepted);
+                telemetry::spans_rejected(transport, "rate_limited", accepted);
+                telemetry::request(transport, "rate_limited");
+                return Err(ExportError::RateLimited {
+                    tenant: tenant.to_string(),
+                    spans_per_second: limited.spans_per_second,
+                    retry_after: limited.retry_after,
+                });
+            }
+        }
         if !records.is_empty() {
-            if let Err(error) = self.publisher.publish(records, reservation).await {
+            if let Err(error) = self.publisher.publish(records, tenant, reservation).await {
                 let label = match &error {
                     PublishError::Overloaded { .. } => "overloaded",
                     PublishError::RecordTooLarge { .. } => "record_too_large",
@@ -185,12 +246,13 @@ impl Exporter {
     pub async fn export_otlp(
         &self,
         transport: &'static str,
+        tenant: Option<&Tenant>,
         request: ExportTraceServiceRequest,
         refused: Rejections,
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
         let prepared = self.prepare_otlp(transport, request, refused);
-        self.publish_prepared(transport, &prepared, reservation).await
+        self.publish_prepared(transport, tenant, &prepared, reservation).await
     }
 
     /// Validate a converted request and cut it into records; `refused` as in [`Self::export_otlp`].
@@ -213,11 +275,12 @@ impl Exporter {
     pub async fn publish_prepared(
         &self,
         transport: &'static str,
+        tenant: Option<&Tenant>,
         prepared: &PreparedRequest,
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
         let PreparedRequest { received, rejections, records, oversize } = prepared;
-        self.publish(transport, *received, rejections.clone(), records, oversize, reservation).await
+        self.publish(transport, tenant, *received, rejections.clone(), records, oversize, reservation).await
     }
 }
 

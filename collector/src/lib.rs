@@ -11,6 +11,7 @@
 pub mod error;
 pub mod export;
 pub mod publisher;
+pub mod rate_limit;
 pub mod receivers;
 pub mod refusal_log;
 pub mod telemetry;
@@ -63,6 +64,15 @@ pub async fn start(
     if config.kafka.encoding != RecordEncoding::Skein {
         return Err(CollectorError::ForeignEncoding(config.kafka.encoding.as_str()));
     }
+    if config.tenancy.enabled && config.tenancy.udp_tenant.is_none() {
+        let udp = [
+            (collector.jaeger_compact_udp_listen, "collector.jaeger_compact_udp_listen"),
+            (collector.jaeger_binary_udp_listen, "collector.jaeger_binary_udp_listen"),
+        ];
+        if let Some((_, option)) = udp.iter().find(|(listen, _)| listen.0.is_some()) {
+            return Err(CollectorError::UdpWithoutTenant { option });
+        }
+    }
     telemetry::describe();
     let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
     // Every receiver's TLS and limits; the one place a layer for all receivers goes.
@@ -79,7 +89,8 @@ pub async fn start(
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;
     let time_limits =
         validate::SpanTimeLimits { max_age_ms: collector.max_span_age_ms, max_future_ms: collector.max_span_future_ms };
-    let exporter = Exporter::new(publisher.clone(), collector.max_record_bytes, time_limits);
+    let exporter =
+        Exporter::new(publisher.clone(), collector.max_record_bytes, time_limits).with_tenancy(&config.tenancy);
     let strategies = StrategyStore::load(collector.sampling_strategies_file.as_deref())?;
     let max_request = collector.max_request_bytes;
 

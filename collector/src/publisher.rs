@@ -14,6 +14,7 @@ use rdkafka::producer::{FutureProducer, FutureRecord, Producer, ProducerContext}
 use rdkafka::{ClientConfig, ClientContext};
 use skein_core::config::{CollectorConfig, KafkaConfig};
 use skein_schemas::kafka_record::{TraceRecord, ENCODING_HEADER, ENCODING_OTLP_PROTO, SPAN_COUNT_HEADER};
+use skein_schemas::tenant::{Tenant, TENANT_HEADER};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 
@@ -169,19 +170,34 @@ impl KafkaPublisher {
         self.in_flight.try_reserve(bytes)
     }
 
-    /// Send every record and wait until Kafka acknowledged all of them.
-    pub async fn publish(&self, records: &[TraceRecord], _reservation: &InFlight) -> Result<(), PublishError> {
+    /// Send every record and wait until Kafka acknowledged all of them. A tenant's records carry
+    /// it in [`TENANT_HEADER`] and their key is `<tenant>/<trace>`, so two tenants' same trace id
+    /// are two traces to every consumer.
+    pub async fn publish(
+        &self,
+        records: &[TraceRecord],
+        tenant: Option<&Tenant>,
+        _reservation: &InFlight,
+    ) -> Result<(), PublishError> {
         let started = Instant::now();
         let count = records.len();
-        let sends = records.iter().map(|record| {
+        let keys: Vec<std::borrow::Cow<'_, str>> = records
+            .iter()
+            .map(|record| match tenant {
+                Some(tenant) => tenant.record_key(&record.key).into(),
+                None => record.key.as_str().into(),
+            })
+            .collect();
+        let sends = records.iter().zip(&keys).map(|(record, key)| {
             let span_count = record.span_count.to_string();
-            let headers = OwnedHeaders::new_with_capacity(2)
+            let mut headers = OwnedHeaders::new_with_capacity(3)
                 .insert(Header { key: ENCODING_HEADER, value: Some(ENCODING_OTLP_PROTO) })
                 .insert(Header { key: SPAN_COUNT_HEADER, value: Some(span_count.as_str()) });
-            let future_record = FutureRecord::to(&self.topic)
-                .key(record.key.as_str())
-                .payload(record.value.as_slice())
-                .headers(headers);
+            if let Some(tenant) = tenant {
+                headers = headers.insert(Header { key: TENANT_HEADER, value: Some(tenant.as_str()) });
+            }
+            let future_record =
+                FutureRecord::to(&self.topic).key(key.as_ref()).payload(record.value.as_slice()).headers(headers);
             // Our bound keeps librdkafka's queue from filling, so a send never has to wait here.
             self.producer.send(future_record, Duration::ZERO)
         });

@@ -14,10 +14,16 @@ pub fn spans_accepted(transport: &'static str, count: usize) {
 
 /// Spans refused, by the transport they came in on and why: validation (`invalid_trace_id`,
 /// `invalid_span_id`, `end_before_start`, `span_too_large`, `malformed_span`), the time bounds
-/// (`too_old`, `too_far_in_future`) or Kafka
+/// (`too_old`, `too_far_in_future`), the tenant's rate limit (`rate_limited`) or Kafka
 /// (`overloaded`, `kafka_unavailable`, `record_too_large`). One family for every receiver.
 pub fn spans_rejected(transport: &'static str, reason: &'static str, count: usize) {
     metrics::counter!("skein_collector_spans_rejected_total", "transport" => transport, "reason" => reason)
+        .increment(count as u64);
+}
+
+/// Spans refused because their tenant was over its rate limit (`tenancy.rate_limits`).
+pub fn spans_rate_limited(tenant: &str, count: usize) {
+    metrics::counter!("skein_collector_tenant_spans_rate_limited_total", "tenant" => tenant.to_string())
         .increment(count as u64);
 }
 
@@ -52,6 +58,10 @@ pub fn describe() {
         "Spans refused, by transport and reason (validation, or overloaded / kafka_unavailable / record_too_large)"
     );
     describe_counter!("skein_collector_records_produced_total", "Kafka records acknowledged");
+    describe_counter!(
+        "skein_collector_tenant_spans_rate_limited_total",
+        "Spans refused because their tenant was over its rate limit (tenancy.rate_limits), by tenant"
+    );
     describe_histogram!(
         "skein_collector_produce_latency_seconds",
         Unit::Seconds,

@@ -18,5 +18,6 @@ pub mod retry;
 pub mod role;
 pub mod telemetry;
 pub mod tls;
+pub mod tenancy;
 
 pub use config::SkeinConfig;

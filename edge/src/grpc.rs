@@ -20,6 +20,12 @@ pub trait UnaryMethod: UnaryService<Self::Request, Response = Self::Reply> + Clo
     const PATH: &'static str;
     /// Largest request message accepted.
     fn max_request_bytes(&self) -> usize;
+    /// Look at a call's headers (and what layers put in its extensions) before its message is
+    /// read: refuse it, or leave what the handler needs in the extensions. Admits every call
+    /// unless overridden.
+    fn admit(&self, _request: &mut http::request::Parts) -> Result<(), Status> {
+        Ok(())
+    }
 }
 
 /// A gRPC service serving one [`UnaryMethod`], for tonic's router.
@@ -48,6 +54,13 @@ where
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         let handler = self.0.clone();
         let max = handler.max_request_bytes();
+        let (mut parts, body) = request.into_parts();
+        if parts.uri.path() == M::PATH {
+            if let Err(status) = handler.admit(&mut parts) {
+                return Box::pin(async move { Ok(status.into_http()) });
+            }
+        }
+        let request = http::Request::from_parts(parts, body);
         Box::pin(async move { Ok(unary(request, M::PATH, handler, max).await) })
     }
 }

@@ -17,6 +17,8 @@ pub struct RecordOrigin {
     pub value: Option<Vec<u8>>,
     /// The record's encoding header, when present.
     pub encoding: Option<String>,
+    /// The record's tenant header (`skein.tenant`) as sent, when present.
+    pub tenant: Option<String>,
 }
 
 /// One bulk action line plus its source line.
@@ -128,7 +130,16 @@ mod tests {
     }
 
     fn origin(offset: i64) -> RecordOrigin {
-        RecordOrigin { tp: ("t".into(), 0), epoch: 1, offset, timestamp: None, key: None, value: None, encoding: None }
+        RecordOrigin {
+            tp: ("t".into(), 0),
+            epoch: 1,
+            offset,
+            timestamp: None,
+            key: None,
+            value: None,
+            encoding: None,
+            tenant: None,
+        }
     }
 
     #[test]

@@ -7,6 +7,7 @@ use rdkafka::message::{Header, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use skein_core::config::KafkaConfig;
 use skein_schemas::dlq::{self, DeadLetterKind};
+use skein_schemas::tenant::TENANT_HEADER;
 use tokio_util::sync::CancellationToken;
 
 use crate::batch::RecordOrigin;
@@ -55,6 +56,10 @@ impl DeadLetterQueue {
                 .insert(Header { key: dlq::ORIGIN_OFFSET_HEADER, value: Some(offset.as_str()) });
             if let Some(timestamp) = &timestamp {
                 headers = headers.insert(Header { key: dlq::ORIGIN_TIMESTAMP_HEADER, value: Some(timestamp.as_str()) });
+            }
+            // Whose spans these are stays with them.
+            if let Some(tenant) = &origin.tenant {
+                headers = headers.insert(Header { key: TENANT_HEADER, value: Some(tenant.as_str()) });
             }
             let mut record: FutureRecord<'_, [u8], [u8]> = FutureRecord::to(&self.topic).headers(headers);
             if let Some(key) = &origin.key {

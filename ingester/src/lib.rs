@@ -81,13 +81,16 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
 
     let es = &config.elasticsearch;
     if es.retention_days > 0 {
-        let daily = retention::DailyClean::new(client.clone(), es, retention::holder());
-        tokio::spawn(retention::run(daily, shutdown.clone()));
+        // Each tenant's indices age out as the untenanted ones do, each prefix under its own lease.
+        for prefix in config.tenancy.every_prefix(es) {
+            let daily = retention::DailyClean::new(client.clone(), &prefix, retention::holder());
+            tokio::spawn(retention::run(daily, shutdown.clone()));
+        }
     }
     // Subscribing to a topic that does not exist yet would wait for librdkafka's next metadata
     // refresh (minutes); create both topics first when the collector has not yet.
     let preparation = Preparation::retrying(backoff)
-        .install_templates("install index templates", &client, es, names.templates(es.shards, es.replicas))
+        .install_templates("install index templates", &client, es, span_templates(config))
         .then_ready("index_templates")
         .create_topics(&config.kafka);
     let config = config.clone();
@@ -144,4 +147,18 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
         }
     };
     Ok(role.spawn_after(preparation, work))
+}
+
+/// Templates of the span and service indices: the configured prefix's, and each allowed
+/// tenant's. Per tenant rather than a wider pattern: `jaeger-span-*` does not match
+/// `acme-jaeger-span-*`, and a pattern wide enough to (`*jaeger-span-*`) would also take over
+/// indices of other software sharing the cluster (Jaeger's own, with its own templates).
+fn span_templates(config: &SkeinConfig) -> Vec<(String, serde_json::Value)> {
+    let es = &config.elasticsearch;
+    let names = es.index_names();
+    let mut templates = names.templates(es.shards, es.replicas);
+    for tenant in config.tenancy.allowed().unwrap_or_default() {
+        templates.extend(names.for_tenant(&tenant).templates(es.shards, es.replicas));
+    }
+    templates
 }

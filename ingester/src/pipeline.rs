@@ -24,6 +24,7 @@ use skein_schemas::elasticsearch::IndexNames;
 use skein_schemas::encoding::RecordEncoding;
 use skein_schemas::jaeger::span_documents;
 use skein_schemas::kafka_record::{ENCODING_HEADER, ENCODING_WATERMARK, SPAN_COUNT_HEADER};
+use skein_schemas::tenant::{Tenant, TENANT_HEADER};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -182,7 +183,7 @@ pub async fn run(
                     let Some(epoch) = tracker.lock().read(&tp, message.offset()) else { continue };
                     telemetry::records_consumed(1);
                     consumer.context().role().read_times.read(&tp, message.timestamp().to_millis());
-                    let (encoding, spans) = headers_of(&message);
+                    let RecordHeaders { encoding, spans, tenant } = headers_of(&message);
                     let value = message.payload().map(<[u8]>::to_vec);
                     gathering.bytes += value.as_ref().map_or(0, Vec::len);
                     gathering.spans += spans.max(1);
@@ -195,6 +196,7 @@ pub async fn run(
                         key: message.key().map(<[u8]>::to_vec),
                         value,
                         encoding,
+                        tenant,
                     });
                 }
                 Err(error) => match ConsumerError::fatal(&error) {
@@ -237,20 +239,41 @@ pub async fn run(
     failed.map_or(Ok(()), Err)
 }
 
-fn headers_of(message: &impl Message) -> (Option<String>, usize) {
-    let mut encoding = None;
-    let mut spans = 0;
+/// The headers of a record the ingester reads.
+struct RecordHeaders {
+    encoding: Option<String>,
+    spans: usize,
+    tenant: Option<String>,
+}
+
+fn headers_of(message: &impl Message) -> RecordHeaders {
+    let mut read = RecordHeaders { encoding: None, spans: 0, tenant: None };
     if let Some(headers) = message.headers() {
         for header in headers.iter() {
             let value = header.value.and_then(|v| std::str::from_utf8(v).ok());
             match header.key {
-                ENCODING_HEADER => encoding = value.map(str::to_string),
-                SPAN_COUNT_HEADER => spans = value.and_then(|v| v.parse().ok()).unwrap_or(0),
+                ENCODING_HEADER => read.encoding = value.map(str::to_string),
+                SPAN_COUNT_HEADER => read.spans = value.and_then(|v| v.parse().ok()).unwrap_or(0),
+                // Kept even when not UTF-8, so such a header is refused rather than ignored.
+                TENANT_HEADER => {
+                    read.tenant = Some(header.value.map(String::from_utf8_lossy).unwrap_or_default().into_owned())
+                }
                 _ => {}
             }
         }
     }
-    (encoding, spans)
+    read
+}
+
+/// The names a record's spans are written under: its tenant's (header `skein.tenant`), or the
+/// configured ones for a record without tenant. A header that is no tenant name is an error.
+fn names_for(record: &RecordOrigin, names: &IndexNames) -> Result<IndexNames, String> {
+    match &record.tenant {
+        None => Ok(names.clone()),
+        Some(name) => Tenant::parse(name)
+            .map(|tenant| names.for_tenant(&tenant))
+            .map_err(|error| format!("record header {TENANT_HEADER} is no tenant name: {error}")),
+    }
 }
 
 fn spawn_bulk(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &CancellationToken) -> BoxFuture<'static, Finished> {
@@ -272,6 +295,16 @@ pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &Can
             done.push((record.tp, record.epoch, record.offset));
             continue;
         }
+        let names = match names_for(&record, &sinks.names) {
+            Ok(names) => names,
+            Err(reason) => {
+                if !sinks.dead_letters.send(&record, DeadLetterKind::InvalidTenant, &reason, stop).await {
+                    return None;
+                }
+                done.push((record.tp, record.epoch, record.offset));
+                continue;
+            }
+        };
         let value = record.value.as_deref().unwrap_or_default();
         match sinks.encoding.decode(record.encoding.as_deref(), value) {
             Ok(data) => {
@@ -285,7 +318,7 @@ pub async fn index_records(records: Vec<RecordOrigin>, sinks: &Sinks, stop: &Can
                         continue;
                     }
                 }
-                batch.add(record, split.kept, &sinks.names);
+                batch.add(record, split.kept, &names);
             }
             Err(error) => {
                 if !sinks.dead_letters.send(&record, DeadLetterKind::Decode, &error.to_string(), stop).await {
@@ -352,7 +385,20 @@ mod tests {
             key: None,
             value: None,
             encoding: None,
+            tenant: None,
         }
+    }
+
+    #[test]
+    fn a_tenants_record_is_written_under_its_prefix_and_a_bad_tenant_header_is_refused() {
+        let names = IndexNames::new("p");
+        let mut record = origin(0, 0, 1);
+        assert_eq!(names_for(&record, &names).unwrap().prefix(), "p-", "no header: the configured names");
+        record.tenant = Some("acme".into());
+        assert_eq!(names_for(&record, &names).unwrap().span_index(0), "p-acme-jaeger-span-1970-01-01");
+        record.tenant = Some("../other".into());
+        let refused = names_for(&record, &names).unwrap_err();
+        assert!(refused.contains("skein.tenant is no tenant name"), "{refused}");
     }
 
     #[tokio::test]

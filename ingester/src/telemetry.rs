@@ -24,7 +24,7 @@ pub fn bulk_retry(cause: &'static str) {
     metrics::counter!("skein_ingester_bulk_retries_total", "cause" => cause).increment(1);
 }
 
-/// Records sent to the DLQ by kind (`decode`, `rejected`, `out_of_range`).
+/// Records sent to the DLQ by kind (`decode`, `rejected`, `out_of_range`, `invalid_tenant`).
 pub fn dead_letters(kind: &'static str) {
     metrics::counter!("skein_ingester_dlq_records_total", "kind" => kind).increment(1);
 }
@@ -88,8 +88,8 @@ pub fn retention_last_success(at_ms: i64) {
 /// retry or dead letter is an increase Prometheus sees (a series that appears at 1 is not).
 const BULK_RETRY_CAUSES: [RetryCause; 5] =
     [RetryCause::Transport, RetryCause::Status, RetryCause::Refused, RetryCause::Items, RetryCause::Denied];
-const DEAD_LETTER_KINDS: [DeadLetterKind; 3] =
-    [DeadLetterKind::Decode, DeadLetterKind::Rejected, DeadLetterKind::OutOfRange];
+const DEAD_LETTER_KINDS: [DeadLetterKind; 4] =
+    [DeadLetterKind::Decode, DeadLetterKind::Rejected, DeadLetterKind::OutOfRange, DeadLetterKind::InvalidTenant];
 
 /// Describe the ingester's metrics and start every series that does not depend on a partition at
 /// zero, so `/metrics` lists them from the start.
@@ -104,7 +104,7 @@ pub fn describe() {
     );
     describe_counter!(
         "skein_ingester_dlq_records_total",
-        "Records sent to the dead-letter topic, by kind (decode, rejected, out_of_range)"
+        "Records sent to the dead-letter topic, by kind (decode, rejected, out_of_range, invalid_tenant)"
     );
     describe_gauge!(
         "skein_ingester_consumer_lag_records",

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::{json, Value};
@@ -21,14 +21,14 @@ fn now_micros() -> i64 {
 }
 
 /// `GET /api/services`.
-pub async fn services(State(state): Shared) -> Result<Response, QueryError> {
+pub async fn services(Shared(state): Shared) -> Result<Response, QueryError> {
     let services = state.reader.services(now_micros() / 1000, state.config.services_lookback_days).await?;
     let total = services.len();
     Ok(envelope(services, total))
 }
 
 /// `GET /api/services/{service}/operations`.
-pub async fn service_operations(State(state): Shared, Path(service): Path<String>) -> Result<Response, QueryError> {
+pub async fn service_operations(Shared(state): Shared, Path(service): Path<String>) -> Result<Response, QueryError> {
     let operations =
         state.reader.operations(&service, now_micros() / 1000, state.config.services_lookback_days).await?;
     let total = operations.len();
@@ -38,7 +38,7 @@ pub async fn service_operations(State(state): Shared, Path(service): Path<String
 }
 
 /// `GET /api/operations?service=<name>[&spanKind=<kind>]`.
-pub async fn operations(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn operations(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let service =
         params.get("service").ok_or_else(|| QueryError::BadParameter("parameter 'service' is required".into()))?;
@@ -65,7 +65,7 @@ pub async fn operations(State(state): Shared, RawQuery(query): RawQuery) -> Resu
 
 /// `GET /api/traces/{trace_id}`.
 pub async fn trace_by_id(
-    State(state): Shared,
+    Shared(state): Shared,
     Path(trace_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, QueryError> {
@@ -148,7 +148,7 @@ fn parse_search(state: &QueryState, params: &Params) -> Result<TraceQuery, Query
 }
 
 /// `GET /api/traces`: by `traceID`, or a search.
-pub async fn search(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn search(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let raw = params.boolean("raw")?;
     let ids = params.all("traceID");
@@ -186,7 +186,7 @@ struct Link {
 }
 
 /// `GET /api/dependencies?endTs=<ms>&lookback=<ms>[&service=<name>]`.
-pub async fn dependencies(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn dependencies(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let end = params.epoch_ms("endTs")?.unwrap_or(now_micros() / 1000);
     let lookback = params.span_ms("lookback")?.unwrap_or(24 * 3_600_000);

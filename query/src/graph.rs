@@ -14,7 +14,7 @@
 pub mod aggregate;
 pub mod paths;
 
-use axum::extract::{RawQuery, State};
+use axum::extract::RawQuery;
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde_json::json;
@@ -52,7 +52,7 @@ fn required<'a>(params: &'a Params, name: &str) -> Result<&'a str, QueryError> {
 }
 
 /// `GET /api/skein/graph?endTs=<ms>&lookback=<ms>`.
-pub async fn service_graph(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn service_graph(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let (start, end) = window(&params)?;
     let serving = vec![json!({"terms": {"spanKind": SERVING.map(span_kind::name)}})];
@@ -80,7 +80,7 @@ async fn operation_link_documents(
 }
 
 /// `GET /api/skein/graph/operations?service=<name>&endTs=<ms>&lookback=<ms>`.
-pub async fn operation_graph(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn operation_graph(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let service = required(&params, "service")?;
     let (start, end) = window(&params)?;
@@ -95,7 +95,7 @@ pub async fn operation_graph(State(state): Shared, RawQuery(query): RawQuery) ->
 /// `GET /analytics/v1/dependencies?service=<name>[&operation=<name>][&start=<ms>&end=<ms>]`:
 /// Jaeger UI's deep dependency graph. Jaeger UI sends `start=0&end=0`: 0 or nothing means the
 /// last hour.
-pub async fn deep_dependencies(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
+pub async fn deep_dependencies(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<Response, QueryError> {
     let params = Params::parse(query.as_deref());
     let service = required(&params, "service")?;
     let operation = params.get("operation");

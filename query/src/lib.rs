@@ -19,6 +19,7 @@ pub mod pipeline;
 pub mod reader;
 pub mod router;
 pub mod state;
+pub mod tenancy;
 pub mod traces;
 pub mod v3;
 

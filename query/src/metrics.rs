@@ -7,7 +7,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -47,7 +47,7 @@ struct Totals {
 
 /// `GET /api/metrics/{latencies|calls|errors}`.
 pub async fn metrics(
-    State(state): Shared,
+    Shared(state): Shared,
     Path(metric): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, QueryError> {

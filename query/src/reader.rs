@@ -145,6 +145,11 @@ impl Reader {
         Self { client, names, group: analytics_group.to_string(), backend: Arc::new(OnceCell::new()) }
     }
 
+    /// The same reader over `tenant`'s indices only.
+    pub fn for_tenant(&self, tenant: &skein_schemas::tenant::Tenant) -> Self {
+        Self { names: self.names.for_tenant(tenant), ..self.clone() }
+    }
+
     /// What to search for `family` over the range: each day's index, or the read alias.
     pub fn indices(&self, family: Family, start_ms: i64, end_ms: i64) -> Vec<String> {
         family.read_targets(&self.names, start_ms, end_ms)

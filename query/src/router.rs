@@ -7,14 +7,18 @@ use std::sync::Arc;
 
 use axum::routing::get;
 use axum::Router;
+use skein_core::tenancy::Tenancy;
 use skein_core::SkeinConfig;
 
 use crate::pipeline::{self, Pipeline};
 use crate::state::QueryState;
+use crate::tenancy::{self, TENANCY_PATH};
 use crate::{api, assets, graph, metrics, v3};
 
 /// The router of the query address. Builds no connection: requests use `client`.
 pub fn app(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> Router {
+    let tenancy = Arc::new(Tenancy::new(&config.tenancy));
+    let tenancy_info = Router::new().route(TENANCY_PATH, get(tenancy::tenancy_info)).with_state(tenancy.clone());
     let pipeline = Router::new()
         .route("/api/skein/pipeline", get(pipeline::pipeline_report))
         .with_state(Arc::new(Pipeline::new(config, client.clone())));
@@ -35,7 +39,9 @@ pub fn app(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> Router
         .route("/analytics/v1/dependencies", get(graph::deep_dependencies))
         .with_state(Arc::new(QueryState::new(config, client)))
         .merge(pipeline)
+        .merge(tenancy_info)
         .fallback(assets::fallback)
+        .layer(axum::middleware::from_fn_with_state(tenancy, tenancy::require_tenant))
 }
 
 #[cfg(test)]
@@ -118,6 +124,64 @@ mod tests {
             assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{uri}: {body}");
             assert_eq!(body["error"]["httpCode"], 500, "{uri}: {body}");
         }
+    }
+
+    /// The router with tenancy on (tenants `acme` and `globex`), asked with `headers`.
+    async fn get_as(uri: &str, headers: &[(&str, &str)]) -> (StatusCode, Value) {
+        let mut config = skein_core::SkeinConfig::default();
+        config.elasticsearch.url = "http://127.0.0.1:1".into();
+        config.tenancy.enabled = true;
+        config.tenancy.tenants = vec!["acme".into(), "globex".into()];
+        let client = skein_core::elasticsearch::client(&config.elasticsearch).expect("client builds");
+        let mut request = Request::builder().uri(uri);
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = app(&config, client).oneshot(request.body(Body::empty()).unwrap()).await.expect("answers");
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX).await.expect("body");
+        (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    }
+
+    #[tokio::test]
+    async fn with_tenancy_every_api_route_refuses_a_request_without_an_allowed_tenant() {
+        for uri in [
+            "/api/services",
+            "/api/traces/0af7651916cd43dd",
+            "/api/dependencies",
+            "/api/metrics/calls?service=web",
+            "/api/skein/graph",
+            "/api/skein/pipeline",
+            "/analytics/v1/dependencies?service=a&start=0&end=0",
+        ] {
+            let (status, body) = get_as(uri, &[]).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{uri}: {body}");
+            let message = body["errors"][0]["msg"].as_str().unwrap_or_default();
+            assert!(message.starts_with("missing tenant header x-scope-orgid"), "{uri}: {message}");
+            let (status, _) = get_as(uri, &[("x-scope-orgid", "initech")]).await;
+            assert_eq!(status, StatusCode::FORBIDDEN, "{uri}");
+        }
+        let (status, body) = get_as("/api/v3/services", &[]).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED);
+        assert_eq!(body["error"]["httpCode"], 401, "v3's own error shape: {body}");
+        let (status, _) = get_as("/api/services", &[("x-scope-orgid", "acme"), ("x-tenant", "globex")]).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST);
+    }
+
+    #[tokio::test]
+    async fn with_tenancy_an_allowed_tenant_reaches_the_handler_and_the_ui_needs_none() {
+        // Elasticsearch is unreachable: a handler that ran answers 500.
+        let (status, body) = get_as("/api/services", &[("x-scope-orgid", "acme")]).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{body}");
+        let (status, _) = get_as("/api/services", &[("x-tenant", "globex")]).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+        let (status, body) = get_as("/api/tenancy", &[]).await;
+        assert_eq!(status, StatusCode::OK);
+        assert_eq!(body, serde_json::json!({"enabled": true, "header": "x-scope-orgid", "tenant": null}));
+        let (_, body) = get_as("/api/tenancy", &[("x-scope-orgid", "acme")]).await;
+        assert_eq!(body["tenant"], "acme");
+        let (status, _) = get_as("/search", &[]).await;
+        assert_eq!(status, StatusCode::OK, "the UI's page itself holds no data");
     }
 
     #[tokio::test]

@@ -1,28 +1,44 @@
-//! What every query handler shares: the reader of the indices and the query settings.
+//! What every query handler shares: the reader of the indices and the query settings; with
+//! tenancy, a reader of the request's tenant's indices only ([`Shared`]).
 
 use std::sync::Arc;
 
-use axum::extract::State;
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use skein_core::auth::Principal;
 use skein_core::config::QueryConfig;
+use skein_core::tenancy::{Tenancy, TenantRefusal};
 use skein_core::SkeinConfig;
+use skein_schemas::tenant::Tenant;
 
+use crate::envelope::error_envelope;
 use crate::reader::Reader;
 
 /// The query handlers' state.
 pub struct QueryState {
     pub reader: Reader,
     pub config: QueryConfig,
+    pub tenancy: Arc<Tenancy>,
 }
 
-/// How a handler takes the state.
-pub type Shared = State<Arc<QueryState>>;
+/// How a handler takes the state: the one of the request's tenant (its reader reads that
+/// tenant's indices only), after the tenant was resolved; a request without an acceptable
+/// tenant never reaches the handler.
+pub struct Shared(pub Arc<QueryState>);
 
 impl QueryState {
     /// Requests read through `client` (no connection is made here).
     pub fn new(config: &SkeinConfig, client: elasticsearch::Elasticsearch) -> Self {
         // Analytics documents are read for the configured analytics group only.
         let reader = Reader::new(client, config.elasticsearch.index_names(), &config.analytics.group_id);
-        Self { reader, config: config.query.clone() }
+        Self { reader, config: config.query.clone(), tenancy: Arc::new(Tenancy::new(&config.tenancy)) }
+    }
+
+    /// The state of `tenant`'s requests: the same settings, reading the tenant's indices.
+    fn for_tenant(&self, tenant: &Tenant) -> Self {
+        Self { reader: self.reader.for_tenant(tenant), config: self.config.clone(), tenancy: self.tenancy.clone() }
     }
 
     /// The most the clock-skew adjuster may move a span, in µs (0: it only warns).
@@ -34,4 +50,27 @@ impl QueryState {
     pub fn trace_margin_ms(&self) -> i64 {
         self.config.max_trace_duration_hours as i64 * 3_600_000
     }
+}
+
+impl FromRequestParts<Arc<QueryState>> for Shared {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, state: &Arc<QueryState>) -> Result<Self, Response> {
+        match state.tenancy.resolve(&parts.headers, parts.extensions.get::<Principal>()) {
+            Ok(None) => Ok(Shared(state.clone())),
+            Ok(Some(tenant)) => Ok(Shared(Arc::new(state.for_tenant(&tenant)))),
+            Err(refusal) => Err(tenant_refusal(parts.uri.path(), &refusal)),
+        }
+    }
+}
+
+/// A request without an acceptable tenant, answered in the error shape of the API it called:
+/// Jaeger's envelope, or `/api/v3`'s `{error: {httpCode, message}}`.
+pub fn tenant_refusal(path: &str, refusal: &TenantRefusal) -> Response {
+    let status = refusal.status();
+    if path.starts_with("/api/v3/") {
+        let body = serde_json::json!({"error": {"httpCode": status.as_u16(), "message": refusal.to_string()}});
+        return (status, Json(body)).into_response();
+    }
+    error_envelope(status, refusal.to_string())
 }

@@ -3,7 +3,7 @@
 
 use std::collections::BTreeMap;
 
-use axum::extract::{Path, RawQuery, State};
+use axum::extract::{Path, RawQuery};
 use axum::response::{IntoResponse, Response};
 use axum::Json;
 use chrono::DateTime;
@@ -51,13 +51,13 @@ fn now_ms() -> i64 {
 }
 
 /// `GET /api/v3/services`.
-pub async fn services(State(state): Shared) -> Result<Response, V3Error> {
+pub async fn services(Shared(state): Shared) -> Result<Response, V3Error> {
     let services = state.reader.services(now_ms(), state.config.services_lookback_days).await?;
     Ok(Json(json!({"services": services})).into_response())
 }
 
 /// `GET /api/v3/operations?service=<name>[&spanKind=<kind>]`.
-pub async fn operations(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
+pub async fn operations(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
     let params = Params::parse(query.as_deref());
     let service = first(&params, &["service"])
         .ok_or_else(|| V3Error(QueryError::BadParameter("parameter service is required".into())))?;
@@ -85,7 +85,7 @@ fn result(traces: &[UiTrace]) -> Result<Response, V3Error> {
 
 /// `GET /api/v3/traces/{trace_id}`.
 pub async fn get_trace(
-    State(state): Shared,
+    Shared(state): Shared,
     Path(trace_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, V3Error> {
@@ -104,7 +104,7 @@ pub async fn get_trace(
 }
 
 /// `GET /api/v3/traces?query.serviceName=...`: a search.
-pub async fn find_traces(State(state): Shared, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
+pub async fn find_traces(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
     let params = Params::parse(query.as_deref());
     let start = rfc3339_micros(&params, &["query.startTimeMin", "query.start_time_min"])?;
     let end = rfc3339_micros(&params, &["query.startTimeMax", "query.start_time_max"])?;

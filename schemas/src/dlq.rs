@@ -3,8 +3,9 @@
 
 /// Why the record could not be indexed.
 pub const ERROR_HEADER: &str = "skein.error";
-/// What kind of failure: `decode` (not a span record), `rejected` (Elasticsearch refused it) or
-/// `out_of_range` (spans dated outside the days indices are kept for).
+/// What kind of failure: `decode` (not a span record), `rejected` (Elasticsearch refused it),
+/// `out_of_range` (spans dated outside the days indices are kept for) or `invalid_tenant` (its
+/// `skein.tenant` header is no tenant name).
 pub const ERROR_KIND_HEADER: &str = "skein.error-kind";
 /// Topic the record was read from.
 pub const ORIGIN_TOPIC_HEADER: &str = "skein.origin.topic";
@@ -25,6 +26,9 @@ pub enum DeadLetterKind {
     /// Spans of the record start on a day no index may be created for: before the retained days
     /// (`elasticsearch.retention_days`) or after tomorrow (UTC).
     OutOfRange,
+    /// The record's tenant header ([`crate::tenant::TENANT_HEADER`]) is no tenant name: its
+    /// spans cannot be put under any tenant's indices, nor under nobody's.
+    InvalidTenant,
 }
 
 impl DeadLetterKind {
@@ -33,6 +37,7 @@ impl DeadLetterKind {
             DeadLetterKind::Decode => "decode",
             DeadLetterKind::Rejected => "rejected",
             DeadLetterKind::OutOfRange => "out_of_range",
+            DeadLetterKind::InvalidTenant => "invalid_tenant",
         }
     }
 }

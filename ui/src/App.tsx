@@ -3,6 +3,8 @@
 import { lazy, Suspense, useEffect, useState } from 'react';
 import { Link, Navigate, Route, Routes, useLocation } from 'react-router';
 import { Loading } from './components/Status';
+import { TenantPicker } from './components/TenantPicker';
+import { currentTenant } from './lib/tenant';
 import { ViewBoundary } from './components/ViewBoundary';
 import { timeZoneName } from './lib/format';
 import { loadNavMemory, NAV_SECTIONS, remember, saveNavMemory, sectionOf, target } from './lib/navMemory';
@@ -29,6 +31,8 @@ export function App() {
     });
   }, [location.pathname, location.search]);
   const current = sectionOf(location.pathname);
+  // A new tenant loads every view again: its data is another tenant's.
+  const [tenant, setTenantKey] = useState(currentTenant);
   return (
     <div className="app">
       <header className="topbar">
@@ -47,11 +51,12 @@ export function App() {
             </Link>
           ))}
         </nav>
+        <TenantPicker onChange={setTenantKey} />
         <span className="timezone" title="Times are shown in this time zone">
           Times in {timeZoneName()}
         </span>
       </header>
-      <main className="content">
+      <main className="content" key={tenant ?? ''}>
         <ViewBoundary resetKey={location.pathname} view={viewName(location.pathname)}>
           <Suspense fallback={<Loading what="view" />}>
             <Routes>

@@ -20,15 +20,18 @@ pub const REJECTED_SPANS_HEADER: &str = "skein-rejected-spans";
 pub fn http_status(error: &ExportError) -> StatusCode {
     match error {
         ExportError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+        ExportError::Tenant(refusal) => refusal.status(),
+        ExportError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
         ExportError::Publish(PublishError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
         ExportError::Publish(PublishError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
         ExportError::Publish(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
 
-/// `Retry-After` in whole seconds, at least 1 (0 would invite an immediate retry).
+/// `Retry-After` in whole seconds, rounded up (a client retrying sooner would be refused
+/// again), at least 1 (0 would invite an immediate retry).
 pub fn retry_after_seconds(delay: Duration) -> u64 {
-    delay.as_secs().max(1)
+    (delay.as_secs() + u64::from(delay.subsec_nanos() > 0)).max(1)
 }
 
 /// A plain-text refusal, as Jaeger's collector and Zipkin answer; retryable ones carry
@@ -63,7 +66,12 @@ pub fn export_refusal(error: ExportError) -> Response {
 pub fn grpc_status(error: ExportError) -> Status {
     let message = error.to_string();
     match (&error, error.retry_after()) {
-        (ExportError::Publish(PublishError::Overloaded { .. }), Some(delay)) => {
+        (ExportError::Tenant(refusal), _) => match refusal.status() {
+            StatusCode::UNAUTHORIZED => Status::unauthenticated(message),
+            StatusCode::BAD_REQUEST => Status::invalid_argument(message),
+            _ => Status::permission_denied(message),
+        },
+        (ExportError::Publish(PublishError::Overloaded { .. }) | ExportError::RateLimited { .. }, Some(delay)) => {
             Status::with_error_details(Code::ResourceExhausted, message, ErrorDetails::with_retry_info(Some(delay)))
         }
         (_, Some(delay)) => {
@@ -100,6 +108,33 @@ mod tests {
         let response = export_refusal(overloaded());
         assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
         assert_eq!(response.headers()[header::RETRY_AFTER], "1");
+    }
+
+    #[test]
+    fn a_rate_limited_tenant_gets_429_or_resource_exhausted_with_the_delay() {
+        let limited = || ExportError::RateLimited {
+            tenant: "acme".into(),
+            spans_per_second: 10,
+            retry_after: Duration::from_millis(2_500),
+        };
+        let response = export_refusal(limited());
+        assert_eq!(response.status(), StatusCode::TOO_MANY_REQUESTS);
+        assert_eq!(response.headers()[header::RETRY_AFTER], "3", "rounded up");
+        let status = grpc_status(limited());
+        assert_eq!(status.code(), Code::ResourceExhausted);
+        assert!(status.message().contains("acme"), "{}", status.message());
+        assert_eq!(status.get_details_retry_info().and_then(|i| i.retry_delay), Some(Duration::from_millis(2_500)));
+    }
+
+    #[test]
+    fn tenant_refusals_are_unauthenticated_or_permission_denied() {
+        use skein_core::tenancy::TenantRefusal;
+        let missing = || ExportError::Tenant(TenantRefusal::Missing { header: "x-scope-orgid".into() });
+        assert_eq!(export_refusal(missing()).status(), StatusCode::UNAUTHORIZED);
+        assert_eq!(grpc_status(missing()).code(), Code::Unauthenticated);
+        let unknown = || ExportError::Tenant(TenantRefusal::Unknown("initech".into()));
+        assert_eq!(export_refusal(unknown()).status(), StatusCode::FORBIDDEN);
+        assert_eq!(grpc_status(unknown()).code(), Code::PermissionDenied);
     }
 
     #[test]

@@ -12,7 +12,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::Router;
+use axum::{Extension, Router};
+use skein_core::auth::Principal;
 use skein_schemas::zipkin::{json, proto, to_otlp::spans_to_otlp, RefusedSpan, SpanFault};
 
 use crate::export::Exporter;
@@ -44,7 +45,16 @@ async fn v1_spans() -> Response {
     )
 }
 
-async fn post_spans(State(state): State<ZipkinState>, headers: HeaderMap, request: Body) -> Response {
+async fn post_spans(
+    State(state): State<ZipkinState>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+    request: Body,
+) -> Response {
+    let tenant = match state.exporter.tenant("zipkin", &headers, principal.as_deref()) {
+        Ok(tenant) => tenant,
+        Err(error) => return export_refusal(error),
+    };
     let (transport, proto) = match body::media_type(&headers).as_str() {
         "application/x-protobuf" | "application/protobuf" => ("zipkin_proto", true),
         "application/json" | "" => ("zipkin_json", false),
@@ -85,7 +95,7 @@ async fn post_spans(State(state): State<ZipkinState>, headers: HeaderMap, reques
     if spans.is_empty() && refused.is_empty() {
         return StatusCode::ACCEPTED.into_response();
     }
-    match state.exporter.export_otlp(transport, spans_to_otlp(spans), refused, &reservation).await {
+    match state.exporter.export_otlp(transport, tenant.as_ref(), spans_to_otlp(spans), refused, &reservation).await {
         Ok(outcome) => accepted(&outcome),
         Err(error) => export_refusal(error),
     }

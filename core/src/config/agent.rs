@@ -32,6 +32,9 @@ pub struct AgentConfig {
     pub forward_give_up_ms: u64,
     /// UDP receivers' limits.
     pub udp: UdpConfig,
+    /// The tenant of every span this agent forwards, sent as the tenant header on its link when
+    /// the collectors run with `tenancy.enabled`.
+    pub tenant: Option<String>,
 }
 
 impl Default for AgentConfig {
@@ -47,6 +50,7 @@ impl Default for AgentConfig {
             forward_timeout_ms: 5_000,
             forward_give_up_ms: 30_000,
             udp: UdpConfig::default(),
+            tenant: None,
         }
     }
 }
@@ -90,6 +94,8 @@ pub enum AgentConfigError {
     TlsCertWithoutKey,
     #[error("agent.{0}")]
     Udp(UdpConfigError),
+    #[error("agent.tenant: {0}")]
+    Tenant(skein_schemas::tenant::TenantNameError),
 }
 
 impl AgentConfig {
@@ -104,6 +110,9 @@ impl AgentConfig {
         }
         if let Some(option) = tls.first_set().filter(|_| self.collector_endpoint.starts_with("http://")) {
             return Err(AgentConfigError::TlsWithoutHttps { option, endpoint: self.collector_endpoint.clone() });
+        }
+        if let Some(tenant) = &self.tenant {
+            skein_schemas::tenant::Tenant::parse(tenant).map_err(AgentConfigError::Tenant)?;
         }
         // Wrapped, not a source: the message names the section once.
         self.udp.validate().map_err(AgentConfigError::Udp)

@@ -17,6 +17,7 @@ mod query;
 #[cfg(test)]
 mod reference;
 mod skein;
+pub mod tenancy;
 mod udp;
 
 pub use agent::{AgentConfig, AgentConfigError, CollectorTlsConfig};
@@ -30,4 +31,5 @@ pub use listeners::{ClientAuth, ListenerGroupConfig, ListenersConfig, ListenersC
 pub use log::{LogConfig, LogFormat};
 pub use query::QueryConfig;
 pub use skein::{ConfigError, SkeinConfig};
+pub use tenancy::{TenancyConfig, TenancyConfigError};
 pub use udp::{UdpConfig, UdpConfigError};

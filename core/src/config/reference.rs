@@ -11,11 +11,12 @@ const REFERENCE: &str = include_str!("../../../docs/configuration.md");
 const EXAMPLE: &str = include_str!("../../../config/skein.example.yaml");
 
 /// Every option of `config` with its value, by path: `kafka.brokers` → `"127.0.0.1:9092"`.
-/// `kafka.librdkafka` is one option, a map of librdkafka's own properties.
+/// `kafka.librdkafka` is one option, a map of librdkafka's own properties; so is
+/// `tenancy.rate_limits`, a map of tenant → spans per second.
 fn options(config: &SkeinConfig) -> BTreeMap<String, Value> {
     fn walk(path: &str, value: Value, out: &mut BTreeMap<String, Value>) {
         match value {
-            Value::Object(map) if !path.ends_with("librdkafka") => {
+            Value::Object(map) if !path.ends_with("librdkafka") && path != "tenancy.rate_limits" => {
                 for (key, child) in map {
                     let child_path = if path.is_empty() { key } else { format!("{path}.{key}") };
                     walk(&child_path, child, out);

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::{
     AgentConfig, AgentConfigError, AnalyticsConfig, AnalyticsConfigError, CollectorConfig, CollectorConfigError,
     ElasticsearchConfig, ElasticsearchConfigError, IngesterConfig, IngesterConfigError, KafkaConfig, KafkaConfigError,
-    ListenersConfig, ListenersConfigError, LogConfig, QueryConfig,
+    ListenersConfig, ListenersConfigError, LogConfig, QueryConfig, TenancyConfig, TenancyConfigError,
 };
 
 /// Errors while loading or checking the configuration.
@@ -30,6 +30,7 @@ pub enum ConfigError {
     Analytics(AnalyticsConfigError),
     #[error("invalid configuration: {0}")]
     Listeners(ListenersConfigError),
+    Tenancy(TenancyConfigError),
     #[error(
         "invalid configuration: analytics.group_id must differ from ingester.group_id (both are '{0}'), or each of the two roles would read only part of the records"
     )]
@@ -58,10 +59,12 @@ pub struct SkeinConfig {
     pub listeners: ListenersConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Multi-tenancy: tenant header, allow-list, rate limits.
+    pub tenancy: TenancyConfig,
 }
 
 /// Options whose value is a list: one `SKEIN_*` variable or `--set` gives it comma-separated.
-const LIST_OPTIONS: [&str; 1] = ["query.collector_metrics_urls"];
+const LIST_OPTIONS: [&str; 2] = ["query.collector_metrics_urls", "tenancy.tenants"];
 
 impl SkeinConfig {
     /// Load the configuration: defaults, then the YAML file (when given), then `SKEIN_*` variables
@@ -86,6 +89,7 @@ impl SkeinConfig {
                 // A list from one variable: SKEIN_QUERY__COLLECTOR_METRICS_URLS=http://a/metrics,http://b/metrics
                 .list_separator(",")
                 .with_list_parse_key(LIST_OPTIONS[0])
+                .with_list_parse_key(LIST_OPTIONS[1])
                 .source(Some(environment)),
         );
         for (key, value) in overrides {
@@ -125,6 +129,7 @@ impl SkeinConfig {
         self.ingester.validate().map_err(ConfigError::Ingester)?;
         self.analytics.validate().map_err(ConfigError::Analytics)?;
         self.listeners.validate().map_err(ConfigError::Listeners)?;
+        self.tenancy.validate().map_err(ConfigError::Tenancy)?;
         if self.analytics.group_id == self.ingester.group_id {
             return Err(ConfigError::SharedGroup(self.analytics.group_id.clone()));
         }
@@ -211,6 +216,18 @@ mod tests {
             [("query.collector_metrics_urls".to_string(), "http://a/metrics, http://b/metrics".to_string())];
         let config = SkeinConfig::load(None, &overrides).unwrap();
         assert_eq!(config.query.collector_metrics_urls, ["http://a/metrics", "http://b/metrics"]);
+    }
+
+    #[test]
+    fn the_tenant_allow_list_is_set_comma_separated_by_a_flag_and_checked() {
+        let overrides = [
+            ("tenancy.enabled".to_string(), "true".to_string()),
+            ("tenancy.tenants".to_string(), "acme, globex".to_string()),
+        ];
+        let config = SkeinConfig::load(None, &overrides).unwrap();
+        assert_eq!(config.tenancy.tenants, ["acme", "globex"]);
+        let err = SkeinConfig::load(None, &overrides[..1]).unwrap_err();
+        assert!(matches!(err, ConfigError::Tenancy(_)), "tenancy on needs an allow-list: {err}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 // Every request the UI makes goes through `getJSON`, so a failure always becomes an `ApiError`
 // naming the request and what the server said — the error banner shows exactly that.
 
+import { tenantHeaders, type TenancyInfo } from './tenant';
 import type { DependencyLink, Envelope, MetricFamily, Operation, Trace } from './types';
 
 export class ApiError extends Error {
@@ -16,6 +17,9 @@ export class ApiError extends Error {
   get hint(): string {
     if (this.status === null) return 'Is skein query running? Check the address and reload.';
     if (this.status === 400) return 'A parameter was refused: correct it and search again.';
+    if (this.status === 401 || this.status === 403) {
+      return 'Choose a tenant you may read (the Tenant field at the top), or sign in with credentials for one.';
+    }
     if (this.status === 404) return 'Nothing by that name or id in the time range: widen the range or check the id.';
     if (this.status >= 500) return 'The query service could not read storage: is Elasticsearch up? (see Pipeline)';
     return 'Try again; if it persists, check the query service logs.';
@@ -39,7 +43,7 @@ export async function getJSON<T>(path: string, query: Query = {}, signal?: Abort
   const url = `${path}${queryString(query)}`;
   let response: Response;
   try {
-    response = await fetch(url, { signal, headers: { Accept: 'application/json' } });
+    response = await fetch(url, { signal, headers: { Accept: 'application/json', ...tenantHeaders() } });
   } catch (error) {
     if ((error as Error).name === 'AbortError') throw error;
     throw new ApiError(`GET ${url}`, null, (error as Error).message);
@@ -88,6 +92,7 @@ export const api = {
 };
 
 export const skeinApi = {
+  tenancy: (signal?: AbortSignal) => getJSON<TenancyInfo>('/api/tenancy', {}, signal),
   graph: (endTs: number, lookback: number, signal?: AbortSignal) =>
     getJSON<import('./types').ServiceGraph>('/api/skein/graph', { endTs, lookback }, signal),
   operationGraph: (service: string, endTs: number, lookback: number, signal?: AbortSignal) =>

@@ -3,13 +3,14 @@
 //! [`skein_edge::sampling::grpc`]. Spans validation refuses are counted and logged, and OK still
 //! answers for the others; INVALID_ARGUMENT when it refused them all.
 
+use skein_core::auth::Principal;
 use skein_edge::grpc::{UnaryMethod, UnaryServer};
 use skein_schemas::jaeger::api_v2::{PostSpansRequest, PostSpansResponse, COLLECTOR_SERVICE, POST_SPANS_PATH};
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
 use tonic::server::UnaryService;
 use tonic::{Request, Response, Status};
 
-use crate::export::Exporter;
+use crate::export::{Exporter, RequestTenant};
 use crate::receivers::answer::{grpc_status, REJECTED_SPANS_HEADER};
 use crate::validate::Rejections;
 
@@ -36,6 +37,15 @@ impl UnaryMethod for PostSpans {
     fn max_request_bytes(&self) -> usize {
         self.max_request_bytes
     }
+
+    fn admit(&self, request: &mut axum::http::request::Parts) -> Result<(), Status> {
+        let tenant = self
+            .exporter
+            .tenant(TRANSPORT, &request.headers, request.extensions.get::<Principal>())
+            .map_err(grpc_status)?;
+        request.extensions.insert(RequestTenant(tenant));
+        Ok(())
+    }
 }
 
 impl UnaryService<PostSpansRequest> for PostSpans {
@@ -45,6 +55,8 @@ impl UnaryService<PostSpansRequest> for PostSpans {
     fn call(&mut self, request: Request<PostSpansRequest>) -> Self::Future {
         let exporter = self.exporter.clone();
         Box::pin(async move {
+            let tenant = request.extensions().get::<RequestTenant>().cloned().map(|t| t.0);
+            let tenant = tenant.ok_or_else(|| Status::internal("the call was not admitted"))?;
             let request = request.into_inner();
             let size = prost::Message::encoded_len(&request);
             let reservation = exporter.reserve(TRANSPORT, size).map_err(grpc_status)?;
@@ -57,7 +69,7 @@ impl UnaryService<PostSpansRequest> for PostSpans {
             })?;
             let otlp = batch_to_otlp(batch, Origin::Proto);
             let outcome = exporter
-                .export_otlp(TRANSPORT, otlp, Rejections::default(), &reservation)
+                .export_otlp(TRANSPORT, tenant.as_ref(), otlp, Rejections::default(), &reservation)
                 .await
                 .map_err(grpc_status)?;
             // api_v2 has no field for a partial acceptance: the count goes in the metadata, and

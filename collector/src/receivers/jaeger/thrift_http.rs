@@ -8,7 +8,8 @@ use axum::extract::State;
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::Response;
 use axum::routing::post;
-use axum::Router;
+use axum::{Extension, Router};
+use skein_core::auth::Principal;
 use skein_schemas::jaeger::thrift::decode_batch;
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
 use skein_schemas::thrift::Protocol;
@@ -34,7 +35,16 @@ pub fn router(exporter: Exporter, max_request_bytes: usize) -> Router {
         .with_state(ThriftState { exporter, max_request_bytes })
 }
 
-async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, request: Body) -> Response {
+async fn post_traces(
+    State(state): State<ThriftState>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+    request: Body,
+) -> Response {
+    let tenant = match state.exporter.tenant(TRANSPORT, &headers, principal.as_deref()) {
+        Ok(tenant) => tenant,
+        Err(error) => return export_refusal(error),
+    };
     let media_type = body::media_type(&headers);
     if media_type != "application/x-thrift" && media_type != "application/vnd.apache.thrift.binary" {
         crate::telemetry::request(TRANSPORT, "unsupported_media_type");
@@ -64,7 +74,7 @@ async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, reque
         }
     };
     let otlp = batch_to_otlp(batch, Origin::Thrift);
-    match state.exporter.export_otlp(TRANSPORT, otlp, Rejections::default(), &reservation).await {
+    match state.exporter.export_otlp(TRANSPORT, tenant.as_ref(), otlp, Rejections::default(), &reservation).await {
         Ok(outcome) => accepted(&outcome),
         Err(error) => export_refusal(error),
     }

@@ -32,7 +32,9 @@ async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
         let delay = RETRY.delay(attempt);
         let (result, published) = match exporter.reserve(item.transport, bytes) {
             Ok(reservation) => {
-                (exporter.publish_prepared(item.transport, &prepared, &reservation).await.map(|_| ()), true)
+                // UDP has no headers: its spans are `tenancy.udp_tenant`'s.
+                let tenant = exporter.tenancy().udp_tenant();
+                (exporter.publish_prepared(item.transport, tenant, &prepared, &reservation).await.map(|_| ()), true)
             }
             Err(error) => (Err(error), false),
         };

@@ -6,12 +6,13 @@
 //! structs and encoded again.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
+use skein_core::auth::Principal;
 use skein_edge::grpc::{UnaryMethod, UnaryServer};
 use skein_schemas::otlp_wire::RawExportRequest;
 use tonic::server::UnaryService;
 use tonic::{Request, Response, Status};
 
-use crate::export::Exporter;
+use crate::export::{Exporter, RequestTenant};
 use crate::receivers::answer::grpc_status;
 
 const TRANSPORT: &str = "otlp_grpc";
@@ -39,6 +40,15 @@ impl UnaryMethod for Export {
     fn max_request_bytes(&self) -> usize {
         self.max_request_bytes
     }
+
+    fn admit(&self, request: &mut axum::http::request::Parts) -> Result<(), Status> {
+        let tenant = self
+            .exporter
+            .tenant(TRANSPORT, &request.headers, request.extensions.get::<Principal>())
+            .map_err(grpc_status)?;
+        request.extensions.insert(RequestTenant(tenant));
+        Ok(())
+    }
 }
 
 impl UnaryService<RawExportRequest> for Export {
@@ -48,9 +58,12 @@ impl UnaryService<RawExportRequest> for Export {
     fn call(&mut self, request: Request<RawExportRequest>) -> Self::Future {
         let exporter = self.exporter.clone();
         Box::pin(async move {
+            let tenant = request.extensions().get::<RequestTenant>().cloned().map(|t| t.0);
+            let tenant = tenant.ok_or_else(|| Status::internal("the call was not admitted"))?;
             let encoded = request.into_inner().encoded;
             let reservation = exporter.reserve(TRANSPORT, encoded.len()).map_err(grpc_status)?;
-            let outcome = exporter.export(TRANSPORT, &encoded, &reservation).await.map_err(grpc_status)?;
+            let outcome =
+                exporter.export(TRANSPORT, tenant.as_ref(), &encoded, &reservation).await.map_err(grpc_status)?;
             Ok(Response::new(ExportTraceServiceResponse { partial_success: outcome.partial_success() }))
         })
     }

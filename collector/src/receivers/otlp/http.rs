@@ -7,9 +7,12 @@ use axum::extract::State;
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
+use axum::Extension;
 use axum::Router;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use prost::Message;
+use skein_core::auth::Principal;
+use skein_schemas::tenant::Tenant;
 
 use crate::error::ExportError;
 use crate::export::{ExportOutcome, Exporter};
@@ -101,6 +104,8 @@ fn grpc_code(status: StatusCode) -> i32 {
     match status {
         StatusCode::BAD_REQUEST | StatusCode::UNSUPPORTED_MEDIA_TYPE => tonic::Code::InvalidArgument as i32,
         StatusCode::PAYLOAD_TOO_LARGE | StatusCode::TOO_MANY_REQUESTS => tonic::Code::ResourceExhausted as i32,
+        StatusCode::UNAUTHORIZED => tonic::Code::Unauthenticated as i32,
+        StatusCode::FORBIDDEN => tonic::Code::PermissionDenied as i32,
         StatusCode::SERVICE_UNAVAILABLE => tonic::Code::Unavailable as i32,
         _ => tonic::Code::Internal as i32,
     }
@@ -116,12 +121,21 @@ pub fn encoding_of(headers: &HeaderMap) -> Result<Encoding, String> {
     }
 }
 
-async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body: Body) -> Response {
+async fn export_traces(
+    State(state): State<HttpState>,
+    principal: Option<Extension<Principal>>,
+    headers: HeaderMap,
+    body: Body,
+) -> Response {
     let encoding = match encoding_of(&headers) {
         Ok(encoding) => encoding,
         Err(message) => return Refusal::new(StatusCode::UNSUPPORTED_MEDIA_TYPE, message).into_response(Encoding::Json),
     };
-    match handle(&state, encoding, &headers, body).await {
+    let tenant = match state.exporter.tenant(encoding.transport(), &headers, principal.as_deref()) {
+        Ok(tenant) => tenant,
+        Err(error) => return Refusal::from(error).into_response(encoding),
+    };
+    match handle(&state, encoding, tenant.as_ref(), &headers, body).await {
         Ok(outcome) => success(encoding, &outcome),
         Err(refusal) => refusal.into_response(encoding),
     }
@@ -130,6 +144,7 @@ async fn export_traces(State(state): State<HttpState>, headers: HeaderMap, body:
 async fn handle(
     state: &HttpState,
     encoding: Encoding,
+    tenant: Option<&Tenant>,
     headers: &HeaderMap,
     body: Body,
 ) -> Result<ExportOutcome, Refusal> {
@@ -150,7 +165,7 @@ async fn handle(
                 .encode_to_vec(),
         ),
     };
-    state.exporter.export(transport, &encoded, &reservation).await.map_err(Refusal::from)
+    state.exporter.export(transport, tenant, &encoded, &reservation).await.map_err(Refusal::from)
 }
 
 fn decode_json(body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
