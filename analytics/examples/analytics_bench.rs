@@ -17,7 +17,7 @@ use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Spa
 use prost::Message;
 use skein_analytics::documents::Target;
 use skein_analytics::names::Names;
-use skein_analytics::partition::{PartitionState, Payload, Scratch, Settings};
+use skein_analytics::partition::{PartitionState, Payload, Scratch, Settings, NO_TENANT};
 use skein_schemas::elasticsearch::IndexNames;
 
 /// Counts live heap bytes, to measure memory per buffered span.
@@ -133,9 +133,14 @@ fn main() {
     let mut observed = 0u64;
     let started = Instant::now();
     for (offset, (ts, bytes)) in input.iter().enumerate() {
-        state.read(offset as i64, Some(*ts), Payload::Spans(bytes), &mut names, &mut scratch, |_, _, _, _, _| {
-            observed += 1
-        });
+        state.read(
+            offset as i64,
+            Some(*ts),
+            Payload::Spans(bytes, NO_TENANT),
+            &mut names,
+            &mut scratch,
+            |_, _, _, _, _| observed += 1,
+        );
         if offset % 20_000 == 0 {
             let target = Target {
                 group: "bench",
@@ -149,8 +154,8 @@ fn main() {
             for f in &finals {
                 target.bucket_documents(f.start_ms, &f.bucket, &names, &mut documents);
             }
-            documents.extend(totals.iter().map(|t| target.dependencies_document(t)));
-            let _ = state.checkpoint();
+            totals.iter().for_each(|t| target.dependencies_documents(t, &mut documents));
+            let _ = state.checkpoint(&names);
         }
     }
     // A marker far ahead closes every trace and bucket.
@@ -168,7 +173,7 @@ fn main() {
     for f in &finals {
         target.bucket_documents(f.start_ms, &f.bucket, &names, &mut documents);
     }
-    documents.extend(totals.iter().map(|t| target.dependencies_document(t)));
+    totals.iter().for_each(|t| target.dependencies_documents(t, &mut documents));
     let elapsed = started.elapsed().as_secs_f64();
     assert_eq!(observed, spans, "every span counted");
     println!(
@@ -187,7 +192,7 @@ fn main() {
     state.read(
         0,
         Some(1_700_000_000_000),
-        Payload::Spans(&buffered_input[0].1),
+        Payload::Spans(&buffered_input[0].1, NO_TENANT),
         &mut names,
         &mut scratch,
         |_, _, _, _, _| {},
@@ -197,7 +202,7 @@ fn main() {
         state.read(
             offset as i64,
             Some(1_700_000_000_000),
-            Payload::Spans(bytes),
+            Payload::Spans(bytes, NO_TENANT),
             &mut names,
             &mut scratch,
             |_, _, _, _, _| {},

@@ -22,6 +22,11 @@ pub enum AnalyticsError {
     Checkpoint(#[from] crate::store::CheckpointError),
     #[error(transparent)]
     Owner(#[from] crate::store::OwnerError),
+    #[error(
+        "tenant {tenant}'s dependencies cannot be written in alias mode: {source} (for a tenant, run it with \
+         elasticsearch.index_prefix={prefix})"
+    )]
+    TenantAliases { tenant: String, prefix: String, source: skein_core::elasticsearch::rollover::RolloverError },
     #[error("{0}")]
     Range(String),
 }

@@ -4,7 +4,9 @@
 //!
 //! Path of a record: [`worker`] reads it → [`partition`] assembles traces and counts spans into
 //! time buckets → [`links`] turns a closed trace into calls → [`documents`] renders final buckets →
-//! [`store`] writes them, then the checkpoint, then [`worker`] commits the offset.
+//! [`store`] writes them, then the checkpoint, then [`worker`] commits the offset. Records of
+//! tenants ([`tenants`]: the `skein.tenant` header) are assembled and counted per tenant, and
+//! their documents go to the tenant's indices.
 
 pub mod documents;
 pub mod error;
@@ -15,6 +17,7 @@ pub mod partition;
 pub mod red;
 pub mod store;
 pub mod telemetry;
+pub mod tenants;
 pub mod worker;
 
 #[cfg(test)]

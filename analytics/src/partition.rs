@@ -14,6 +14,10 @@
 //! - A bucket is final (written, never changed) once the watermark reaches its end: every trace
 //!   that could still close into it has closed by then.
 //!
+//! - Tenants: a record's spans belong to the tenant of its `skein.tenant` header (none without
+//!   it). Traces are assembled per (tenant, trace id), and every series and link is the tenant's:
+//!   two tenants sending one trace id to one partition never share a trace, a series or a link.
+//!
 //! Exactly once: the checkpoint offset is the earliest record still feeding an open trace or an
 //! unfinal bucket. Replaying from it re-derives all of those. Traces that started before it and
 //! closed after it already counted in final buckets; the checkpoint lists them ("spanning") so the
@@ -96,12 +100,17 @@ pub struct Mark {
     pub watermark: i64,
 }
 
-/// (service, operation, span kind).
-pub type OperationKey = (u32, u32, u8);
-/// (parent service, child service).
-pub type LinkKey = (u32, u32);
-/// (parent service, parent operation, child service, child operation).
-pub type OperationLinkKey = (u32, u32, u32, u32);
+/// Interned tenant of records without the tenant header (its name is empty, which no tenant's is).
+pub const NO_TENANT: u32 = u32::MAX;
+
+/// (tenant, trace id): what a trace is assembled by.
+pub type TraceKey = (u32, u128);
+/// (tenant, service, operation, span kind).
+pub type OperationKey = (u32, u32, u32, u8);
+/// (tenant, parent service, child service).
+pub type LinkKey = (u32, u32, u32);
+/// (tenant, parent service, parent operation, child service, child operation).
+pub type OperationLinkKey = (u32, u32, u32, u32, u32);
 
 /// A series whose provisional document is out of date, by key.
 #[derive(Debug, Clone, Copy)]
@@ -145,12 +154,12 @@ impl Bucket {
         }
     }
 
-    fn add_call(&mut self, call: &LinkCall, trace: u128) {
-        let key = (call.parent, call.child);
+    fn add_call(&mut self, tenant: u32, call: &LinkCall, trace: u128) {
+        let key = (tenant, call.parent, call.child);
         if self.links.entry(key).or_default().add(call.duration_nanos, call.error) {
             self.changed.push(Changed::Link(key));
         }
-        let key = (call.parent, call.parent_operation, call.child, call.child_operation);
+        let key = (tenant, call.parent, call.parent_operation, call.child, call.child_operation);
         if self.operation_links.entry(key).or_default().add(call.duration_nanos, call.error, trace) {
             self.changed.push(Changed::OperationLink(key));
         }
@@ -201,7 +210,7 @@ struct OpenTrace {
 
 /// A closed trace, remembered until the checkpoint passes where it closed.
 struct Closed {
-    trace: u128,
+    trace: TraceKey,
     first_offset: i64,
     close_offset: i64,
 }
@@ -211,35 +220,88 @@ struct Closed {
 pub struct Spanning {
     /// Trace id, 32 hex characters.
     pub trace: String,
+    /// The trace's tenant; absent for records without the tenant header (and in checkpoints
+    /// written before tenants).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tenant: Option<String>,
     pub close_offset: i64,
 }
 
-/// Links summed over the final buckets of the dependencies bucket in progress.
+/// Links summed over the final buckets of the dependencies bucket in progress, of every tenant
+/// (each tenant's are one document in its own index).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct DependencyTotals {
     pub start_ms: i64,
-    /// (parent, child) → (calls, errors); sorted, so documents are byte-identical.
+    /// (tenant, parent, child) → (calls, errors), the tenant empty without the tenant header;
+    /// sorted, so documents are byte-identical.
     #[serde(with = "link_list")]
-    pub links: BTreeMap<(String, String), (u64, u64)>,
+    pub links: BTreeMap<(String, String, String), (u64, u64)>,
 }
 
-/// JSON object keys must be strings: store the totals as a list of `[parent, child, calls, errors]`.
+impl DependencyTotals {
+    /// The tenants with links, each once (`""`: records without the tenant header).
+    pub fn tenants(&self) -> impl Iterator<Item = &str> {
+        let mut last: Option<&str> = None;
+        self.links.keys().filter_map(move |(tenant, _, _)| {
+            let new = last != Some(tenant.as_str());
+            last = Some(tenant.as_str());
+            new.then_some(tenant.as_str())
+        })
+    }
+
+    /// One tenant's links: (parent, child) → (calls, errors).
+    pub fn links_of<'a>(&'a self, tenant: &'a str) -> impl Iterator<Item = (&'a str, &'a str, u64, u64)> + 'a {
+        self.links
+            .iter()
+            .filter(move |((t, _, _), _)| t == tenant)
+            .map(|((_, parent, child), (calls, errors))| (parent.as_str(), child.as_str(), *calls, *errors))
+    }
+}
+
+/// JSON object keys must be strings: store the totals as a list of `[parent, child, calls,
+/// errors]` (records without the tenant header, as checkpoints before tenants have them) and
+/// `[tenant, parent, child, calls, errors]`.
 mod link_list {
     use std::collections::BTreeMap;
 
     use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
-    type Links = BTreeMap<(String, String), (u64, u64)>;
+    type Links = BTreeMap<(String, String, String), (u64, u64)>;
+
+    #[derive(Serialize, Deserialize)]
+    #[serde(untagged)]
+    enum Entry<'a> {
+        Untenanted(&'a str, &'a str, u64, u64),
+        Tenanted(&'a str, &'a str, &'a str, u64, u64),
+    }
+
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum OwnedEntry {
+        Untenanted(String, String, u64, u64),
+        Tenanted(String, String, String, u64, u64),
+    }
 
     pub fn serialize<S: Serializer>(links: &Links, serializer: S) -> Result<S::Ok, S::Error> {
-        let list: Vec<(&str, &str, u64, u64)> =
-            links.iter().map(|((p, c), (calls, errors))| (p.as_str(), c.as_str(), *calls, *errors)).collect();
+        let list: Vec<Entry<'_>> = links
+            .iter()
+            .map(|((t, p, c), (calls, errors))| match t.as_str() {
+                "" => Entry::Untenanted(p, c, *calls, *errors),
+                t => Entry::Tenanted(t, p, c, *calls, *errors),
+            })
+            .collect();
         list.serialize(serializer)
     }
 
     pub fn deserialize<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Links, D::Error> {
-        let list: Vec<(String, String, u64, u64)> = Vec::deserialize(deserializer)?;
-        Ok(list.into_iter().map(|(p, c, calls, errors)| ((p, c), (calls, errors))).collect())
+        let list: Vec<OwnedEntry> = Vec::deserialize(deserializer)?;
+        Ok(list
+            .into_iter()
+            .map(|entry| match entry {
+                OwnedEntry::Untenanted(p, c, calls, errors) => ((String::new(), p, c), (calls, errors)),
+                OwnedEntry::Tenanted(t, p, c, calls, errors) => ((t, p, c), (calls, errors)),
+            })
+            .collect())
     }
 }
 
@@ -278,8 +340,8 @@ pub struct FinalBucket {
 
 /// What a record is.
 pub enum Payload<'a> {
-    /// An encoded `TracesData`.
-    Spans(&'a [u8]),
+    /// An encoded `TracesData` and its tenant (interned; [`NO_TENANT`] without the header).
+    Spans(&'a [u8], u32),
     /// A watermark marker: only its timestamp counts.
     Marker,
     /// A record that does not decode in the topic's encoding, with why: only its timestamp counts.
@@ -297,7 +359,7 @@ pub enum Read {
 
 /// A span as seen per record, before it is buffered.
 struct Parsed {
-    trace: u128,
+    trace: TraceKey,
     span: CompactSpan,
     links: std::ops::Range<usize>,
 }
@@ -318,20 +380,20 @@ pub struct PartitionState {
     next_offset: i64,
     watermark: i64,
     finalized_through: i64,
-    open: FxHashMap<u128, OpenTrace>,
+    open: FxHashMap<TraceKey, OpenTrace>,
     /// Open traces by (deadline, first offset, trace); a record may open several traces (a
     /// foreign topic's batch), so the offset alone does not name one.
-    by_deadline: BTreeSet<(i64, i64, u128)>,
+    by_deadline: BTreeSet<(i64, i64, TraceKey)>,
     /// Open traces by (first offset, trace).
-    by_first: BTreeSet<(i64, u128)>,
+    by_first: BTreeSet<(i64, TraceKey)>,
     buffered_spans: usize,
     buckets: BTreeMap<i64, Bucket>,
     dependencies: Option<DependencyTotals>,
     closed: VecDeque<Closed>,
-    recently_closed: FxHashMap<u128, u32>,
+    recently_closed: FxHashMap<TraceKey, u32>,
     /// Spanning traces of the checkpoint this state was restored from: trace → close offset.
-    phantoms: FxHashMap<u128, i64>,
-    phantom_expiry: BTreeSet<(i64, u128)>,
+    phantoms: FxHashMap<TraceKey, i64>,
+    phantom_expiry: BTreeSet<(i64, TraceKey)>,
     finals: Vec<FinalBucket>,
     pub counters: Counters,
 }
@@ -369,7 +431,8 @@ impl PartitionState {
     }
 
     /// Continue from a checkpoint: the caller reads records from `checkpoint.resume.offset`.
-    pub fn restore(settings: Settings, checkpoint: PartitionCheckpoint) -> Self {
+    /// `names` interns the tenants of its spanning traces.
+    pub fn restore(settings: Settings, checkpoint: PartitionCheckpoint, names: &mut Names) -> Self {
         let mut state = Self::new(settings, checkpoint.finalized_through);
         state.next_offset = checkpoint.resume.offset;
         state.watermark = checkpoint.resume.watermark;
@@ -377,7 +440,11 @@ impl PartitionState {
         for spanning in checkpoint.spanning {
             let Ok(bytes) = hex::decode(&spanning.trace) else { continue };
             let Ok(id) = <[u8; 16]>::try_from(bytes.as_slice()) else { continue };
-            let trace = u128::from_be_bytes(id);
+            let tenant = match spanning.tenant.as_deref() {
+                None => NO_TENANT,
+                Some(tenant) => names.id(tenant),
+            };
+            let trace = (tenant, u128::from_be_bytes(id));
             state.phantoms.insert(trace, spanning.close_offset);
             state.phantom_expiry.insert((spanning.close_offset, trace));
         }
@@ -432,7 +499,7 @@ impl PartitionState {
         self.close_due(offset, scratch);
         self.finalize_due();
 
-        let bytes = match payload {
+        let (bytes, tenant) = match payload {
             Payload::Marker => {
                 self.counters.markers += 1;
                 self.next_offset = offset + 1;
@@ -443,9 +510,9 @@ impl PartitionState {
                 self.next_offset = offset + 1;
                 return Read::Undecodable(error);
             }
-            Payload::Spans(bytes) => bytes,
+            Payload::Spans(bytes, tenant) => (bytes, tenant),
         };
-        if let Err(error) = parse(bytes, names, scratch) {
+        if let Err(error) = parse(bytes, tenant, names, scratch) {
             self.counters.undecodable_records += 1;
             self.next_offset = offset + 1;
             return Read::Undecodable(error);
@@ -459,7 +526,7 @@ impl PartitionState {
             bucket.hold(before);
             for p in &scratch.parsed {
                 bucket.add_operation(
-                    (p.span.service, p.span.operation, p.span.kind),
+                    (p.trace.0, p.span.service, p.span.operation, p.span.kind),
                     p.span.duration_nanos,
                     p.span.error,
                 );
@@ -487,7 +554,7 @@ impl PartitionState {
 
     fn assemble(
         &mut self,
-        trace: u128,
+        trace: TraceKey,
         spans: &[Parsed],
         link_ids: &[u64],
         offset: i64,
@@ -587,7 +654,7 @@ impl PartitionState {
     }
 
     /// Close a trace: its links count in the bucket of `at`.
-    fn close(&mut self, trace: u128, close_offset: i64, at: i64, scratch: &mut Scratch) {
+    fn close(&mut self, trace: TraceKey, close_offset: i64, at: i64, scratch: &mut Scratch) {
         let Some(open) = self.open.remove(&trace) else { return };
         self.by_deadline.remove(&(open.deadline, open.first.offset, trace));
         self.by_first.remove(&(open.first.offset, trace));
@@ -608,7 +675,7 @@ impl PartitionState {
         let bucket = self.buckets.entry(bucket_start).or_default();
         bucket.hold(open.first);
         for call in &scratch.calls {
-            bucket.add_call(call, trace);
+            bucket.add_call(trace.0, call, trace.1);
         }
     }
 
@@ -669,7 +736,7 @@ impl PartitionState {
     /// The checkpoint for everything read so far; call after `take_finals`, once the final
     /// documents are durable. Forgets closed traces it no longer needs. `None` before the first
     /// record.
-    pub fn checkpoint(&mut self) -> Option<PartitionCheckpoint> {
+    pub fn checkpoint(&mut self, names: &Names) -> Option<PartitionCheckpoint> {
         if self.next_offset == i64::MIN {
             return None;
         }
@@ -697,15 +764,15 @@ impl PartitionState {
             .closed
             .iter()
             .filter(|c| c.first_offset < resume.offset)
-            .map(|c| Spanning { trace: format!("{:032x}", c.trace), close_offset: c.close_offset })
+            .map(|c| spanning_of(c.trace, c.close_offset, names))
             .collect();
         spanning.extend(
             self.phantoms
                 .iter()
                 .filter(|(_, close)| **close > resume.offset)
-                .map(|(trace, close_offset)| Spanning { trace: format!("{trace:032x}"), close_offset: *close_offset }),
+                .map(|(trace, close_offset)| spanning_of(*trace, *close_offset, names)),
         );
-        spanning.sort_by(|a, b| (a.close_offset, &a.trace).cmp(&(b.close_offset, &b.trace)));
+        spanning.sort_by(|a, b| (a.close_offset, &a.trace, &a.tenant).cmp(&(b.close_offset, &b.trace, &b.tenant)));
         Some(PartitionCheckpoint {
             resume,
             finalized_through: self.finalized_through,
@@ -716,17 +783,24 @@ impl PartitionState {
     }
 }
 
+/// A spanning trace as the checkpoint names it.
+fn spanning_of((tenant, trace): TraceKey, close_offset: i64, names: &Names) -> Spanning {
+    let tenant = (tenant != NO_TENANT).then(|| names.name(tenant).to_string());
+    Spanning { trace: format!("{trace:032x}"), tenant, close_offset }
+}
+
 fn add_links(totals: &mut DependencyTotals, links: &FxHashMap<LinkKey, Series>, names: &Names) {
-    for ((parent, child), series) in links {
-        let entry =
-            totals.links.entry((names.name(*parent).to_string(), names.name(*child).to_string())).or_insert((0, 0));
+    for ((tenant, parent, child), series) in links {
+        let key = (names.name(*tenant).to_string(), names.name(*parent).to_string(), names.name(*child).to_string());
+        let entry = totals.links.entry(key).or_insert((0, 0));
         entry.0 += series.calls;
         entry.1 += series.errors;
     }
 }
 
-/// Read a record's spans into `scratch.parsed`; nothing is kept when the record is malformed.
-fn parse(bytes: &[u8], names: &mut Names, scratch: &mut Scratch) -> Result<(), String> {
+/// Read a record's spans, all of `tenant`, into `scratch.parsed`; nothing is kept when the record
+/// is malformed.
+fn parse(bytes: &[u8], tenant: u32, names: &mut Names, scratch: &mut Scratch) -> Result<(), String> {
     scratch.parsed.clear();
     scratch.link_ids.clear();
     let Scratch { parsed, link_ids, span_links, .. } = scratch;
@@ -734,7 +808,7 @@ fn parse(bytes: &[u8], names: &mut Names, scratch: &mut Scratch) -> Result<(), S
         let start = link_ids.len();
         link_ids.extend_from_slice(links);
         parsed.push(Parsed {
-            trace: trace_key(span.trace_id),
+            trace: (tenant, trace_key(span.trace_id)),
             span: CompactSpan {
                 span_id: span.span_id,
                 parent: span.parent_span_id,

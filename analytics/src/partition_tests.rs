@@ -13,7 +13,7 @@ use skein_schemas::elasticsearch::IndexNames;
 
 use crate::documents::Target;
 use crate::names::Names;
-use crate::partition::{PartitionCheckpoint, PartitionState, Payload, Scratch, Settings};
+use crate::partition::{DependencyTotals, PartitionCheckpoint, PartitionState, Payload, Scratch, Settings, NO_TENANT};
 
 /// Tiny deterministic generator (xorshift), so failures reproduce.
 struct Rng(u64);
@@ -31,8 +31,8 @@ impl Rng {
     }
 }
 
-/// (timestamp, payload or None for a marker)
-type Record = (i64, Option<Vec<u8>>);
+/// (timestamp, payload or None for a marker, tenant header)
+type Record = (i64, Option<Vec<u8>>, Option<&'static str>);
 
 fn span_record(service: &str, spans: Vec<Span>) -> Vec<u8> {
     let attribute = KeyValue {
@@ -52,15 +52,25 @@ fn span_record(service: &str, spans: Vec<Span>) -> Vec<u8> {
 
 fn generate(seed: u64, traces: u64) -> Vec<Record> {
     let mut rng = Rng(seed);
+    // Tenants from a generator of their own, so the rest of the stream is the one without them.
+    let mut tenant_rng = Rng(seed ^ 0x9e37_79b9_7f4a_7c15);
+    let tenants = [None, Some("tenant-a"), Some("tenant-b")];
+    let mut previous: Option<(Vec<u8>, Option<&'static str>)> = None;
     let services = ["web", "api", "auth", "db", "cache"];
     let kinds = [span::SpanKind::Server, span::SpanKind::Client, span::SpanKind::Internal, span::SpanKind::Producer];
     let mut records: Vec<Record> = Vec::new();
     let mut now = 1_700_000_000_000i64;
     // Pending (due time, record) so traces interleave and arrive out of order.
-    let mut pending: Vec<(i64, i64, Vec<u8>)> = Vec::new();
+    let mut pending: Vec<(i64, i64, Vec<u8>, Option<&'static str>)> = Vec::new();
     for t in 0..traces {
         now += rng.below(40) as i64;
-        let trace_id = (t + 1).to_be_bytes().repeat(2);
+        let tenant = tenants[tenant_rng.below(3) as usize];
+        // Now and then another tenant sends the previous trace's id: two traces, never one.
+        let trace_id = match &previous {
+            Some((id, other)) if *other != tenant && tenant_rng.below(4) == 0 => id.clone(),
+            _ => (t + 1).to_be_bytes().repeat(2),
+        };
+        previous = Some((trace_id.clone(), tenant));
         let spans = 1 + rng.below(12);
         for s in 0..spans {
             let service = services[rng.below(5) as usize];
@@ -94,25 +104,25 @@ fn generate(seed: u64, traces: u64) -> Vec<Record> {
             let delay = if rng.below(25) == 0 { 1_500 + rng.below(3_000) as i64 } else { rng.below(300) as i64 };
             let bytes = span_record(service, vec![span]);
             if rng.below(30) == 0 {
-                pending.push((now + delay + 5, now, bytes.clone()));
+                pending.push((now + delay + 5, now, bytes.clone(), tenant));
             }
-            pending.push((now + delay, now, bytes));
+            pending.push((now + delay, now, bytes, tenant));
         }
-        pending.sort_by_key(|(due, _, _)| -due);
-        while pending.last().is_some_and(|(due, _, _)| *due <= now) {
-            let (due, _, bytes) = pending.pop().expect("checked");
+        pending.sort_by_key(|(due, _, _, _)| -due);
+        while pending.last().is_some_and(|(due, _, _, _)| *due <= now) {
+            let (due, _, bytes, tenant) = pending.pop().expect("checked");
             // Timestamps mostly rise; some collectors lag a little.
-            records.push((due - rng.below(50) as i64, Some(bytes)));
+            records.push((due - rng.below(50) as i64, Some(bytes), tenant));
         }
         if rng.below(40) == 0 {
             now += 2_500; // a quiet spell, then a marker as an idle partition would get
-            records.push((now, None));
+            records.push((now, None, None));
         }
     }
-    for (due, _, bytes) in pending.into_iter().rev() {
-        records.push((due, Some(bytes)));
+    for (due, _, bytes, tenant) in pending.into_iter().rev() {
+        records.push((due, Some(bytes), tenant));
     }
-    records.push((now + 1_000_000, None));
+    records.push((now + 1_000_000, None, None));
     records
 }
 
@@ -140,7 +150,7 @@ fn write_finals(state: &mut PartitionState, names: &Names, written: &mut Written
         target.bucket_documents(f.start_ms, &f.bucket, names, &mut docs);
     }
     for t in &totals {
-        docs.push(target.dependencies_document(t));
+        target.dependencies_documents(t, &mut docs);
     }
     for doc in docs {
         written.insert(format!("{}/{}", doc.index, doc.id), doc.body);
@@ -148,8 +158,9 @@ fn write_finals(state: &mut PartitionState, names: &Names, written: &mut Written
 }
 
 fn read(state: &mut PartitionState, records: &[Record], offset: usize, names: &mut Names, scratch: &mut Scratch) {
-    let (ts, payload) = &records[offset];
-    let payload = payload.as_deref().map_or(Payload::Marker, Payload::Spans);
+    let (ts, payload, tenant) = &records[offset];
+    let tenant = tenant.map_or(NO_TENANT, |tenant| names.id(tenant));
+    let payload = payload.as_deref().map_or(Payload::Marker, |bytes| Payload::Spans(bytes, tenant));
     state.read(offset as i64, Some(*ts), payload, names, scratch, |_, _, _, _, _| {});
 }
 
@@ -172,11 +183,11 @@ fn with_crashes(records: &[Record], seed: u64) -> (Written, usize) {
     let mut saved: Option<PartitionCheckpoint> = None;
     let mut restarts = 0;
     loop {
+        let (mut names, mut scratch) = (Names::default(), Scratch::default());
         let mut state = match saved.clone() {
-            Some(checkpoint) => PartitionState::restore(settings(), checkpoint),
+            Some(checkpoint) => PartitionState::restore(settings(), checkpoint, &mut names),
             None => PartitionState::new(settings(), i64::MIN),
         };
-        let (mut names, mut scratch) = (Names::default(), Scratch::default());
         let start = saved.as_ref().map_or(0, |c| c.resume.offset as usize);
         let crash_at = if restarts < 12 { start + 1 + rng.below(600) as usize } else { usize::MAX };
         let mut offset = start;
@@ -188,7 +199,8 @@ fn with_crashes(records: &[Record], seed: u64) -> (Written, usize) {
                 // Sometimes the process dies between the documents and the checkpoint.
                 if rng.below(6) != 0 {
                     // Through JSON, as the worker stores it.
-                    let checkpoint = state.checkpoint().map(|c| serde_json::to_vec(&c).expect("checkpoint serializes"));
+                    let checkpoint =
+                        state.checkpoint(&names).map(|c| serde_json::to_vec(&c).expect("checkpoint serializes"));
                     saved = checkpoint.map(|bytes| serde_json::from_slice(&bytes).expect("checkpoint reads back"));
                 }
             }
@@ -211,6 +223,10 @@ fn restarts_from_checkpoints_write_exactly_the_uninterrupted_documents() {
         assert!(state.counters.late_spans > 0, "the stream has late spans");
         assert!(expected.keys().any(|k| k.starts_with("jaeger-dependencies-")));
         assert!(expected.keys().any(|k| k.contains(":oplink:")), "operation links are written");
+        for tenant in ["tenant-a", "tenant-b"] {
+            assert!(expected.keys().any(|k| k.starts_with(&format!("{tenant}-jaeger-dependencies-"))), "{tenant}");
+            assert!(expected.keys().any(|k| k.starts_with(&format!("{tenant}-skein-metrics-"))), "{tenant}");
+        }
         let (actual, restarts) = with_crashes(&records, seed);
         assert!(restarts >= 10, "seed {seed}: only {restarts} restarts");
         let missing: Vec<&String> = expected.keys().filter(|k| !actual.contains_key(*k)).collect();
@@ -312,7 +328,7 @@ fn a_flush_rewrites_only_the_series_changed_since_the_last_one() {
     let (mut names, mut scratch) = (Names::default(), Scratch::default());
     let t = 1_700_000_000_000;
     // 10,000 distinct operation names in one open bucket.
-    let records: Vec<Record> = vec![(t, Some(distinct_names_record(1, "item", 10_000)))];
+    let records: Vec<Record> = vec![(t, Some(distinct_names_record(1, "item", 10_000)), None)];
     read(&mut state, &records, 0, &mut names, &mut scratch);
     let first = provisional(&mut state, &names);
     assert_eq!(first.len(), 10_000, "every new series once");
@@ -326,7 +342,7 @@ fn a_flush_rewrites_only_the_series_changed_since_the_last_one() {
             Span { name: "item-new".into(), ..distinct_span(3, 2) },
         ],
     );
-    let records = [records[0].clone(), (t + 10, Some(more))];
+    let records = [records[0].clone(), (t + 10, Some(more), None)];
     read(&mut state, &records, 1, &mut names, &mut scratch);
     let second = provisional(&mut state, &names);
     let rewritten: BTreeMap<String, u64> = second
@@ -339,7 +355,7 @@ fn a_flush_rewrites_only_the_series_changed_since_the_last_one() {
 
     // The trace closes: its 9,999 operation links and its service link are new series, and the
     // final bucket is written whole, byte for byte as the provisional documents last said.
-    read(&mut state, &[records[0].clone(), records[1].clone(), (t + 3_000, None)], 2, &mut names, &mut scratch);
+    read(&mut state, &[records[0].clone(), records[1].clone(), (t + 3_000, None, None)], 2, &mut names, &mut scratch);
     let mut last: Written = Written::new();
     for doc in first.into_iter().chain(second) {
         last.insert(format!("{}/{}", doc.index, doc.id), doc.body);
@@ -429,9 +445,10 @@ fn a_batch_of_interleaved_traces_gives_the_documents_of_one_record_per_trace() {
         (written, state.open_traces())
     };
     let far = t + 1_000_000;
-    let (batched, open) = documents(vec![(t, Some(batch)), (far, None)]);
+    let (batched, open) = documents(vec![(t, Some(batch), None), (far, None, None)]);
     assert_eq!(open, 0, "both traces of the batch closed");
-    let (one_each, _) = documents(vec![(t, Some(per_trace(1))), (t, Some(per_trace(2))), (far, None)]);
+    let (one_each, _) =
+        documents(vec![(t, Some(per_trace(1)), None), (t, Some(per_trace(2)), None), (far, None, None)]);
     let links: Vec<String> = batched
         .iter()
         .filter(|(id, _)| id.starts_with("jaeger-dependencies-"))
@@ -440,4 +457,112 @@ fn a_batch_of_interleaved_traces_gives_the_documents_of_one_record_per_trace() {
     assert_eq!(links.len(), 1, "{links:?}");
     assert!(links[0].contains("\"api\"") && links[0].contains("\"db\""), "both links counted: {}", links[0]);
     assert_eq!(batched, one_each);
+}
+
+/// Documents of `records` read from the start of a partition, by index then id.
+fn documents_of(records: &[Record]) -> (Written, PartitionState) {
+    let mut state = PartitionState::new(settings(), i64::MIN);
+    let (mut names, mut scratch, mut written) = (Names::default(), Scratch::default(), Written::new());
+    for offset in 0..records.len() {
+        read(&mut state, records, offset, &mut names, &mut scratch);
+    }
+    write_finals(&mut state, &names, &mut written);
+    (written, state)
+}
+
+#[test]
+fn two_tenants_sending_one_trace_id_get_two_traces_with_their_own_links_and_series() {
+    // Same trace id, same span ids: tenant a's web calls api, tenant b's shop calls db. Merged,
+    // span 2's parent would be ambiguous and links would cross the tenants.
+    let record = |root: &str, child: &str| -> Vec<u8> {
+        [span_record(root, vec![call_span(1, 1, 0)]), span_record(child, vec![call_span(1, 2, 1)])].concat()
+    };
+    let t = 1_700_000_000_000;
+    let records: Vec<Record> = vec![
+        (t, Some(record("web", "api")), Some("a")),
+        (t + 1, Some(record("shop", "db")), Some("b")),
+        (t + 1_000_000, None, None),
+    ];
+    let mut state = PartitionState::new(settings(), i64::MIN);
+    let (mut names, mut scratch) = (Names::default(), Scratch::default());
+    read(&mut state, &records, 0, &mut names, &mut scratch);
+    read(&mut state, &records, 1, &mut names, &mut scratch);
+    assert_eq!(state.open_traces(), 2, "one trace per tenant");
+    let (written, state) = documents_of(&records);
+    assert_eq!(state.counters.late_spans, 0);
+    let mut links: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    let mut services: BTreeMap<String, std::collections::BTreeSet<String>> = BTreeMap::new();
+    for (key, body) in &written {
+        let doc: serde_json::Value = serde_json::from_slice(body).expect("documents are JSON");
+        let (index, _) = key.split_once('/').expect("index/id");
+        if let Some(family_at) = index.find("-jaeger-dependencies-") {
+            for link in doc["dependencies"].as_array().expect("links") {
+                let pair = (link["parent"].as_str().unwrap().into(), link["child"].as_str().unwrap().into());
+                links.entry(index[..family_at].to_string()).or_default().push(pair);
+            }
+        } else {
+            let family_at = index.find("-skein-metrics-").unwrap_or_else(|| panic!("a tenant's index: {index}"));
+            let service = doc["service"].as_str().unwrap().to_string();
+            services.entry(index[..family_at].to_string()).or_default().insert(service);
+        }
+    }
+    let pair = |p: &str, c: &str| vec![(p.to_string(), c.to_string())];
+    assert_eq!(links, BTreeMap::from([("a".into(), pair("web", "api")), ("b".into(), pair("shop", "db"))]));
+    let set = |names: [&str; 2]| names.iter().map(|n| n.to_string()).collect::<std::collections::BTreeSet<_>>();
+    assert_eq!(services, BTreeMap::from([("a".into(), set(["api", "web"])), ("b".into(), set(["db", "shop"]))]));
+}
+
+#[test]
+fn a_trace_spanning_the_checkpoint_is_skipped_on_replay_only_for_its_own_tenant() {
+    // Tenant a's trace 1 closes (offset 5) after the checkpoint's resume point (offset 1, held by
+    // the open trace 9), so the replay skips its records up to offset 5. Tenant b's trace 1
+    // arrives in between (offset 3): it is another trace and must be read whole.
+    let t = 1_700_000_000_000;
+    let records: Vec<Record> = vec![
+        (t, Some(span_record("web", vec![call_span(1, 1, 0)])), Some("a")),
+        (t + 10, Some(span_record("keep", vec![call_span(9, 1, 0)])), None),
+        (t + 500, Some(span_record("api", vec![call_span(1, 2, 1)])), Some("a")),
+        (t + 1_000, Some(span_record("shop", vec![call_span(1, 1, 0)])), Some("b")),
+        (t + 1_005, Some(span_record("keep", vec![call_span(9, 2, 1)])), None),
+        (t + 1_600, Some(span_record("db", vec![call_span(1, 2, 1)])), Some("b")),
+        (t + 2_001, Some(span_record("keep", vec![call_span(9, 3, 1)])), None),
+        (t + 1_000_000, None, None),
+    ];
+    let (expected, _) = documents_of(&records);
+    let links = |w: &Written| w.keys().filter(|k| k.contains("jaeger-dependencies-")).cloned().collect::<Vec<_>>();
+    assert_eq!(links(&expected).len(), 3, "a's, b's and the untenanted links: {:?}", expected.keys());
+    let mut state = PartitionState::new(settings(), i64::MIN);
+    let (mut names, mut scratch, mut written) = (Names::default(), Scratch::default(), Written::new());
+    for offset in 0..7 {
+        read(&mut state, &records, offset, &mut names, &mut scratch);
+    }
+    write_finals(&mut state, &names, &mut written);
+    let checkpoint = state.checkpoint(&names).expect("records were read");
+    assert_eq!(checkpoint.resume.offset, 1);
+    assert_eq!(checkpoint.spanning.len(), 1);
+    assert_eq!(checkpoint.spanning[0].tenant.as_deref(), Some("a"));
+    let bytes = serde_json::to_vec(&checkpoint).expect("checkpoint serializes");
+    let checkpoint: PartitionCheckpoint = serde_json::from_slice(&bytes).expect("checkpoint reads back");
+    // Interned in another order after the restart.
+    let (mut names, mut scratch) = (Names::default(), Scratch::default());
+    names.id("b");
+    let mut state = PartitionState::restore(settings(), checkpoint, &mut names);
+    for offset in 1..records.len() {
+        read(&mut state, &records, offset, &mut names, &mut scratch);
+    }
+    write_finals(&mut state, &names, &mut written);
+    assert_eq!(written, expected);
+}
+
+#[test]
+fn dependencies_totals_of_checkpoints_before_tenants_read_as_untenanted() {
+    let old: DependencyTotals =
+        serde_json::from_str(r#"{"start_ms":5000,"links":[["a","b",3,1]]}"#).expect("an old checkpoint reads");
+    assert_eq!(old.links, BTreeMap::from([(("".into(), "a".into(), "b".into()), (3, 1))]));
+    let mut both = old.clone();
+    both.links.insert(("acme".into(), "a".into(), "b".into()), (2, 0));
+    let json = serde_json::to_string(&both).unwrap();
+    assert_eq!(json, r#"{"start_ms":5000,"links":[["a","b",3,1],["acme","a","b",2,0]]}"#);
+    assert_eq!(serde_json::from_str::<DependencyTotals>(&json).unwrap(), both);
+    assert_eq!(both.tenants().collect::<Vec<_>>(), vec!["", "acme"]);
 }

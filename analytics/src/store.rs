@@ -98,6 +98,11 @@ impl Store {
         Self { client, bulk, state_index, backoff }
     }
 
+    /// The Elasticsearch client documents are written with.
+    pub fn client(&self) -> &Elasticsearch {
+        &self.client
+    }
+
     /// Index every document, retrying transient failures until they are durable. A document
     /// Elasticsearch refuses for good (a mapping conflict someone else caused) is logged, counted
     /// and skipped: it is derived data, and stopping would stop every partition. A fenced

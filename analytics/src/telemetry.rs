@@ -107,7 +107,10 @@ pub fn describe() {
     );
     describe_counter!("skein_analytics_records_total", "Kafka records read");
     describe_counter!("skein_analytics_markers_read_total", "Watermark markers read");
-    describe_counter!("skein_analytics_records_undecodable_total", "Records analytics could not decode (skipped)");
+    describe_counter!(
+        "skein_analytics_records_undecodable_total",
+        "Records analytics could not decode or whose tenant header names no tenant (skipped)"
+    );
     describe_counter!("skein_analytics_spans_total", "Spans read");
     describe_counter!("skein_analytics_late_spans_total", "Spans older than their partition's watermark");
     describe_counter!(

@@ -36,6 +36,7 @@ use crate::partition::{PartitionState, Payload, Read, Scratch, Settings};
 use crate::red::{RedLocal, RedMetrics};
 use crate::store::{checkpoint_id, CheckpointError, OwnerError, Store, StoredCheckpoint};
 use crate::telemetry;
+use crate::tenants::Tenants;
 
 /// The trace and bucket settings of a configuration.
 pub fn settings(config: &SkeinConfig) -> Settings {
@@ -147,6 +148,8 @@ struct Engine {
     scratch: Scratch,
     red_local: RedLocal,
     red: RedMetrics,
+    /// The tenants of the records read, and whether their indices are ready.
+    tenants: Tenants,
     store: Store,
 }
 
@@ -166,13 +169,14 @@ impl Engine {
             scratch: Scratch::default(),
             red_local: RedLocal::default(),
             red,
+            tenants: Tenants::new(store.client().clone(), config.elasticsearch.clone(), crate::backoff(config)),
             store,
         }
     }
 
     /// Read one record into its partition (which must have state).
     fn read(&mut self, message: &BorrowedMessage<'_>) {
-        let Self { parts, names, scratch, red_local, encoding, .. } = self;
+        let Self { parts, names, scratch, red_local, encoding, tenants, .. } = self;
         let Some(part) = parts.get_mut(&message.partition()) else { return };
         let header = message.headers().and_then(|headers| {
             headers.iter().find(|h| h.key == ENCODING_HEADER).and_then(|h| h.value).map(String::from_utf8_lossy)
@@ -182,12 +186,19 @@ impl Engine {
             // Markers are skein's in any encoding: analytics appends them to foreign topics too.
             Payload::Marker
         } else {
-            match encoding.traces_data_bytes(header.as_deref(), message.payload().unwrap_or_default()) {
-                Ok(bytes) => {
-                    converted = bytes;
-                    Payload::Spans(converted.as_ref())
-                }
+            // A record whose tenant is not one is skipped like one that does not decode: counting
+            // its spans as untenanted would show them to whoever reads the untenanted indices.
+            match tenants.of_record(message, names) {
                 Err(error) => Payload::Undecodable(error.to_string()),
+                Ok(tenant) => {
+                    match encoding.traces_data_bytes(header.as_deref(), message.payload().unwrap_or_default()) {
+                        Ok(bytes) => {
+                            converted = bytes;
+                            Payload::Spans(converted.as_ref(), tenant)
+                        }
+                        Err(error) => Payload::Undecodable(error.to_string()),
+                    }
+                }
             }
         };
         let read = part.state.read(
@@ -231,8 +242,7 @@ impl Engine {
                 });
             }
             for t in totals.iter().filter(|t| t.start_ms < until) {
-                outside
-                    .keep_if_retained(&days, t.start_ms, &mut docs, |docs| docs.push(target.dependencies_document(t)));
+                outside.keep_if_retained(&days, t.start_ms, &mut docs, |docs| target.dependencies_documents(t, docs));
             }
             if open_buckets {
                 let (buckets, totals) = part.state.open_buckets(&self.names);
@@ -242,9 +252,8 @@ impl Engine {
                     });
                 }
                 for t in &totals {
-                    outside.keep_if_retained(&days, t.start_ms, &mut docs, |docs| {
-                        docs.push(target.dependencies_document(t))
-                    });
+                    outside
+                        .keep_if_retained(&days, t.start_ms, &mut docs, |docs| target.dependencies_documents(t, docs));
                 }
             }
             telemetry::counters(&std::mem::take(&mut part.state.counters));
@@ -266,18 +275,22 @@ impl Engine {
         out
     }
 
-    /// Write documents; the partitions a newer owner fenced, or None when shutdown interrupted.
+    /// Write documents, first preparing the indices of tenants new to this worker; the
+    /// partitions a newer owner fenced, or None when shutdown interrupted.
     async fn write(
-        &self,
+        &mut self,
         documents: BTreeMap<(String, String), (Vec<u8>, Option<Fence>)>,
         shutdown: &CancellationToken,
-    ) -> Option<BTreeSet<i32>> {
+    ) -> Result<Option<BTreeSet<i32>>, AnalyticsError> {
         let docs: Vec<Document> =
             documents.into_iter().map(|((index, id), (body, fence))| Document { index, id, body, fence }).collect();
         if docs.is_empty() {
-            return Some(BTreeSet::new());
+            return Ok(Some(BTreeSet::new()));
         }
-        self.store.write(&docs, shutdown).await.ok()
+        if !self.tenants.prepare(shutdown).await? {
+            return Ok(None);
+        }
+        Ok(self.store.write(&docs, shutdown).await.ok())
     }
 
     /// Stop owning partitions a newer owner has taken: drop their state (nothing of it is
@@ -437,7 +450,13 @@ async fn init_partition(
                 );
             }
             tracing::info!(partition, offset, epoch, "analytics resumes from its checkpoint");
-            PartitionState::restore(engine.settings.clone(), stored.checkpoint)
+            // Totals carried over name tenants that may not have sent a record since.
+            for tenant in stored.checkpoint.dependencies.iter().flat_map(|d| d.tenants()) {
+                if let Ok(tenant) = skein_schemas::tenant::Tenant::parse(tenant) {
+                    engine.tenants.saw(tenant);
+                }
+            }
+            PartitionState::restore(engine.settings.clone(), stored.checkpoint, &mut engine.names)
         }
         _ => {
             let low = tokio::task::block_in_place(|| {
@@ -497,7 +516,7 @@ async fn flush_live(
     let documents = engine.documents(open_buckets, i64::MAX);
     let mut checkpoints = Vec::new();
     for (partition, part) in &mut engine.parts {
-        if let Some(checkpoint) = part.state.checkpoint() {
+        if let Some(checkpoint) = part.state.checkpoint(&engine.names) {
             let id = checkpoint_id(&engine.group, &engine.topic, *partition, checkpoint.resume.offset);
             if part.committed.as_deref() != Some(id.as_str()) {
                 let stored = StoredCheckpoint {
@@ -511,7 +530,7 @@ async fn flush_live(
             }
         }
     }
-    let Some(mut fenced) = engine.write(documents, shutdown).await else { return Ok(false) };
+    let Some(mut fenced) = engine.write(documents, shutdown).await? else { return Ok(false) };
     // A fenced partition's checkpoint would claim documents a newer owner refused.
     checkpoints.retain(|(partition, _, _)| !fenced.contains(partition));
     if !checkpoints.is_empty() {
@@ -681,7 +700,7 @@ pub async fn run_backfill(
             _ = flush.tick() => {
                 let documents = engine.documents(false, until);
                 report.documents += documents.len();
-                backfill_write(&engine, documents, &shutdown).await?;
+                backfill_write(&mut engine, documents, &shutdown).await?;
                 // As in the live loop: reading always gets a whole interval between writes.
                 flush.reset();
             }
@@ -715,18 +734,19 @@ pub async fn run_backfill(
     }
     let documents = engine.documents(false, until);
     report.documents += documents.len();
-    backfill_write(&engine, documents, &shutdown).await?;
+    backfill_write(&mut engine, documents, &shutdown).await?;
     Ok(report)
 }
 
 /// A backfill's write: a document a newer live owner has written since the backfill started
 /// stays as that owner wrote it (computed from the same records).
 async fn backfill_write(
-    engine: &Engine,
+    engine: &mut Engine,
     documents: BTreeMap<(String, String), (Vec<u8>, Option<Fence>)>,
     shutdown: &CancellationToken,
 ) -> Result<(), AnalyticsError> {
-    let fenced = engine.write(documents, shutdown).await.ok_or(AnalyticsError::Range("backfill interrupted".into()))?;
+    let fenced =
+        engine.write(documents, shutdown).await?.ok_or(AnalyticsError::Range("backfill interrupted".into()))?;
     for partition in fenced {
         tracing::warn!(partition, "a newer live owner wrote some of this partition's documents during the backfill; they stay as it wrote them");
     }
