@@ -30,6 +30,7 @@ pub enum ConfigError {
     Analytics(AnalyticsConfigError),
     #[error("invalid configuration: {0}")]
     Listeners(ListenersConfigError),
+    #[error("invalid configuration: {0}")]
     Tenancy(TenancyConfigError),
     #[error(
         "invalid configuration: analytics.group_id must differ from ingester.group_id (both are '{0}'), or each of the two roles would read only part of the records"
