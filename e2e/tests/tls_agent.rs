@@ -75,7 +75,10 @@ async fn a_jaeger_client_reaches_elasticsearch_through_the_agent_over_mtls_and_a
     let anonymous = skein_agent::start(&anonymous, pipeline.shutdown.clone()).await.expect("agent starts");
     let (status, body) = sampling(&anonymous).await;
     assert_eq!(status, 500, "{body}");
-    assert!(body.to_lowercase().replace(' ', "").contains("certificaterequired"), "{body}");
+    // TLS 1.3: the collector sends its alert after the handshake; the agent reads it, or (a race)
+    // has already written its request into the closing connection and sees the broken pipe.
+    let alert = body.to_lowercase().replace(' ', "").contains("certificaterequired");
+    assert!(alert || body.contains("broken pipe"), "{body}");
 
     pipeline.stop().await;
     for agent in [agent, stranger, anonymous] {
