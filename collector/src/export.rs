@@ -7,6 +7,7 @@ use std::time::Instant;
 use opentelemetry_proto::tonic::collector::trace::v1::{ExportTracePartialSuccess, ExportTraceServiceRequest};
 use skein_schemas::kafka_record::{records_for_otlp, records_for_wire_request, OversizeSpan, TraceRecord};
 use skein_schemas::otlp_wire::WireRequest;
+use skein_schemas::span_limits::{limit_request, limit_wire_request, Limited, SpanLimits};
 
 use crate::error::{ExportError, PublishError};
 use crate::publisher::{InFlight, KafkaPublisher};
@@ -41,11 +42,38 @@ pub struct Exporter {
     /// Start times accepted on receipt; the ingester, reading Kafka, has no such limit.
     time_limits: SpanTimeLimits,
     refusal_log: Arc<RefusalLog>,
+    /// OpenTelemetry's span limits (`collector.limits`).
+    span_limits: SpanLimits,
+    /// `collector.limits.max_spans_per_request`.
+    max_spans_per_request: usize,
 }
 
 impl Exporter {
     pub fn new(publisher: KafkaPublisher, max_record_bytes: usize, time_limits: SpanTimeLimits) -> Self {
-        Self { publisher, max_record_bytes, time_limits, refusal_log: Arc::default() }
+        Self {
+            publisher,
+            max_record_bytes,
+            time_limits,
+            refusal_log: Arc::default(),
+            span_limits: SpanLimits::NONE,
+            max_spans_per_request: usize::MAX,
+        }
+    }
+
+    /// Apply OpenTelemetry's span limits and refuse requests of more than `max_spans_per_request`.
+    pub fn with_limits(mut self, span_limits: SpanLimits, max_spans_per_request: usize) -> Self {
+        self.span_limits = span_limits;
+        self.max_spans_per_request = max_spans_per_request;
+        self
+    }
+
+    /// Refuse a request of more spans than `collector.limits.max_spans_per_request`.
+    fn check_span_count(&self, transport: &'static str, spans: usize) -> Result<(), ExportError> {
+        if spans > self.max_spans_per_request {
+            telemetry::request(transport, "too_many_spans");
+            return Err(ExportError::TooManySpans { spans, limit: self.max_spans_per_request });
+        }
+        Ok(())
     }
 
     /// Reserve in-flight room for a request body of `bytes` before decoding it.
@@ -76,8 +104,11 @@ impl Exporter {
         })?;
         let received = request.span_count();
         telemetry::spans_received(transport, received);
+        self.check_span_count(transport, received)?;
         let mut rejections = Rejections::default();
         retain_valid_spans(&mut request, &self.time_limits.now(), &mut rejections);
+        // Spans within the limits stay the bytes they came as; only the others are rewritten.
+        report_limited(transport, &limit_wire_request(&mut request, &self.span_limits));
         let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
         self.publish(transport, received, rejections, &records, &oversize, reservation).await
     }
@@ -149,6 +180,19 @@ impl Exporter {
     }
 }
 
+/// Count what the span limits dropped or cut.
+fn report_limited(transport: &'static str, limited: &Limited) {
+    if limited.is_empty() {
+        return;
+    }
+    telemetry::spans_limited(transport, limited.spans);
+    for (limit, count) in limited.by_limit() {
+        if count > 0 {
+            telemetry::span_limit_applied(transport, limit, count);
+        }
+    }
+}
+
 /// A converted request validated and cut into records, ready to publish (and to publish again,
 /// for senders that cannot be asked to retry: UDP).
 #[derive(Debug)]
@@ -189,24 +233,27 @@ impl Exporter {
         refused: Rejections,
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
-        let prepared = self.prepare_otlp(transport, request, refused);
+        let prepared = self.prepare_otlp(transport, request, refused)?;
         self.publish_prepared(transport, &prepared, reservation).await
     }
 
-    /// Validate a converted request and cut it into records; `refused` as in [`Self::export_otlp`].
+    /// Validate a converted request, limit its spans and cut it into records; `refused` as in
+    /// [`Self::export_otlp`]. A request of too many spans is refused whole.
     pub fn prepare_otlp(
         &self,
         transport: &'static str,
         mut request: ExportTraceServiceRequest,
         refused: Rejections,
-    ) -> PreparedRequest {
+    ) -> Result<PreparedRequest, ExportError> {
         let converted: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
         let received = converted + refused.total();
         telemetry::spans_received(transport, received);
+        self.check_span_count(transport, received)?;
         let mut rejections = refused;
         retain_valid_otlp(&mut request, &self.time_limits.now(), &mut rejections);
+        report_limited(transport, &limit_request(&mut request, &self.span_limits));
         let (records, oversize) = records_for_otlp(request, self.max_record_bytes);
-        PreparedRequest { received, rejections, records, oversize }
+        Ok(PreparedRequest { received, rejections, records, oversize })
     }
 
     /// Publish prepared records; resolves after Kafka acknowledged every one.

@@ -20,6 +20,7 @@ pub const REJECTED_SPANS_HEADER: &str = "skein-rejected-spans";
 pub fn http_status(error: &ExportError) -> StatusCode {
     match error {
         ExportError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
+        ExportError::TooManySpans { .. } | ExportError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ExportError::Publish(PublishError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
         ExportError::Publish(PublishError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
         ExportError::Publish(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -69,7 +70,8 @@ pub fn grpc_status(error: ExportError) -> Status {
         (_, Some(delay)) => {
             Status::with_error_details(Code::Unavailable, message, ErrorDetails::with_retry_info(Some(delay)))
         }
-        (ExportError::InvalidRequest(_), None) => Status::invalid_argument(message),
+        (ExportError::InvalidRequest(_) | ExportError::TooManySpans { .. }, None) => Status::invalid_argument(message),
+        (ExportError::BodyTooLarge { .. }, None) => Status::resource_exhausted(message),
         (_, None) => Status::internal(message),
     }
 }

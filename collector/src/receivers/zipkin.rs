@@ -57,17 +57,14 @@ async fn post_spans(State(state): State<ZipkinState>, headers: HeaderMap, reques
             );
         }
     };
-    let bytes = match body::read(&headers, request, state.max_request_bytes).await {
-        Ok(bytes) => bytes,
-        Err((status, message)) => return refusal(status, message, None),
-    };
+    let (bytes, reservation) =
+        match body::read_reserved(&|bytes| state.exporter.reserve(transport, bytes), transport, &headers, request, state.max_request_bytes).await {
+            Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
+            Err(body::BodyRefusal { status, message, retry_after }) => return refusal(status, message, retry_after),
+        };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return StatusCode::ACCEPTED.into_response();
     }
-    let reservation = match state.exporter.reserve(transport, bytes.len()) {
-        Ok(reservation) => reservation,
-        Err(error) => return export_refusal(error),
-    };
     let mut refused = Rejections::default();
     let mut refuse = |span: RefusedSpan| note_refused(&mut refused, span);
     let decoded = if proto {
