@@ -15,7 +15,9 @@ use std::time::{Duration, Instant};
 use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use prost::Message;
-use skein_e2e::{export_body, free_port, isolated_config, random_trace_id, require_servers, span, wait_until, Es, Pipeline};
+use skein_e2e::{
+    export_body, free_port, isolated_config, random_trace_id, require_servers, span, wait_until, Es, Pipeline,
+};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 
@@ -221,7 +223,10 @@ async fn hostile_requests_leave_the_collector_bounded_and_good_clients_served() 
     // Warm up with good traffic, then take the baseline the bound is relative to.
     let good_trace = random_trace_id();
     for id in 1..=20 {
-        assert_eq!(post(&client, &url, export_body(vec![("good", vec![span(good_trace, id, None, "warm")])])).await, 200);
+        assert_eq!(
+            post(&client, &url, export_body(vec![("good", vec![span(good_trace, id, None, "warm")])])).await,
+            200
+        );
     }
     let baseline = collector.resident_bytes();
     assert!(baseline > 0, "VmRSS of the collector readable");

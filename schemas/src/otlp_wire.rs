@@ -364,8 +364,14 @@ fn parse_container<'a, T>(
 }
 
 fn parse_span(bytes: &[u8]) -> Result<WireSpan<'_>> {
-    let mut span =
-        WireSpan { bytes: Cow::Borrowed(bytes), trace_id: &[], span_id: &[], name: "", start_time_unix_nano: 0, end_time_unix_nano: 0 };
+    let mut span = WireSpan {
+        bytes: Cow::Borrowed(bytes),
+        trace_id: &[],
+        span_id: &[],
+        name: "",
+        start_time_unix_nano: 0,
+        end_time_unix_nano: 0,
+    };
     let mut fields = Fields::new(bytes, "Span");
     while let Some(field) = fields.next_field()? {
         check_field(&SPAN, &field, 1)?;

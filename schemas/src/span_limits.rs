@@ -494,7 +494,11 @@ mod tests {
     }
 
     fn int(key: &str, value: i64) -> KeyValue {
-        KeyValue { key: key.into(), value: Some(AnyValue { value: Some(Value::IntValue(value)) }), ..Default::default() }
+        KeyValue {
+            key: key.into(),
+            value: Some(AnyValue { value: Some(Value::IntValue(value)) }),
+            ..Default::default()
+        }
     }
 
     fn limits() -> SpanLimits {
@@ -541,7 +545,12 @@ mod tests {
                 })
                 .collect(),
             links: vec![
-                Link { trace_id: vec![3; 16], span_id: vec![4; 8], attributes: vec![string("l", "abcdefgh")], ..Default::default() },
+                Link {
+                    trace_id: vec![3; 16],
+                    span_id: vec![4; 8],
+                    attributes: vec![string("l", "abcdefgh")],
+                    ..Default::default()
+                },
                 Link { trace_id: vec![5; 16], span_id: vec![6; 8], ..Default::default() },
             ],
             ..Default::default()

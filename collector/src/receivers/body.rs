@@ -221,7 +221,8 @@ mod tests {
 
         let read = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
         let limit = 2 * RESERVATION_STEP;
-        let refused = read_with(&room, &HeaderMap::new(), streamed(1_000, chunk, read.clone()), limit).await.err().unwrap();
+        let refused =
+            read_with(&room, &HeaderMap::new(), streamed(1_000, chunk, read.clone()), limit).await.err().unwrap();
         assert_eq!(refused.status, StatusCode::PAYLOAD_TOO_LARGE);
         assert!(read.load(std::sync::atomic::Ordering::Relaxed) <= limit + chunk, "stopped reading at the limit");
     }

@@ -57,11 +57,18 @@ async fn post_spans(State(state): State<ZipkinState>, headers: HeaderMap, reques
             );
         }
     };
-    let (bytes, reservation) =
-        match body::read_reserved(&|bytes| state.exporter.reserve(transport, bytes), transport, &headers, request, state.max_request_bytes).await {
-            Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
-            Err(body::BodyRefusal { status, message, retry_after }) => return refusal(status, message, retry_after),
-        };
+    let (bytes, reservation) = match body::read_reserved(
+        &|bytes| state.exporter.reserve(transport, bytes),
+        transport,
+        &headers,
+        request,
+        state.max_request_bytes,
+    )
+    .await
+    {
+        Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
+        Err(body::BodyRefusal { status, message, retry_after }) => return refusal(status, message, retry_after),
+    };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return StatusCode::ACCEPTED.into_response();
     }

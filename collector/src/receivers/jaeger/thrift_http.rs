@@ -44,11 +44,18 @@ async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, reque
             None,
         );
     }
-    let (bytes, reservation) =
-        match body::read_reserved(&|bytes| state.exporter.reserve(TRANSPORT, bytes), TRANSPORT, &headers, request, state.max_request_bytes).await {
-            Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
-            Err(body::BodyRefusal { status, message, retry_after }) => return refusal(status, message, retry_after),
-        };
+    let (bytes, reservation) = match body::read_reserved(
+        &|bytes| state.exporter.reserve(TRANSPORT, bytes),
+        TRANSPORT,
+        &headers,
+        request,
+        state.max_request_bytes,
+    )
+    .await
+    {
+        Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
+        Err(body::BodyRefusal { status, message, retry_after }) => return refusal(status, message, retry_after),
+    };
     let batch = match decode_batch(&bytes, Protocol::Binary) {
         Ok(batch) => batch,
         Err(error) => {

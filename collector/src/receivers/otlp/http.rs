@@ -134,14 +134,19 @@ async fn handle(
     body: Body,
 ) -> Result<ExportOutcome, Refusal> {
     let transport = encoding.transport();
-    let body::ReadBody { bytes: body, reservation } =
-        body::read_reserved(&|bytes| state.exporter.reserve(transport, bytes), transport, headers, body, state.max_request_bytes).await.map_err(
-            |refusal| Refusal {
-                status: refusal.status,
-                message: refusal.message,
-                retry_after_seconds: refusal.retry_after.map(retry_after_seconds),
-            },
-        )?;
+    let body::ReadBody { bytes: body, reservation } = body::read_reserved(
+        &|bytes| state.exporter.reserve(transport, bytes),
+        transport,
+        headers,
+        body,
+        state.max_request_bytes,
+    )
+    .await
+    .map_err(|refusal| Refusal {
+        status: refusal.status,
+        message: refusal.message,
+        retry_after_seconds: refusal.retry_after.map(retry_after_seconds),
+    })?;
     let encoded = match encoding {
         // Protobuf goes on as received: the exporter reads its framing and copies span bytes.
         Encoding::Protobuf => body,
