@@ -188,7 +188,7 @@ impl Rejections {
 fn clip(mut text: String) -> String {
     if let Some((end, _)) = text.char_indices().nth(MAX_MESSAGE_CHARS) {
         text.truncate(end);
-        text.push_str("…");
+        text.push('…');
     }
     text
 }
