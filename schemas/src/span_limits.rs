@@ -118,6 +118,21 @@ pub fn limit_request(request: &mut ExportTraceServiceRequest, limits: &SpanLimit
 /// path, one look at the span's own fields; nested values are only read when their size could
 /// hold a string over the length limit.
 pub fn within_wire(span: &[u8], limits: &SpanLimits) -> bool {
+    // Every field takes at least two bytes and a string is no longer than the span holding it:
+    // a span this small cannot be over any limit (with the defaults, any span under 2000 bytes).
+    let smallest_count = [
+        limits.span_attribute_count_limit,
+        limits.span_event_count_limit,
+        limits.span_link_count_limit,
+        limits.event_attribute_count_limit,
+        limits.link_attribute_count_limit,
+    ]
+    .into_iter()
+    .min()
+    .unwrap_or(usize::MAX);
+    if span.len() <= limits.attribute_value_length_limit && span.len() / 2 <= smallest_count {
+        return true;
+    }
     let (mut attributes, mut events, mut links) = (0usize, 0usize, 0usize);
     let mut fields = Fields::new(span, "Span");
     while let Ok(Some(field)) = fields.next_field() {
