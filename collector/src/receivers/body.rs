@@ -32,6 +32,21 @@ impl BodyRefusal {
     }
 }
 
+impl BodyRefusal {
+    /// The plain-text answer of the Jaeger and Zipkin ports.
+    pub fn into_plain_response(self) -> axum::response::Response {
+        let mut response = crate::receivers::answer::refusal(self.status, self.message, self.retry_after);
+        close_connection(&mut response);
+        response
+    }
+}
+
+/// Say the connection closes after this answer: a body refused before it was read whole is left
+/// unread, so the connection cannot carry another request, and a client must not reuse it.
+pub fn close_connection(response: &mut axum::response::Response) {
+    response.headers_mut().insert(header::CONNECTION, axum::http::HeaderValue::from_static("close"));
+}
+
 impl From<ExportError> for BodyRefusal {
     fn from(error: ExportError) -> Self {
         Self { status: http_status(&error), retry_after: error.retry_after(), message: error.to_string() }

@@ -67,7 +67,7 @@ async fn post_spans(State(state): State<ZipkinState>, headers: HeaderMap, reques
     .await
     {
         Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
-        Err(body::BodyRefusal { status, message, retry_after }) => return refusal(status, message, retry_after),
+        Err(refused) => return refused.into_plain_response(),
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return StatusCode::ACCEPTED.into_response();

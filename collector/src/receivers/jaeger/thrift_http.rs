@@ -54,7 +54,7 @@ async fn post_traces(State(state): State<ThriftState>, headers: HeaderMap, reque
     .await
     {
         Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
-        Err(body::BodyRefusal { status, message, retry_after }) => return refusal(status, message, retry_after),
+        Err(refused) => return refused.into_plain_response(),
     };
     let batch = match decode_batch(&bytes, Protocol::Binary) {
         Ok(batch) => batch,

@@ -61,11 +61,13 @@ struct Refusal {
     status: StatusCode,
     message: String,
     retry_after_seconds: Option<u64>,
+    /// The body was refused before it was read whole: the connection closes after the answer.
+    close_connection: bool,
 }
 
 impl Refusal {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), retry_after_seconds: None }
+        Self { status, message: message.into(), retry_after_seconds: None, close_connection: false }
     }
 
     fn into_response(self, encoding: Encoding) -> Response {
@@ -84,6 +86,9 @@ impl Refusal {
         if let Some(seconds) = self.retry_after_seconds {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if self.close_connection {
+            body::close_connection(&mut response);
+        }
         response
     }
 }
@@ -92,7 +97,7 @@ impl From<ExportError> for Refusal {
     fn from(error: ExportError) -> Self {
         let status = http_status(&error);
         let retry_after_seconds = error.retry_after().map(retry_after_seconds);
-        Refusal { status, message: error.to_string(), retry_after_seconds }
+        Refusal { status, message: error.to_string(), retry_after_seconds, close_connection: false }
     }
 }
 
@@ -146,6 +151,7 @@ async fn handle(
         status: refusal.status,
         message: refusal.message,
         retry_after_seconds: refusal.retry_after.map(retry_after_seconds),
+        close_connection: true,
     })?;
     let encoded = match encoding {
         // Protobuf goes on as received: the exporter reads its framing and copies span bytes.
