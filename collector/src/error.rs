@@ -24,6 +24,12 @@ pub enum ExportError {
     /// Nothing in the request was acceptable; the client must not retry it unchanged.
     #[error("{0}")]
     InvalidRequest(String),
+    /// More spans than `collector.limits.max_spans_per_request`: refused whole, before any work.
+    #[error("request has {spans} spans, more than collector.limits.max_spans_per_request ({limit}): send fewer spans per request")]
+    TooManySpans { spans: usize, limit: usize },
+    /// A body longer than `collector.max_request_bytes`.
+    #[error("request body is larger than {limit} bytes (collector.max_request_bytes); send fewer spans per request")]
+    BodyTooLarge { limit: usize },
     #[error(transparent)]
     Publish(#[from] PublishError),
     /// The request names no tenant, or one it may not send for.

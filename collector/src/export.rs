@@ -12,6 +12,7 @@ use skein_core::tenancy::Tenancy;
 use skein_schemas::kafka_record::{records_for_otlp, records_for_wire_request, OversizeSpan, TraceRecord};
 use skein_schemas::otlp_wire::WireRequest;
 use skein_schemas::tenant::Tenant;
+use skein_schemas::span_limits::{limit_request, limit_wire_request, Limited, SpanLimits};
 
 use crate::error::{ExportError, PublishError};
 use crate::publisher::{InFlight, KafkaPublisher};
@@ -49,6 +50,10 @@ pub struct Exporter {
     refusal_log: Arc<RefusalLog>,
     tenancy: Arc<Tenancy>,
     rate_limits: Arc<RateLimits>,
+    /// OpenTelemetry's span limits (`collector.limits`).
+    span_limits: SpanLimits,
+    /// `collector.limits.max_spans_per_request`.
+    max_spans_per_request: usize,
 }
 
 /// The tenant a gRPC request was admitted for, put in its extensions before its message is read.
@@ -64,6 +69,8 @@ impl Exporter {
             refusal_log: Arc::default(),
             tenancy: Arc::default(),
             rate_limits: Arc::default(),
+            span_limits: SpanLimits::NONE,
+            max_spans_per_request: usize::MAX,
         }
     }
 
@@ -91,6 +98,22 @@ impl Exporter {
             telemetry::request(transport, "tenant_refused");
             ExportError::Tenant(refusal)
         })
+    }
+
+    /// Apply OpenTelemetry's span limits and refuse requests of more than `max_spans_per_request`.
+    pub fn with_limits(mut self, span_limits: SpanLimits, max_spans_per_request: usize) -> Self {
+        self.span_limits = span_limits;
+        self.max_spans_per_request = max_spans_per_request;
+        self
+    }
+
+    /// Refuse a request of more spans than `collector.limits.max_spans_per_request`.
+    fn check_span_count(&self, transport: &'static str, spans: usize) -> Result<(), ExportError> {
+        if spans > self.max_spans_per_request {
+            telemetry::request(transport, "too_many_spans");
+            return Err(ExportError::TooManySpans { spans, limit: self.max_spans_per_request });
+        }
+        Ok(())
     }
 
     /// Reserve in-flight room for a request body of `bytes` before decoding it.
@@ -122,8 +145,11 @@ impl Exporter {
         })?;
         let received = request.span_count();
         telemetry::spans_received(transport, received);
+        self.check_span_count(transport, received)?;
         let mut rejections = Rejections::default();
         retain_valid_spans(&mut request, &self.time_limits.now(), &mut rejections);
+        // Spans within the limits stay the bytes they came as; only the others are rewritten.
+        report_limited(transport, &limit_wire_request(&mut request, &self.span_limits));
         let (records, oversize) = records_for_wire_request(&request, self.max_record_bytes);
         self.publish(transport, tenant, received, rejections, &records, &oversize, reservation).await
     }
@@ -210,6 +236,19 @@ impl Exporter {
     }
 }
 
+/// Count what the span limits dropped or cut.
+fn report_limited(transport: &'static str, limited: &Limited) {
+    if limited.is_empty() {
+        return;
+    }
+    telemetry::spans_limited(transport, limited.spans);
+    for (limit, count) in limited.by_limit() {
+        if count > 0 {
+            telemetry::span_limit_applied(transport, limit, count);
+        }
+    }
+}
+
 /// A converted request validated and cut into records, ready to publish (and to publish again,
 /// for senders that cannot be asked to retry: UDP).
 #[derive(Debug)]
@@ -251,24 +290,27 @@ impl Exporter {
         refused: Rejections,
         reservation: &InFlight,
     ) -> Result<ExportOutcome, ExportError> {
-        let prepared = self.prepare_otlp(transport, request, refused);
+        let prepared = self.prepare_otlp(transport, request, refused)?;
         self.publish_prepared(transport, tenant, &prepared, reservation).await
     }
 
-    /// Validate a converted request and cut it into records; `refused` as in [`Self::export_otlp`].
+    /// Validate a converted request, limit its spans and cut it into records; `refused` as in
+    /// [`Self::export_otlp`]. A request of too many spans is refused whole.
     pub fn prepare_otlp(
         &self,
         transport: &'static str,
         mut request: ExportTraceServiceRequest,
         refused: Rejections,
-    ) -> PreparedRequest {
+    ) -> Result<PreparedRequest, ExportError> {
         let converted: usize = request.resource_spans.iter().flat_map(|r| &r.scope_spans).map(|s| s.spans.len()).sum();
         let received = converted + refused.total();
         telemetry::spans_received(transport, received);
+        self.check_span_count(transport, received)?;
         let mut rejections = refused;
         retain_valid_otlp(&mut request, &self.time_limits.now(), &mut rejections);
+        report_limited(transport, &limit_request(&mut request, &self.span_limits));
         let (records, oversize) = records_for_otlp(request, self.max_record_bytes);
-        PreparedRequest { received, rejections, records, oversize }
+        Ok(PreparedRequest { received, rejections, records, oversize })
     }
 
     /// Publish prepared records; resolves after Kafka acknowledged every one.

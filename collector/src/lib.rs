@@ -89,8 +89,9 @@ pub async fn start(
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;
     let time_limits =
         validate::SpanTimeLimits { max_age_ms: collector.max_span_age_ms, max_future_ms: collector.max_span_future_ms };
-    let exporter =
-        Exporter::new(publisher.clone(), collector.max_record_bytes, time_limits).with_tenancy(&config.tenancy);
+    let exporter = Exporter::new(publisher.clone(), collector.max_record_bytes, time_limits)
+        .with_tenancy(&config.tenancy)
+        .with_limits(collector.limits.span_limits(), collector.limits.max_spans_per_request);
     let strategies = StrategyStore::load(collector.sampling_strategies_file.as_deref())?;
     let max_request = collector.max_request_bytes;
 

@@ -104,6 +104,21 @@ pub struct InFlight {
     bytes: usize,
 }
 
+impl InFlight {
+    /// Bytes held.
+    pub fn bytes(&self) -> usize {
+        self.bytes
+    }
+
+    /// Hold `more` as well: one reservation grown as a body streams in.
+    pub fn absorb(&mut self, mut more: InFlight) {
+        if let Some(permits) = more._permit.split(more._permit.num_permits()) {
+            self._permit.merge(permits);
+        }
+        self.bytes += std::mem::take(&mut more.bytes);
+    }
+}
+
 impl Drop for InFlight {
     fn drop(&mut self) {
         telemetry::in_flight_bytes(-(self.bytes as f64));
@@ -276,5 +291,16 @@ mod tests {
         drop(first);
         assert_eq!(bound.available(), 10_000);
         bound.try_reserve(6_000).expect("room again once the first request finished");
+    }
+
+    #[test]
+    fn a_grown_reservation_holds_and_frees_all_it_absorbed() {
+        let bound = InFlightBound::new(10_000, Duration::from_secs(2));
+        let mut held = bound.try_reserve(3_000).unwrap();
+        held.absorb(bound.try_reserve(4_000).unwrap());
+        assert_eq!((held.bytes(), bound.available()), (7_000, 3_000));
+        assert!(bound.try_reserve(4_000).is_err());
+        drop(held);
+        assert_eq!(bound.available(), 10_000);
     }
 }

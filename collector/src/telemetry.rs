@@ -27,6 +27,18 @@ pub fn spans_rate_limited(tenant: &str, count: usize) {
         .increment(count as u64);
 }
 
+/// Spans that were over one of `collector.limits` (and were stored limited).
+pub fn spans_limited(transport: &'static str, count: usize) {
+    metrics::counter!("skein_collector_spans_limited_total", "transport" => transport).increment(count as u64);
+}
+
+/// Items a span limit removed, by the limit's option name: attributes, events or links dropped,
+/// or string values cut (`attribute_value_length_limit`).
+pub fn span_limit_applied(transport: &'static str, limit: &'static str, count: usize) {
+    metrics::counter!("skein_collector_span_limits_total", "transport" => transport, "limit" => limit)
+        .increment(count as u64);
+}
+
 /// Records Kafka acknowledged.
 pub fn records_produced(count: usize) {
     metrics::counter!("skein_collector_records_produced_total").increment(count as u64);
@@ -56,6 +68,14 @@ pub fn describe() {
     describe_counter!(
         "skein_collector_spans_rejected_total",
         "Spans refused, by transport and reason (validation, or overloaded / kafka_unavailable / record_too_large)"
+    );
+    describe_counter!(
+        "skein_collector_spans_limited_total",
+        "Spans over one of collector.limits, stored with what the limits dropped or cut, by transport"
+    );
+    describe_counter!(
+        "skein_collector_span_limits_total",
+        "Attributes, events and links dropped and string values cut, by transport and the collector.limits option"
     );
     describe_counter!("skein_collector_records_produced_total", "Kafka records acknowledged");
     describe_counter!(

@@ -10,6 +10,10 @@ use skein_schemas::otlp_wire::{WireRequest, WireResource, WireSpan};
 /// request of a million bad spans costs a counter, not a million messages.
 pub const MAX_DESCRIBED: usize = 5;
 
+/// Characters kept of each described refusal: a message quotes what the client sent (a trace id,
+/// a span name), which a hostile client can make megabytes long.
+pub const MAX_MESSAGE_CHARS: usize = 300;
+
 /// Why a span was refused; the label of `skein_collector_spans_rejected_total{reason}`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum RejectReason {
@@ -135,7 +139,8 @@ impl Rejections {
     pub fn add(&mut self, reason: RejectReason, service: impl FnOnce() -> String, message: impl FnOnce() -> String) {
         self.counts[reason as usize] += 1;
         if self.described.len() < MAX_DESCRIBED {
-            self.described.push(Rejection { reason, service: service(), message: message() });
+            let (service, message) = (clip(service()), clip(message()));
+            self.described.push(Rejection { reason, service, message });
         }
     }
 
@@ -177,6 +182,15 @@ impl Rejections {
         }
         text
     }
+}
+
+/// `text` cut to [`MAX_MESSAGE_CHARS`] characters, marked when cut.
+fn clip(mut text: String) -> String {
+    if let Some((end, _)) = text.char_indices().nth(MAX_MESSAGE_CHARS) {
+        text.truncate(end);
+        text.push('…');
+    }
+    text
 }
 
 /// Remove invalid spans, and those starting outside `bounds`, from `request` (keeping the rest
@@ -383,6 +397,22 @@ mod tests {
         assert!(described[2].message.contains("before it starts"));
         assert!(described.iter().all(|r| r.service == "checkout"), "{described:?}");
         assert_eq!(req.span_count(), 2);
+    }
+
+    #[test]
+    fn a_million_refusals_keep_five_short_messages_and_a_count() {
+        let mut rejections = Rejections::default();
+        let long_name = "n".repeat(100_000);
+        for _ in 0..1_000_000 {
+            rejections.add(RejectReason::InvalidTraceId, String::new, || long_name.clone());
+        }
+        assert_eq!(rejections.total(), 1_000_000);
+        assert_eq!(rejections.described().len(), MAX_DESCRIBED);
+        assert!(rejections.described().iter().all(|r| r.message.chars().count() == MAX_MESSAGE_CHARS + 1));
+        let summary = rejections.summary(1_000_001);
+        assert!(summary.starts_with("1000000 of 1000001 spans rejected: "), "{summary}");
+        assert!(summary.ends_with("; and 999995 more"), "{summary}");
+        assert!(summary.len() < 2_000);
     }
 
     #[test]

@@ -351,7 +351,7 @@ impl Layout<'_, '_> {
                 for span in spans {
                     value.push(FIELD_2_LEN);
                     put_varint(&mut value, span.bytes.len() as u64);
-                    value.extend_from_slice(span.bytes);
+                    value.extend_from_slice(&span.bytes);
                 }
             }
         }

@@ -12,6 +12,7 @@ pub mod kafka_record;
 pub mod otlp_wire;
 pub mod sketch;
 pub mod span_kind;
+pub mod span_limits;
 pub mod span_summary;
 pub mod tenant;
 pub mod thrift;

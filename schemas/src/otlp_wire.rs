@@ -6,6 +6,7 @@
 //! `ExportTraceServiceRequest` and `TracesData` share their encoding (field 1: `ResourceSpans`),
 //! so the same walk reads both.
 
+use std::borrow::Cow;
 use std::fmt;
 
 /// Why bytes are not a valid OTLP trace message.
@@ -125,7 +126,7 @@ pub(crate) struct Field<'a> {
     pub(crate) wire_type: u8,
     pub(crate) payload: &'a [u8],
     pub(crate) fixed: u64,
-    raw: &'a [u8],
+    pub(crate) raw: &'a [u8],
 }
 
 /// Iterates the fields of one message.
@@ -252,8 +253,9 @@ fn check_field(schema: &'static Schema, field: &Field<'_>, depth: usize) -> Resu
 /// A span as received: its encoded bytes and the fields the collector checks.
 #[derive(Debug, Clone, PartialEq)]
 pub struct WireSpan<'a> {
-    /// The `Span` message body, copied verbatim into records.
-    pub bytes: &'a [u8],
+    /// The `Span` message body, copied verbatim into records; owned only when the collector's
+    /// limits rewrote it ([`crate::span_limits`]).
+    pub bytes: Cow<'a, [u8]>,
     pub trace_id: &'a [u8],
     pub span_id: &'a [u8],
     pub name: &'a str,
@@ -362,8 +364,14 @@ fn parse_container<'a, T>(
 }
 
 fn parse_span(bytes: &[u8]) -> Result<WireSpan<'_>> {
-    let mut span =
-        WireSpan { bytes, trace_id: &[], span_id: &[], name: "", start_time_unix_nano: 0, end_time_unix_nano: 0 };
+    let mut span = WireSpan {
+        bytes: Cow::Borrowed(bytes),
+        trace_id: &[],
+        span_id: &[],
+        name: "",
+        start_time_unix_nano: 0,
+        end_time_unix_nano: 0,
+    };
     let mut fields = Fields::new(bytes, "Span");
     while let Some(field) = fields.next_field()? {
         check_field(&SPAN, &field, 1)?;
@@ -497,7 +505,7 @@ mod tests {
         assert_eq!(span.span_id, &[2; 8]);
         assert_eq!(span.name, "op");
         assert_eq!((span.start_time_unix_nano, span.end_time_unix_nano), (5, 9));
-        assert_eq!(Span::decode(span.bytes).unwrap(), sample().resource_spans[0].scope_spans[0].spans[0]);
+        assert_eq!(Span::decode(&span.bytes[..]).unwrap(), sample().resource_spans[0].scope_spans[0].spans[0]);
         assert_eq!(request.resources[0].shell.len(), 2, "resource and schema_url kept");
     }
 

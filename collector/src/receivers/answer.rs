@@ -22,6 +22,7 @@ pub fn http_status(error: &ExportError) -> StatusCode {
         ExportError::InvalidRequest(_) => StatusCode::BAD_REQUEST,
         ExportError::Tenant(refusal) => refusal.status(),
         ExportError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+        ExportError::TooManySpans { .. } | ExportError::BodyTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
         ExportError::Publish(PublishError::Overloaded { .. }) => StatusCode::TOO_MANY_REQUESTS,
         ExportError::Publish(PublishError::Unavailable { .. }) => StatusCode::SERVICE_UNAVAILABLE,
         ExportError::Publish(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -77,7 +78,8 @@ pub fn grpc_status(error: ExportError) -> Status {
         (_, Some(delay)) => {
             Status::with_error_details(Code::Unavailable, message, ErrorDetails::with_retry_info(Some(delay)))
         }
-        (ExportError::InvalidRequest(_), None) => Status::invalid_argument(message),
+        (ExportError::InvalidRequest(_) | ExportError::TooManySpans { .. }, None) => Status::invalid_argument(message),
+        (ExportError::BodyTooLarge { .. }, None) => Status::resource_exhausted(message),
         (_, None) => Status::internal(message),
     }
 }

@@ -67,17 +67,21 @@ async fn post_spans(
             );
         }
     };
-    let bytes = match body::read(&headers, request, state.max_request_bytes).await {
-        Ok(bytes) => bytes,
-        Err((status, message)) => return refusal(status, message, None),
+    let (bytes, reservation) = match body::read_reserved(
+        &|bytes| state.exporter.reserve(transport, bytes),
+        transport,
+        &headers,
+        request,
+        state.max_request_bytes,
+    )
+    .await
+    {
+        Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
+        Err(refused) => return refused.into_plain_response(),
     };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return StatusCode::ACCEPTED.into_response();
     }
-    let reservation = match state.exporter.reserve(transport, bytes.len()) {
-        Ok(reservation) => reservation,
-        Err(error) => return export_refusal(error),
-    };
     let mut refused = Rejections::default();
     let mut refuse = |span: RefusedSpan| note_refused(&mut refused, span);
     let decoded = if proto {

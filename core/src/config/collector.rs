@@ -4,6 +4,7 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
+use super::limits::LimitsConfig;
 use super::listen::{loopback, Listen};
 use super::udp::{UdpConfig, UdpConfigError};
 
@@ -69,6 +70,8 @@ pub struct CollectorConfig {
     pub sampling_reload_interval_ms: u64,
     /// UDP receivers' limits.
     pub udp: UdpConfig,
+    /// OpenTelemetry's span limits and the spans per request, on every receiver.
+    pub limits: LimitsConfig,
 }
 
 impl Default for CollectorConfig {
@@ -96,6 +99,7 @@ impl Default for CollectorConfig {
             sampling_strategies_file: None,
             sampling_reload_interval_ms: 1_000,
             udp: UdpConfig::default(),
+            limits: LimitsConfig::default(),
         }
     }
 }

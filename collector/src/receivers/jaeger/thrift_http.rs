@@ -54,13 +54,17 @@ async fn post_traces(
             None,
         );
     }
-    let bytes = match body::read(&headers, request, state.max_request_bytes).await {
-        Ok(bytes) => bytes,
-        Err((status, message)) => return refusal(status, message, None),
-    };
-    let reservation = match state.exporter.reserve(TRANSPORT, bytes.len()) {
-        Ok(reservation) => reservation,
-        Err(error) => return export_refusal(error),
+    let (bytes, reservation) = match body::read_reserved(
+        &|bytes| state.exporter.reserve(TRANSPORT, bytes),
+        TRANSPORT,
+        &headers,
+        request,
+        state.max_request_bytes,
+    )
+    .await
+    {
+        Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
+        Err(refused) => return refused.into_plain_response(),
     };
     let batch = match decode_batch(&bytes, Protocol::Binary) {
         Ok(batch) => batch,

@@ -24,7 +24,14 @@ pub async fn export_batches(queue: mpsc::Receiver<UdpBatch>, exporter: Exporter,
 async fn export_one(exporter: &Exporter, item: UdpBatch, give_up: Duration) {
     let spans = item.batch.spans.len();
     let otlp = batch_to_otlp(item.batch, Origin::Thrift);
-    let mut prepared = exporter.prepare_otlp(item.transport, otlp, Rejections::default());
+    let mut prepared = match exporter.prepare_otlp(item.transport, otlp, Rejections::default()) {
+        Ok(prepared) => prepared,
+        Err(error) => {
+            tracing::warn!(transport = item.transport, %error, spans, "UDP batch dropped");
+            spans_dropped("invalid", spans);
+            return;
+        }
+    };
     let bytes = prepared.record_bytes();
     let deadline = Instant::now() + give_up;
     let mut attempt = 0;

@@ -64,11 +64,13 @@ struct Refusal {
     status: StatusCode,
     message: String,
     retry_after_seconds: Option<u64>,
+    /// The body was refused before it was read whole: the connection closes after the answer.
+    close_connection: bool,
 }
 
 impl Refusal {
     fn new(status: StatusCode, message: impl Into<String>) -> Self {
-        Self { status, message: message.into(), retry_after_seconds: None }
+        Self { status, message: message.into(), retry_after_seconds: None, close_connection: false }
     }
 
     fn into_response(self, encoding: Encoding) -> Response {
@@ -87,6 +89,9 @@ impl Refusal {
         if let Some(seconds) = self.retry_after_seconds {
             response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from(seconds));
         }
+        if self.close_connection {
+            body::close_connection(&mut response);
+        }
         response
     }
 }
@@ -95,7 +100,7 @@ impl From<ExportError> for Refusal {
     fn from(error: ExportError) -> Self {
         let status = http_status(&error);
         let retry_after_seconds = error.retry_after().map(retry_after_seconds);
-        Refusal { status, message: error.to_string(), retry_after_seconds }
+        Refusal { status, message: error.to_string(), retry_after_seconds, close_connection: false }
     }
 }
 
@@ -148,11 +153,21 @@ async fn handle(
     headers: &HeaderMap,
     body: Body,
 ) -> Result<ExportOutcome, Refusal> {
-    let body = body::read(headers, body, state.max_request_bytes)
-        .await
-        .map_err(|(status, message)| Refusal::new(status, message))?;
     let transport = encoding.transport();
-    let reservation = state.exporter.reserve(transport, body.len()).map_err(Refusal::from)?;
+    let body::ReadBody { bytes: body, reservation } = body::read_reserved(
+        &|bytes| state.exporter.reserve(transport, bytes),
+        transport,
+        headers,
+        body,
+        state.max_request_bytes,
+    )
+    .await
+    .map_err(|refusal| Refusal {
+        status: refusal.status,
+        message: refusal.message,
+        retry_after_seconds: refusal.retry_after.map(retry_after_seconds),
+        close_connection: true,
+    })?;
     let encoded = match encoding {
         // Protobuf goes on as received: the exporter reads its framing and copies span bytes.
         Encoding::Protobuf => body,
