@@ -49,6 +49,7 @@ setup_python() {
   "$VENV/bin/python" -W ignore -c '
 import opentelemetry.sdk.trace, opentelemetry.exporter.jaeger.thrift
 import opentelemetry.exporter.zipkin.json, opentelemetry.exporter.zipkin.proto.http
+import opentelemetry.exporter.otlp.proto.grpc.trace_exporter, opentelemetry.exporter.otlp.proto.http.trace_exporter
 ' >>"$logf" 2>&1 || fail "importing the exporters" "$logf"
   venv_stamp "$VENV" "$REQS"
   log "python venv ready in $(( $(now_ms) - t0 )) ms"

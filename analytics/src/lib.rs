@@ -89,7 +89,9 @@ fn store(config: &SkeinConfig) -> Result<(elasticsearch::Elasticsearch, store::S
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, AnalyticsError> {
     let addr = config.analytics.admin_listen;
     telemetry::describe();
-    let role = RoleStart::serve_admin("analytics", addr, &["index_templates", "kafka_subscription"], &shutdown)
+    let admin_auth = skein_core::auth::Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
+    let conditions = &["index_templates", "kafka_subscription"];
+    let role = RoleStart::serve_admin_with_auth("analytics", addr, conditions, admin_auth, &shutdown)
         .await
         .map_err(|source| AnalyticsError::Bind { addr, source })?;
     let (client, store) = store(config)?;

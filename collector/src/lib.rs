@@ -19,6 +19,7 @@ pub mod validate;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use skein_core::auth::{AuthLayer, Authenticator};
 use skein_core::http::serve as serve_http;
 use skein_core::retry::Backoff;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
@@ -63,8 +64,11 @@ pub async fn start(
         return Err(CollectorError::ForeignEncoding(config.kafka.encoding.as_str()));
     }
     telemetry::describe();
-    let role = RoleStart::serve_admin("collector", collector.admin_listen, &["kafka_topics"], &shutdown)
-        .await
+    let admin_auth = Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
+    let auth = AuthLayer::new(Authenticator::watching("receivers", &config.listeners.receivers.auth, &shutdown)?);
+    let role =
+        RoleStart::serve_admin_with_auth("collector", collector.admin_listen, &["kafka_topics"], admin_auth, &shutdown)
+            .await
         .map_err(|source| CollectorError::Bind {
             what: "admin endpoints",
             addr: collector.admin_listen,
@@ -124,27 +128,31 @@ pub async fn start(
     }
 
     let grpc_service = otlp_grpc::trace_service(exporter.clone(), max_request);
-    let grpc_router = tonic::transport::Server::builder().add_service(grpc_service);
+    let grpc_router = tonic::transport::Server::builder().layer(auth.clone()).add_service(grpc_service);
     tasks.spawn(serve_grpc(grpc_router, grpc_listener, "OTLP/gRPC", shutdown.clone()));
     if let Some(listener) = jaeger_grpc_listener {
         let router = tonic::transport::Server::builder()
+            .layer(auth.clone())
             .add_service(jaeger_grpc::collector_service(exporter.clone(), max_request))
             .add_service(sampling::grpc::service(strategies.clone()));
         tasks.spawn(serve_grpc(router, listener, "Jaeger gRPC", shutdown.clone()));
     }
 
-    tasks.spawn(serve_http(http::router(exporter.clone(), max_request), http_listener, "OTLP/HTTP", shutdown.clone()));
+    let otlp_http = http::router(exporter.clone(), max_request).layer(auth.clone());
+    tasks.spawn(serve_http(otlp_http, http_listener, "OTLP/HTTP", shutdown.clone()));
     if let Some(listener) = thrift_listener {
         let router =
             thrift_http::router(exporter.clone(), max_request).merge(sampling::http::api_route(strategies.clone()));
+        let router = router.layer(auth.clone());
         tasks.spawn(serve_http(router, listener, "Jaeger Thrift HTTP", shutdown.clone()));
     }
     if let Some(listener) = zipkin_listener {
-        tasks.spawn(serve_http(zipkin::router(exporter.clone(), max_request), listener, "Zipkin", shutdown.clone()));
+        let router = zipkin::router(exporter.clone(), max_request).layer(auth.clone());
+        tasks.spawn(serve_http(router, listener, "Zipkin", shutdown.clone()));
     }
     if let Some(listener) = sampling_listener {
         tasks.spawn(serve_http(
-            sampling::http::router(strategies.clone()),
+            sampling::http::router(strategies.clone()).layer(auth.clone()),
             listener,
             "sampling HTTP",
             shutdown.clone(),
@@ -190,7 +198,7 @@ async fn bind_optional(
 }
 
 async fn serve_grpc(
-    router: tonic::transport::server::Router,
+    router: tonic::transport::server::Router<skein_core::auth::GrpcAuthStack>,
     listener: tokio::net::TcpListener,
     what: &'static str,
     shutdown: CancellationToken,

@@ -42,10 +42,12 @@ pub const WRITES_ACCEPTED: &str = "elasticsearch_accepts_writes";
 pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<RunningRole, IngesterError> {
     let ingester = config.ingester.clone();
     telemetry::describe();
-    let role = RoleStart::serve_admin(
+    let admin_auth = skein_core::auth::Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
+    let role = RoleStart::serve_admin_with_auth(
         "ingester",
         ingester.admin_listen,
         &["index_templates", "kafka_subscription"],
+        admin_auth,
         &shutdown,
     )
     .await

@@ -6,11 +6,13 @@
 
 mod agent;
 mod analytics;
+mod auth;
 mod collector;
 mod elasticsearch;
 mod ingester;
 mod kafka;
 mod listen;
+mod listeners;
 mod log;
 mod query;
 #[cfg(test)]
@@ -20,12 +22,14 @@ mod udp;
 
 pub use agent::{AgentConfig, AgentConfigError};
 pub use analytics::{AnalyticsConfig, AnalyticsConfigError};
+pub use auth::{AuthConfig, AuthConfigError};
 pub use collector::{CollectorConfig, CollectorConfigError, Compression};
 pub use elasticsearch::ElasticsearchConfig;
 pub use ingester::{IngesterConfig, IngesterConfigError};
 pub use kafka::{GroupProtocol, KafkaConfig, KafkaConfigError, RecordEncoding, StartFrom};
 pub use listen::Listen;
+pub use listeners::{ListenerGroupConfig, ListenersConfig};
 pub use log::{LogConfig, LogFormat};
-pub use query::QueryConfig;
+pub use query::{QueryConfig, QueryConfigError};
 pub use skein::{ConfigError, SkeinConfig};
 pub use udp::{UdpConfig, UdpConfigError};

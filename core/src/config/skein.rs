@@ -6,8 +6,9 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AgentConfig, AgentConfigError, AnalyticsConfig, AnalyticsConfigError, CollectorConfig, CollectorConfigError,
-    ElasticsearchConfig, IngesterConfig, IngesterConfigError, KafkaConfig, KafkaConfigError, LogConfig, QueryConfig,
+    AgentConfig, AgentConfigError, AnalyticsConfig, AnalyticsConfigError, AuthConfigError, CollectorConfig,
+    CollectorConfigError, ElasticsearchConfig, IngesterConfig, IngesterConfigError, KafkaConfig, KafkaConfigError,
+    ListenersConfig, LogConfig, QueryConfig,
 };
 
 /// Errors while loading or checking the configuration.
@@ -25,6 +26,10 @@ pub enum ConfigError {
     Ingester(IngesterConfigError),
     #[error("invalid configuration: {0}")]
     Analytics(AnalyticsConfigError),
+    #[error("invalid configuration: {0}")]
+    Auth(AuthConfigError),
+    #[error("invalid configuration: {0}")]
+    Query(super::QueryConfigError),
     #[error(
         "invalid configuration: analytics.group_id must differ from ingester.group_id (both are '{0}'), or each of the two roles would read only part of the records"
     )]
@@ -51,6 +56,8 @@ pub struct SkeinConfig {
     pub agent: AgentConfig,
     /// Logging.
     pub log: LogConfig,
+    /// How each group of listeners (receivers, query, admin) takes requests.
+    pub listeners: ListenersConfig,
 }
 
 /// Options whose value is a list: one `SKEIN_*` variable or `--set` gives it comma-separated.
@@ -116,6 +123,8 @@ impl SkeinConfig {
         self.agent.validate().map_err(ConfigError::Agent)?;
         self.ingester.validate().map_err(ConfigError::Ingester)?;
         self.analytics.validate().map_err(ConfigError::Analytics)?;
+        self.query.validate().map_err(ConfigError::Query)?;
+        self.listeners.validate().map_err(ConfigError::Auth)?;
         if self.analytics.group_id == self.ingester.group_id {
             return Err(ConfigError::SharedGroup(self.analytics.group_id.clone()));
         }
