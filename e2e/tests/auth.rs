@@ -84,9 +84,12 @@ fn python_otlp(protocol: &str, endpoint: &str, service: &str, headers: &str) -> 
 async fn spans_in_elasticsearch(prefix: &str, trace_id: &str, expected: usize) {
     let es = Es::default();
     let pattern = format!("{prefix}-jaeger-span-*");
-    wait_until(&format!("{expected} spans of trace {trace_id} in Elasticsearch"), Duration::from_secs(60), || {
-        let (es, pattern) = (&es, &pattern);
-        async move { es.documents(pattern).await.iter().filter(|(_, doc)| doc["traceID"] == trace_id).count() == expected }
+    let (es, pattern) = (&es, &pattern);
+    // Stored as `trace_id_format: full` (the default) writes ids.
+    let wanted = format!("{trace_id:0>32}");
+    let wanted = &wanted;
+    wait_until(&format!("{expected} spans of trace {trace_id} in Elasticsearch"), Duration::from_secs(60), move || async move {
+        es.documents(pattern).await.iter().filter(|(_, doc)| doc["traceID"] == *wanted.as_str()).count() == expected
     })
     .await;
 }

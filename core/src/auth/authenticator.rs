@@ -113,7 +113,10 @@ impl Authenticator {
         let authenticator = Self::from_config(group, config)?;
         if let Some(authenticator) = &authenticator {
             if config.reload_interval_ms > 0 {
-                tokio::spawn(authenticator.clone().watch(Duration::from_millis(config.reload_interval_ms), shutdown.clone()));
+                // The files as read now, so a change before the task first runs is not missed.
+                let seen = authenticator.stamp();
+                let interval = Duration::from_millis(config.reload_interval_ms);
+                tokio::spawn(authenticator.clone().watch(seen, interval, shutdown.clone()));
             }
         }
         Ok(authenticator)
@@ -237,8 +240,7 @@ impl Authenticator {
         }
     }
 
-    async fn watch(self, interval: Duration, shutdown: CancellationToken) {
-        let mut seen = self.stamp();
+    async fn watch(self, mut seen: Stamp, interval: Duration, shutdown: CancellationToken) {
         loop {
             tokio::select! {
                 _ = shutdown.cancelled() => return,
