@@ -69,12 +69,12 @@ pub async fn start(
     let role =
         RoleStart::serve_admin_with_auth("collector", collector.admin_listen, &["kafka_topics"], admin_auth, &shutdown)
             .await
-        .map_err(|source| CollectorError::Bind {
-            what: "admin endpoints",
-            addr: collector.admin_listen,
-            option: "collector.admin_listen",
-            source,
-        })?;
+            .map_err(|source| CollectorError::Bind {
+                what: "admin endpoints",
+                addr: collector.admin_listen,
+                option: "collector.admin_listen",
+                source,
+            })?;
 
     let publisher = KafkaPublisher::new(&config.kafka, collector)?;
     let time_limits =

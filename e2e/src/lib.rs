@@ -131,7 +131,8 @@ fn client_output(program: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, s
         }
         None => std::process::Command::new(root.join("e2e/clients/go/bin").join(program)),
     };
-    let output = command.args(args).envs(env.iter().copied()).output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    let output =
+        command.args(args).envs(env.iter().copied()).output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
     let stderr = String::from_utf8_lossy(&output.stderr).to_string();
     let line = stdout

@@ -7,7 +7,9 @@ use std::process::Command;
 use std::time::Duration;
 
 use serde_json::Value;
-use skein_e2e::{export_body, free_port, isolated_config, random_trace_id, require_servers, span, wait_until, Es, Pipeline};
+use skein_e2e::{
+    export_body, free_port, isolated_config, random_trace_id, require_servers, span, wait_until, Es, Pipeline,
+};
 
 const TOKEN: &str = "e2e-token-0123456789abcdef0123456789";
 const WRONG: &str = "e2e-token-0123456789abcdef012345678X";
@@ -88,9 +90,13 @@ async fn spans_in_elasticsearch(prefix: &str, trace_id: &str, expected: usize) {
     // Stored as `trace_id_format: full` (the default) writes ids.
     let wanted = format!("{trace_id:0>32}");
     let wanted = &wanted;
-    wait_until(&format!("{expected} spans of trace {trace_id} in Elasticsearch"), Duration::from_secs(60), move || async move {
-        es.documents(pattern).await.iter().filter(|(_, doc)| doc["traceID"] == *wanted.as_str()).count() == expected
-    })
+    wait_until(
+        &format!("{expected} spans of trace {trace_id} in Elasticsearch"),
+        Duration::from_secs(60),
+        move || async move {
+            es.documents(pattern).await.iter().filter(|(_, doc)| doc["traceID"] == *wanted.as_str()).count() == expected
+        },
+    )
     .await;
 }
 
@@ -138,8 +144,12 @@ async fn receivers_and_admin_take_only_the_tokens_and_users_of_their_files() {
         let sent = python_otlp(protocol, endpoint, &format!("py-otlp-auth-{protocol}"), &header);
         assert_eq!(sent["ok"], true, "{protocol}: {sent}");
         let trace_id = sent["trace_id"].as_str().unwrap();
-        spans_in_elasticsearch(&config.elasticsearch.index_prefix, trace_id, sent["span_count"].as_u64().unwrap() as usize)
-            .await;
+        spans_in_elasticsearch(
+            &config.elasticsearch.index_prefix,
+            trace_id,
+            sent["span_count"].as_u64().unwrap() as usize,
+        )
+        .await;
         let refused = python_otlp(protocol, endpoint, "py-otlp-refused", &format!("authorization=Bearer%20{WRONG}"));
         assert_eq!(refused["ok"], false, "{protocol}: a wrong token must fail the export: {refused}");
         let errors = refused["errors"].to_string();
@@ -167,9 +177,14 @@ async fn receivers_and_admin_take_only_the_tokens_and_users_of_their_files() {
     assert_eq!(curl(&[&format!("http://{admin}/readyz")]).status, 200);
     assert_eq!(curl(&[&format!("http://{admin}/metrics")]).status, 401);
     assert_eq!(curl(&["-H", &bearer(TOKEN), &format!("http://{admin}/metrics")]).status, 401, "groups are apart");
-    let metrics = curl(&["-H", "authorization: Bearer e2e-admin-token-0123456789abcdef", &format!("http://{admin}/metrics")]);
+    let metrics =
+        curl(&["-H", "authorization: Bearer e2e-admin-token-0123456789abcdef", &format!("http://{admin}/metrics")]);
     assert_eq!(metrics.status, 200);
-    assert!(metrics.body.contains(r#"skein_auth_refused_total{group="receivers",reason="invalid_token"}"#), "{}", metrics.body);
+    assert!(
+        metrics.body.contains(r#"skein_auth_refused_total{group="receivers",reason="invalid_token"}"#),
+        "{}",
+        metrics.body
+    );
     assert!(metrics.body.contains(r#"skein_auth_reload_failures_total{group="receivers"}"#), "{}", metrics.body);
     pipeline.stop().await;
 }

@@ -184,7 +184,8 @@ impl Reader {
             .ignore_unavailable(true)
             .allow_no_indices(true)
             .body(body)
-            .request_timeout(self.timeout).send()
+            .request_timeout(self.timeout)
+            .send()
             .await
             .map_err(storage)?;
         read_body(response).await
@@ -398,7 +399,8 @@ impl Reader {
             .open_point_in_time(OpenPointInTimeParts::Index(&refs))
             .keep_alive("1m")
             .ignore_unavailable(true)
-            .request_timeout(self.timeout).send()
+            .request_timeout(self.timeout)
+            .send()
             .await
             .map_err(storage)?;
         let pit = read_body::<Value>(response).await?["id"].as_str().unwrap_or_default().to_string();
@@ -420,7 +422,8 @@ impl Reader {
                 .client
                 .search(SearchParts::None)
                 .body(body)
-                .request_timeout(self.timeout).send()
+                .request_timeout(self.timeout)
+                .send()
                 .await
                 .map_err(storage);
             let page = match response {
@@ -458,7 +461,8 @@ impl Reader {
             .allow_no_indices(true)
             .scroll("1m")
             .body(body)
-            .request_timeout(self.timeout).send()
+            .request_timeout(self.timeout)
+            .send()
             .await
             .map_err(storage)?;
         let mut page: SearchHits = read_body(response).await?;
@@ -474,7 +478,8 @@ impl Reader {
                 .client
                 .scroll(ScrollParts::None)
                 .body(json!({"scroll": "1m", "scroll_id": id}))
-                .request_timeout(self.timeout).send()
+                .request_timeout(self.timeout)
+                .send()
                 .await
                 .map_err(storage);
             let next = match response {
@@ -493,7 +498,13 @@ impl Reader {
             }
         };
         if let Some(id) = scroll_id {
-            let _ = self.client.clear_scroll(ClearScrollParts::None).body(json!({"scroll_id": [id]})).request_timeout(self.timeout).send().await;
+            let _ = self
+                .client
+                .clear_scroll(ClearScrollParts::None)
+                .body(json!({"scroll_id": [id]}))
+                .request_timeout(self.timeout)
+                .send()
+                .await;
         }
         result.map(|()| out)
     }
@@ -685,7 +696,8 @@ fn read_sources<T: DeserializeOwned>(hits: Vec<Hit>) -> Vec<T> {
 async fn read_body<R: DeserializeOwned>(response: elasticsearch::http::response::Response) -> Result<R, QueryError> {
     let status = response.status_code().as_u16();
     let unreadable = |e: &dyn std::fmt::Display| QueryError::Storage(format!("unreadable response: {e}"));
-    let bytes = response.bytes().await.map_err(|e| if e.is_timeout() { QueryError::Timeout } else { unreadable(&e) })?;
+    let bytes =
+        response.bytes().await.map_err(|e| if e.is_timeout() { QueryError::Timeout } else { unreadable(&e) })?;
     if status >= 300 {
         let body: Value = serde_json::from_slice(&bytes).map_err(|e| unreadable(&e))?;
         let reason = body["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| body.to_string());

@@ -20,7 +20,8 @@ struct Files {
 
 impl Files {
     fn new() -> Self {
-        let dir = std::env::temp_dir().join(format!("skein-auth-test-{}-{}", std::process::id(), rand::random::<u64>()));
+        let dir =
+            std::env::temp_dir().join(format!("skein-auth-test-{}-{}", std::process::id(), rand::random::<u64>()));
         std::fs::create_dir_all(&dir).unwrap();
         Self { dir }
     }
@@ -83,11 +84,9 @@ async fn a_request_without_credentials_gets_401_with_the_challenge_and_what_to_s
     let (status, headers, body) = send(&app, "/whoami", &[]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert_eq!(headers[header::WWW_AUTHENTICATE], "Bearer realm=\"skein\"");
-    assert_eq!(
-        body,
-        "authentication required: send `Authorization: Bearer <token>` (listeners.receivers.auth)\n"
-    );
-    let (status, _, body) = send(&app, "/whoami", &[("authorization", "Bearer 0123456789abcdef0123456789abcdeX")]).await;
+    assert_eq!(body, "authentication required: send `Authorization: Bearer <token>` (listeners.receivers.auth)\n");
+    let (status, _, body) =
+        send(&app, "/whoami", &[("authorization", "Bearer 0123456789abcdef0123456789abcdeX")]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.starts_with("the bearer token is not valid: send"), "{body}");
 }
@@ -157,7 +156,10 @@ async fn basic_auth_checks_bcrypt_once_then_answers_from_the_cache_and_refuses_w
     assert_eq!(authenticator.cached_users(), 1, "failures are not cached");
     assert_eq!(send(&app, "/whoami", &[("authorization", &basic("alice", "s3cret"))]).await.0, StatusCode::OK);
     // A token where only basic auth is configured, and a header that is no credential at all.
-    assert_eq!(send(&app, "/whoami", &[("authorization", &format!("Bearer {TOKEN}"))]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(
+        send(&app, "/whoami", &[("authorization", &format!("Bearer {TOKEN}"))]).await.0,
+        StatusCode::UNAUTHORIZED
+    );
     let (status, _, body) = send(&app, "/whoami", &[("authorization", "Basic !!!")]).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
     assert!(body.starts_with("the Authorization header cannot be read"), "{body}");
@@ -190,7 +192,11 @@ async fn a_rewritten_file_replaces_the_credentials_and_a_broken_one_keeps_them()
     files.write("tokens", "short\n");
     let error = authenticator.reload().unwrap_err();
     assert!(error.to_string().contains("line 1"), "{error}");
-    assert_eq!(send(&app, "/whoami", &[("authorization", &bearer(rotated))]).await.0, StatusCode::OK, "old credentials stay");
+    assert_eq!(
+        send(&app, "/whoami", &[("authorization", &bearer(rotated))]).await.0,
+        StatusCode::OK,
+        "old credentials stay"
+    );
 }
 
 #[tokio::test]

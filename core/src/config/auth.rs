@@ -37,7 +37,8 @@ impl AuthConfig {
     }
 
     pub(super) fn validate(&self, group: &'static str) -> Result<(), AuthConfigError> {
-        for (option, path) in [("bearer_tokens_file", &self.bearer_tokens_file), ("basic_users_file", &self.basic_users_file)]
+        for (option, path) in
+            [("bearer_tokens_file", &self.bearer_tokens_file), ("basic_users_file", &self.basic_users_file)]
         {
             if path.as_ref().is_some_and(|path| path.as_os_str().is_empty()) {
                 return Err(AuthConfigError::EmptyPath { group, option });

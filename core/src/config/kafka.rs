@@ -106,14 +106,8 @@ const GUARANTEED_SETTINGS: [(&str, &str); 6] = [
     ("acks", "a client is answered only once every in-sync replica has its spans (acks=all)"),
     ("request.required.acks", "a client is answered only once every in-sync replica has its spans (acks=all)"),
     ("enable.idempotence", "producer retries must neither duplicate nor reorder records of a trace"),
-    (
-        "enable.auto.commit",
-        "offsets are committed only for records written to Elasticsearch (at-least-once delivery)",
-    ),
-    (
-        "auto.commit.enable",
-        "offsets are committed only for records written to Elasticsearch (at-least-once delivery)",
-    ),
+    ("enable.auto.commit", "offsets are committed only for records written to Elasticsearch (at-least-once delivery)"),
+    ("auto.commit.enable", "offsets are committed only for records written to Elasticsearch (at-least-once delivery)"),
     (
         "enable.auto.offset.store",
         "an offset is stored only once its record is written to Elasticsearch (at-least-once delivery)",
@@ -187,13 +181,22 @@ mod tests {
 
     #[test]
     fn librdkafka_may_not_override_what_delivery_rests_on() {
-        for key in ["acks", "request.required.acks", "enable.idempotence", "enable.auto.commit", "auto.commit.enable", "enable.auto.offset.store", " ACKS"] {
-            let kafka = KafkaConfig {
-                librdkafka: [(key.to_string(), "1".to_string())].into(),
-                ..KafkaConfig::default()
-            };
+        for key in [
+            "acks",
+            "request.required.acks",
+            "enable.idempotence",
+            "enable.auto.commit",
+            "auto.commit.enable",
+            "enable.auto.offset.store",
+            " ACKS",
+        ] {
+            let kafka =
+                KafkaConfig { librdkafka: [(key.to_string(), "1".to_string())].into(), ..KafkaConfig::default() };
             let error = kafka.validate().unwrap_err();
-            assert!(matches!(&error, KafkaConfigError::GuaranteedSetting { key: named, .. } if named == key), "{error}");
+            assert!(
+                matches!(&error, KafkaConfigError::GuaranteedSetting { key: named, .. } if named == key),
+                "{error}"
+            );
         }
         let error = crate::config::SkeinConfig::from_yaml_str("kafka:\n  librdkafka:\n    acks: '1'\n").unwrap_err();
         assert_eq!(
