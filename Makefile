@@ -88,7 +88,7 @@ fuzz-smoke:
 ## Against the real Kafka and Elasticsearch from `make up`; tests isolate themselves by topic and index prefix.
 e2e: ui clients jaeger
 	$(CARGO) build -p skein
-	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers --test graph --test pipeline_status --test analytics_cardinality --test rollover --test retention --test foreign --test tls --test tenancy --test analytics_tenancy --test hostile --test tls_kafka --test tls_elasticsearch --test tls_agent
+	$(CARGO) test -p skein-e2e --test pipeline --test analytics --test query --test receivers --test graph --test pipeline_status --test analytics_cardinality --test rollover --test retention --test foreign --test tls --test tenancy --test analytics_tenancy --test hostile --test tls_kafka --test tls_elasticsearch --test tls_agent --test auth
 
 ## The pipeline, query and analytics end-to-end tests against OpenSearch instead of Elasticsearch
 ## (docs/opensearch.md): Kafka as for `make up`, OpenSearch from Maven Central on 127.0.0.1:9201

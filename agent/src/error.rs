@@ -3,6 +3,8 @@
 /// Why the agent could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum AgentError {
+    #[error(transparent)]
+    Credentials(#[from] skein_core::auth::CredentialsError),
     #[error("agent.collector_endpoint '{endpoint}' is not a usable URL: {reason}")]
     Endpoint { endpoint: String, reason: String },
     #[error("cannot read agent.collector_tls.{option} {path}: {source}")]

@@ -42,7 +42,10 @@ pub async fn start(
     let forwarder = Forwarder::new(agent, &config.tenancy.header)?;
     let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
     let receivers = ListenerGroup::new("receivers", &config.listeners.receivers, &shutdown)?;
-    let role = RoleStart::serve_admin("agent", agent.admin_listen, admin, &[], &shutdown)
+    let admin_auth = skein_core::auth::Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
+    let sampling_auth =
+        skein_core::auth::Authenticator::watching("receivers", &config.listeners.receivers.auth, &shutdown)?;
+    let role = RoleStart::serve_admin_with_auth("agent", agent.admin_listen, admin, &[], admin_auth, &shutdown)
         .await
         .map_err(|source| AgentError::Bind { what: "admin endpoints", addr: agent.admin_listen, source })?;
 
@@ -72,7 +75,8 @@ pub async fn start(
         Duration::from_millis(agent.forward_give_up_ms),
     ));
     if let Some(listener) = sampling_listener {
-        let router = sampling::http::router(forwarder.sampling_source());
+        let router =
+            sampling::http::router(forwarder.sampling_source()).layer(skein_core::auth::AuthLayer::new(sampling_auth));
         tasks.spawn(receivers.serve_http(router, listener, "sampling HTTP", shutdown.clone()));
     }
     tracing::info!(?addresses, collector = %agent.collector_endpoint, admin = %agent.admin_listen, "agent listening");

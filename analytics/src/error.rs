@@ -6,6 +6,8 @@ use rdkafka::error::KafkaError;
 
 #[derive(Debug, thiserror::Error)]
 pub enum AnalyticsError {
+    #[error(transparent)]
+    Credentials(#[from] skein_core::auth::CredentialsError),
     #[error("cannot listen on {addr} for the analytics admin endpoints: {source} (set analytics.admin_listen)")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error(transparent)]

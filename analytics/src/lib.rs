@@ -94,7 +94,9 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let addr = config.analytics.admin_listen;
     telemetry::describe();
     let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
-    let role = RoleStart::serve_admin("analytics", addr, admin, &["index_templates", "kafka_subscription"], &shutdown)
+    let admin_auth = skein_core::auth::Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
+    let conditions = &["index_templates", "kafka_subscription"];
+    let role = RoleStart::serve_admin_with_auth("analytics", addr, admin, conditions, admin_auth, &shutdown)
         .await
         .map_err(|source| AnalyticsError::Bind { addr, source })?;
     let (client, store) = store(config)?;

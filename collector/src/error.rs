@@ -58,6 +58,8 @@ impl ExportError {
 #[derive(Debug, thiserror::Error)]
 pub enum CollectorError {
     #[error(transparent)]
+    Credentials(#[from] skein_core::auth::CredentialsError),
+    #[error(transparent)]
     Publish(#[from] PublishError),
     #[error(transparent)]
     KafkaSetup(#[from] skein_core::kafka::KafkaSetupError),

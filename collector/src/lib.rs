@@ -20,6 +20,7 @@ pub mod validate;
 use std::net::SocketAddr;
 use std::time::Duration;
 
+use skein_core::auth::{AuthLayer, Authenticator};
 use skein_core::net::ListenerGroup;
 use skein_core::retry::Backoff;
 use skein_core::role::{Preparation, RoleStart, RunningRole};
@@ -75,11 +76,20 @@ pub async fn start(
     }
     telemetry::describe();
     let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
-    // Every receiver's TLS and limits; the one place a layer for all receivers goes.
+    // Every receiver's TLS and limits, and its authentication.
     let receivers = ListenerGroup::new("receivers", &config.listeners.receivers, &shutdown)?;
-    let role = RoleStart::serve_admin("collector", collector.admin_listen, admin, &["kafka_topics"], &shutdown)
-        .await
-        .map_err(|source| CollectorError::Bind {
+    let admin_auth = Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
+    let auth = AuthLayer::new(Authenticator::watching("receivers", &config.listeners.receivers.auth, &shutdown)?);
+    let role = RoleStart::serve_admin_with_auth(
+        "collector",
+        collector.admin_listen,
+        admin,
+        &["kafka_topics"],
+        admin_auth,
+        &shutdown,
+    )
+    .await
+    .map_err(|source| CollectorError::Bind {
         what: "admin endpoints",
         addr: collector.admin_listen,
         option: "collector.admin_listen",
@@ -139,27 +149,30 @@ pub async fn start(
         }
     }
 
-    let grpc_routes = Routes::new(otlp_grpc::trace_service(exporter.clone(), max_request));
+    // gRPC services are axum routes underneath: the same layer checks their credentials.
+    let authenticated = |routes: Routes| Routes::from(routes.into_axum_router().layer(auth.clone()));
+    let grpc_routes = authenticated(Routes::new(otlp_grpc::trace_service(exporter.clone(), max_request)));
     tasks.spawn(receivers.clone().serve_grpc(grpc_routes, grpc_listener, "OTLP/gRPC", shutdown.clone()));
     if let Some(listener) = jaeger_grpc_listener {
         let routes = Routes::new(jaeger_grpc::collector_service(exporter.clone(), max_request))
             .add_service(sampling::grpc::service(strategies.clone()));
-        tasks.spawn(receivers.clone().serve_grpc(routes, listener, "Jaeger gRPC", shutdown.clone()));
+        tasks.spawn(receivers.clone().serve_grpc(authenticated(routes), listener, "Jaeger gRPC", shutdown.clone()));
     }
 
-    let router = http::router(exporter.clone(), max_request);
+    let router = http::router(exporter.clone(), max_request).layer(auth.clone());
     tasks.spawn(receivers.clone().serve_http(router, http_listener, "OTLP/HTTP", shutdown.clone()));
     if let Some(listener) = thrift_listener {
         let router =
             thrift_http::router(exporter.clone(), max_request).merge(sampling::http::api_route(strategies.clone()));
+        let router = router.layer(auth.clone());
         tasks.spawn(receivers.clone().serve_http(router, listener, "Jaeger Thrift HTTP", shutdown.clone()));
     }
     if let Some(listener) = zipkin_listener {
-        let router = zipkin::router(exporter.clone(), max_request);
+        let router = zipkin::router(exporter.clone(), max_request).layer(auth.clone());
         tasks.spawn(receivers.clone().serve_http(router, listener, "Zipkin", shutdown.clone()));
     }
     if let Some(listener) = sampling_listener {
-        let router = sampling::http::router(strategies.clone());
+        let router = sampling::http::router(strategies.clone()).layer(auth.clone());
         tasks.spawn(receivers.clone().serve_http(router, listener, "sampling HTTP", shutdown.clone()));
     }
     if !udp_sockets.is_empty() {

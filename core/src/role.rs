@@ -162,12 +162,25 @@ impl RoleStart {
         conditions: &[&'static str],
         shutdown: &CancellationToken,
     ) -> Result<Self, std::io::Error> {
+        Self::serve_admin_with_auth(role, admin, group, conditions, None, shutdown).await
+    }
+
+    /// [`RoleStart::serve_admin`], `/metrics` checked by `auth` (`listeners.admin.auth`); the
+    /// probes `/healthz` and `/readyz` stay open.
+    pub async fn serve_admin_with_auth(
+        role: &'static str,
+        admin: SocketAddr,
+        group: ListenerGroup,
+        conditions: &[&'static str],
+        auth: Option<crate::auth::Authenticator>,
+        shutdown: &CancellationToken,
+    ) -> Result<Self, std::io::Error> {
         crate::telemetry::describe();
         let readiness = Readiness::of_role(role);
         for condition in conditions {
             readiness.register(condition);
         }
-        serve_admin(admin, group, readiness.clone(), shutdown.clone()).await?;
+        serve_admin(admin, group, readiness.clone(), auth, shutdown.clone()).await?;
         Ok(Self { readiness, shutdown: shutdown.clone(), failure: FailureReport::default() })
     }
 

@@ -139,13 +139,17 @@ impl Readiness {
     }
 }
 
-/// The admin router: `/metrics`, `/healthz`, `/readyz`.
-pub fn admin_router(readiness: Readiness) -> Router {
+/// Admin paths served without credentials: probes of load balancers and kubelets carry none.
+pub const OPEN_ADMIN_PATHS: &[&str] = &["/healthz", "/readyz"];
+
+/// The admin router: `/metrics`, `/healthz`, `/readyz`; with `auth`, `/metrics` needs credentials.
+pub fn admin_router(readiness: Readiness, auth: Option<crate::auth::Authenticator>) -> Router {
     Router::new()
         .route("/metrics", get(|| async { render_metrics() }))
         .route("/healthz", get(|| async { "ok\n" }))
         .route("/readyz", get(readyz))
         .with_state(readiness)
+        .layer(crate::auth::AuthLayer::new(auth).with_open_paths(OPEN_ADMIN_PATHS))
 }
 
 async fn readyz(State(readiness): State<Readiness>) -> impl IntoResponse {
@@ -158,10 +162,11 @@ pub async fn serve_admin(
     addr: SocketAddr,
     group: crate::net::ListenerGroup,
     readiness: Readiness,
+    auth: Option<crate::auth::Authenticator>,
     shutdown: CancellationToken,
 ) -> Result<tokio::task::JoinHandle<()>, std::io::Error> {
     let listener = tokio::net::TcpListener::bind(addr).await?;
-    Ok(tokio::spawn(group.serve_http(admin_router(readiness), listener, "admin endpoints", shutdown)))
+    Ok(tokio::spawn(group.serve_http(admin_router(readiness, auth), listener, "admin endpoints", shutdown)))
 }
 
 #[cfg(test)]

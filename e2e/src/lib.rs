@@ -105,6 +105,18 @@ pub fn isolated_config(name: &str) -> SkeinConfig {
 /// Run one of the real-client programs of `e2e/clients` (installed by `scripts/clients.sh`) and
 /// parse the JSON line it prints. `program` is `python:<script>` or a Go binary name.
 pub fn run_client(program: &str, args: &[&str]) -> serde_json::Value {
+    let (succeeded, value, stderr) = client_output(program, args, &[]);
+    assert!(succeeded && value["ok"] == true, "{program} {args:?} failed: {value}\nstderr: {stderr}");
+    value
+}
+
+/// [`run_client`] with extra environment variables (the SDKs' `OTEL_*` settings), returning the
+/// JSON line whether the client succeeded or not (`ok` says which).
+pub fn run_client_with_env(program: &str, args: &[&str], env: &[(&str, &str)]) -> serde_json::Value {
+    client_output(program, args, env).1
+}
+
+fn client_output(program: &str, args: &[&str], env: &[(&str, &str)]) -> (bool, serde_json::Value, String) {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
     let setup = std::process::Command::new("bash")
         .arg(root.join("scripts/clients.sh"))
@@ -123,18 +135,17 @@ pub fn run_client(program: &str, args: &[&str]) -> serde_json::Value {
         }
         None => std::process::Command::new(root.join("e2e/clients/go/bin").join(program)),
     };
-    let output = command.args(args).output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
+    let output =
+        command.args(args).envs(env.iter().copied()).output().unwrap_or_else(|e| panic!("{program} runs: {e}"));
     let stdout = String::from_utf8_lossy(&output.stdout);
-    let line = stdout.lines().rev().find(|l| l.trim_start().starts_with('{')).unwrap_or_else(|| {
-        panic!("{program} printed no JSON line; stderr: {}", String::from_utf8_lossy(&output.stderr))
-    });
+    let stderr = String::from_utf8_lossy(&output.stderr).to_string();
+    let line = stdout
+        .lines()
+        .rev()
+        .find(|l| l.trim_start().starts_with('{'))
+        .unwrap_or_else(|| panic!("{program} printed no JSON line; stderr: {stderr}"));
     let value: serde_json::Value = serde_json::from_str(line).expect("client prints JSON");
-    assert!(
-        output.status.success() && value["ok"] == true,
-        "{program} {args:?} failed: {line}\nstderr: {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    value
+    (output.status.success(), value, stderr)
 }
 
 /// A running collector and/or ingester in this process.

@@ -6,6 +6,8 @@ use rdkafka::error::KafkaError;
 #[derive(Debug, thiserror::Error)]
 pub enum IngesterError {
     #[error(transparent)]
+    Credentials(#[from] skein_core::auth::CredentialsError),
+    #[error(transparent)]
     Consumer(#[from] skein_core::consumer::ConsumerError),
     #[error("cannot create the dead-letter producer: {0} (check kafka.brokers and kafka.librdkafka)")]
     DeadLetterProducer(KafkaError),

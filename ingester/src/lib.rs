@@ -44,11 +44,13 @@ pub async fn start(config: &SkeinConfig, shutdown: CancellationToken) -> Result<
     let ingester = config.ingester.clone();
     telemetry::describe();
     let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
-    let role = RoleStart::serve_admin(
+    let admin_auth = skein_core::auth::Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
+    let role = RoleStart::serve_admin_with_auth(
         "ingester",
         ingester.admin_listen,
         admin,
         &["index_templates", "kafka_subscription"],
+        admin_auth,
         &shutdown,
     )
     .await

@@ -79,7 +79,7 @@ pub async fn trace_by_id(
         let (start, end) = id_window(&state, &Params::default())?;
         documents = state.reader.spans(std::slice::from_ref(&id), start, end).await?;
     }
-    let traces = assemble(documents, &[id], raw, state.max_skew_micros());
+    let traces = assemble(documents, &[id], raw, state.max_skew_micros(), state.config.max_spans_per_trace);
     if traces.is_empty() {
         return Err(QueryError::TraceNotFound);
     }
@@ -96,6 +96,7 @@ fn parse_search(state: &QueryState, params: &Params) -> Result<TraceQuery, Query
     if start > end {
         return Err(QueryError::BadParameter("'start' should be before 'end'".into()));
     }
+    state.check_lookback("start", start)?;
     let mut tags = BTreeMap::new();
     for tag in params.all("tag") {
         let (key, value) = tag.split_once(':').ok_or_else(|| {
@@ -157,7 +158,7 @@ pub async fn search(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<
         let ids: Vec<String> = ids.iter().map(|id| parse_id(id)).collect::<Result<_, _>>()?;
         let (start, end) = id_window(&state, &params)?;
         let documents = state.reader.spans(&ids, start, end).await?;
-        let traces = assemble(documents, &ids, raw, state.max_skew_micros());
+        let traces = assemble(documents, &ids, raw, state.max_skew_micros(), state.config.max_spans_per_trace);
         let errors: Vec<Value> = ids
             .iter()
             .filter(|id| !traces.iter().any(|t| &t.trace_id == *id))
@@ -171,7 +172,7 @@ pub async fn search(Shared(state): Shared, RawQuery(query): RawQuery) -> Result<
     let margin = state.trace_margin_ms();
     let documents =
         state.reader.spans(&ids, query.start_micros / 1000 - margin, query.end_micros / 1000 + margin).await?;
-    let traces = assemble(documents, &ids, raw, state.max_skew_micros());
+    let traces = assemble(documents, &ids, raw, state.max_skew_micros(), state.config.max_spans_per_trace);
     Ok(envelope(traces, 0))
 }
 
@@ -190,6 +191,7 @@ pub async fn dependencies(Shared(state): Shared, RawQuery(query): RawQuery) -> R
     let params = Params::parse(query.as_deref());
     let end = params.epoch_ms("endTs")?.unwrap_or(now_micros() / 1000);
     let lookback = params.span_ms("lookback")?.unwrap_or(24 * 3_600_000);
+    state.check_lookback("lookback", end.saturating_sub(lookback).saturating_mul(1000))?;
     let service = params.get("service");
     let mut links: BTreeMap<(String, String), (u64, u64)> = BTreeMap::new();
     for doc in state.reader.dependencies(end.saturating_sub(lookback), end).await? {

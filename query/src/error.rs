@@ -8,6 +8,8 @@ use crate::envelope::error_envelope;
 
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
+    #[error(transparent)]
+    Credentials(#[from] skein_core::auth::CredentialsError),
     /// A parameter a client sent is wrong; the message names it (Jaeger's wording).
     #[error("{0}")]
     BadParameter(String),
@@ -15,6 +17,8 @@ pub enum QueryError {
     TraceNotFound,
     #[error("cannot read from Elasticsearch: {0}")]
     Storage(String),
+    #[error("Elasticsearch did not answer within query.request_timeout_ms; narrow the search (a shorter time range, a service, an operation) or raise the option")]
+    Timeout,
     #[error("cannot listen on {addr} for the query API: {source} (set query.listen / query.admin_listen)")]
     Bind { addr: std::net::SocketAddr, source: std::io::Error },
     #[error(transparent)]
@@ -28,6 +32,7 @@ impl QueryError {
         match self {
             QueryError::BadParameter(_) => StatusCode::BAD_REQUEST,
             QueryError::TraceNotFound => StatusCode::NOT_FOUND,
+            QueryError::Timeout => StatusCode::GATEWAY_TIMEOUT,
             _ => StatusCode::INTERNAL_SERVER_ERROR,
         }
     }

@@ -26,6 +26,7 @@ pub mod v3;
 use std::net::SocketAddr;
 
 use skein_core::net::ListenerGroup;
+use skein_core::auth::{AuthLayer, Authenticator};
 use skein_core::role::{RoleStart, RunningRole};
 use skein_core::telemetry::Readiness;
 use skein_core::SkeinConfig;
@@ -62,12 +63,17 @@ pub async fn start(
     let query = &config.query;
     let admin = ListenerGroup::new("admin", &config.listeners.admin, &shutdown)?;
     let api = ListenerGroup::new("query", &config.listeners.query, &shutdown)?;
-    let role = RoleStart::serve_admin("query", query.admin_listen, admin, &["elasticsearch"], &shutdown)
+    let admin_auth = Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
+    let role =
+        RoleStart::serve_admin_with_auth("query", query.admin_listen, admin, &["elasticsearch"], admin_auth, &shutdown)
         .await
         .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
     tokio::spawn(watch_elasticsearch(client.clone(), role.readiness().clone(), shutdown.clone()));
-    let router = app(config, client);
+    // Every path, the UI's too: with basic auth the browser asks once at the first page and sends
+    // the credentials on each API call after it.
+    let api_auth = Authenticator::watching("query", &config.listeners.query.auth, &shutdown)?;
+    let router = app(config, client).layer(AuthLayer::new(api_auth));
     let listener = tokio::net::TcpListener::bind(query.listen)
         .await
         .map_err(|source| QueryError::Bind { addr: query.listen, source })?;

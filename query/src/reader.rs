@@ -9,6 +9,7 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use chrono::{DateTime, NaiveDate, NaiveTime, Utc};
 use elasticsearch::{ClearScrollParts, Elasticsearch, OpenPointInTimeParts, ScrollParts, SearchParts};
@@ -49,6 +50,17 @@ pub struct Reader {
     group: String,
     /// Elasticsearch or OpenSearch, asked the first time it matters.
     backend: Arc<OnceCell<Backend>>,
+    /// Time-out of each request (`query.request_timeout_ms`).
+    timeout: Duration,
+}
+
+/// What a failed request to Elasticsearch tells the client: a time-out is its own error (504).
+fn storage(error: elasticsearch::Error) -> QueryError {
+    if error.is_timeout() {
+        QueryError::Timeout
+    } else {
+        QueryError::Storage(error.to_string())
+    }
 }
 
 /// Matches the analytics documents of `group`: several configurations may write into one index
@@ -142,7 +154,19 @@ impl Reader {
     /// A reader of the indices (or aliases) `names` gives, analytics documents of
     /// `analytics_group` only.
     pub fn new(client: Elasticsearch, names: IndexNames, analytics_group: &str) -> Self {
-        Self { client, names, group: analytics_group.to_string(), backend: Arc::new(OnceCell::new()) }
+        Self {
+            client,
+            names,
+            group: analytics_group.to_string(),
+            backend: Arc::new(OnceCell::new()),
+            timeout: Duration::from_millis(skein_core::config::QueryConfig::default().request_timeout_ms),
+        }
+    }
+
+    /// The same reader with another time-out per request.
+    pub fn with_request_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
     }
 
     /// The same reader over `tenant`'s indices only.
@@ -165,9 +189,10 @@ impl Reader {
             .ignore_unavailable(true)
             .allow_no_indices(true)
             .body(body)
+            .request_timeout(self.timeout)
             .send()
             .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
+            .map_err(storage)?;
         read_body(response).await
     }
 
@@ -379,9 +404,10 @@ impl Reader {
             .open_point_in_time(OpenPointInTimeParts::Index(&refs))
             .keep_alive("1m")
             .ignore_unavailable(true)
+            .request_timeout(self.timeout)
             .send()
             .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
+            .map_err(storage)?;
         let pit = read_body::<Value>(response).await?["id"].as_str().unwrap_or_default().to_string();
         let mut out = Vec::with_capacity(total);
         let mut after: Option<Value> = None;
@@ -401,9 +427,10 @@ impl Reader {
                 .client
                 .search(SearchParts::None)
                 .body(body)
+                .request_timeout(self.timeout)
                 .send()
                 .await
-                .map_err(|e| QueryError::Storage(e.to_string()));
+                .map_err(storage);
             let page = match response {
                 Ok(response) => read_body::<SearchHits>(response).await,
                 Err(error) => Err(error),
@@ -418,7 +445,7 @@ impl Reader {
             after = hits.last().map(|h| h.sort.clone());
             out.extend(hits);
         };
-        let _ = self.client.close_point_in_time().body(json!({"id": pit})).send().await;
+        let _ = self.client.close_point_in_time().body(json!({"id": pit})).request_timeout(self.timeout).send().await;
         result.map(|()| out)
     }
 
@@ -439,9 +466,10 @@ impl Reader {
             .allow_no_indices(true)
             .scroll("1m")
             .body(body)
+            .request_timeout(self.timeout)
             .send()
             .await
-            .map_err(|e| QueryError::Storage(e.to_string()))?;
+            .map_err(storage)?;
         let mut page: SearchHits = read_body(response).await?;
         let mut scroll_id = page.scroll_id.take();
         let mut out = Vec::with_capacity(total);
@@ -455,9 +483,10 @@ impl Reader {
                 .client
                 .scroll(ScrollParts::None)
                 .body(json!({"scroll": "1m", "scroll_id": id}))
+                .request_timeout(self.timeout)
                 .send()
                 .await
-                .map_err(|e| QueryError::Storage(e.to_string()));
+                .map_err(storage);
             let next = match response {
                 Ok(response) => read_body::<SearchHits>(response).await,
                 Err(error) => Err(error),
@@ -474,7 +503,13 @@ impl Reader {
             }
         };
         if let Some(id) = scroll_id {
-            let _ = self.client.clear_scroll(ClearScrollParts::None).body(json!({"scroll_id": [id]})).send().await;
+            let _ = self
+                .client
+                .clear_scroll(ClearScrollParts::None)
+                .body(json!({"scroll_id": [id]}))
+                .request_timeout(self.timeout)
+                .send()
+                .await;
         }
         result.map(|()| out)
     }
@@ -666,7 +701,8 @@ fn read_sources<T: DeserializeOwned>(hits: Vec<Hit>) -> Vec<T> {
 async fn read_body<R: DeserializeOwned>(response: elasticsearch::http::response::Response) -> Result<R, QueryError> {
     let status = response.status_code().as_u16();
     let unreadable = |e: &dyn std::fmt::Display| QueryError::Storage(format!("unreadable response: {e}"));
-    let bytes = response.bytes().await.map_err(|e| unreadable(&e))?;
+    let bytes =
+        response.bytes().await.map_err(|e| if e.is_timeout() { QueryError::Timeout } else { unreadable(&e) })?;
     if status >= 300 {
         let body: Value = serde_json::from_slice(&bytes).map_err(|e| unreadable(&e))?;
         let reason = body["error"]["reason"].as_str().map(str::to_string).unwrap_or_else(|| body.to_string());

@@ -34,8 +34,16 @@ pub fn id_window(state: &QueryState, params: &Params) -> Result<(i64, i64), Quer
 }
 
 /// Group span documents into traces (in `order`, which holds ids as [`parse_id`] gives them),
-/// adjusted unless `raw`. A document that cannot be shown is skipped with a warning.
-pub fn assemble(documents: Vec<SpanDocument>, order: &[String], raw: bool, max_skew_micros: i64) -> Vec<UiTrace> {
+/// adjusted unless `raw`. A document that cannot be shown is skipped with a warning. A trace of
+/// more than `max_spans` spans (`0`: no limit) keeps its earliest ones (documents come sorted by
+/// start) and says so in its warnings.
+pub fn assemble(
+    documents: Vec<SpanDocument>,
+    order: &[String],
+    raw: bool,
+    max_skew_micros: i64,
+    max_spans: usize,
+) -> Vec<UiTrace> {
     let mut by_trace: BTreeMap<String, Vec<UiSpan>> = BTreeMap::new();
     for doc in documents {
         match span_from_document(doc) {
@@ -46,7 +54,17 @@ pub fn assemble(documents: Vec<SpanDocument>, order: &[String], raw: bool, max_s
     let mut traces = Vec::new();
     for id in order {
         let Some(mut spans) = normalize_trace_id(id).and_then(|id| by_trace.remove(&id)) else { continue };
-        let warnings = if raw { Vec::new() } else { adjust(&mut spans, max_skew_micros) };
+        let mut warnings = Vec::new();
+        if max_spans > 0 && spans.len() > max_spans {
+            warnings.push(format!(
+                "trace truncated: {max_spans} of its {} spans are shown (query.max_spans_per_trace)",
+                spans.len()
+            ));
+            spans.truncate(max_spans);
+        }
+        if !raw {
+            warnings.extend(adjust(&mut spans, max_skew_micros));
+        }
         traces.push(UiTrace::new(spans, warnings));
     }
     traces
@@ -76,8 +94,23 @@ mod tests {
         let documents =
             vec![span("00000000000000aa", "1"), span("bb", "2"), span("000000000000000000000000000000aa", "3")];
         let order = [parse_id("bb").unwrap(), parse_id("cc").unwrap(), parse_id("aa").unwrap()];
-        let traces = assemble(documents, &order, true, 0);
+        let traces = assemble(documents, &order, true, 0, 0);
         let shape: Vec<(&str, usize)> = traces.iter().map(|t| (t.trace_id.as_str(), t.spans.len())).collect();
         assert_eq!(shape, [("00000000000000bb", 1), ("00000000000000aa", 2)], "a trace with no spans is left out");
+    }
+
+    #[test]
+    fn a_trace_beyond_the_span_limit_keeps_its_earliest_spans_and_says_so() {
+        let documents = vec![span("aa", "1"), span("aa", "2"), span("aa", "3"), span("bb", "4")];
+        let order = [parse_id("aa").unwrap(), parse_id("bb").unwrap()];
+        let traces = assemble(documents, &order, false, 0, 2);
+        let ids: Vec<&str> = traces[0].spans.iter().map(|s| s.span_id.as_str()).collect();
+        assert_eq!(ids, ["0000000000000001", "0000000000000002"]);
+        assert_eq!(
+            traces[0].warnings.as_deref(),
+            Some(&["trace truncated: 2 of its 3 spans are shown (query.max_spans_per_trace)".to_string()][..])
+        );
+        assert_eq!(traces[1].spans.len(), 1);
+        assert_eq!(traces[1].warnings, None, "a trace within the limit has no warning");
     }
 }

@@ -100,7 +100,7 @@ pub async fn get_trace(
         _ => id_window(&state, &Params::default())?,
     };
     let documents = state.reader.spans(std::slice::from_ref(&id), start, end).await?;
-    result(&assemble(documents, &[id], raw, state.max_skew_micros()))
+    result(&assemble(documents, &[id], raw, state.max_skew_micros(), state.config.max_spans_per_trace))
 }
 
 /// `GET /api/v3/traces?query.serviceName=...`: a search.
@@ -114,6 +114,7 @@ pub async fn find_traces(Shared(state): Shared, RawQuery(query): RawQuery) -> Re
     if start > end {
         return Err(V3Error(QueryError::BadParameter("query.startTimeMin must be before query.startTimeMax".into())));
     }
+    state.check_lookback("query.startTimeMin", start)?;
     let service = first(&params, &["query.serviceName", "query.service_name"])
         .ok_or_else(|| V3Error(QueryError::BadParameter("query.serviceName is required".into())))?;
     let duration = |names: &[&str]| -> Result<Option<i64>, V3Error> {
@@ -146,5 +147,5 @@ pub async fn find_traces(Shared(state): Shared, RawQuery(query): RawQuery) -> Re
     let ids = state.reader.find_trace_ids(&query).await?;
     let margin = state.trace_margin_ms();
     let documents = state.reader.spans(&ids, start / 1000 - margin, end / 1000 + margin).await?;
-    result(&assemble(documents, &ids, raw, state.max_skew_micros()))
+    result(&assemble(documents, &ids, raw, state.max_skew_micros(), state.config.max_spans_per_trace))
 }

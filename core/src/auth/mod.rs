@@ -1,5 +1,19 @@
 //! Who sent a request: the authentication of a listener group (bearer tokens or basic auth) puts
 //! a [`Principal`] in the request's extensions; tenancy reads the tenant it maps to from there.
+//!
+//! [`credentials`] reads the files, [`Authenticator`] holds what is in force (reloaded when the
+//! files change) and checks a request's `Authorization` header, [`AuthLayer`] answers refused
+//! requests (HTTP 401 or gRPC `UNAUTHENTICATED`) in front of an axum router or a tonic server.
+
+mod authenticator;
+pub mod credentials;
+mod layer;
+#[cfg(test)]
+mod tests;
+
+pub use authenticator::{Authenticator, Refusal, REFUSED, RELOADS, RELOAD_FAILURES};
+pub use credentials::CredentialsError;
+pub use layer::{AuthBody, AuthLayer, AuthService, GrpcAuthStack};
 
 use skein_schemas::tenant::Tenant;
 

@@ -144,7 +144,22 @@ pub enum KafkaConfigError {
     TlsPropertyTwice(String),
     #[error("kafka.dlq_topic must differ from kafka.spans_topic (both are '{0}'), or dead letters would be read as spans again")]
     DlqIsSpansTopic(String),
+    #[error("kafka.librdkafka may not set {key}: skein sets it because {guarantee}; remove it from kafka.librdkafka")]
+    GuaranteedSetting { key: String, guarantee: &'static str },
 }
+
+/// librdkafka properties skein's delivery guarantees rest on (with librdkafka's aliases), and why.
+const GUARANTEED_SETTINGS: [(&str, &str); 6] = [
+    ("acks", "a client is answered only once every in-sync replica has its spans (acks=all)"),
+    ("request.required.acks", "a client is answered only once every in-sync replica has its spans (acks=all)"),
+    ("enable.idempotence", "producer retries must neither duplicate nor reorder records of a trace"),
+    ("enable.auto.commit", "offsets are committed only for records written to Elasticsearch (at-least-once delivery)"),
+    ("auto.commit.enable", "offsets are committed only for records written to Elasticsearch (at-least-once delivery)"),
+    (
+        "enable.auto.offset.store",
+        "an offset is stored only once its record is written to Elasticsearch (at-least-once delivery)",
+    ),
+];
 
 impl KafkaConfig {
     /// Rules within `kafka` that serde cannot express.
@@ -160,6 +175,12 @@ impl KafkaConfig {
         }
         if self.spans_topic == self.dlq_topic {
             return Err(KafkaConfigError::DlqIsSpansTopic(self.dlq_topic.clone()));
+        }
+        for key in self.librdkafka.keys() {
+            let normalized = key.trim().to_ascii_lowercase();
+            if let Some((_, guarantee)) = GUARANTEED_SETTINGS.iter().find(|(name, _)| *name == normalized) {
+                return Err(KafkaConfigError::GuaranteedSetting { key: key.clone(), guarantee });
+            }
         }
         self.validate_tls()
     }
@@ -279,6 +300,37 @@ mod tests {
         let mut kafka = KafkaConfig { tls: tls(None, None, None), ..KafkaConfig::default() };
         kafka.librdkafka.insert("security.protocol".into(), "plaintext".into());
         assert_eq!(kafka.validate(), Err(KafkaConfigError::TlsPropertyTwice("security.protocol".into())));
+    }
+
+    #[test]
+    fn librdkafka_may_not_override_what_delivery_rests_on() {
+        for key in [
+            "acks",
+            "request.required.acks",
+            "enable.idempotence",
+            "enable.auto.commit",
+            "auto.commit.enable",
+            "enable.auto.offset.store",
+            " ACKS",
+        ] {
+            let kafka =
+                KafkaConfig { librdkafka: [(key.to_string(), "1".to_string())].into(), ..KafkaConfig::default() };
+            let error = kafka.validate().unwrap_err();
+            assert!(
+                matches!(&error, KafkaConfigError::GuaranteedSetting { key: named, .. } if named == key),
+                "{error}"
+            );
+        }
+        let error = crate::config::SkeinConfig::from_yaml_str("kafka:\n  librdkafka:\n    acks: '1'\n").unwrap_err();
+        assert_eq!(
+            error.to_string(),
+            "invalid configuration: kafka.librdkafka may not set acks: skein sets it because a client is answered only once every in-sync replica has its spans (acks=all); remove it from kafka.librdkafka"
+        );
+        let tls = KafkaConfig {
+            librdkafka: [("security.protocol".to_string(), "SSL".to_string())].into(),
+            ..KafkaConfig::default()
+        };
+        assert_eq!(tls.validate(), Ok(()), "other properties stay free");
     }
 
     #[test]

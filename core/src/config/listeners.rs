@@ -7,6 +7,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use super::auth::{AuthConfig, AuthConfigError};
+
 /// The listener groups.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -26,6 +28,8 @@ pub struct ListenersConfig {
 pub struct ListenerGroupConfig {
     /// TLS; off until `tls.cert_file` is set.
     pub tls: TlsConfig,
+    /// Who may send requests: bearer tokens and/or basic auth; off until a file is set.
+    pub auth: AuthConfig,
     /// Open connections per listener; one more is accepted and closed at once (counted). `0`: no limit.
     pub max_connections: usize,
     /// Time for a client to finish the TLS handshake and, on HTTP/1, to send a request's headers, ms.
@@ -41,6 +45,7 @@ impl Default for ListenerGroupConfig {
     fn default() -> Self {
         Self {
             tls: TlsConfig::default(),
+            auth: AuthConfig::default(),
             // A busy collector sees a few hundred SDK and agent connections; this leaves room
             // and still bounds the file descriptors and memory a flood can take.
             max_connections: 10_000,
@@ -160,6 +165,13 @@ impl ListenersConfig {
         self.receivers.tls.validate("receivers")?;
         self.query.tls.validate("query")?;
         self.admin.tls.validate("admin")
+    }
+
+    /// Each group's authentication rules.
+    pub fn validate_auth(&self) -> Result<(), AuthConfigError> {
+        self.receivers.auth.validate("receivers")?;
+        self.query.auth.validate("query")?;
+        self.admin.auth.validate("admin")
     }
 }
 

@@ -6,6 +6,7 @@
 
 mod agent;
 mod analytics;
+mod auth;
 mod collector;
 mod elasticsearch;
 mod ingester;
@@ -23,6 +24,7 @@ mod udp;
 
 pub use agent::{AgentConfig, AgentConfigError, CollectorTlsConfig};
 pub use analytics::{AnalyticsConfig, AnalyticsConfigError};
+pub use auth::{AuthConfig, AuthConfigError};
 pub use collector::{CollectorConfig, CollectorConfigError, Compression};
 pub use elasticsearch::{ElasticsearchConfig, ElasticsearchConfigError};
 pub use ingester::{IngesterConfig, IngesterConfigError};
@@ -31,7 +33,7 @@ pub use limits::LimitsConfig;
 pub use listen::Listen;
 pub use listeners::{ClientAuth, ListenerGroupConfig, ListenersConfig, ListenersConfigError, TlsConfig};
 pub use log::{LogConfig, LogFormat};
-pub use query::QueryConfig;
+pub use query::{QueryConfig, QueryConfigError};
 pub use skein::{ConfigError, SkeinConfig};
 pub use tenancy::{TenancyConfig, TenancyConfigError};
 pub use udp::{UdpConfig, UdpConfigError};

@@ -27,6 +27,14 @@ pub struct QueryConfig {
     pub max_search_limit: usize,
     /// Services and operations are listed from this many days of service indices.
     pub services_lookback_days: u32,
+    /// Searches (and dependency queries) may reach this far back from now, ms; an older start is
+    /// answered 400 naming this option. `0`: no limit (as Jaeger), the indices' retention bounds it.
+    pub max_lookback_ms: u64,
+    /// Spans returned per trace; a bigger trace comes truncated (its earliest spans) with a warning
+    /// in the trace's `warnings`. `0`: every span (as Jaeger).
+    pub max_spans_per_trace: usize,
+    /// Time-out of each Elasticsearch request the query API makes, ms; past it the API answers 504.
+    pub request_timeout_ms: u64,
     /// Collectors' Prometheus `/metrics` URLs, scraped for the receiver counts of
     /// `/api/skein/pipeline` (collectors are other processes).
     pub collector_metrics_urls: Vec<String>,
@@ -42,8 +50,29 @@ impl Default for QueryConfig {
             max_trace_duration_hours: 24,
             max_search_limit: 1500,
             services_lookback_days: 3,
+            max_lookback_ms: 0,
+            max_spans_per_trace: 0,
+            // Grafana's data sources give up after 30 s by default; no one waits for a later answer.
+            request_timeout_ms: 30_000,
             // A collector on the same host, at its default admin address.
             collector_metrics_urls: vec![format!("http://{}/metrics", loopback(DEFAULT_ADMIN_PORT))],
         }
+    }
+}
+
+/// A `query` option that cannot work.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum QueryConfigError {
+    #[error("query.request_timeout_ms must be at least 1 (it is 0): every Elasticsearch request needs a time-out")]
+    NoRequestTimeout,
+}
+
+impl QueryConfig {
+    /// Rules within `query` that serde cannot express.
+    pub fn validate(&self) -> Result<(), QueryConfigError> {
+        if self.request_timeout_ms == 0 {
+            return Err(QueryConfigError::NoRequestTimeout);
+        }
+        Ok(())
     }
 }

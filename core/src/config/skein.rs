@@ -6,9 +6,10 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    AgentConfig, AgentConfigError, AnalyticsConfig, AnalyticsConfigError, CollectorConfig, CollectorConfigError,
-    ElasticsearchConfig, ElasticsearchConfigError, IngesterConfig, IngesterConfigError, KafkaConfig, KafkaConfigError,
-    ListenersConfig, ListenersConfigError, LogConfig, QueryConfig, TenancyConfig, TenancyConfigError,
+    AgentConfig, AgentConfigError, AnalyticsConfig, AnalyticsConfigError, AuthConfigError, CollectorConfig,
+    CollectorConfigError, ElasticsearchConfig, ElasticsearchConfigError, IngesterConfig, IngesterConfigError,
+    KafkaConfig, KafkaConfigError, ListenersConfig, ListenersConfigError, LogConfig, QueryConfig, TenancyConfig,
+    TenancyConfigError,
 };
 
 /// Errors while loading or checking the configuration.
@@ -32,6 +33,10 @@ pub enum ConfigError {
     Listeners(ListenersConfigError),
     #[error("invalid configuration: {0}")]
     Tenancy(TenancyConfigError),
+    #[error("invalid configuration: {0}")]
+    Auth(AuthConfigError),
+    #[error("invalid configuration: {0}")]
+    Query(super::QueryConfigError),
     #[error(
         "invalid configuration: analytics.group_id must differ from ingester.group_id (both are '{0}'), or each of the two roles would read only part of the records"
     )]
@@ -131,6 +136,8 @@ impl SkeinConfig {
         self.analytics.validate().map_err(ConfigError::Analytics)?;
         self.listeners.validate().map_err(ConfigError::Listeners)?;
         self.tenancy.validate().map_err(ConfigError::Tenancy)?;
+        self.query.validate().map_err(ConfigError::Query)?;
+        self.listeners.validate_auth().map_err(ConfigError::Auth)?;
         if self.analytics.group_id == self.ingester.group_id {
             return Err(ConfigError::SharedGroup(self.analytics.group_id.clone()));
         }
