@@ -11,8 +11,8 @@ use skein_core::config::TenancyConfig;
 use skein_core::tenancy::Tenancy;
 use skein_schemas::kafka_record::{records_for_otlp, records_for_wire_request, OversizeSpan, TraceRecord};
 use skein_schemas::otlp_wire::WireRequest;
-use skein_schemas::tenant::Tenant;
 use skein_schemas::span_limits::{limit_request, limit_wire_request, Limited, SpanLimits};
+use skein_schemas::tenant::Tenant;
 
 use crate::error::{ExportError, PublishError};
 use crate::publisher::{InFlight, KafkaPublisher};

@@ -17,7 +17,7 @@ pub mod offsets;
 pub mod retry;
 pub mod role;
 pub mod telemetry;
-pub mod tls;
 pub mod tenancy;
+pub mod tls;
 
 pub use config::SkeinConfig;

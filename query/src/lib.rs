@@ -25,8 +25,8 @@ pub mod v3;
 
 use std::net::SocketAddr;
 
-use skein_core::net::ListenerGroup;
 use skein_core::auth::{AuthLayer, Authenticator};
+use skein_core::net::ListenerGroup;
 use skein_core::role::{RoleStart, RunningRole};
 use skein_core::telemetry::Readiness;
 use skein_core::SkeinConfig;
@@ -66,8 +66,8 @@ pub async fn start(
     let admin_auth = Authenticator::watching("admin", &config.listeners.admin.auth, &shutdown)?;
     let role =
         RoleStart::serve_admin_with_auth("query", query.admin_listen, admin, &["elasticsearch"], admin_auth, &shutdown)
-        .await
-        .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
+            .await
+            .map_err(|source| QueryError::Bind { addr: query.admin_listen, source })?;
     let client = skein_core::elasticsearch::client(&config.elasticsearch)?;
     tokio::spawn(watch_elasticsearch(client.clone(), role.readiness().clone(), shutdown.clone()));
     // Every path, the UI's too: with basic auth the browser asks once at the first page and sends
