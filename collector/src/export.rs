@@ -60,6 +60,26 @@ pub struct Exporter {
 #[derive(Debug, Clone)]
 pub struct RequestTenant(pub Option<Tenant>);
 
+impl RequestTenant {
+    /// Resolve a gRPC call's tenant from its metadata and principal before its message is decoded,
+    /// and keep it in the call's extensions for the handler.
+    pub fn admit(
+        exporter: &Exporter,
+        transport: &'static str,
+        call: &mut axum::http::request::Parts,
+    ) -> Result<(), ExportError> {
+        let tenant = exporter.tenant(transport, &call.headers, call.extensions.get::<Principal>())?;
+        call.extensions.insert(RequestTenant(tenant));
+        Ok(())
+    }
+
+    /// The tenant [`RequestTenant::admit`] kept for `request`.
+    pub fn of<T>(request: &tonic::Request<T>) -> Result<Option<Tenant>, tonic::Status> {
+        let admitted = request.extensions().get::<RequestTenant>();
+        admitted.map(|tenant| tenant.0.clone()).ok_or_else(|| tonic::Status::internal("the call was not admitted"))
+    }
+}
+
 impl Exporter {
     pub fn new(publisher: KafkaPublisher, max_record_bytes: usize, time_limits: SpanTimeLimits) -> Self {
         Self {

@@ -9,6 +9,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use futures::StreamExt;
 
 use crate::error::ExportError;
+use crate::export::Exporter;
 use crate::publisher::InFlight;
 use crate::receivers::answer::http_status;
 
@@ -58,6 +59,17 @@ pub struct ReadBody {
     /// After decompression.
     pub bytes: Bytes,
     pub reservation: InFlight,
+}
+
+/// [`read_reserved`] with room from `exporter`, as every HTTP receiver reads its body.
+pub async fn read_for_export(
+    exporter: &Exporter,
+    transport: &'static str,
+    headers: &HeaderMap,
+    body: Body,
+    limit: usize,
+) -> Result<ReadBody, BodyRefusal> {
+    read_reserved(&|bytes| exporter.reserve(transport, bytes), transport, headers, body, limit).await
 }
 
 /// Read a body of at most `limit` bytes (before and after decompression), holding in-flight room

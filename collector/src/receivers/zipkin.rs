@@ -67,18 +67,11 @@ async fn post_spans(
             );
         }
     };
-    let (bytes, reservation) = match body::read_reserved(
-        &|bytes| state.exporter.reserve(transport, bytes),
-        transport,
-        &headers,
-        request,
-        state.max_request_bytes,
-    )
-    .await
-    {
-        Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
-        Err(refused) => return refused.into_plain_response(),
-    };
+    let (bytes, reservation) =
+        match body::read_for_export(&state.exporter, transport, &headers, request, state.max_request_bytes).await {
+            Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
+            Err(refused) => return refused.into_plain_response(),
+        };
     if bytes.iter().all(u8::is_ascii_whitespace) {
         return StatusCode::ACCEPTED.into_response();
     }

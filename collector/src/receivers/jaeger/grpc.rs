@@ -3,7 +3,6 @@
 //! [`skein_edge::sampling::grpc`]. Spans validation refuses are counted and logged, and OK still
 //! answers for the others; INVALID_ARGUMENT when it refused them all.
 
-use skein_core::auth::Principal;
 use skein_edge::grpc::{UnaryMethod, UnaryServer};
 use skein_schemas::jaeger::api_v2::{PostSpansRequest, PostSpansResponse, COLLECTOR_SERVICE, POST_SPANS_PATH};
 use skein_schemas::jaeger::to_otlp::{batch_to_otlp, Origin};
@@ -39,12 +38,7 @@ impl UnaryMethod for PostSpans {
     }
 
     fn admit(&self, request: &mut axum::http::request::Parts) -> Result<(), Status> {
-        let tenant = self
-            .exporter
-            .tenant(TRANSPORT, &request.headers, request.extensions.get::<Principal>())
-            .map_err(grpc_status)?;
-        request.extensions.insert(RequestTenant(tenant));
-        Ok(())
+        RequestTenant::admit(&self.exporter, TRANSPORT, request).map_err(grpc_status)
     }
 }
 
@@ -55,8 +49,7 @@ impl UnaryService<PostSpansRequest> for PostSpans {
     fn call(&mut self, request: Request<PostSpansRequest>) -> Self::Future {
         let exporter = self.exporter.clone();
         Box::pin(async move {
-            let tenant = request.extensions().get::<RequestTenant>().cloned().map(|t| t.0);
-            let tenant = tenant.ok_or_else(|| Status::internal("the call was not admitted"))?;
+            let tenant = RequestTenant::of(&request)?;
             let request = request.into_inner();
             let size = prost::Message::encoded_len(&request);
             let reservation = exporter.reserve(TRANSPORT, size).map_err(grpc_status)?;

@@ -54,18 +54,11 @@ async fn post_traces(
             None,
         );
     }
-    let (bytes, reservation) = match body::read_reserved(
-        &|bytes| state.exporter.reserve(TRANSPORT, bytes),
-        TRANSPORT,
-        &headers,
-        request,
-        state.max_request_bytes,
-    )
-    .await
-    {
-        Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
-        Err(refused) => return refused.into_plain_response(),
-    };
+    let (bytes, reservation) =
+        match body::read_for_export(&state.exporter, TRANSPORT, &headers, request, state.max_request_bytes).await {
+            Ok(body::ReadBody { bytes, reservation }) => (bytes, reservation),
+            Err(refused) => return refused.into_plain_response(),
+        };
     let batch = match decode_batch(&bytes, Protocol::Binary) {
         Ok(batch) => batch,
         Err(error) => {

@@ -6,7 +6,6 @@
 //! structs and encoded again.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
-use skein_core::auth::Principal;
 use skein_edge::grpc::{UnaryMethod, UnaryServer};
 use skein_schemas::otlp_wire::RawExportRequest;
 use tonic::server::UnaryService;
@@ -42,12 +41,7 @@ impl UnaryMethod for Export {
     }
 
     fn admit(&self, request: &mut axum::http::request::Parts) -> Result<(), Status> {
-        let tenant = self
-            .exporter
-            .tenant(TRANSPORT, &request.headers, request.extensions.get::<Principal>())
-            .map_err(grpc_status)?;
-        request.extensions.insert(RequestTenant(tenant));
-        Ok(())
+        RequestTenant::admit(&self.exporter, TRANSPORT, request).map_err(grpc_status)
     }
 }
 
@@ -58,8 +52,7 @@ impl UnaryService<RawExportRequest> for Export {
     fn call(&mut self, request: Request<RawExportRequest>) -> Self::Future {
         let exporter = self.exporter.clone();
         Box::pin(async move {
-            let tenant = request.extensions().get::<RequestTenant>().cloned().map(|t| t.0);
-            let tenant = tenant.ok_or_else(|| Status::internal("the call was not admitted"))?;
+            let tenant = RequestTenant::of(&request)?;
             let encoded = request.into_inner().encoded;
             let reservation = exporter.reserve(TRANSPORT, encoded.len()).map_err(grpc_status)?;
             let outcome =

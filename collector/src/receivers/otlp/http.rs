@@ -154,20 +154,15 @@ async fn handle(
     body: Body,
 ) -> Result<ExportOutcome, Refusal> {
     let transport = encoding.transport();
-    let body::ReadBody { bytes: body, reservation } = body::read_reserved(
-        &|bytes| state.exporter.reserve(transport, bytes),
-        transport,
-        headers,
-        body,
-        state.max_request_bytes,
-    )
-    .await
-    .map_err(|refusal| Refusal {
-        status: refusal.status,
-        message: refusal.message,
-        retry_after_seconds: refusal.retry_after.map(retry_after_seconds),
-        close_connection: true,
-    })?;
+    let body::ReadBody { bytes: body, reservation } =
+        body::read_for_export(&state.exporter, transport, headers, body, state.max_request_bytes).await.map_err(
+            |refusal| Refusal {
+                status: refusal.status,
+                message: refusal.message,
+                retry_after_seconds: refusal.retry_after.map(retry_after_seconds),
+                close_connection: true,
+            },
+        )?;
     let encoded = match encoding {
         // Protobuf goes on as received: the exporter reads its framing and copies span bytes.
         Encoding::Protobuf => body,
