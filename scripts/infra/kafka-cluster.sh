@@ -116,16 +116,7 @@ format_storage() {
 
 # -------------------------------------------------------------- health ----
 # Healthy = the node's client port answers a real metadata request (list topics).
-node_healthy() {
-  local n="$1" port; port="$(client_port "$n")"
-  port_open "$port" || return 1
-  need_java
-  timeout 30 "$KJAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-      -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-tools-log4j2.properties" \
-      -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
-      --bootstrap-server "$SKEIN_BIND_HOST:$port" \
-      --command-config "$(node_dir "$n")/config/tools-client.properties" --list >/dev/null 2>&1
-}
+node_healthy() { kafka_answers "$(client_port "$1")" "$(node_dir "$1")/config/tools-client.properties"; }
 
 wait_node_healthy() {
   local n="$1" t0="$2" deadline=$(( $2 + SKEIN_INFRA_TIMEOUT )) pid dir

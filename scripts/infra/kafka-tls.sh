@@ -94,15 +94,7 @@ EOF
 }
 
 # --------------------------------------------------------------- health ----
-healthy() {
-  port_open "$TLS_PORT" || return 1
-  need_java
-  timeout 30 "$KJAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-      -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-tools-log4j2.properties" \
-      -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
-      --bootstrap-server "$SKEIN_BIND_HOST:$TLS_PORT" \
-      --command-config "$TCONF/tools-client.properties" --list >/dev/null 2>&1
-}
+healthy() { kafka_answers "$TLS_PORT" "$TCONF/tools-client.properties"; }
 
 wait_healthy() {
   local pid="$1" t0="$2" deadline=$(( $2 + SKEIN_INFRA_TIMEOUT ))

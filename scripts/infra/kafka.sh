@@ -157,15 +157,7 @@ format_storage() {
 
 # -------------------------------------------------------------- health ----
 # Healthy = port accepting AND a real metadata request (list topics) answered.
-kafka_healthy() {
-  port_open "$SKEIN_KAFKA_PORT" || return 1
-  need_java
-  timeout 30 "$KJAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
-      -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-tools-log4j2.properties" \
-      -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
-      --bootstrap-server "$SKEIN_BIND_HOST:$SKEIN_KAFKA_PORT" \
-      --command-config "$KCONF/tools-client.properties" --list >/dev/null 2>&1
-}
+kafka_healthy() { kafka_answers "$SKEIN_KAFKA_PORT" "$KCONF/tools-client.properties"; }
 
 wait_healthy() {
   local pid="$1" t0="$2" deadline=$(( $2 + SKEIN_INFRA_TIMEOUT ))
@@ -175,7 +167,7 @@ wait_healthy() {
       rm -f "$KPID"
       fail start "$KOUT" "$KSERVERLOG"
     fi
-    if port_open "$SKEIN_KAFKA_PORT" && kafka_healthy; then
+    if kafka_healthy; then
       log "Kafka $KAFKA_VERSION healthy on $SKEIN_BIND_HOST:$SKEIN_KAFKA_PORT (pid $pid, $(( $(now_s) - t0 ))s)"
       return 0
     fi

@@ -230,7 +230,7 @@ take_lock() {
 # now_s : seconds since epoch (for timeouts and timing reports).
 now_s() { date +%s; }
 
-# --- Kafka tools (kafka.sh, kafka-cluster.sh) -------------------------------------------
+# --- Kafka tools (kafka.sh, kafka-cluster.sh, kafka-tls.sh) -------------------------------------------
 # Run a Kafka CLI class with a quiet log config and a small heap; the caller sets $KAFKA_LIBS
 # and has a need_java that sets $KJAVA.
 kafka_tool() {
@@ -239,6 +239,19 @@ kafka_tool() {
   "$KJAVA" -Xmx256m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
     -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-tools-log4j2.properties" \
     -cp "$KAFKA_LIBS/*" "$main" "$@"
+}
+
+# kafka_answers PORT CLIENT_CONFIG: a broker is healthy when 127.0.0.1:PORT accepts AND answers a
+# real metadata request (list topics) within 30 s, made with CLIENT_CONFIG (plaintext or TLS).
+kafka_answers() {
+  local port="$1" client_config="$2"
+  port_open "$port" || return 1
+  need_java
+  timeout 30 "$KJAVA" -Xmx128m -XX:TieredStopAtLevel=1 -XX:+UseSerialGC \
+      -Dlog4j2.configurationFile="$INFRA_DIR/conf/kafka-tools-log4j2.properties" \
+      -cp "$KAFKA_LIBS/*" org.apache.kafka.tools.TopicCommand \
+      --bootstrap-server "$SKEIN_BIND_HOST:$port" \
+      --command-config "$client_config" --list >/dev/null 2>&1
 }
 
 # kraft_format STATE CONFIG LOG WHAT: format a KRaft node's storage with the cluster id kept in
