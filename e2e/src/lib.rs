@@ -64,6 +64,14 @@ pub fn require_servers() {
     }
 }
 
+/// Analytics that closes a trace 1 s after its last span and flushes every 200 ms, idle
+/// partitions after 300 ms: a test sees its documents within seconds.
+pub fn quick_analytics(config: &mut SkeinConfig) {
+    config.analytics.trace_idle_ms = 1_000;
+    config.analytics.idle_partition_ms = 300;
+    config.analytics.flush_interval_ms = 200;
+}
+
 /// A configuration isolated from every other test: own topics, group, index prefix, free ports.
 pub fn isolated_config(name: &str) -> SkeinConfig {
     let id: u32 = rand::random();

@@ -106,11 +106,9 @@ async fn fixture_traces_give_exact_dependency_links_error_counts_and_histograms(
     require_servers();
     let mut config = isolated_config("analytics-fixture");
     config.kafka.partitions = 1; // one clock for every fixture trace
-    config.analytics.trace_idle_ms = 1_000;
+    quick_analytics(&mut config);
     config.analytics.trace_max_age_ms = 20_000;
     config.analytics.max_spans_per_trace = 7;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
     config.analytics.admin_listen = free_port();
     let base = minutes_ago(3);
     let mut t = base;
@@ -738,10 +736,8 @@ async fn two_configurations_sharing_a_prefix_keep_their_own_documents_and_the_qu
     require_servers();
     let mut first = isolated_config("analytics-two-configs");
     first.kafka.partitions = 1;
-    first.analytics.trace_idle_ms = 1_000;
+    quick_analytics(&mut first);
     first.analytics.trace_max_age_ms = 20_000;
-    first.analytics.idle_partition_ms = 300;
-    first.analytics.flush_interval_ms = 200;
     let mut second = first.clone();
     second.analytics.group_id = format!("{}-second", first.analytics.group_id);
     second.analytics.bucket_seconds = 30;
@@ -840,10 +836,8 @@ async fn a_worker_evicted_while_elasticsearch_stalls_cannot_overwrite_its_succes
     config.kafka.partitions = 1;
     config.kafka.librdkafka.insert("max.poll.interval.ms".into(), "6000".into());
     config.kafka.librdkafka.insert("session.timeout.ms".into(), "6000".into());
-    config.analytics.trace_idle_ms = 1_000;
+    quick_analytics(&mut config);
     config.analytics.trace_max_age_ms = 20_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
     config.analytics.bucket_seconds = 60;
     config.analytics.dependencies_bucket_seconds = 60;
     config.analytics.retry_initial_backoff_ms = 100;

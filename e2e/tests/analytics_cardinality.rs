@@ -47,9 +47,7 @@ async fn checkpointed_partitions(es: &Es, prefix: &str) -> Vec<i64> {
 async fn ten_thousand_distinct_operation_names_do_not_stall_links_or_checkpoints() {
     require_servers();
     let mut config = isolated_config("analytics-cardinality");
-    config.analytics.trace_idle_ms = 1_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
+    quick_analytics(&mut config);
     // Short buckets: they turn final (and the partitions get checkpoints) within seconds.
     config.analytics.bucket_seconds = 5;
     config.analytics.admin_listen = free_port();

@@ -119,10 +119,8 @@ async fn two_tenants_with_the_same_trace_ids_get_their_own_links_and_metrics_in_
     require_servers();
     let mut config = isolated_config("analytics-tenancy");
     config.kafka.partitions = 1;
-    config.analytics.trace_idle_ms = 1_000;
+    quick_analytics(&mut config);
     config.analytics.trace_max_age_ms = 20_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
     config.analytics.admin_listen = free_port();
     let prefix = config.elasticsearch.index_prefix.clone();
     let base = minutes_ago(3);

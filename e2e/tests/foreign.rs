@@ -19,7 +19,9 @@ use prost::Message;
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use skein_core::config::RecordEncoding;
 use skein_core::SkeinConfig;
-use skein_e2e::{first_dead_letter, free_port, isolated_config, require_servers, wait_until, Es, Pipeline};
+use skein_e2e::{
+    first_dead_letter, free_port, isolated_config, quick_analytics, require_servers, wait_until, Es, Pipeline,
+};
 
 const TRACES: u64 = 4;
 /// Spans per trace: frontend (server, client) → api (server, client) → db (server).
@@ -228,12 +230,6 @@ impl Drop for JaegerCollector {
     }
 }
 
-fn analytics_settings(config: &mut SkeinConfig) {
-    config.analytics.trace_idle_ms = 1_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
-}
-
 /// Span documents by `_id`, with the index name without the test's prefix.
 async fn span_documents(es: &Es, config: &SkeinConfig, count: usize) -> BTreeMap<String, serde_json::Value> {
     let prefix = &config.elasticsearch.index_prefix;
@@ -280,7 +276,7 @@ async fn link_totals(es: &Es, pattern: &str) -> BTreeMap<(String, String), (u64,
 /// What skein's own path (its collector, skein records) stores for the fixture.
 async fn reference(body: &[u8]) -> (BTreeMap<String, serde_json::Value>, BTreeMap<(String, String), (u64, u64)>) {
     let mut config = isolated_config("foreign-reference");
-    analytics_settings(&mut config);
+    quick_analytics(&mut config);
     let pipeline = Pipeline::start_all(&config).await;
     pipeline.send_otlp_http(body.to_vec()).await;
     let es = Es::default();
@@ -298,7 +294,7 @@ async fn through_jaeger(
 ) -> (BTreeMap<String, serde_json::Value>, BTreeMap<(String, String), (u64, u64)>) {
     let mut config = isolated_config(&format!("foreign-{}", encoding.as_str().replace('_', "-")));
     config.kafka.encoding = encoding;
-    analytics_settings(&mut config);
+    quick_analytics(&mut config);
     // Ingester and analytics only: the collector refuses a foreign encoding.
     let mut pipeline = Pipeline::start(&config, false, true).await;
     let analytics = skein_analytics::start(&config, pipeline.shutdown.clone()).await.expect("analytics starts");

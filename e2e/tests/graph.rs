@@ -29,9 +29,7 @@ fn op(service: &str, operation: &str) -> Value {
 async fn a_fixture_gives_exact_service_and_operation_graphs_and_jaeger_ui_deep_dependency_paths() {
     require_servers();
     let mut config = isolated_config("graph");
-    config.analytics.trace_idle_ms = 1_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
+    quick_analytics(&mut config);
     let pipeline = Pipeline::start_all(&config).await;
     let base = pipeline.query_url();
 

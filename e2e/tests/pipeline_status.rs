@@ -34,9 +34,7 @@ async fn report_shows_catch_up_receiver_counts_a_dead_letter_and_watermarks() {
     // Short buckets and idle gaps, so analytics' checkpoints move past the records within seconds.
     config.analytics.bucket_seconds = 1;
     config.analytics.dependencies_bucket_seconds = 60;
-    config.analytics.trace_idle_ms = 1_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
+    quick_analytics(&mut config);
     let pipeline = Pipeline::start_all(&config).await;
     let url = pipeline.query_url();
 

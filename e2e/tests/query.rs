@@ -21,9 +21,7 @@ fn now_ns() -> u64 {
 
 fn config(name: &str) -> SkeinConfig {
     let mut config = isolated_config(name);
-    config.analytics.trace_idle_ms = 1_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
+    quick_analytics(&mut config);
     config
 }
 

@@ -360,9 +360,7 @@ async fn analytics_writes_no_document_for_a_day_outside_the_retained_days() {
     let mut config = isolated_config("analytics-days");
     config.kafka.partitions = 1; // one clock: the old trace is read before the recent one
     config.elasticsearch.retention_days = 3;
-    config.analytics.trace_idle_ms = 1_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
+    quick_analytics(&mut config);
     let names = IndexNames::new(&config.elasticsearch.index_prefix);
     let now_ms = Utc::now().timestamp_millis();
     // Analytics buckets by record time (its watermark): a record five days old, as a replay from

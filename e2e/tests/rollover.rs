@@ -28,9 +28,7 @@ fn alias_config(name: &str) -> SkeinConfig {
     config.elasticsearch.use_aliases = true;
     // Jaeger 2 looks trace ids up only in their 32-character form.
     config.elasticsearch.trace_id_format = TraceIdFormat::Full;
-    config.analytics.trace_idle_ms = 1_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
+    quick_analytics(&mut config);
     config
 }
 

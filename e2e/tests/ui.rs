@@ -204,9 +204,7 @@ async fn every_view_shows_the_fixture_in_real_chromium() {
     };
 
     let mut config = isolated_config("ui");
-    config.analytics.trace_idle_ms = 1_000;
-    config.analytics.idle_partition_ms = 300;
-    config.analytics.flush_interval_ms = 200;
+    quick_analytics(&mut config);
     // The pipeline view scrapes the collector's /metrics: give the collector a known admin port.
     let collector_admin = free_port();
     config.collector.admin_listen = collector_admin;
